@@ -1,0 +1,1 @@
+export * from './store/event-store.port';
