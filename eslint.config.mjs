@@ -5,13 +5,30 @@ import tseslint from 'typescript-eslint';
 
 const deepLibImports = {
   patterns: [
-    { group: ['**/libs/*/src', '**/libs/*/src/**'], message: 'Import a library through its root entry (@rf/<name>), not by path.' },
-    { group: ['@rf/*/*'], message: 'Import a library through its root entry (@rf/<name>) only; keep its public surface in index.ts.' },
+    {
+      group: ['**/libs/*/src', '**/libs/*/src/**'],
+      message: 'Import a library through its root entry (@rf/<name>), not by path.',
+    },
+    {
+      group: ['@rf/*/*'],
+      message:
+        'Import a library through its root entry (@rf/<name>) only; keep its public surface in index.ts.',
+    },
   ],
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.cache/**', 'test-artifacts/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'data/**',
+      '.cache/**',
+      'test-artifacts/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -25,14 +42,32 @@ export default tseslint.config(
   {
     // Inside a library, its own files use relative imports; only other libs are restricted.
     files: ['libs/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [...deepLibImports.patterns, { group: ['**/apps/**'], message: 'Libraries never import apps.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...deepLibImports.patterns,
+            { group: ['**/apps/**'], message: 'Libraries never import apps.' },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['apps/agent/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...deepLibImports.patterns, { group: ['**/control-plane/**', '@rf/projections'], message: 'The agent shares only @rf/events and @rf/restic with the control plane.' }] },
+        {
+          patterns: [
+            ...deepLibImports.patterns,
+            {
+              group: ['**/control-plane/**', '@rf/projections'],
+              message: 'The agent shares only @rf/events and @rf/restic with the control plane.',
+            },
+          ],
+        },
       ],
     },
   },

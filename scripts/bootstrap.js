@@ -38,10 +38,16 @@ function ensureNodeModules() {
   const want = crypto.createHash('sha256').update(fs.readFileSync(lock)).digest('hex');
   const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : '';
   if (have === want) return;
-  log(fs.existsSync(path.join(root, 'node_modules')) ? 'package-lock.json changed; running npm ci' : 'node_modules missing; running npm ci');
+  log(
+    fs.existsSync(path.join(root, 'node_modules'))
+      ? 'package-lock.json changed; running npm ci'
+      : 'node_modules missing; running npm ci',
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   if (run(npm, ['ci', '--no-audit', '--no-fund']) !== 0) {
-    console.error('bootstrap: `npm ci` failed (output above). Check your network access to the npm registry and run it again.');
+    console.error(
+      'bootstrap: `npm ci` failed (output above). Check your network access to the npm registry and run it again.',
+    );
     process.exit(1);
   }
   fs.writeFileSync(stamp, want + '\n');
@@ -64,7 +70,10 @@ function ensureDebianPackages() {
   }
   log(`installing Debian packages: ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (run('apt-get', ['update', '-qq'], { env }) !== 0 || run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) !== 0) {
+  if (
+    run('apt-get', ['update', '-qq'], { env }) !== 0 ||
+    run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) !== 0
+  ) {
     console.error(`bootstrap: apt-get could not install ${pkgs.join(' ')} (output above).`);
     process.exit(1);
   }
@@ -76,7 +85,9 @@ function ensureExtraRestic() {
   const fetcher = path.join(root, 'scripts', 'fetch-restic.js');
   if (!fs.existsSync(fetcher)) return;
   if (run(process.execPath, [fetcher]) !== 0) {
-    console.error('bootstrap: could not provide the newer restic build used by the cross-version tests (output above).');
+    console.error(
+      'bootstrap: could not provide the newer restic build used by the cross-version tests (output above).',
+    );
     process.exit(1);
   }
 }

@@ -11,9 +11,12 @@ const root = path.resolve(__dirname, '..');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const started = Date.now();
 const res = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+// RF_BUILD_LENIENT=1 keeps going after type errors (tsc still emits JS), so one
+// area's unfinished work does not stop another area's tests during development.
+const lenient = process.env.RF_BUILD_LENIENT === '1';
 if (res.status !== 0) {
   console.error('build: TypeScript reported errors (above). Fix them and run `npm run build` again.');
-  process.exit(res.status ?? 1);
+  if (!lenient) process.exit(res.status ?? 1);
 }
 for (const lib of ['events', 'projections', 'restic']) {
   const dir = path.join(root, 'dist', 'node_modules', '@rf', lib);

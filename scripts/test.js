@@ -37,13 +37,21 @@ function tierOf(f) {
   return tiers.find((t) => f.endsWith(`.${t}.spec.js`));
 }
 if (files.length === 0) {
-  console.error(`test: no spec files found for tier(s) ${tiers.join(', ')}${grep ? ` matching "${grep}"` : ''}.`);
+  console.error(
+    `test: no spec files found for tier(s) ${tiers.join(', ')}${grep ? ` matching "${grep}"` : ''}.`,
+  );
   process.exit(1);
 }
 console.log(`test: ${files.length} spec file(s), tiers ${tiers.join(', ')}`);
 const res = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.RF_TEST_CONCURRENCY ?? 2}`, ...files.map((f) => path.relative(root, f))],
+  [
+    '--enable-source-maps',
+    '--test',
+    '--test-reporter=spec',
+    `--test-concurrency=${process.env.RF_TEST_CONCURRENCY ?? 2}`,
+    ...files.map((f) => path.relative(root, f)),
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, RF_REPO_ROOT: root } },
 );
 process.exit(res.status ?? 1);
