@@ -75,8 +75,7 @@ export interface SubscribeToStreamOptions {
 
 /** Catch-up first, then live; `caughtUp` is emitted once when the catch-up phase reaches the live head. */
 export type SubscriptionItem =
-  | { readonly kind: 'event'; readonly event: RecordedEvent }
-  | { readonly kind: 'caughtUp' };
+  { readonly kind: 'event'; readonly event: RecordedEvent } | { readonly kind: 'caughtUp' };
 
 /** Retention and truncation, as in EventStoreDB stream metadata (`$maxAge` is in seconds). */
 export interface StreamMetadata {
@@ -121,7 +120,13 @@ export class EventStoreError extends Error {
   constructor(
     readonly code: EventStoreErrorCode,
     message: string,
-    readonly details: { stream?: string; expected?: ExpectedRevision; actual?: number | 'no_stream'; size?: number; limit?: number } = {},
+    readonly details: {
+      stream?: string;
+      expected?: ExpectedRevision;
+      actual?: number | 'no_stream';
+      size?: number;
+      limit?: number;
+    } = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -142,3 +147,6 @@ export function comparePositions(a: Position, b: Position): number {
   if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
   return 0;
 }
+
+/** Nest injection token for the configured EventStore (provided by EventStoreModule.forRoot()). */
+export const EVENT_STORE = Symbol.for('restic-fleet.EventStore');
