@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppConfig, ConfigError } from './config/app-config';
+import { AppModule } from './app.module';
+
+export interface RunningServer {
+  readonly app: NestExpressApplication;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Boots the control plane and listens; resolves once the port is bound. */
+export async function startServer(config: AppConfig): Promise<RunningServer> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await app.listen(config.listenPort, config.listenHost);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.listenPort;
+  const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/** `restic-fleet serve`: returns the exit code. */
+export async function runServe(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`restic-fleet serve: invalid configuration: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const server = await startServer(config);
+  // Machine-readable line the e2e tests and quickstart wait for.
+  process.stdout.write(`restic-fleet control plane listening on ${server.url}\n`);
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`restic-fleet control plane: ${signal}, shutting down\n`);
+      // A stuck socket must not keep the process alive forever.
+      const force = setTimeout(() => resolve(1), 10_000);
+      force.unref();
+      server.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`restic-fleet serve: shutdown failed: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+if (require.main === module) {
+  runServe().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(
+        `restic-fleet serve: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
