@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { DEFAULT_OUTBOX_MAX_BYTES } from '../repositories/outbox.repository';
+import { moveAside, writeFileAtomic } from '../repositories/state-file.repository';
+
+export const CONFIG_SCHEMA_VERSION = 1;
+
+/** The agent's on-disk configuration (`agent.yaml`, mode 0600: it holds the agent secret). */
+export interface AgentConfig {
+  server: string;
+  agent_id: string;
+  agent_secret: string;
+  /** Where the outbox and schedule state live; default `<config dir>/state`. */
+  state_dir: string;
+  heartbeat_interval_s: number;
+  outbox_max_bytes: number;
+  log_level: string;
+  /** Overrides restic discovery (RF_RESTIC_BIN wins over this). */
+  restic_bin?: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'AGENT_CONFIG_INVALID';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function defaultConfigPath(platform: NodeJS.Platform = process.platform, env = process.env): string {
+  if (platform === 'win32') {
+    return path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'restic-fleet', 'agent.yaml');
+  }
+  return '/etc/restic-fleet/agent.yaml';
+}
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+/** Validates a parsed YAML document; errors name the offending field. */
+export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('(root)', `${configPath}: expected a YAML mapping`);
+  }
+  const o = raw as Record<string, unknown>;
+  if (o.schema_version !== CONFIG_SCHEMA_VERSION) {
+    throw new ConfigError(
+      'schema_version',
+      `${configPath}: schema_version must be ${CONFIG_SCHEMA_VERSION} (got ${String(o.schema_version)})`,
+    );
+  }
+  const str = (field: string, required: boolean): string | undefined => {
+    const v = o[field];
+    if (v === undefined || v === null || v === '') {
+      if (required) throw new ConfigError(field, `${configPath}: ${field} is required`);
+      return undefined;
+    }
+    if (typeof v !== 'string') throw new ConfigError(field, `${configPath}: ${field} must be a string`);
+    return v;
+  };
+  const num = (field: string, def: number, min: number, max: number): number => {
+    const v = o[field];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw new ConfigError(field, `${configPath}: ${field} must be a number between ${min} and ${max}`);
+    }
+    return v;
+  };
+  const server = str('server', true) as string;
+  try {
+    const u = new URL(server);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError('server', `${configPath}: server must be an http(s) URL (got "${server}")`);
+  }
+  const logLevel = str('log_level', false) ?? 'info';
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(
+      'log_level',
+      `${configPath}: log_level must be one of ${[...LOG_LEVELS].join(', ')}`,
+    );
+  }
+  const stateDir = str('state_dir', false) ?? path.join(path.dirname(path.resolve(configPath)), 'state');
+  return {
+    server: server.replace(/\/+$/, ''),
+    agent_id: str('agent_id', true) as string,
+    agent_secret: str('agent_secret', true) as string,
+    state_dir: path.resolve(path.dirname(path.resolve(configPath)), stateDir),
+    heartbeat_interval_s: num('heartbeat_interval_s', 30, 1, 3600),
+    outbox_max_bytes: num('outbox_max_bytes', DEFAULT_OUTBOX_MAX_BYTES, 64 * 1024, 64 * 1024 * 1024 * 1024),
+    log_level: logLevel,
+    restic_bin: str('restic_bin', false),
+  };
+}
+
+/**
+ * Reads the config. A file that is not valid YAML is moved aside
+ * (`<name>.corrupt-<ts>`) so the operator can inspect it, never silently
+ * replaced; a well-formed file with a bad field is left alone and reported.
+ */
+export function loadAgentConfig(configPath: string): AgentConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(configPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ConfigError(
+        'config',
+        `config file ${configPath} not found; run "restic-fleet-agent enrol --server URL --token T" first`,
+      );
+    }
+    throw err;
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (err) {
+    const movedTo = moveAside(configPath);
+    throw new ConfigError(
+      'config',
+      `config file ${configPath} is not valid YAML (${(err as Error).message.split('\n')[0]}); moved aside to ${movedTo}. Enrol again.`,
+    );
+  }
+  return parseAgentConfig(doc, configPath);
+}
+
+export function saveAgentConfig(configPath: string, cfg: AgentConfig): void {
+  const doc: Record<string, unknown> = {
+    schema_version: CONFIG_SCHEMA_VERSION,
+    server: cfg.server,
+    agent_id: cfg.agent_id,
+    agent_secret: cfg.agent_secret,
+    state_dir: cfg.state_dir,
+    heartbeat_interval_s: cfg.heartbeat_interval_s,
+    outbox_max_bytes: cfg.outbox_max_bytes,
+    log_level: cfg.log_level,
+  };
+  if (cfg.restic_bin) doc.restic_bin = cfg.restic_bin;
+  const header = '# restic-fleet agent configuration. Holds the agent secret: keep it mode 0600.\n';
+  writeFileAtomic(configPath, header + YAML.stringify(doc), 0o600);
+}
