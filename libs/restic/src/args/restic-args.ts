@@ -1,0 +1,256 @@
+import { ResticError } from '../restic.errors';
+
+/** A restic command line without the binary and without any repository or secret. */
+export interface ResticInvocation {
+  command: string;
+  args: string[];
+}
+
+export interface BackupOptions {
+  paths: string[];
+  excludes?: string[];
+  tags?: string[];
+  host?: string;
+  oneFileSystem?: boolean;
+  excludeCaches?: boolean;
+  /** KiB/s */
+  limitUpload?: number;
+  /** KiB/s */
+  limitDownload?: number;
+  dryRun?: boolean;
+}
+
+export interface ForgetPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** A restic duration such as `30d` or `1y2m`. */
+  keepWithin?: string;
+  keepTags?: string[];
+}
+
+export interface ForgetOptions extends ForgetPolicy {
+  /** Only consider snapshots with these tags. */
+  tags?: string[];
+  host?: string;
+  /** e.g. `host,paths` (restic's default) or `host,tags`. */
+  groupBy?: string;
+  prune?: boolean;
+  dryRun?: boolean;
+}
+
+export interface PruneOptions {
+  /** e.g. `5%`, `100M`, `unlimited`. */
+  maxUnused?: string;
+  dryRun?: boolean;
+}
+
+export interface CheckOptions {
+  /** e.g. `1/5`, `10%`, `500M`. */
+  readDataSubset?: string;
+}
+
+export interface RestoreOptions {
+  snapshotId: string;
+  target: string;
+  includes?: string[];
+  excludes?: string[];
+  verify?: boolean;
+}
+
+export interface SnapshotsOptions {
+  groupBy?: string;
+  tags?: string[];
+  host?: string;
+  paths?: string[];
+  latest?: number;
+}
+
+export type StatsMode = 'restore-size' | 'files-by-contents' | 'raw-data' | 'blobs-per-file';
+
+export interface StatsOptions {
+  mode?: StatsMode;
+  snapshotIds?: string[];
+}
+
+export interface LsOptions {
+  snapshotId: string;
+  paths?: string[];
+}
+
+// Every flag value is passed as `--flag=value`, so a value that begins with `-`
+// can never be read as another flag; positional values follow `--`.
+const flag = (name: string, value: string | number): string => `--${name}=${value}`;
+const flags = (name: string, values: readonly string[] | undefined): string[] =>
+  (values ?? []).map((v) => flag(name, v));
+const opt = (name: string, value: string | number | undefined): string[] =>
+  value === undefined || value === '' ? [] : [flag(name, value)];
+const sw = (name: string, on: boolean | undefined): string[] => (on ? [`--${name}`] : []);
+
+function snapshotIdArg(id: string, field: string): string {
+  if (typeof id !== 'string' || id === '' || id.startsWith('-')) {
+    throw new ResticError('invalid_argument', `${field} must be a snapshot id or "latest"`, field);
+  }
+  return id;
+}
+
+export function backupArgs(o: BackupOptions): ResticInvocation {
+  if (!Array.isArray(o.paths) || o.paths.length === 0) {
+    throw new ResticError('invalid_argument', 'paths must list at least one path to back up', 'paths');
+  }
+  return {
+    command: 'backup',
+    args: [
+      '--json',
+      ...flags('exclude', o.excludes),
+      ...flags('tag', o.tags),
+      ...opt('host', o.host),
+      ...sw('one-file-system', o.oneFileSystem),
+      ...sw('exclude-caches', o.excludeCaches),
+      ...opt('limit-upload', o.limitUpload),
+      ...opt('limit-download', o.limitDownload),
+      ...sw('dry-run', o.dryRun),
+      '--',
+      ...o.paths,
+    ],
+  };
+}
+
+export function initArgs(): ResticInvocation {
+  return { command: 'init', args: ['--json'] };
+}
+
+export function forgetArgs(o: ForgetOptions): ResticInvocation {
+  return {
+    command: 'forget',
+    args: [
+      '--json',
+      ...opt('keep-last', o.keepLast),
+      ...opt('keep-hourly', o.keepHourly),
+      ...opt('keep-daily', o.keepDaily),
+      ...opt('keep-weekly', o.keepWeekly),
+      ...opt('keep-monthly', o.keepMonthly),
+      ...opt('keep-yearly', o.keepYearly),
+      ...opt('keep-within', o.keepWithin),
+      ...flags('keep-tag', o.keepTags),
+      ...flags('tag', o.tags),
+      ...opt('host', o.host),
+      ...opt('group-by', o.groupBy),
+      ...sw('prune', o.prune),
+      ...sw('dry-run', o.dryRun),
+    ],
+  };
+}
+
+export function pruneArgs(o: PruneOptions = {}): ResticInvocation {
+  return { command: 'prune', args: [...opt('max-unused', o.maxUnused), ...sw('dry-run', o.dryRun)] };
+}
+
+export function checkArgs(o: CheckOptions = {}): ResticInvocation {
+  return { command: 'check', args: ['--json', ...opt('read-data-subset', o.readDataSubset)] };
+}
+
+/** Plain unlock only removes stale locks; `--remove-all` would break a running job's lock. */
+export function unlockArgs(): ResticInvocation {
+  return { command: 'unlock', args: [] };
+}
+
+export function restoreArgs(o: RestoreOptions): ResticInvocation {
+  if (typeof o.target !== 'string' || o.target === '') {
+    throw new ResticError('invalid_argument', 'target is required for a restore', 'target');
+  }
+  return {
+    command: 'restore',
+    args: [
+      '--json',
+      flag('target', o.target),
+      ...flags('include', o.includes),
+      ...flags('exclude', o.excludes),
+      ...sw('verify', o.verify),
+      '--',
+      snapshotIdArg(o.snapshotId, 'snapshotId'),
+    ],
+  };
+}
+
+export function snapshotsArgs(o: SnapshotsOptions = {}): ResticInvocation {
+  return {
+    command: 'snapshots',
+    args: [
+      '--json',
+      ...opt('group-by', o.groupBy),
+      ...flags('tag', o.tags),
+      ...opt('host', o.host),
+      ...flags('path', o.paths),
+      ...opt('latest', o.latest),
+    ],
+  };
+}
+
+export function statsArgs(o: StatsOptions = {}): ResticInvocation {
+  const ids = (o.snapshotIds ?? []).map((id, i) => snapshotIdArg(id, `snapshotIds[${i}]`));
+  return {
+    command: 'stats',
+    args: ['--json', ...opt('mode', o.mode), ...(ids.length ? ['--', ...ids] : [])],
+  };
+}
+
+export function lsArgs(o: LsOptions): ResticInvocation {
+  return {
+    command: 'ls',
+    args: ['--json', '--', snapshotIdArg(o.snapshotId, 'snapshotId'), ...(o.paths ?? [])],
+  };
+}
+
+export function versionArgs(): ResticInvocation {
+  return { command: 'version', args: [] };
+}
+
+/** Job kinds with their options, as the agent receives them (already validated). */
+export type ResticJob =
+  | ({ kind: 'backup' } & BackupOptions)
+  | { kind: 'init' }
+  | ({ kind: 'forget' } & ForgetOptions)
+  | ({ kind: 'prune' } & PruneOptions)
+  | ({ kind: 'check' } & CheckOptions)
+  | { kind: 'unlock' }
+  | ({ kind: 'restore' } & RestoreOptions)
+  | ({ kind: 'snapshots' } & SnapshotsOptions)
+  | ({ kind: 'stats' } & StatsOptions)
+  | ({ kind: 'ls' } & LsOptions);
+
+export function argsForJob(job: ResticJob): ResticInvocation {
+  switch (job.kind) {
+    case 'backup':
+      return backupArgs(job);
+    case 'init':
+      return initArgs();
+    case 'forget':
+      return forgetArgs(job);
+    case 'prune':
+      return pruneArgs(job);
+    case 'check':
+      return checkArgs(job);
+    case 'unlock':
+      return unlockArgs();
+    case 'restore':
+      return restoreArgs(job);
+    case 'snapshots':
+      return snapshotsArgs(job);
+    case 'stats':
+      return statsArgs(job);
+    case 'ls':
+      return lsArgs(job);
+    default: {
+      const exhaustive: never = job;
+      throw new ResticError(
+        'invalid_argument',
+        `unknown job kind ${String((exhaustive as { kind: unknown }).kind)}`,
+        'kind',
+      );
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import { execa } from 'execa';
+import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
+import { ResticError } from '../restic.errors';
+import { ResticVersion } from '../restic-version';
+import { LineSplitter } from './line-splitter';
+import { resticEnvironment, ResticRepository } from './restic-environment';
+
+export type ResticStream = 'stdout' | 'stderr';
+
+export interface ResticRunOptions {
+  bin: string;
+  /** Decides how REST credentials are passed; unknown means the form every version accepts. */
+  version?: ResticVersion;
+  /** Omit only for commands that need no repository (`version`). */
+  repo?: ResticRepository;
+  command: string;
+  args: readonly string[];
+  cwd?: string;
+  /** Aborting sends SIGINT, then SIGKILL after `graceMs`. */
+  signal?: AbortSignal;
+  /** Overall limit; on expiry the run is interrupted like a cancel and `timedOut` is set. */
+  timeoutMs: number;
+  /** Between SIGINT and SIGKILL (default 10 s). SIGTERM is never used: 0.14 leaves a stale lock on it. */
+  graceMs?: number;
+  extraEnv?: Record<string, string>;
+  /** Called for every non-blank line as it arrives, ANSI codes removed. */
+  onLine?: (stream: ResticStream, line: string, parsed: ResticLine) => void;
+  /** Keep every stdout line in the result (single-document commands: snapshots, forget, stats, ls). */
+  captureStdout?: boolean;
+  uid?: number;
+  gid?: number;
+  /** Called once the process exists (its pid), e.g. to inspect it. */
+  onSpawn?: (pid: number) => void;
+  /** Lines kept in stdoutTail/stderrTail (default 50). */
+  tailLines?: number;
+}
+
+export interface ResticRunResult {
+  /** null when restic died from a signal or never started. */
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  stdoutTail: string[];
+  stderrTail: string[];
+  /** Present when captureStdout was set. */
+  stdoutLines?: string[];
+  cancelled: boolean;
+  timedOut: boolean;
+  pid: number | undefined;
+}
+
+const TAIL_LINE_CHARS = 4096;
+
+/** Runs one restic command. The only place in the library that starts processes. */
+export class ResticProcessRepository {
+  async run(opts: ResticRunOptions): Promise<ResticRunResult> {
+    if (!opts.bin) throw new ResticError('invalid_argument', 'bin is required', 'bin');
+    if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
+      throw new ResticError('invalid_argument', 'timeoutMs must be a positive number', 'timeoutMs');
+    }
+    const env = opts.repo ? resticEnvironment(opts.repo, opts.version) : withoutResticVars(process.env);
+    Object.assign(env, opts.extraEnv ?? {});
+    const tailMax = opts.tailLines ?? 50;
+    const stdoutTail: string[] = [];
+    const stderrTail: string[] = [];
+    const stdoutLines: string[] | undefined = opts.captureStdout ? [] : undefined;
+    const started = Date.now();
+
+    if (opts.signal?.aborted) {
+      return {
+        exitCode: null,
+        signal: null,
+        durationMs: 0,
+        stdoutTail,
+        stderrTail,
+        stdoutLines,
+        cancelled: true,
+        timedOut: false,
+        pid: undefined,
+      };
+    }
+
+    const child = execa(opts.bin, [opts.command, ...opts.args], {
+      env,
+      extendEnv: false,
+      cwd: opts.cwd,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      forceKillAfterDelay: false,
+      windowsHide: true,
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
+
+    let callbackError: unknown;
+    let cancelled = false;
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const interrupt = (): void => {
+      if (killTimer) return;
+      child.kill('SIGINT');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? 10_000);
+    };
+    const onAbort = (): void => {
+      cancelled = true;
+      interrupt();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      interrupt();
+    }, opts.timeoutMs);
+
+    const lineHandler = (stream: ResticStream, tail: string[]) => (line: string) => {
+      tail.push(line.length > TAIL_LINE_CHARS ? line.slice(0, TAIL_LINE_CHARS) : line);
+      if (tail.length > tailMax) tail.shift();
+      if (stream === 'stdout') stdoutLines?.push(line);
+      if (!opts.onLine || callbackError !== undefined) return;
+      try {
+        opts.onLine(stream, line, parseResticLine(line));
+      } catch (err) {
+        // A failing consumer stops the run rather than silently losing lines.
+        callbackError = err;
+        interrupt();
+      }
+    };
+    const out = new LineSplitter(lineHandler('stdout', stdoutTail));
+    const err = new LineSplitter(lineHandler('stderr', stderrTail));
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+
+    try {
+      const result = await child;
+      out.end();
+      err.end();
+      if (callbackError !== undefined) throw callbackError;
+      const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
+      const signal = result.signal ?? null;
+      if (exitCode === null && signal === null) {
+        throw new ResticError(
+          'spawn_failed',
+          `could not start ${opts.bin}: ${result.shortMessage ?? 'unknown error'}`,
+        );
+      }
+      return {
+        exitCode,
+        signal,
+        durationMs: Date.now() - started,
+        stdoutTail,
+        stderrTail,
+        stdoutLines,
+        cancelled,
+        timedOut,
+        pid: child.pid,
+      };
+    } finally {
+      clearTimeout(timeout);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+function withoutResticVars(base: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !k.startsWith('RESTIC_')) env[k] = v;
+  return env;
+}
