@@ -1,0 +1,64 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import type { Actor } from './auth.decorators';
+import { AuthError } from './auth.errors';
+import { randomPassword } from './secret-tokens';
+import { UsersService } from './users.service';
+
+const BOOTSTRAP_ACTOR: Actor = { kind: 'system', id: 'bootstrap' };
+
+/** Where the one-time password banner goes; stdout by default, never the JSON log. */
+export type BannerWriter = (text: string) => void;
+
+/**
+ * Creates the first admin when the log has no user at all: from
+ * RF_ADMIN_USER / RF_ADMIN_PASSWORD, or `admin` with a random password that is
+ * printed once to stdout.
+ */
+@Injectable()
+export class AdminBootstrapService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(AdminBootstrapService.name);
+  writeBanner: BannerWriter = (text) => process.stdout.write(text);
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureAdmin();
+  }
+
+  /** Returns the username created, or null when users already existed. */
+  async ensureAdmin(): Promise<string | null> {
+    if (this.users.hasAnyUser()) return null;
+    const username = this.config.adminUser ?? 'admin';
+    const fromEnv = this.config.adminPassword;
+    const password = fromEnv ?? randomPassword();
+    try {
+      await this.users.create(username, 'admin', password, BOOTSTRAP_ACTOR);
+    } catch (err) {
+      if (err instanceof AuthError && err.details.field === 'password') {
+        throw new Error(`RF_ADMIN_PASSWORD: ${err.message}`);
+      }
+      throw err;
+    }
+    this.logger.log(`created the first admin user "${username}"`);
+    if (fromEnv === undefined) {
+      this.writeBanner(
+        [
+          '',
+          '================================================================',
+          ' restic-fleet: first admin user created',
+          `   username: ${username}`,
+          `   password: ${password}`,
+          ' This password is shown only once. Log in and change it, or set',
+          ' RF_ADMIN_USER / RF_ADMIN_PASSWORD before the first start.',
+          '================================================================',
+          '',
+        ].join('\n') + '\n',
+      );
+    }
+    return username;
+  }
+}

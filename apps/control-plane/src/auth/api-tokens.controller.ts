@@ -1,0 +1,30 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseFilters, UsePipes } from '@nestjs/common';
+import { ApiTokensService } from './api-tokens.service';
+import { AuthErrorFilter } from './auth-error.filter';
+import { AUTH_VALIDATION } from './auth.controller';
+import { CurrentActor, Roles, type Actor } from './auth.decorators';
+import { CreateApiTokenDto } from './auth.dtos';
+
+@Controller('api/tokens')
+@Roles('admin')
+@UseFilters(AuthErrorFilter)
+@UsePipes(AUTH_VALIDATION)
+export class ApiTokensController {
+  constructor(private readonly tokens: ApiTokensService) {}
+
+  @Get()
+  list() {
+    return this.tokens.list();
+  }
+
+  @Post()
+  create(@Body() dto: CreateApiTokenDto, @CurrentActor() actor: Actor) {
+    return this.tokens.create({ name: dto.name, role: dto.role, expiresInDays: dto.expires_in_days }, actor);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  revoke(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    return this.tokens.revoke(id, actor);
+  }
+}

@@ -1,0 +1,78 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+  UseFilters,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { AuthErrorFilter } from './auth-error.filter';
+import {
+  clearSessionCookies,
+  csrfTokenOf,
+  readCookie,
+  SESSION_COOKIE,
+  setSessionCookies,
+} from './auth.cookies';
+import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
+import { LoginDto } from './auth.dtos';
+import { AuthSettings } from './auth.settings';
+import { LoginService } from './login.service';
+import { SessionService } from './session.service';
+import { mapUser } from './users.service';
+
+export const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+export const AUTH_VALIDATION = new ValidationPipe({ transform: true, whitelist: true });
+
+@Controller('api/auth')
+@UseFilters(AuthErrorFilter)
+@UsePipes(AUTH_VALIDATION)
+export class AuthController {
+  private readonly secureCookies: boolean;
+
+  constructor(
+    private readonly login: LoginService,
+    private readonly sessions: SessionService,
+    private readonly settings: AuthSettings,
+    config: AppConfig,
+  ) {
+    this.secureCookies = config.publicUrl.startsWith('https:');
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async logIn(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const { user, session } = await this.login.login(dto.username, dto.password, clientIp(req));
+    setSessionCookies(res, session, { secure: this.secureCookies }, this.settings.now());
+    return { user: mapUser(user), csrf_token: session.csrfToken };
+  }
+
+  @Roles('viewer')
+  @Post('logout')
+  @HttpCode(204)
+  logOut(@Req() req: Request, @Res({ passthrough: true }) res: Response): void {
+    const sessionId = readCookie(req, SESSION_COOKIE);
+    if (sessionId) this.sessions.destroy(sessionId);
+    clearSessionCookies(res, { secure: this.secureCookies });
+  }
+
+  @Roles('viewer')
+  @Get('me')
+  me(@CurrentActor() actor: Actor, @Req() req: Request) {
+    return {
+      kind: actor.kind,
+      id: actor.id,
+      name: actor.name ?? null,
+      role: actor.role ?? null,
+      csrf_token: csrfTokenOf(req) ?? null,
+    };
+  }
+}

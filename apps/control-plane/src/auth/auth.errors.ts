@@ -1,0 +1,19 @@
+/** What went wrong, as a code; only the HTTP edge (auth-error.filter.ts) turns it into a status. */
+export type AuthErrorCode =
+  | 'invalid_input'
+  | 'invalid_credentials'
+  | 'rate_limited'
+  | 'not_found'
+  | 'conflict'
+  | 'invalid_enrolment_token';
+
+export class AuthError extends Error {
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+    readonly details: { field?: string; retryAfterS?: number } = {},
+  ) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}

@@ -1,0 +1,107 @@
+import {
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ApiTokensService } from './api-tokens.service';
+import { PUBLIC_KEY, ROLES_KEY, roleSatisfies, type Actor, type Role } from './auth.decorators';
+import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER, readCookie, SESSION_COOKIE } from './auth.cookies';
+import { IdentityLog } from './identity.log';
+import { safeEqual } from './secret-tokens';
+import { SessionService } from './session.service';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Deny by default: every HTTP route needs a session cookie or an API token
+ * unless marked `@Public()`. Cookie-authenticated writes must echo the
+ * session's CSRF token; bearer tokens are exempt (browsers never attach them
+ * on their own). WebSocket handlers are left to their gateway, which checks
+ * agent credentials on upgrade.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly identity: IdentityLog,
+    private readonly sessions: SessionService,
+    private readonly apiTokens: ApiTokensService,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    const req = context.switchToHttp().getRequest<Request>();
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true;
+    const safe = SAFE_METHODS.has(req.method.toUpperCase());
+
+    const actor = this.authenticate(req, safe, isPublic);
+    if (isPublic) return true;
+    if (!actor) {
+      throw new UnauthorizedException({
+        statusCode: 401,
+        error: 'Unauthorized',
+        code: 'unauthenticated',
+        message: 'authentication required: log in or send Authorization: Bearer <api token>',
+      });
+    }
+    const required =
+      this.reflector.getAllAndOverride<Role | undefined>(ROLES_KEY, targets) ??
+      (safe ? 'viewer' : 'operator');
+    if (!actor.role || !roleSatisfies(actor.role, required)) {
+      throw new ForbiddenException({
+        statusCode: 403,
+        error: 'Forbidden',
+        code: 'insufficient_role',
+        message: `this action requires the ${required} role`,
+        required_role: required,
+        role: actor.role ?? null,
+      });
+    }
+    return true;
+  }
+
+  /** The request's actor, or null. Throws only for a cookie write without a valid CSRF token on a protected route. */
+  private authenticate(req: Request, safe: boolean, isPublic: boolean): Actor | null {
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) {
+      const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+      const actor = m ? this.apiTokens.authenticate(m[1]!) : null;
+      if (actor) attachAuth(req, actor);
+      return actor;
+    }
+    const sessionId = readCookie(req, SESSION_COOKIE);
+    if (!sessionId) return null;
+    const session = this.sessions.resolve(sessionId);
+    if (!session) return null;
+    const user = this.identity.state.users.get(session.userId);
+    if (!user || user.disabled) return null;
+    const actor: Actor = { kind: 'user', id: user.id, name: user.username, role: user.role };
+    attachAuth(req, actor, session.csrfToken);
+    if (!safe && !isPublic && !csrfMatches(req, session.csrfToken)) {
+      throw new ForbiddenException({
+        statusCode: 403,
+        error: 'Forbidden',
+        code: 'csrf_token_invalid',
+        message: `missing or wrong CSRF token: send the ${CSRF_HEADER} header or a ${CSRF_FORM_FIELD} form field`,
+        field: CSRF_HEADER,
+      });
+    }
+    return actor;
+  }
+}
+
+function csrfMatches(req: Request, expected: string): boolean {
+  const header = req.headers[CSRF_HEADER];
+  const body: unknown = req.body;
+  const fromForm =
+    typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>)[CSRF_FORM_FIELD]
+      : undefined;
+  const presented = typeof header === 'string' ? header : typeof fromForm === 'string' ? fromForm : undefined;
+  return presented !== undefined && safeEqual(presented, expected);
+}

@@ -1,0 +1,58 @@
+import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { AgentCredentialsService } from './agent-credentials.service';
+import { ApiTokensController } from './api-tokens.controller';
+import { ApiTokensService } from './api-tokens.service';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthSettings } from './auth.settings';
+import { EnrolmentController } from './enrolment.controller';
+import { EnrolmentService } from './enrolment.service';
+import { IdentityLog } from './identity.log';
+import { LoginService } from './login.service';
+import { PasswordHasher } from './password.hasher';
+import { SessionService } from './session.service';
+import { UsersController } from './users.controller';
+import { UsersService } from './users.service';
+
+const services: Provider[] = [
+  IdentityLog,
+  PasswordHasher,
+  SessionService,
+  LoginService,
+  UsersService,
+  ApiTokensService,
+  EnrolmentService,
+  AgentCredentialsService,
+  AdminBootstrapService,
+  { provide: APP_GUARD, useClass: AuthGuard },
+];
+
+/**
+ * Authentication and access for the whole app: a global deny-by-default
+ * guard, login/sessions, users, API tokens, enrolment and agent credentials.
+ * Needs `AppConfig` and `EVENT_STORE` from the root module.
+ */
+@Global()
+@Module({
+  controllers: [AuthController, UsersController, ApiTokensController, EnrolmentController],
+  providers: [...services, { provide: AuthSettings, useValue: new AuthSettings() }],
+  exports: [
+    IdentityLog,
+    AgentCredentialsService,
+    EnrolmentService,
+    UsersService,
+    ApiTokensService,
+    SessionService,
+  ],
+})
+export class AuthModule {
+  /** The same module with tunables overridden (tests: short expiries, a fake clock). */
+  static forRoot(overrides: Partial<AuthSettings> = {}): DynamicModule {
+    return {
+      module: AuthModule,
+      providers: [{ provide: AuthSettings, useValue: AuthSettings.with(overrides) }],
+    };
+  }
+}

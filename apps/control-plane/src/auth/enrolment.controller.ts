@@ -1,0 +1,35 @@
+import { Body, Controller, Delete, HttpCode, Param, Post, Req, UseFilters, UsePipes } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuthErrorFilter } from './auth-error.filter';
+import { AUTH_VALIDATION, clientIp } from './auth.controller';
+import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
+import { CreateEnrolmentTokenDto, EnrolDto } from './auth.dtos';
+import { EnrolmentService } from './enrolment.service';
+
+@Controller('api')
+@UseFilters(AuthErrorFilter)
+@UsePipes(AUTH_VALIDATION)
+export class EnrolmentController {
+  constructor(private readonly enrolment: EnrolmentService) {}
+
+  @Roles('operator')
+  @Post('enrolment-tokens')
+  createToken(@Body() dto: CreateEnrolmentTokenDto, @CurrentActor() actor: Actor) {
+    return this.enrolment.createToken(actor, dto.expires_in_minutes);
+  }
+
+  @Roles('operator')
+  @Delete('enrolment-tokens/:id')
+  @HttpCode(204)
+  revokeToken(@Param('id') id: string, @CurrentActor() actor: Actor) {
+    return this.enrolment.revokeToken(id, actor);
+  }
+
+  /** Agents have no credentials yet: the one-time token is the credential. Failures are rate limited per address. */
+  @Public()
+  @Post('agents/enrol')
+  @HttpCode(200)
+  enrol(@Body() dto: EnrolDto, @Req() req: Request) {
+    return this.enrolment.enrol(dto, clientIp(req));
+  }
+}

@@ -1,0 +1,36 @@
+import { Body, Controller, Get, Param, Patch, Post, UseFilters, UsePipes } from '@nestjs/common';
+import { AuthErrorFilter } from './auth-error.filter';
+import { AUTH_VALIDATION } from './auth.controller';
+import { CurrentActor, Roles, type Actor } from './auth.decorators';
+import { CreateUserDto, UpdateUserDto } from './auth.dtos';
+import { SessionService } from './session.service';
+import { UsersService } from './users.service';
+
+@Controller('api/users')
+@Roles('admin')
+@UseFilters(AuthErrorFilter)
+@UsePipes(AUTH_VALIDATION)
+export class UsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionService,
+  ) {}
+
+  @Get()
+  list() {
+    return this.users.list();
+  }
+
+  @Post()
+  create(@Body() dto: CreateUserDto, @CurrentActor() actor: Actor) {
+    return this.users.create(dto.username, dto.role, dto.password, actor);
+  }
+
+  @Patch(':id')
+  async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @CurrentActor() actor: Actor) {
+    const user = await this.users.update(id, dto, actor);
+    // A disabled user or a changed password ends every open session of that user.
+    if (dto.disabled === true || dto.password !== undefined) this.sessions.destroyForUser(id);
+    return user;
+  }
+}
