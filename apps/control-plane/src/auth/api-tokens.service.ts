@@ -47,8 +47,8 @@ export class ApiTokensService {
     now: Date = new Date(),
   ): Promise<CreatedApiToken> {
     const name = input.name.trim();
-    if (name === '' || name.length > 100) {
-      throw new AuthError('invalid_input', 'name must be 1..100 characters', { field: 'name' });
+    if (name === '' || name.length > 128) {
+      throw new AuthError('invalid_input', 'name must be 1..128 characters', { field: 'name' });
     }
     if (!isRole(input.role))
       throw new AuthError('invalid_input', 'role must be admin, operator or viewer', { field: 'role' });
@@ -71,9 +71,8 @@ export class ApiTokensService {
             name,
             role: input.role,
             token_hash: sha256Hex(token),
-            created_at: now.toISOString(),
-            expires_at: expiresAt,
             created_by: actor.id,
+            ...(expiresAt === null ? {} : { expires_at: expiresAt }),
           },
         },
       ],
@@ -89,7 +88,11 @@ export class ApiTokensService {
     const token = this.identity.state.apiTokens.get(id);
     if (!token) throw new AuthError('not_found', `token ${id} not found`, { field: 'id' });
     if (token.revoked) return;
-    await this.identity.append(`token-${id}`, [{ type: 'ApiTokenRevoked', data: { token_id: id } }], actor);
+    await this.identity.append(
+      `token-${id}`,
+      [{ type: 'ApiTokenRevoked', data: { token_id: id, revoked_at: new Date().toISOString() } }],
+      actor,
+    );
   }
 
   /** The actor for a presented `rf_…` token, or null when unknown, revoked or expired. */

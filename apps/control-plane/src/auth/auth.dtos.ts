@@ -32,7 +32,7 @@ export class LoginDto {
 export class CreateUserDto {
   @IsString()
   @Matches(USERNAME_PATTERN, {
-    message: 'username may contain only letters, digits and . _ @ - (1..64 chars)',
+    message: 'username must be 1..64 characters [A-Za-z0-9._@-], starting with a letter or digit',
   })
   username!: string;
 
@@ -64,7 +64,7 @@ export class UpdateUserDto {
 export class CreateApiTokenDto {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(100)
+  @MaxLength(128)
   name!: string;
 
   @IsIn(ROLES)
@@ -100,10 +100,10 @@ export class EnrolDto {
   hostname!: string;
 
   @IsString()
-  @Matches(PLATFORM_PATTERN, { message: 'os must be 1..32 letters, digits, _ or -' })
+  @Matches(PLATFORM_PATTERN, { message: 'os must be 1..32 letters, digits or _' })
   os!: string;
 
   @IsString()
-  @Matches(PLATFORM_PATTERN, { message: 'arch must be 1..32 letters, digits, _ or -' })
+  @Matches(PLATFORM_PATTERN, { message: 'arch must be 1..32 letters, digits or _' })
   arch!: string;
 }

@@ -31,7 +31,8 @@ export interface EnrolResult {
 }
 
 export const HOSTNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-export const PLATFORM_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+/** GOOS/GOARCH-style names; stored lower-cased so one host never shows as both `linux` and `Linux`. */
+export const PLATFORM_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
 const MAX_EXPIRY_MINUTES = 7 * 24 * 60;
 
 /** Quotes for a POSIX shell only when needed, so the usual command stays readable. */
@@ -82,7 +83,6 @@ export class EnrolmentService {
           data: {
             token_id: id,
             token_hash: sha256Hex(token),
-            created_at: new Date(now).toISOString(),
             expires_at: expiresAt,
             created_by: actor.id,
           },
@@ -105,7 +105,12 @@ export class EnrolmentService {
     if (token.revoked || token.usedByHost) return;
     await this.identity.append(
       `enrolment-${id}`,
-      [{ type: 'EnrolmentTokenRevoked', data: { token_id: id } }],
+      [
+        {
+          type: 'EnrolmentTokenRevoked',
+          data: { token_id: id, revoked_at: new Date(this.settings.now()).toISOString() },
+        },
+      ],
       actor,
       { expectedRevision: token.revision },
     );
@@ -137,7 +142,16 @@ export class EnrolmentService {
     try {
       await this.identity.append(
         `enrolment-${token.id}`,
-        [{ type: 'EnrolmentTokenUsed', data: { token_id: token.id, host_id: hostId } }],
+        [
+          {
+            type: 'EnrolmentTokenUsed',
+            data: {
+              token_id: token.id,
+              host_id: hostId,
+              used_at: new Date(this.settings.now()).toISOString(),
+            },
+          },
+        ],
         actor,
         { expectedRevision: token.revision },
       );
@@ -158,9 +172,9 @@ export class EnrolmentService {
           data: {
             host_id: hostId,
             hostname: input.hostname,
-            os: input.os,
-            arch: input.arch,
-            secret_hash: sha256Hex(secret),
+            os: input.os.toLowerCase(),
+            arch: input.arch.toLowerCase(),
+            agent_secret_hash: sha256Hex(secret),
             enrolment_token_id: token.id,
             enrolled_at: new Date(this.settings.now()).toISOString(),
           },
@@ -201,11 +215,11 @@ function validateEnrolRequest(input: EnrolRequest): void {
   field(
     'os',
     typeof input.os === 'string' && PLATFORM_PATTERN.test(input.os),
-    'must be 1..32 letters, digits, _ or -',
+    'must be 1..32 letters, digits or _',
   );
   field(
     'arch',
     typeof input.arch === 'string' && PLATFORM_PATTERN.test(input.arch),
-    'must be 1..32 letters, digits, _ or -',
+    'must be 1..32 letters, digits or _',
   );
 }

@@ -81,7 +81,7 @@ export class IdentityState {
           role,
           passwordHash: str(d.password_hash) ?? '',
           disabled: false,
-          createdAt: str(d.created_at) ?? at,
+          createdAt: at,
           revision: event.revision,
         });
         return;
@@ -106,7 +106,7 @@ export class IdentityState {
           name: str(d.name) ?? id,
           role: d.role,
           tokenHash: hash,
-          createdAt: str(d.created_at) ?? at,
+          createdAt: at,
           expiresAt: str(d.expires_at) ?? null,
           createdBy: str(d.created_by) ?? null,
           revoked: false,
@@ -128,7 +128,7 @@ export class IdentityState {
         this.enrolmentTokens.set(id, {
           id,
           tokenHash: hash,
-          createdAt: str(d.created_at) ?? at,
+          createdAt: at,
           expiresAt,
           usedByHost: null,
           revoked: false,
@@ -142,7 +142,7 @@ export class IdentityState {
         return this.updateEnrolment(event, (t) => ({ ...t, revoked: true }));
       case 'HostEnrolled': {
         const hostId = str(d.host_id) ?? idFromStream(event.streamId, 'host-');
-        const secretHash = str(d.secret_hash);
+        const secretHash = str(d.agent_secret_hash);
         if (!hostId || !secretHash) return;
         this.hosts.set(hostId, { hostId, hostname: str(d.hostname) ?? hostId, secretHash, revoked: false });
         return;

@@ -64,7 +64,7 @@ export class LoginService {
         [
           {
             type: 'UserLoginFailed',
-            data: { user_id: user?.id ?? null, username: user?.username ?? null, ip: clientIp, reason },
+            data: { username: user?.username ?? '', reason, at: new Date().toISOString() },
           },
         ],
         systemActor(clientIp),
@@ -75,7 +75,7 @@ export class LoginService {
     const actor: Actor = { kind: 'user', id: user.id, name: user.username, role: user.role };
     await this.identity.append(
       `user-${user.id}`,
-      [{ type: 'UserLoggedIn', data: { user_id: user.id, username: user.username, ip: clientIp } }],
+      [{ type: 'UserLoggedIn', data: { user_id: user.id, at: new Date().toISOString() } }],
       actor,
     );
     return { user, session: this.sessions.create(user.id) };

@@ -7,7 +7,7 @@ import { IdentityLog } from './identity.log';
 import type { UserRecord } from './identity.state';
 import { MIN_PASSWORD_LENGTH, PasswordHasher } from './password.hasher';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 /** What the API shows of a user: never the hash. */
 export interface UserView {
@@ -57,7 +57,7 @@ export class UsersService {
     if (!USERNAME_PATTERN.test(username)) {
       throw new AuthError(
         'invalid_input',
-        'username may contain only letters, digits and . _ @ - (1..64 chars)',
+        'username must be 1..64 characters [A-Za-z0-9._@-], starting with a letter or digit',
         {
           field: 'username',
         },
@@ -77,13 +77,7 @@ export class UsersService {
         [
           {
             type: 'UserCreated',
-            data: {
-              user_id: id,
-              username,
-              role,
-              password_hash: passwordHash,
-              created_at: new Date().toISOString(),
-            },
+            data: { user_id: id, username, role, password_hash: passwordHash },
           },
         ],
         actor,
@@ -101,23 +95,28 @@ export class UsersService {
   async update(id: string, changes: UserChanges, actor: Actor): Promise<UserView> {
     const user = this.require(id);
     const events: { type: string; data: Record<string, unknown> }[] = [];
+    const at = new Date().toISOString();
     if (changes.role !== undefined && changes.role !== user.role) {
       if (!isRole(changes.role)) {
         throw new AuthError('invalid_input', 'role must be admin, operator or viewer', { field: 'role' });
       }
       if (user.role === 'admin') this.ensureAnotherActiveAdmin(user.id, 'role');
-      events.push({ type: 'UserRoleChanged', data: { user_id: id, role: changes.role } });
+      events.push({ type: 'UserRoleChanged', data: { user_id: id, role: changes.role, changed_at: at } });
     }
     if (changes.password !== undefined) {
       checkPassword(changes.password);
       events.push({
         type: 'UserPasswordChanged',
-        data: { user_id: id, password_hash: await this.hasher.hash(changes.password) },
+        data: { user_id: id, password_hash: await this.hasher.hash(changes.password), changed_at: at },
       });
     }
     if (changes.disabled !== undefined && changes.disabled !== user.disabled) {
       if (changes.disabled && user.role === 'admin') this.ensureAnotherActiveAdmin(user.id, 'disabled');
-      events.push({ type: changes.disabled ? 'UserDisabled' : 'UserEnabled', data: { user_id: id } });
+      events.push(
+        changes.disabled
+          ? { type: 'UserDisabled', data: { user_id: id, disabled_at: at } }
+          : { type: 'UserEnabled', data: { user_id: id, enabled_at: at } },
+      );
     }
     if (events.length > 0) await this.identity.append(`user-${id}`, events, actor);
     return this.get(id);
