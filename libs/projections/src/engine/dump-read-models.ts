@@ -1,0 +1,27 @@
+import type Database from 'better-sqlite3';
+import type { ProjectionDefinition } from './projection.definition';
+
+export type ReadModelDump = Record<string, Array<Record<string, unknown>>>;
+
+/**
+ * Every row of every read-model table, in a canonical order (all columns
+ * ascending), so two databases can be compared with deepStrictEqual. Excludes
+ * checkpoints and generation, which legitimately differ between a live runner
+ * and a rebuild.
+ */
+export function dumpReadModels(
+  db: Database.Database,
+  projections: readonly ProjectionDefinition[],
+): ReadModelDump {
+  const out: ReadModelDump = {};
+  for (const p of projections) {
+    for (const t of p.tables) {
+      const cols = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as Array<{ name: string }>;
+      const order = cols.map((_, i) => String(i + 1)).join(', ');
+      out[t.name] = db.prepare(`SELECT * FROM "${t.name}" ORDER BY ${order}`).all() as Array<
+        Record<string, unknown>
+      >;
+    }
+  }
+  return out;
+}

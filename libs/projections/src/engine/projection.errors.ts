@@ -1,0 +1,18 @@
+/** Codes, not HTTP statuses: the app edge maps them (STYLE.md). */
+export type ProjectionErrorCode =
+  'WaitTimeout' | 'RunnerStopped' | 'UnknownProjection' | 'InvalidArgument' | 'RebuildConflict';
+
+export class ProjectionError extends Error {
+  constructor(
+    readonly code: ProjectionErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProjectionError';
+  }
+}
+
+export const isProjectionError = (err: unknown, code?: ProjectionErrorCode): err is ProjectionError =>
+  err instanceof ProjectionError && (code === undefined || err.code === code);

@@ -1,0 +1,90 @@
+import type Database from 'better-sqlite3';
+import { n, s, type Row } from './row-values';
+
+export interface DailyOutcomes {
+  /** UTC date, YYYY-MM-DD. */
+  readonly date: string;
+  readonly succeeded: number;
+  readonly warning: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly lost: number;
+}
+
+export interface DashboardSummary {
+  readonly hosts: {
+    readonly online: number;
+    readonly offline: number;
+    readonly revoked: number;
+    readonly total: number;
+  };
+  readonly jobs: { readonly queued: number; readonly running: number; readonly failedLast24h: number };
+  /** Oldest first, `days` entries ending today (UTC), zero-filled. */
+  readonly daily: DailyOutcomes[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** The fleet dashboard, computed from the hosts and jobs read models; `now` is injected so answers are reproducible. */
+export class DashboardQuery {
+  constructor(private readonly db: Database.Database) {}
+
+  summary(now: Date, days = 30): DashboardSummary {
+    const hostRows = this.db
+      .prepare('SELECT status, COUNT(*) AS c FROM hosts GROUP BY status')
+      .all() as Row[];
+    const hosts = { online: 0, offline: 0, revoked: 0, total: 0 };
+    for (const r of hostRows) {
+      const c = n(r, 'c') ?? 0;
+      const st = s(r, 'status');
+      if (st === 'online' || st === 'offline' || st === 'revoked') hosts[st] += c;
+      hosts.total += st === 'revoked' ? 0 : c;
+    }
+    const active = this.db
+      .prepare(
+        "SELECT SUM(status IN ('queued', 'dispatched')) AS queued, SUM(status = 'running') AS running FROM jobs WHERE status IN ('queued', 'dispatched', 'running')",
+      )
+      .get() as Row;
+    const since24h = new Date(now.getTime() - DAY_MS).toISOString();
+    const failed = this.db
+      .prepare("SELECT COUNT(*) AS c FROM jobs WHERE status IN ('failed', 'lost') AND finished_at >= ?")
+      .get(since24h) as Row;
+
+    const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    const first = new Date(today - (days - 1) * DAY_MS).toISOString();
+    const rows = this.db
+      .prepare(
+        `SELECT substr(finished_at, 1, 10) AS day, status, COUNT(*) AS c FROM jobs
+         WHERE finished_at >= ? AND status IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')
+         GROUP BY day, status`,
+      )
+      .all(first) as Row[];
+    const byDay = new Map<
+      string,
+      { succeeded: number; warning: number; failed: number; cancelled: number; lost: number }
+    >();
+    for (let i = 0; i < days; i++) {
+      const date = new Date(today - (days - 1 - i) * DAY_MS).toISOString().slice(0, 10);
+      byDay.set(date, { succeeded: 0, warning: 0, failed: 0, cancelled: 0, lost: 0 });
+    }
+    for (const r of rows) {
+      const bucket = byDay.get(s(r, 'day') ?? '');
+      const st = s(r, 'status');
+      if (
+        bucket &&
+        (st === 'succeeded' || st === 'warning' || st === 'failed' || st === 'cancelled' || st === 'lost')
+      ) {
+        bucket[st] += n(r, 'c') ?? 0;
+      }
+    }
+    return {
+      hosts,
+      jobs: {
+        queued: n(active, 'queued') ?? 0,
+        running: n(active, 'running') ?? 0,
+        failedLast24h: n(failed, 'c') ?? 0,
+      },
+      daily: [...byDay.entries()].map(([date, c]) => ({ date, ...c })),
+    };
+  }
+}

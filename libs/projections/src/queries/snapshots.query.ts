@@ -1,0 +1,43 @@
+import type Database from 'better-sqlite3';
+import { parsed, s, type Row } from './row-values';
+
+export interface SnapshotView {
+  readonly id: string;
+  readonly shortId: string | null;
+  readonly time: string | null;
+  readonly hostname: string | null;
+  readonly username: string | null;
+  readonly paths: string[];
+  readonly tags: string[];
+  readonly tree: string | null;
+  readonly parent: string | null;
+  readonly reportedAt: string;
+}
+
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+
+export const mapSnapshot = (row: Row): SnapshotView => ({
+  id: s(row, 'snapshot_id') ?? '',
+  shortId: s(row, 'short_id'),
+  time: s(row, 'time'),
+  hostname: s(row, 'hostname'),
+  username: s(row, 'username'),
+  paths: strings(parsed(row, 'paths')),
+  tags: strings(parsed(row, 'tags')),
+  tree: s(row, 'tree'),
+  parent: s(row, 'parent'),
+  reportedAt: s(row, 'reported_at') ?? '',
+});
+
+export class SnapshotsQuery {
+  constructor(private readonly db: Database.Database) {}
+
+  /** The host's snapshots as last reported, newest first. */
+  forHost(hostId: string): SnapshotView[] {
+    const rows = this.db
+      .prepare('SELECT * FROM snapshots WHERE host_id = ? ORDER BY time DESC, snapshot_id')
+      .all(hostId) as Row[];
+    return rows.map(mapSnapshot);
+  }
+}

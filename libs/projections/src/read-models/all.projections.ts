@@ -1,0 +1,15 @@
+import type { ProjectionDefinition } from '../engine/projection.definition';
+import { hostsProjection } from './hosts.projection';
+import { jobsProjection } from './jobs.projection';
+import { repoStatsProjection } from './repo-stats.projection';
+import { schedulesProjection } from './schedules.projection';
+import { snapshotsProjection } from './snapshots.projection';
+
+/** Every read model of the control plane, in a fixed order. */
+export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
+  hostsProjection,
+  jobsProjection,
+  snapshotsProjection,
+  schedulesProjection,
+  repoStatsProjection,
+];

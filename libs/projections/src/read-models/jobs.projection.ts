@@ -1,0 +1,279 @@
+import type { RecordedEvent } from '@rf/events';
+import type { ProjectionDefinition } from '../engine/projection.definition';
+import {
+  actorOf,
+  eventTime,
+  fields,
+  json,
+  list,
+  num,
+  str,
+  streamEntityId,
+  timeField,
+  type Fields,
+} from './event-fields';
+
+export const JOB_STATUSES = [
+  'queued',
+  'dispatched',
+  'running',
+  'succeeded',
+  'warning',
+  'failed',
+  'cancelled',
+  'lost',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed', 'cancelled', 'lost']);
+const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed', 'cancelled']);
+
+/** Maps restic's exit code to a status when JobFinished carries no valid status (3 = snapshot with warnings). */
+const statusFromExit = (exitCode: number | null): JobStatus =>
+  exitCode === 0 ? 'succeeded' : exitCode === 3 ? 'warning' : 'failed';
+
+/**
+ * Jobs and their persisted log. A job's lifecycle comes from `job-{id}`, its
+ * progress and log lines from `joblog-{id}` (DESIGN.md §3). Statuses only move
+ * forward (queued → dispatched → running → terminal); a late or repeated
+ * lifecycle event never reopens a finished job. Log lines are keyed by
+ * (job, seq), so a line delivered twice is stored and counted once.
+ */
+export const jobsProjection: ProjectionDefinition = {
+  name: 'jobs',
+  version: 1,
+  tables: [
+    {
+      name: 'jobs',
+      columns: `
+        id TEXT PRIMARY KEY,
+        host_id TEXT,
+        kind TEXT,
+        args TEXT,
+        status TEXT NOT NULL,
+        actor_kind TEXT,
+        actor_id TEXT,
+        actor_name TEXT,
+        schedule_id TEXT,
+        requested_at TEXT,
+        dispatched_at TEXT,
+        accepted_at TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        cancel_requested_at TEXT,
+        exit_code INTEGER,
+        stats TEXT,
+        error TEXT,
+        percent_done REAL,
+        files_done INTEGER,
+        total_files INTEGER,
+        bytes_done INTEGER,
+        total_bytes INTEGER,
+        seconds_elapsed REAL,
+        eta_seconds REAL,
+        bytes_per_second REAL,
+        progress_at TEXT,
+        log_line_count INTEGER NOT NULL DEFAULT 0,
+        last_seq INTEGER,
+        dropped_lines INTEGER NOT NULL DEFAULT 0`,
+    },
+    {
+      name: 'job_log_lines',
+      columns: `
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)`,
+    },
+  ],
+  indexes: [
+    { name: 'jobs_by_host', table: 'jobs', columns: 'host_id, requested_at' },
+    { name: 'jobs_by_status', table: 'jobs', columns: 'status' },
+    { name: 'jobs_by_finished', table: 'jobs', columns: 'finished_at' },
+    { name: 'job_log_lines_by_ts', table: 'job_log_lines', columns: 'ts' },
+  ],
+  eventTypes: [
+    'JobRequested',
+    'JobDispatched',
+    'JobAccepted',
+    'JobRejected',
+    'JobStarted',
+    'JobCancelRequested',
+    'JobFinished',
+    'JobLost',
+    'JobProgress',
+    'LogStreamLine',
+  ],
+  bind(db, table) {
+    const jobs = table('jobs');
+    const lines = table('job_log_lines');
+    const insertJob = db.prepare(
+      `INSERT OR IGNORE INTO ${jobs} (id, host_id, kind, args, status, actor_kind, actor_id, actor_name, schedule_id, requested_at)
+       VALUES (@id, @host_id, @kind, @args, 'queued', @actor_kind, @actor_id, @actor_name, @schedule_id, @requested_at)`,
+    );
+    // A lifecycle event may be seen before JobRequested only if the log is damaged; a stub row keeps it visible.
+    const ensureJob = db.prepare(`INSERT OR IGNORE INTO ${jobs} (id, status) VALUES (?, 'queued')`);
+    const dispatched = db.prepare(
+      `UPDATE ${jobs} SET status = CASE WHEN status = 'queued' THEN 'dispatched' ELSE status END,
+         dispatched_at = COALESCE(dispatched_at, @at) WHERE id = @id`,
+    );
+    const accepted = db.prepare(`UPDATE ${jobs} SET accepted_at = COALESCE(accepted_at, @at) WHERE id = @id`);
+    const started = db.prepare(
+      `UPDATE ${jobs} SET status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END,
+         started_at = COALESCE(started_at, @at) WHERE id = @id`,
+    );
+    const cancelRequested = db.prepare(
+      `UPDATE ${jobs} SET cancel_requested_at = COALESCE(cancel_requested_at, @at) WHERE id = @id`,
+    );
+    const finished = db.prepare(
+      `UPDATE ${jobs} SET status = @status, finished_at = @at, exit_code = @exit_code, stats = @stats, error = @error,
+         percent_done = CASE WHEN @status IN ('succeeded', 'warning') THEN 1 ELSE percent_done END
+       WHERE id = @id AND status NOT IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')`,
+    );
+    const progress = db.prepare(
+      `UPDATE ${jobs} SET percent_done = @percent_done, files_done = @files_done, total_files = @total_files,
+         bytes_done = @bytes_done, total_bytes = @total_bytes, seconds_elapsed = @seconds_elapsed,
+         eta_seconds = @eta_seconds, bytes_per_second = @bytes_per_second, progress_at = @at,
+         status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END,
+         started_at = COALESCE(started_at, @at)
+       WHERE id = @id AND status NOT IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')
+         AND (progress_at IS NULL OR progress_at <= @at)`,
+    );
+    const insertLine = db.prepare(
+      `INSERT OR IGNORE INTO ${lines} (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)`,
+    );
+    const countLine = db.prepare(
+      `UPDATE ${jobs} SET log_line_count = log_line_count + 1,
+         dropped_lines = dropped_lines + CASE WHEN last_seq IS NOT NULL AND @seq > last_seq + 1 THEN @seq - last_seq - 1 ELSE 0 END,
+         last_seq = CASE WHEN last_seq IS NULL OR @seq > last_seq THEN @seq ELSE last_seq END
+       WHERE id = @id`,
+    );
+
+    const lifecycleId = (e: RecordedEvent, d: Fields): string | null =>
+      streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
+    const logId = (e: RecordedEvent, d: Fields): string | null =>
+      streamEntityId(e.streamId, 'joblog') ?? str(d, 'job_id');
+
+    const applyLine = (jobId: string, line: Fields, e: RecordedEvent): void => {
+      const seq = num(line, 'seq');
+      if (seq === null || !Number.isInteger(seq)) return;
+      const payload = str(line, 'payload') ?? str(line, 'line') ?? '';
+      const stream = str(line, 'stream') ?? 'stdout';
+      const inserted = insertLine.run(jobId, seq, timeField(line, 'ts', e), stream, payload).changes;
+      if (inserted === 1) countLine.run({ id: jobId, seq });
+    };
+
+    return {
+      apply(e) {
+        const d = fields(e.data);
+        switch (e.type) {
+          case 'JobRequested': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            const actor = actorOf(e);
+            const reqActor = fields(d['actor']);
+            insertJob.run({
+              id,
+              host_id: str(d, 'host_id'),
+              kind: str(d, 'kind'),
+              args: json(d['args'] ?? null),
+              actor_kind: actor?.kind ?? str(reqActor, 'kind'),
+              actor_id: actor?.id ?? str(reqActor, 'id'),
+              actor_name: actor?.name ?? str(reqActor, 'name'),
+              schedule_id: str(d, 'schedule_id'),
+              requested_at: timeField(d, 'requested_at', e),
+            });
+            return;
+          }
+          case 'JobDispatched': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            ensureJob.run(id);
+            dispatched.run({ id, at: timeField(d, 'dispatched_at', e) });
+            return;
+          }
+          case 'JobAccepted': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            ensureJob.run(id);
+            accepted.run({ id, at: timeField(d, 'accepted_at', e) });
+            return;
+          }
+          case 'JobStarted': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            ensureJob.run(id);
+            started.run({ id, at: timeField(d, 'started_at', e) });
+            return;
+          }
+          case 'JobCancelRequested': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            ensureJob.run(id);
+            cancelRequested.run({ id, at: eventTime(e) });
+            return;
+          }
+          case 'JobRejected':
+          case 'JobFinished':
+          case 'JobLost': {
+            const id = lifecycleId(e, d);
+            if (id === null) return;
+            ensureJob.run(id);
+            const exitCode = num(d, 'exit_code');
+            const raw = str(d, 'status');
+            const status: JobStatus =
+              e.type === 'JobLost'
+                ? 'lost'
+                : e.type === 'JobRejected'
+                  ? 'failed'
+                  : raw !== null && FINISHED_STATUSES.has(raw)
+                    ? (raw as JobStatus)
+                    : statusFromExit(exitCode);
+            finished.run({
+              id,
+              status,
+              at: timeField(d, 'finished_at', e),
+              exit_code: exitCode,
+              stats: json(d['stats'] ?? null),
+              error: str(d, 'error') ?? str(d, 'reason') ?? str(d, 'message'),
+            });
+            return;
+          }
+          case 'JobProgress': {
+            const id = logId(e, d);
+            if (id === null) return;
+            const bytesDone = num(d, 'bytes_done');
+            const elapsed = num(d, 'seconds_elapsed');
+            ensureJob.run(id);
+            progress.run({
+              id,
+              percent_done: num(d, 'percent_done'),
+              files_done: num(d, 'files_done'),
+              total_files: num(d, 'total_files'),
+              bytes_done: bytesDone,
+              total_bytes: num(d, 'total_bytes'),
+              seconds_elapsed: elapsed,
+              eta_seconds: num(d, 'seconds_remaining') ?? num(d, 'eta_seconds'),
+              bytes_per_second:
+                num(d, 'bytes_per_second') ??
+                (bytesDone !== null && elapsed !== null && elapsed > 0 ? bytesDone / elapsed : null),
+              at: timeField(d, 'ts', e),
+            });
+            return;
+          }
+          case 'LogStreamLine': {
+            const id = logId(e, d);
+            if (id === null) return;
+            const batch = list(d, 'lines');
+            if (batch.length > 0) for (const line of batch) applyLine(id, fields(line), e);
+            else applyLine(id, d, e);
+            return;
+          }
+        }
+      },
+    };
+  },
+};
+
+export const isTerminalStatus = (status: string): boolean => TERMINAL.has(status);
