@@ -412,7 +412,7 @@ async function recordVersion(bin) {
 }
 
 async function main() {
-  const bins = argValues('--bin');
+  const bins = argValues('--bin').map((b) => path.resolve(b));
   for (const bin of bins.length ? bins : defaultBinaries()) await recordVersion(bin);
 }
 
