@@ -2,13 +2,11 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { AppConfig } from '../config/app-config';
 import type { Actor } from './auth.decorators';
 import { AuthError } from './auth.errors';
+import { AuthSettings } from './auth.settings';
 import { randomPassword } from './secret-tokens';
 import { UsersService } from './users.service';
 
 const BOOTSTRAP_ACTOR: Actor = { kind: 'system', id: 'bootstrap' };
-
-/** Where the one-time password banner goes; stdout by default, never the JSON log. */
-export type BannerWriter = (text: string) => void;
 
 /**
  * Creates the first admin when the log has no user at all: from
@@ -18,11 +16,11 @@ export type BannerWriter = (text: string) => void;
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminBootstrapService.name);
-  writeBanner: BannerWriter = (text) => process.stdout.write(text);
 
   constructor(
     private readonly users: UsersService,
     private readonly config: AppConfig,
+    private readonly settings: AuthSettings,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -45,7 +43,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     }
     this.logger.log(`created the first admin user "${username}"`);
     if (fromEnv === undefined) {
-      this.writeBanner(
+      this.settings.writeBanner(
         [
           '',
           '================================================================',

@@ -15,6 +15,10 @@ export class AuthSettings {
   rateWindowMs = 60 * 1000;
   enrolmentTokenDefaultMinutes = 60;
   now: () => number = Date.now;
+  /** Where the bootstrap admin's one-time password goes: stdout, never the JSON log. */
+  writeBanner: (text: string) => void = (text) => {
+    process.stdout.write(text);
+  };
 
   static with(overrides: Partial<AuthSettings> = {}): AuthSettings {
     return Object.assign(new AuthSettings(), overrides);
