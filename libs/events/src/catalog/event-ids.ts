@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+
+// Fixed namespace for restic-fleet's name-based UUIDs; changing it would break deduplication of resent envelopes.
+const NAMESPACE = Buffer.from('3b8f2c1e5d7a4f60a9e1c4b2d6f80a17', 'hex');
+
+/** RFC 4122 version-5 UUID (SHA-1, name-based) of `name` in restic-fleet's namespace. */
+export function nameBasedUuid(name: string): string {
+  const h = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.toString('hex', 0, 16);
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/**
+ * The id of the `index`-th event appended for an envelope. Deterministic, so an
+ * envelope resent after a reconnect yields the same event ids and the store's
+ * idempotent append deduplicates it (DESIGN.md §4).
+ */
+export function eventIdFromEnvelope(envelopeId: string, index: number): string {
+  if (typeof envelopeId !== 'string' || envelopeId.length === 0)
+    throw new TypeError('envelopeId must be a non-empty string');
+  if (!Number.isSafeInteger(index) || index < 0) throw new TypeError('index must be a non-negative integer');
+  return nameBasedUuid(`envelope/${envelopeId.toLowerCase()}/${index}`);
+}
+
+/** The job id the control plane gives the job a `schedule.fire` envelope starts, so a resent fire starts no second job. */
+export function jobIdForScheduleFire(envelopeId: string): string {
+  if (typeof envelopeId !== 'string' || envelopeId.length === 0)
+    throw new TypeError('envelopeId must be a non-empty string');
+  return nameBasedUuid(`schedule.fire/${envelopeId.toLowerCase()}`);
+}

@@ -1,0 +1,523 @@
+import { Type } from 'class-transformer';
+import { IsOptional, ValidateNested } from 'class-validator';
+import {
+  JOB_FINAL_STATUSES,
+  JOB_KINDS,
+  type JobArgs,
+  type JobFinalStatus,
+  type JobKind,
+  validateJobArgs,
+} from './job-args';
+import { Schedule, scheduleListIssues } from './schedule';
+import {
+  type FieldIssue,
+  IsArr,
+  IsArrOf,
+  IsBase64,
+  IsCode,
+  IsCount,
+  IsFraction,
+  IsId,
+  IsNonNegative,
+  IsObj,
+  IsOneOf,
+  IsOptionalText,
+  IsPositiveInt,
+  IsText,
+  IsTimestamp,
+  isText,
+  joinPath,
+  registerPostCheck,
+  Rule,
+  flatFastCheck,
+  type FlatField,
+  FromRule,
+  oneOfRule,
+  registerFastCheck,
+  RULES,
+  spec,
+} from './validation';
+
+/*
+ * The event catalog (DESIGN.md §3). Type names are PascalCase past tense,
+ * payload fields snake_case. Each payload is a class whose decorators validate
+ * it on write (`toEventData`); reads trust the log and skip validation.
+ */
+
+// ---------------------------------------------------------------------------
+// Shared value types and rules
+
+export const OS_NAME_RE = /^[a-z0-9_]{1,32}$/;
+const isOsName = (v: unknown): boolean => typeof v === 'string' && OS_NAME_RE.test(v);
+/** Lower-case GOOS/GOARCH-style names (`linux`, `windows`, `amd64`, `arm64`) so one host never shows up as both `linux` and `Linux`. */
+export const IsPlatformName = () =>
+  Rule('isPlatformName', isOsName, 'must be a lower-case name [a-z0-9_], at most 32 characters');
+const IsHostname = () => IsText(253);
+
+export const DISCONNECT_REASONS = [
+  'closed',
+  'heartbeat_timeout',
+  'revoked',
+  'replaced',
+  'server_shutdown',
+  'protocol_error',
+] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+export const LOG_STREAMS = ['stdout', 'stderr', 'event', 'hook', 'agent'] as const;
+export type LogStreamName = (typeof LOG_STREAMS)[number];
+/** Longest log line payload accepted; agents truncate longer lines. */
+export const MAX_LOG_PAYLOAD_CHARS = 65_536;
+export const isLogPayload = (v: unknown): v is string =>
+  typeof v === 'string' && v.length <= MAX_LOG_PAYLOAD_CHARS;
+const LOG_PAYLOAD_RULE = spec(
+  'isLogPayload',
+  isLogPayload,
+  `must be a string of at most ${MAX_LOG_PAYLOAD_CHARS} characters`,
+);
+const IsLogPayload = () => FromRule(LOG_PAYLOAD_RULE);
+
+export const USER_ROLES = ['admin', 'operator', 'viewer'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** Error codes the agent sets on JobFinished.error_code; others may appear (lower snake case). */
+export const KNOWN_JOB_ERROR_CODES = [
+  'repo_not_found',
+  'repo_locked',
+  'wrong_password',
+  'repo_not_configured',
+  'source_missing',
+  'partial_read',
+  'cancelled',
+  'timeout',
+  'restic_not_found',
+  'restic_failed',
+  'hook_failed',
+  'invalid_args',
+  'agent_restarted',
+] as const;
+
+/**
+ * True when a repository URL carries a password (`scheme://user:pass@host`).
+ * A user name alone (`sftp:user@host:/srv`) is not a credential.
+ */
+export function urlHasCredentials(url: string): boolean {
+  return /:\/\/[^/@\s]*:[^/@\s]*@/.test(url);
+}
+export const isRepoUrl = (v: unknown): v is string =>
+  isText(v, 2048) && !urlHasCredentials(v) && !/[\r\n]/.test(v);
+export const IsRepoUrl = () =>
+  Rule(
+    'isRepoUrl',
+    isRepoUrl,
+    'must be a restic repository URL of at most 2048 characters without an embedded password',
+  );
+
+/** A secret encrypted at rest (AES-256-GCM); every binary field is base64. */
+export class EncryptedSecret {
+  @IsOneOf(['aes-256-gcm'] as const) readonly alg!: 'aes-256-gcm';
+  @IsId() readonly key_id!: string;
+  @IsBase64() readonly iv!: string;
+  @IsBase64() readonly tag!: string;
+  @IsBase64() readonly ciphertext!: string;
+}
+
+const isHexId = (min: number, max: number) => (v: unknown) =>
+  typeof v === 'string' && v.length >= min && v.length <= max && /^[0-9a-f]+$/.test(v);
+
+/** One restic snapshot as reported by the agent (from `restic snapshots --json`). */
+export class Snapshot {
+  @Rule('isSnapshotId', isHexId(8, 64), 'must be a hex snapshot id') readonly id!: string;
+  @Rule('isShortId', isHexId(8, 8), 'must be 8 hex characters') readonly short_id!: string;
+  @IsTimestamp() readonly time!: string;
+  @IsHostname() readonly hostname!: string;
+  @IsArrOf((v) => isText(v, 4096), 'a non-empty path', { max: 10_000 }) readonly paths!: string[];
+  @IsOptional()
+  @IsArrOf((v) => typeof v === 'string' && v.length <= 256, 'a tag', { max: 1000 })
+  readonly tags?: string[];
+  @IsOptional() @IsCount() readonly size_bytes?: number;
+  @IsOptional() @IsCount() readonly file_count?: number;
+  @IsOptional() @Rule('isSnapshotId', isHexId(8, 64), 'must be a hex snapshot id') readonly parent?: string;
+}
+
+// ---------------------------------------------------------------------------
+// host-{hostId}
+
+export class HostEnrolledData {
+  @IsId() readonly host_id!: string;
+  @IsHostname() readonly hostname!: string;
+  @IsPlatformName() readonly os!: string;
+  @IsPlatformName() readonly arch!: string;
+  @IsText(1024) readonly agent_secret_hash!: string;
+  @IsId() readonly enrolment_token_id!: string;
+  @IsTimestamp() readonly enrolled_at!: string;
+}
+
+export class AgentConnectedData {
+  @IsId() readonly host_id!: string;
+  @IsPositiveInt() readonly protocol_version!: number;
+  @IsText(64) readonly agent_version!: string;
+  /** Empty when the agent could not find restic. */
+  @IsOptionalText(64) readonly restic_version!: string;
+  @IsHostname() readonly hostname!: string;
+  @IsPlatformName() readonly os!: string;
+  @IsPlatformName() readonly arch!: string;
+  @IsOptional() @IsTimestamp() readonly boot_time?: string;
+  @IsTimestamp() readonly connected_at!: string;
+}
+
+export class AgentDisconnectedData {
+  @IsId() readonly host_id!: string;
+  @IsOneOf(DISCONNECT_REASONS) readonly reason!: DisconnectReason;
+  @IsTimestamp() readonly disconnected_at!: string;
+}
+
+export class RepositoryConfiguredData {
+  @IsId() readonly host_id!: string;
+  @IsRepoUrl() readonly url!: string;
+  @IsOptional() @IsText(256) readonly username?: string;
+  @IsObj() @ValidateNested() @Type(() => EncryptedSecret) readonly password!: EncryptedSecret;
+  @IsOptional() @IsObj() @ValidateNested() @Type(() => EncryptedSecret) readonly credential?: EncryptedSecret;
+}
+
+export class HostRevokedData {
+  @IsId() readonly host_id!: string;
+  @IsOptional() @IsText(1024) readonly reason?: string;
+  @IsTimestamp() readonly revoked_at!: string;
+}
+
+export class RepoStatsReportedData {
+  @IsId() readonly host_id!: string;
+  @IsOptional() @IsId() readonly job_id?: string;
+  @IsCount() readonly total_size_bytes!: number;
+  @IsOptional() @IsCount() readonly raw_size_bytes?: number;
+  @IsCount() readonly snapshot_count!: number;
+  @IsOptional() @IsCount() readonly file_count?: number;
+  @IsOptional() @IsNonNegative() readonly compression_ratio?: number;
+  @IsOptional() @IsTimestamp() readonly last_check_at?: string;
+  @IsOptional() @IsText(64) readonly last_check_status?: string;
+  @IsTimestamp() readonly reported_at!: string;
+}
+
+// ---------------------------------------------------------------------------
+// job-{jobId}
+
+export class JobRequestedData {
+  @IsId() readonly job_id!: string;
+  @IsId() readonly host_id!: string;
+  @IsOneOf(JOB_KINDS) readonly kind!: JobKind;
+  /** Validated against `kind` (validateJobArgs). */
+  @IsObj() readonly args!: JobArgs;
+  @IsOptional() @IsId() readonly schedule_id?: string;
+  @IsTimestamp() readonly requested_at!: string;
+}
+
+/** Checks `args` against `kind`, reporting `<prefix>.args.<field>`. */
+export function kindArgsIssues(kind: JobKind, args: unknown, prefix: string): FieldIssue[] {
+  const r = validateJobArgs(kind, args, { prefix: joinPath(prefix, 'args'), unknown: 'reject' });
+  return r.ok ? [] : r.issues;
+}
+registerPostCheck(JobRequestedData, (d, prefix) => kindArgsIssues(d.kind, d.args, prefix));
+
+export class JobDispatchedData {
+  @IsId() readonly job_id!: string;
+  @IsId() readonly host_id!: string;
+  @IsTimestamp() readonly dispatched_at!: string;
+}
+
+export class JobAcceptedData {
+  @IsId() readonly job_id!: string;
+  @IsTimestamp() readonly accepted_at!: string;
+}
+
+export class JobRejectedData {
+  @IsId() readonly job_id!: string;
+  @IsText(4096) readonly error!: string;
+  @IsTimestamp() readonly rejected_at!: string;
+}
+
+export class JobStartedData {
+  @IsId() readonly job_id!: string;
+  @IsOneOf(JOB_KINDS) readonly kind!: JobKind;
+  @IsTimestamp() readonly started_at!: string;
+  @IsOptional() @IsOptionalText(64) readonly restic_version?: string;
+}
+
+export class JobCancelRequestedData {
+  @IsId() readonly job_id!: string;
+  @IsTimestamp() readonly requested_at!: string;
+}
+
+export class JobFinishedData {
+  @IsId() readonly job_id!: string;
+  @IsOneOf(JOB_FINAL_STATUSES) readonly status!: JobFinalStatus;
+  @Rule(
+    'isExitCode',
+    (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= -1 && v <= 255,
+    'must be an integer from -1 to 255',
+  )
+  readonly exit_code!: number;
+  @IsTimestamp() readonly finished_at!: string;
+  /** restic's summary blob (or the kind's result), kept as reported. */
+  @IsOptional() @IsObj() readonly stats?: Record<string, unknown>;
+  @IsOptional() @IsText(16_384) readonly error?: string;
+  /** Since schema v2 (v1 events are upcast, see upcasters). */
+  @IsOptional() @IsCode() readonly error_code?: string;
+  @IsOptional() @IsCount() readonly log_lines?: number;
+  @IsOptional() @IsCount() readonly dropped_log_lines?: number;
+}
+
+export class JobLostData {
+  @IsId() readonly job_id!: string;
+  @IsId() readonly host_id!: string;
+  @IsText(1024) readonly reason!: string;
+  @IsTimestamp() readonly lost_at!: string;
+}
+
+// ---------------------------------------------------------------------------
+// joblog-{jobId}
+
+export class JobProgressData {
+  @IsId() readonly job_id!: string;
+  @IsFraction() readonly percent_done!: number;
+  @IsCount() readonly files_done!: number;
+  @IsCount() readonly total_files!: number;
+  @IsCount() readonly bytes_done!: number;
+  @IsCount() readonly total_bytes!: number;
+  @IsOptional() @IsNonNegative() readonly eta_seconds?: number;
+  @IsNonNegative() readonly throughput_bps!: number;
+  @IsTimestamp() readonly ts!: string;
+}
+
+export class LogStreamLineData {
+  @IsId() readonly job_id!: string;
+  @IsCount() readonly seq!: number;
+  @IsTimestamp() readonly ts!: string;
+  @IsOneOf(LOG_STREAMS) readonly stream!: LogStreamName;
+  @IsLogPayload() readonly payload!: string;
+}
+
+export class LogLinesDroppedData {
+  @IsId() readonly job_id!: string;
+  @IsCount() readonly from_seq!: number;
+  @IsCount() readonly to_seq!: number;
+  @IsPositiveInt() readonly count!: number;
+}
+/** `from_seq..to_seq` is an inclusive range. */
+export function droppedRangeIssues(d: { from_seq: number; to_seq: number }, prefix: string): FieldIssue[] {
+  if (d.from_seq <= d.to_seq) return [];
+  const field = joinPath(prefix, 'to_seq');
+  return [{ field, message: `${field} must not be less than from_seq` }];
+}
+registerPostCheck(LogLinesDroppedData, (d, prefix) => droppedRangeIssues(d, prefix));
+
+// ---------------------------------------------------------------------------
+// schedules-{hostId}
+
+export class SchedulesChangedData {
+  @IsId() readonly host_id!: string;
+  @IsCount() readonly version!: number;
+  @IsArr({ max: 1000 }) @ValidateNested({ each: true }) @Type(() => Schedule) readonly schedules!: Schedule[];
+}
+// Job args are strict everywhere (an ignored arg would change what restic does).
+registerPostCheck(SchedulesChangedData, (d, prefix) =>
+  scheduleListIssues(d.schedules, joinPath(prefix, 'schedules'), 'reject'),
+);
+
+export class SchedulesAppliedData {
+  @IsId() readonly host_id!: string;
+  @IsCount() readonly version!: number;
+  @IsTimestamp() readonly applied_at!: string;
+}
+
+export class ScheduleFiredData {
+  @IsId() readonly host_id!: string;
+  @IsId() readonly schedule_id!: string;
+  @IsTimestamp() readonly scheduled_at!: string;
+  @IsId() readonly job_id!: string;
+}
+
+// ---------------------------------------------------------------------------
+// snapshots-{hostId}
+
+export class SnapshotsReportedData {
+  @IsId() readonly host_id!: string;
+  @IsOptional() @IsId() readonly job_id?: string;
+  @IsArr({ max: 100_000 })
+  @ValidateNested({ each: true })
+  @Type(() => Snapshot)
+  readonly snapshots!: Snapshot[];
+  @IsTimestamp() readonly reported_at!: string;
+}
+
+// ---------------------------------------------------------------------------
+// Identity: user-{userId}, token-{tokenId}, enrolment-{tokenId}
+
+export class UserCreatedData {
+  @IsId() readonly user_id!: string;
+  @Rule(
+    'isUsername',
+    (v) => typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(v),
+    'must be 1-64 characters [A-Za-z0-9._@-]',
+  )
+  readonly username!: string;
+  @IsOneOf(USER_ROLES) readonly role!: UserRole;
+  @IsText(1024) readonly password_hash!: string;
+}
+
+export class UserPasswordChangedData {
+  @IsId() readonly user_id!: string;
+  @IsText(1024) readonly password_hash!: string;
+  @IsTimestamp() readonly changed_at!: string;
+}
+
+export class UserRoleChangedData {
+  @IsId() readonly user_id!: string;
+  @IsOneOf(USER_ROLES) readonly role!: UserRole;
+  @IsTimestamp() readonly changed_at!: string;
+}
+
+export class UserDisabledData {
+  @IsId() readonly user_id!: string;
+  @IsOptional() @IsText(1024) readonly reason?: string;
+  @IsTimestamp() readonly disabled_at!: string;
+}
+
+export class UserLoggedInData {
+  @IsId() readonly user_id!: string;
+  @IsTimestamp() readonly at!: string;
+}
+
+export class UserLoginFailedData {
+  /** As typed by the client (it may not name a real user). */
+  @IsOptionalText(256) readonly username!: string;
+  @IsCode() readonly reason!: string;
+  @IsTimestamp() readonly at!: string;
+}
+
+export class ApiTokenCreatedData {
+  @IsId() readonly token_id!: string;
+  @IsText(128) readonly name!: string;
+  @IsOneOf(USER_ROLES) readonly role!: UserRole;
+  @IsText(1024) readonly token_hash!: string;
+  @IsId() readonly created_by!: string;
+  @IsOptional() @IsTimestamp() readonly expires_at?: string;
+}
+
+export class ApiTokenRevokedData {
+  @IsId() readonly token_id!: string;
+  @IsOptional() @IsText(1024) readonly reason?: string;
+  @IsTimestamp() readonly revoked_at!: string;
+}
+
+export class EnrolmentTokenCreatedData {
+  @IsId() readonly token_id!: string;
+  @IsText(1024) readonly token_hash!: string;
+  @IsTimestamp() readonly expires_at!: string;
+  @IsId() readonly created_by!: string;
+}
+
+export class EnrolmentTokenUsedData {
+  @IsId() readonly token_id!: string;
+  @IsId() readonly host_id!: string;
+  @IsTimestamp() readonly used_at!: string;
+}
+
+export class EnrolmentTokenRevokedData {
+  @IsId() readonly token_id!: string;
+  @IsTimestamp() readonly revoked_at!: string;
+}
+
+// ---------------------------------------------------------------------------
+// The union
+
+/** Event type → payload class. The single source of truth for the catalog. */
+export const EVENT_DATA_CLASSES = {
+  HostEnrolled: HostEnrolledData,
+  AgentConnected: AgentConnectedData,
+  AgentDisconnected: AgentDisconnectedData,
+  RepositoryConfigured: RepositoryConfiguredData,
+  HostRevoked: HostRevokedData,
+  RepoStatsReported: RepoStatsReportedData,
+  JobRequested: JobRequestedData,
+  JobDispatched: JobDispatchedData,
+  JobAccepted: JobAcceptedData,
+  JobRejected: JobRejectedData,
+  JobStarted: JobStartedData,
+  JobCancelRequested: JobCancelRequestedData,
+  JobFinished: JobFinishedData,
+  JobLost: JobLostData,
+  JobProgress: JobProgressData,
+  LogStreamLine: LogStreamLineData,
+  LogLinesDropped: LogLinesDroppedData,
+  SchedulesChanged: SchedulesChangedData,
+  SchedulesApplied: SchedulesAppliedData,
+  ScheduleFired: ScheduleFiredData,
+  SnapshotsReported: SnapshotsReportedData,
+  UserCreated: UserCreatedData,
+  UserPasswordChanged: UserPasswordChangedData,
+  UserRoleChanged: UserRoleChangedData,
+  UserDisabled: UserDisabledData,
+  UserLoggedIn: UserLoggedInData,
+  UserLoginFailed: UserLoginFailedData,
+  ApiTokenCreated: ApiTokenCreatedData,
+  ApiTokenRevoked: ApiTokenRevokedData,
+  EnrolmentTokenCreated: EnrolmentTokenCreatedData,
+  EnrolmentTokenUsed: EnrolmentTokenUsedData,
+  EnrolmentTokenRevoked: EnrolmentTokenRevokedData,
+} as const;
+
+export type FleetEventType = keyof typeof EVENT_DATA_CLASSES;
+export const FLEET_EVENT_TYPES = Object.keys(EVENT_DATA_CLASSES) as FleetEventType[];
+export const isFleetEventType = (v: unknown): v is FleetEventType =>
+  typeof v === 'string' && Object.prototype.hasOwnProperty.call(EVENT_DATA_CLASSES, v);
+
+/** Event type → payload type. */
+export type FleetEventDataMap = { [K in FleetEventType]: InstanceType<(typeof EVENT_DATA_CLASSES)[K]> };
+/** Every known event: `switch (event.type)` narrows `event.data`. */
+export type FleetEvent = {
+  [K in FleetEventType]: { readonly type: K; readonly data: FleetEventDataMap[K] };
+}[FleetEventType];
+export type FleetEventOf<K extends FleetEventType> = Extract<FleetEvent, { type: K }>;
+
+/** Builds a typed event (handy where inference of the union needs help). */
+export function fleetEvent<K extends FleetEventType>(type: K, data: FleetEventDataMap[K]): FleetEventOf<K> {
+  return { type, data } as FleetEventOf<K>;
+}
+
+/** A stored event whose type this build does not know (written by a newer version); readers skip or display it. */
+export interface UnknownFleetEvent {
+  readonly type: 'unknown';
+  readonly original_type: string;
+  readonly data: unknown;
+}
+
+// ---------------------------------------------------------------------------
+// Fast paths for the hot types (one per log line / progress tick); they must
+// agree with the decorators above (see fast-path agreement tests).
+
+/** Fields of LogStreamLineData, in declaration order (also the wire `log.stream` payload). */
+export const LOG_STREAM_LINE_FIELDS: readonly FlatField[] = [
+  { name: 'job_id', rule: RULES.id },
+  { name: 'seq', rule: RULES.count },
+  { name: 'ts', rule: RULES.timestamp },
+  { name: 'stream', rule: oneOfRule(LOG_STREAMS) },
+  { name: 'payload', rule: LOG_PAYLOAD_RULE },
+];
+registerFastCheck(LogStreamLineData, flatFastCheck<LogStreamLineData>(LOG_STREAM_LINE_FIELDS));
+
+/** Fields of the wire `job.progress` payload; JobProgressData adds `ts`. */
+export const JOB_PROGRESS_FIELDS: readonly FlatField[] = [
+  { name: 'job_id', rule: RULES.id },
+  { name: 'percent_done', rule: RULES.fraction },
+  { name: 'files_done', rule: RULES.count },
+  { name: 'total_files', rule: RULES.count },
+  { name: 'bytes_done', rule: RULES.count },
+  { name: 'total_bytes', rule: RULES.count },
+  { name: 'eta_seconds', rule: RULES.nonNegative, optional: true },
+  { name: 'throughput_bps', rule: RULES.nonNegative },
+];
+registerFastCheck(
+  JobProgressData,
+  flatFastCheck<JobProgressData>([...JOB_PROGRESS_FIELDS, { name: 'ts', rule: RULES.timestamp }]),
+);

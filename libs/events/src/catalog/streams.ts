@@ -1,0 +1,52 @@
+import { isId } from './validation';
+
+/** Stream categories (the part before the first `-`). */
+export const STREAM_CATEGORIES = [
+  'host',
+  'job',
+  'joblog',
+  'schedules',
+  'snapshots',
+  'user',
+  'token',
+  'enrolment',
+] as const;
+export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
+
+function streamName(category: StreamCategory, id: string): string {
+  if (!isId(id))
+    throw new TypeError(
+      `${category} stream id must be an id of 1-128 characters [A-Za-z0-9._:-], got ${JSON.stringify(id)}`,
+    );
+  return `${category}-${id}`;
+}
+
+export const hostStream = (hostId: string): string => streamName('host', hostId);
+/** A job's lifecycle, kept forever. */
+export const jobStream = (jobId: string): string => streamName('job', jobId);
+/** A job's telemetry (progress and log lines), under a retention policy. */
+export const jobLogStream = (jobId: string): string => streamName('joblog', jobId);
+export const schedulesStream = (hostId: string): string => streamName('schedules', hostId);
+export const snapshotsStream = (hostId: string): string => streamName('snapshots', hostId);
+export const userStream = (userId: string): string => streamName('user', userId);
+export const apiTokenStream = (tokenId: string): string => streamName('token', tokenId);
+export const enrolmentStream = (tokenId: string): string => streamName('enrolment', tokenId);
+
+/** Prefix for `subscribeToAll({ streamNamePrefixes })`, e.g. `streamPrefix('job')` → `job-`. */
+export const streamPrefix = (category: StreamCategory): string => `${category}-`;
+
+export interface ParsedStreamName {
+  readonly category: StreamCategory;
+  readonly id: string;
+}
+
+/** Splits `category-id` at the first `-` (ids may contain `-`). Returns null for names outside the catalog. */
+export function parseStreamName(name: string): ParsedStreamName | null {
+  if (typeof name !== 'string') return null;
+  const dash = name.indexOf('-');
+  if (dash <= 0) return null;
+  const category = name.slice(0, dash);
+  const id = name.slice(dash + 1);
+  if (!(STREAM_CATEGORIES as readonly string[]).includes(category) || !isId(id)) return null;
+  return { category: category as StreamCategory, id };
+}

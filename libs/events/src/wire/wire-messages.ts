@@ -1,0 +1,244 @@
+import { Type } from 'class-transformer';
+import { IsOptional, ValidateNested } from 'class-validator';
+import {
+  IsPlatformName,
+  IsRepoUrl,
+  kindArgsIssues,
+  JOB_PROGRESS_FIELDS,
+  JobFinishedData,
+  JobStartedData,
+  LogLinesDroppedData,
+  LogStreamLineData,
+  Snapshot,
+} from '../catalog/events';
+import { JOB_KINDS, type JobArgs, type JobKind } from '../catalog/job-args';
+import { Schedule, scheduleListIssues } from '../catalog/schedule';
+import {
+  flatFastCheck,
+  IsArr,
+  IsArrOf,
+  IsBool,
+  IsCode,
+  IsCount,
+  IsFraction,
+  IsId,
+  IsNonNegative,
+  IsObj,
+  IsOneOf,
+  IsOptionalText,
+  IsPositiveInt,
+  IsText,
+  IsTimestamp,
+  isUuid,
+  joinPath,
+  registerFastCheck,
+  registerPostCheck,
+  RULES,
+} from '../catalog/validation';
+
+/*
+ * Wire protocol payloads (DESIGN.md §4), snake_case as in the reference
+ * system's structs. Where a payload is exactly an event's data the event's
+ * class is reused, so the two can never drift apart.
+ */
+
+export class HelloPayload {
+  @IsPositiveInt() readonly protocol_version!: number;
+  @IsText(64) readonly agent_version!: string;
+  /** Empty when the agent could not find restic. */
+  @IsOptionalText(64) readonly restic_version!: string;
+  @IsText(253) readonly hostname!: string;
+  @IsPlatformName() readonly os!: string;
+  @IsPlatformName() readonly arch!: string;
+  @IsOptional() @IsTimestamp() readonly boot_time?: string;
+}
+
+export class HeartbeatPayload {
+  @IsTimestamp() readonly sent_at!: string;
+}
+registerFastCheck(
+  HeartbeatPayload,
+  flatFastCheck<HeartbeatPayload>([{ name: 'sent_at', rule: RULES.timestamp }]),
+);
+
+/** Repository settings for the agent. Carries secrets: never log it (see `redactMessage`). */
+export class ConfigUpdatePayload {
+  @IsRepoUrl() readonly repo_url!: string;
+  @IsText(1024) readonly repo_password!: string;
+  @IsOptional() @IsText(256) readonly repo_username?: string;
+  @IsOptional() @IsText(4096) readonly repo_credential?: string;
+}
+export class ScheduleSetPayload {
+  @IsCount() readonly version!: number;
+  @IsArr({ max: 1000 }) @ValidateNested({ each: true }) @Type(() => Schedule) readonly schedules!: Schedule[];
+}
+registerPostCheck(ScheduleSetPayload, (p, prefix) =>
+  scheduleListIssues(p.schedules, joinPath(prefix, 'schedules'), 'reject'),
+);
+
+export class ScheduleAckPayload {
+  @IsCount() readonly version!: number;
+  @IsTimestamp() readonly applied_at!: string;
+}
+
+export class ScheduleFirePayload {
+  @IsId() readonly schedule_id!: string;
+  @IsTimestamp() readonly scheduled_at!: string;
+}
+
+export class CommandRunPayload {
+  @IsId() readonly job_id!: string;
+  @IsOneOf(JOB_KINDS) readonly kind!: JobKind;
+  /** Validated against `kind`; unknown args are rejected. */
+  @IsObj() readonly args!: JobArgs;
+}
+registerPostCheck(CommandRunPayload, (p, prefix) => kindArgsIssues(p.kind, p.args, prefix));
+
+export class CommandCancelPayload {
+  @IsId() readonly job_id!: string;
+}
+
+/** The agent's answer to command.run: accepted (persisted locally) or not. Not the job's completion. */
+export class CommandResultPayload {
+  @IsId() readonly job_id!: string;
+  @IsBool() readonly accepted!: boolean;
+  @IsOptional() @IsText(4096) readonly error?: string;
+}
+
+export const JobStartedPayload = JobStartedData;
+export type JobStartedPayload = JobStartedData;
+
+export class JobProgressPayload {
+  @IsId() readonly job_id!: string;
+  @IsFraction() readonly percent_done!: number;
+  @IsCount() readonly files_done!: number;
+  @IsCount() readonly total_files!: number;
+  @IsCount() readonly bytes_done!: number;
+  @IsCount() readonly total_bytes!: number;
+  @IsOptional() @IsNonNegative() readonly eta_seconds?: number;
+  @IsNonNegative() readonly throughput_bps!: number;
+}
+registerFastCheck(JobProgressPayload, flatFastCheck<JobProgressPayload>(JOB_PROGRESS_FIELDS));
+
+export const JobFinishedPayload = JobFinishedData;
+export type JobFinishedPayload = JobFinishedData;
+export const LogStreamPayload = LogStreamLineData;
+export type LogStreamPayload = LogStreamLineData;
+/** The agent's outbox says how many log lines it had to drop (inclusive seq range). */
+export const LogDroppedPayload = LogLinesDroppedData;
+export type LogDroppedPayload = LogLinesDroppedData;
+
+export class SnapshotsReportPayload {
+  @IsOptional() @IsId() readonly job_id?: string;
+  @IsArr({ max: 100_000 })
+  @ValidateNested({ each: true })
+  @Type(() => Snapshot)
+  readonly snapshots!: Snapshot[];
+}
+
+export class RepoStatsPayload {
+  @IsOptional() @IsId() readonly job_id?: string;
+  @IsCount() readonly total_size_bytes!: number;
+  @IsOptional() @IsCount() readonly raw_size_bytes?: number;
+  @IsCount() readonly snapshot_count!: number;
+  @IsOptional() @IsCount() readonly file_count?: number;
+  @IsOptional() @IsNonNegative() readonly compression_ratio?: number;
+  @IsOptional() @IsTimestamp() readonly last_check_at?: string;
+  @IsOptional() @IsText(64) readonly last_check_status?: string;
+}
+
+/** Informational: the agent does not update itself. */
+export class AgentUpdateAvailablePayload {
+  @IsText(64) readonly latest_version!: string;
+  @IsText(2048) readonly package_url!: string;
+  @IsOptional() @IsOptionalText(65_536) readonly changelog?: string;
+}
+
+/** Sent by the server only after the events for these envelope ids are appended. */
+export class AckPayload {
+  @IsArrOf(isUuid, 'a UUID', { min: 1, max: 1000 }) readonly ids!: string[];
+}
+const ACK_IDS_TEXT = 'must be an array of 1 to 1000 items, each a UUID';
+registerFastCheck(
+  AckPayload,
+  flatFastCheck<AckPayload>([
+    {
+      name: 'ids',
+      rule: {
+        name: 'isArrOf',
+        check: (v) => Array.isArray(v) && v.length >= 1 && v.length <= 1000 && v.every(isUuid),
+        text: ACK_IDS_TEXT,
+      },
+    },
+  ]),
+);
+
+/** A rejected message: the connection stays up. `field` is a path such as `payload.seq`. */
+export class ErrorPayload {
+  @IsCode() readonly code!: string;
+  @IsText(4096) readonly message!: string;
+  @IsOptional() @IsText(128) readonly ref_id?: string;
+  @IsOptional() @IsText(256) readonly field?: string;
+}
+
+/** Message type → payload class. */
+export const WIRE_PAYLOAD_CLASSES = {
+  hello: HelloPayload,
+  heartbeat: HeartbeatPayload,
+  'config.update': ConfigUpdatePayload,
+  'schedule.set': ScheduleSetPayload,
+  'schedule.ack': ScheduleAckPayload,
+  'schedule.fire': ScheduleFirePayload,
+  'command.run': CommandRunPayload,
+  'command.cancel': CommandCancelPayload,
+  'command.result': CommandResultPayload,
+  'job.started': JobStartedPayload,
+  'job.progress': JobProgressPayload,
+  'job.finished': JobFinishedPayload,
+  'log.stream': LogStreamPayload,
+  'log.dropped': LogDroppedPayload,
+  'snapshots.report': SnapshotsReportPayload,
+  'repo.stats': RepoStatsPayload,
+  'agent.update_available': AgentUpdateAvailablePayload,
+  ack: AckPayload,
+  error: ErrorPayload,
+} as const;
+
+export type WireType = keyof typeof WIRE_PAYLOAD_CLASSES;
+export const WIRE_TYPES = Object.keys(WIRE_PAYLOAD_CLASSES) as WireType[];
+export const isWireType = (v: unknown): v is WireType =>
+  typeof v === 'string' && Object.prototype.hasOwnProperty.call(WIRE_PAYLOAD_CLASSES, v);
+export type WirePayloadMap = { [K in WireType]: InstanceType<(typeof WIRE_PAYLOAD_CLASSES)[K]> };
+
+export const AGENT_TO_SERVER: ReadonlySet<WireType> = new Set<WireType>([
+  'hello',
+  'heartbeat',
+  'schedule.ack',
+  'schedule.fire',
+  'command.result',
+  'job.started',
+  'job.progress',
+  'job.finished',
+  'log.stream',
+  'log.dropped',
+  'snapshots.report',
+  'repo.stats',
+]);
+export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
+  'config.update',
+  'schedule.set',
+  'command.run',
+  'command.cancel',
+  'agent.update_available',
+  'ack',
+  'error',
+]);
+/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat. */
+export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
+  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
+);
+
+/** Payload fields that carry secrets, by message type. */
+export const SECRET_PAYLOAD_FIELDS: Partial<Record<WireType, readonly string[]>> = {
+  'config.update': ['repo_password', 'repo_credential'],
+};
