@@ -10,3 +10,4 @@ export * from './catalog/event-codec';
 export * from './wire/wire-messages';
 export * from './wire/envelope';
 export * from './wire/message-events';
+export { createSqliteEventStore, SqliteEventStore, type SqliteEventStoreOptions } from './store/sqlite/sqlite-event-store';

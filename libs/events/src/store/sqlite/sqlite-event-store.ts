@@ -1,0 +1,534 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Observable } from 'rxjs';
+import {
+  DEFAULT_MAX_APPEND_SIZE,
+  EventStoreError,
+  type AppendOptions,
+  type AppendResult,
+  type DeleteStreamOptions,
+  type EventData,
+  type EventStore,
+  type ExpectedRevision,
+  type Position,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamMetadata,
+  type SubscribeToAllOptions,
+  type SubscribeToStreamOptions,
+  type SubscriptionItem,
+} from '../event-store.port';
+import {
+  assertExpectedRevision,
+  assertStreamMetadata,
+  assertStreamName,
+  serializeEvents,
+  type SerializedEvent,
+} from './event-input.validation';
+import {
+  EVENT_COLUMNS,
+  SQLITE_EVENTS_SCHEMA,
+  STREAM_LIVE,
+  STREAM_SOFT_DELETED,
+  STREAM_TOMBSTONED,
+  metastreamOf,
+  positionOf,
+  toRecordedEvent,
+  type EventRow,
+} from './sqlite-event.schema';
+import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
+import { SqliteWriteQueue } from './sqlite-write-queue';
+
+export interface SqliteEventStoreOptions {
+  /** The database file; its directory is created if missing. */
+  readonly path: string;
+  /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but not a power loss. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /** Cap on one append's JSON (data + metadata + type), default 1 MiB as in EventStoreDB. */
+  readonly maxAppendSize?: number;
+  /** Open for reading only (e.g. the CLI next to a running server): no writes, catch-up reads only. */
+  readonly readonly?: boolean;
+}
+
+interface StreamRow {
+  readonly last_revision: number;
+  readonly state: number;
+  readonly meta_revision: number;
+  readonly meta: string | null;
+}
+
+/** Soft delete marks `truncateBefore` as the largest revision, like EventStoreDB's `$tb = long.MaxValue`. */
+const DELETED_TRUNCATE_BEFORE = Number.MAX_SAFE_INTEGER;
+const PAGE = 2048;
+
+export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
+  return new SqliteEventStore(options);
+}
+
+/** The embedded EventStore: one better-sqlite3 connection in WAL mode, one writer with group commit. */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly writes: SqliteWriteQueue | undefined;
+  private readonly signal = new CommitSignal();
+  private readonly maxAppendSize: number;
+  private closed = false;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+
+  constructor(options: SqliteEventStoreOptions) {
+    if (typeof options?.path !== 'string' || options.path.length === 0) {
+      throw new TypeError('path must be a non-empty string');
+    }
+    const synchronous = options.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL')
+      throw new TypeError("synchronous must be 'FULL' or 'NORMAL'");
+    this.maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
+    if (!Number.isSafeInteger(this.maxAppendSize) || this.maxAppendSize <= 0) {
+      throw new TypeError('maxAppendSize must be a positive integer');
+    }
+    if (!options.readonly) fs.mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    this.db = new Database(options.path, {
+      readonly: options.readonly === true,
+      fileMustExist: options.readonly === true,
+    });
+    try {
+      this.db.pragma('busy_timeout = 5000');
+      if (!options.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.exec(SQLITE_EVENTS_SCHEMA);
+      }
+      this.db.pragma(`synchronous = ${synchronous}`);
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('mmap_size = 268435456');
+      this.sql = prepareStatements(this.db, options.readonly === true);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.writes = options.readonly ? undefined : new SqliteWriteQueue(this.db, () => this.signal.committed());
+  }
+
+  append(stream: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
+    try {
+      const writes = this.writer();
+      assertStreamName(stream);
+      const expected = options.expectedRevision ?? 'any';
+      assertExpectedRevision(expected);
+      const rows = serializeEvents(stream, events, this.maxAppendSize);
+      return writes.enqueue(() => this.writeAppend(stream, rows, expected, Date.now()));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    return { [Symbol.asyncIterator]: () => this.streamPages(stream, options) };
+  }
+
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return { [Symbol.asyncIterator]: () => this.allPages(options) };
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Observable<SubscriptionItem> {
+    return pullSubscription(this.signal, () => {
+      this.assertOpen();
+      const prefixes = options.streamNamePrefixes;
+      if (
+        prefixes !== undefined &&
+        (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== 'string'))
+      ) {
+        throw new TypeError('streamNamePrefixes must be an array of strings');
+      }
+      let after = this.startAfterPosition(options.fromPosition ?? 'start');
+      const keep =
+        prefixes === undefined || prefixes.length === 0
+          ? undefined
+          : (stream: string) => prefixes.some((p) => stream.startsWith(p));
+      return () => {
+        this.assertOpen();
+        const rows = this.sql.allAfter.all(after, PAGE) as EventRow[];
+        const events: RecordedEvent[] = [];
+        for (const row of rows) if (keep === undefined || keep(row[1])) events.push(toRecordedEvent(row));
+        if (rows.length > 0) after = rows[rows.length - 1]![0];
+        return { events, atHead: rows.length < PAGE };
+      };
+    });
+  }
+
+  subscribeToStream(stream: string, options: SubscribeToStreamOptions = {}): Observable<SubscriptionItem> {
+    return pullSubscription(this.signal, (): PageReader => {
+      this.assertOpen();
+      assertStreamName(stream);
+      const state = this.streamRow(stream);
+      if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(stream);
+      const from = options.fromRevision ?? 'start';
+      let after: number;
+      if (from === 'start') after = -1;
+      else if (from === 'end') after = state?.last_revision ?? -1;
+      else if (Number.isSafeInteger(from) && from >= 0) after = from;
+      else throw new TypeError("fromRevision must be 'start', 'end' or a revision >= 0");
+      return () => {
+        this.assertOpen();
+        const rows = this.sql.streamAfter.all(stream, after, PAGE) as EventRow[];
+        if (rows.length > 0) after = rows[rows.length - 1]![2];
+        return { events: rows.map(toRecordedEvent), atHead: rows.length < PAGE };
+      };
+    });
+  }
+
+  setStreamMetadata(
+    stream: string,
+    metadata: StreamMetadata,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    try {
+      const writes = this.writer();
+      assertStreamName(stream);
+      assertStreamMetadata(metadata);
+      const expected = options.expectedRevision ?? 'any';
+      assertExpectedRevision(expected);
+      const wanted = normalizeMetadata(metadata);
+      return writes.enqueue(() => {
+        const state = this.streamRow(stream);
+        if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(metastreamOf(stream));
+        const metaLast = state?.meta_revision ?? -1;
+        checkExpected(metastreamOf(stream), expected, metaLast);
+        let next = wanted;
+        // As in EventStoreDB: new metadata on a soft-deleted stream brings it back, still hiding the old events.
+        if (state?.state === STREAM_SOFT_DELETED) {
+          next = { ...wanted, truncateBefore: Math.max(wanted.truncateBefore ?? 0, state.last_revision + 1) };
+        }
+        const position = this.writeMetadata(stream, next, metaLast + 1, STREAM_LIVE, Date.now());
+        return { nextExpectedRevision: metaLast + 1, position: positionOf(position) };
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async getStreamMetadata(stream: string): Promise<StreamMetadata> {
+    this.assertOpen();
+    assertStreamName(stream);
+    const state = this.streamRow(stream);
+    if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(metastreamOf(stream));
+    return state?.meta ? (JSON.parse(state.meta) as StreamMetadata) : {};
+  }
+
+  deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
+    try {
+      const writes = this.writer();
+      assertStreamName(stream);
+      const expected = options.expectedRevision ?? 'any';
+      assertExpectedRevision(expected);
+      const hard = options.hard === true;
+      return writes.enqueue(() => {
+        const state = this.streamRow(stream);
+        const last = this.checkWritable(stream, expected, state);
+        if (hard) {
+          this.sql.setState.run(stream, last, STREAM_TOMBSTONED);
+          return;
+        }
+        const current = state?.meta ? (JSON.parse(state.meta) as StreamMetadata) : {};
+        const meta = { ...current, truncateBefore: DELETED_TRUNCATE_BEFORE };
+        this.writeMetadata(stream, meta, (state?.meta_revision ?? -1) + 1, STREAM_SOFT_DELETED, Date.now());
+        this.sql.setState.run(stream, last, STREAM_SOFT_DELETED);
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async headPosition(): Promise<Position | null> {
+    this.assertOpen();
+    const row = this.sql.head.get() as { position: number } | undefined;
+    return row ? positionOf(row.position) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.writes?.flush();
+    this.closed = true;
+    this.signal.close(new EventStoreError('Closed', 'the event store was closed'));
+    this.db.close();
+  }
+
+  private writer(): SqliteWriteQueue {
+    this.assertOpen();
+    if (!this.writes) throw new TypeError('this event store was opened read-only');
+    return this.writes;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreError('Closed', 'the event store was closed');
+  }
+
+  private streamRow(stream: string): StreamRow | undefined {
+    return this.sql.stream.get(stream) as StreamRow | undefined;
+  }
+
+  /** Runs inside the writer's transaction. */
+  private writeAppend(
+    stream: string,
+    rows: readonly SerializedEvent[],
+    expected: ExpectedRevision,
+    now: number,
+  ): AppendResult {
+    const state = this.streamRow(stream);
+    if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(stream);
+    const last = state?.last_revision ?? -1;
+    const retried = this.idempotentResult(stream, rows, expected, last);
+    if (retried) return retried;
+    this.checkWritable(stream, expected, state);
+    if (rows.length === 0) {
+      const head = this.sql.head.get() as { position: number } | undefined;
+      return { nextExpectedRevision: last, position: positionOf(head?.position ?? 0) };
+    }
+    let revision = last;
+    let position = 0;
+    for (const row of rows) {
+      revision++;
+      position = Number(
+        this.sql.insert.run(stream, revision, row.id, row.type, row.data, row.metadata, now, 0)
+          .lastInsertRowid,
+      );
+    }
+    if (state?.state === STREAM_SOFT_DELETED) {
+      // Re-created after a soft delete: revisions continue and the old ones stay hidden.
+      const current = state.meta ? (JSON.parse(state.meta) as StreamMetadata) : {};
+      this.writeMetadata(
+        stream,
+        { ...current, truncateBefore: last + 1 },
+        state.meta_revision + 1,
+        STREAM_LIVE,
+        now,
+      );
+    }
+    this.sql.setLast.run(stream, revision);
+    return { nextExpectedRevision: revision, position: positionOf(position) };
+  }
+
+  /**
+   * EventStoreDB's idempotency: the same ids already sit right after the
+   * expected revision (or, for `any`/`stream_exists`, wherever the first id
+   * sits) → the original result, nothing written. A partial match is a conflict.
+   */
+  private idempotentResult(
+    stream: string,
+    rows: readonly SerializedEvent[],
+    expected: ExpectedRevision,
+    last: number,
+  ): AppendResult | undefined {
+    if (rows.length === 0 || last < 0) return undefined;
+    let start: number;
+    if (typeof expected === 'number') start = expected + 1;
+    else if (expected === 'no_stream') start = 0;
+    else {
+      const hit = this.sql.findId.get(rows[0]!.id, stream) as { revision: number } | undefined;
+      if (!hit) return undefined;
+      start = hit.revision;
+    }
+    if (start > last) return undefined;
+    const existing = this.sql.idsInRange.all(stream, start, start + rows.length - 1) as [
+      number,
+      string,
+      number,
+    ][];
+    const matches = existing.length === rows.length && existing.every((e, i) => e[1] === rows[i]!.id);
+    if (matches) {
+      return {
+        nextExpectedRevision: start + rows.length - 1,
+        position: positionOf(existing[existing.length - 1]![2]),
+      };
+    }
+    if (typeof expected !== 'number' && expected !== 'no_stream')
+      throw wrongExpectedVersion(stream, expected, last);
+    return undefined;
+  }
+
+  /** Expected-revision check for appends and deletes; returns the stream's last revision. */
+  private checkWritable(stream: string, expected: ExpectedRevision, state: StreamRow | undefined): number {
+    if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(stream);
+    const last = state?.last_revision ?? -1;
+    if (state?.state === STREAM_SOFT_DELETED) {
+      if (expected === 'stream_exists') throw streamDeleted(stream);
+      if (typeof expected === 'number' && expected !== last)
+        throw wrongExpectedVersion(stream, expected, last);
+      return last;
+    }
+    checkExpected(stream, expected, last);
+    return last;
+  }
+
+  private writeMetadata(
+    stream: string,
+    meta: StreamMetadata,
+    revision: number,
+    state: number,
+    now: number,
+  ): number {
+    const json = JSON.stringify(meta);
+    const position = Number(
+      this.sql.insert.run(metastreamOf(stream), revision, randomUUID(), '$metadata', json, null, now, 1)
+        .lastInsertRowid,
+    );
+    this.sql.setMeta.run(stream, revision, json, state);
+    return position;
+  }
+
+  private startAfterPosition(from: Position | 'start' | 'end'): number {
+    if (from === 'start') return 0;
+    if (from === 'end') return (this.sql.lastSequence.get() as { position: number | null }).position ?? 0;
+    return positionNumber(from, 'fromPosition');
+  }
+
+  private async *streamPages(stream: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    assertStreamName(stream);
+    const state = this.streamRow(stream);
+    if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(stream);
+    if (!state || state.last_revision < 0 || state.state === STREAM_SOFT_DELETED) {
+      throw new EventStoreError('StreamNotFound', `stream ${stream} not found`, { stream });
+    }
+    const meta = state.meta ? (JSON.parse(state.meta) as StreamMetadata) : {};
+    let lowest = meta.truncateBefore ?? 0;
+    if (meta.maxCount !== undefined) lowest = Math.max(lowest, state.last_revision - meta.maxCount + 1);
+    const createdSince = meta.maxAge !== undefined ? Date.now() - meta.maxAge * 1000 : -1;
+    const backwards = options.direction === 'backwards';
+    let remaining = limitOf(options.maxCount);
+    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+    let cursor: number;
+    if (from === 'start') cursor = 0;
+    else if (from === 'end') cursor = backwards ? Number.MAX_SAFE_INTEGER : state.last_revision + 1;
+    else if (Number.isSafeInteger(from) && from >= 0) cursor = from;
+    else throw new TypeError("fromRevision must be 'start', 'end' or a revision >= 0");
+    if (!backwards) cursor = Math.max(cursor, lowest);
+    while (remaining > 0) {
+      this.assertOpen();
+      const limit = Math.min(PAGE, remaining);
+      const rows = (
+        backwards
+          ? this.sql.streamBackward.all(stream, cursor, lowest, createdSince, limit)
+          : this.sql.streamForward.all(stream, cursor, createdSince, limit)
+      ) as EventRow[];
+      for (const row of rows) yield toRecordedEvent(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      cursor = rows[rows.length - 1]![2] + (backwards ? -1 : 1);
+    }
+  }
+
+  private async *allPages(options: ReadAllOptions): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    const backwards = options.direction === 'backwards';
+    let remaining = limitOf(options.maxCount);
+    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+    let cursor: number;
+    if (from === 'start') cursor = 0;
+    else if (from === 'end') cursor = backwards ? Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
+    else cursor = positionNumber(from, 'fromPosition');
+    if (from === 'end' && !backwards) return;
+    while (remaining > 0) {
+      this.assertOpen();
+      const limit = Math.min(PAGE, remaining);
+      const rows = (backwards ? this.sql.allBackward : this.sql.allForward).all(cursor, limit) as EventRow[];
+      for (const row of rows) yield toRecordedEvent(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      cursor = rows[rows.length - 1]![0] + (backwards ? -1 : 1);
+    }
+  }
+}
+
+function prepareStatements(db: Database.Database, readonly: boolean) {
+  const raw = (sql: string) => db.prepare(sql).raw(true);
+  const write = (sql: string) => (readonly ? db.prepare('SELECT 1') : db.prepare(sql));
+  return {
+    stream: db.prepare('SELECT last_revision, state, meta_revision, meta FROM streams WHERE name = ?'),
+    insert: write(
+      'INSERT INTO events (stream, revision, id, type, data, metadata, created, system) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    setLast: write(
+      `INSERT INTO streams (name, last_revision) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET last_revision = excluded.last_revision`,
+    ),
+    setMeta: write(
+      `INSERT INTO streams (name, meta_revision, meta, state) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET meta_revision = excluded.meta_revision, meta = excluded.meta, state = excluded.state`,
+    ),
+    setState: write(
+      `INSERT INTO streams (name, last_revision, state) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET state = excluded.state`,
+    ),
+    findId: db.prepare('SELECT revision FROM events WHERE id = ? AND stream = ? LIMIT 1'),
+    idsInRange: raw(
+      'SELECT revision, id, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision',
+    ),
+    head: db.prepare('SELECT position FROM events WHERE system = 0 ORDER BY position DESC LIMIT 1'),
+    lastSequence: db.prepare('SELECT max(position) AS position FROM events'),
+    allForward: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND system = 0 ORDER BY position LIMIT ?`,
+    ),
+    allBackward: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position <= ? AND system = 0 ORDER BY position DESC LIMIT ?`,
+    ),
+    allAfter: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
+    ),
+    streamForward: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? AND created >= ?
+       ORDER BY revision LIMIT ?`,
+    ),
+    streamBackward: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision <= ? AND revision >= ? AND created >= ?
+       ORDER BY revision DESC LIMIT ?`,
+    ),
+    streamAfter: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`,
+    ),
+  };
+}
+
+function checkExpected(stream: string, expected: ExpectedRevision, last: number): void {
+  if (expected === 'any') return;
+  if (expected === 'no_stream' ? last === -1 : expected === 'stream_exists' ? last >= 0 : expected === last)
+    return;
+  throw wrongExpectedVersion(stream, expected, last);
+}
+
+function wrongExpectedVersion(stream: string, expected: ExpectedRevision, last: number): EventStoreError {
+  const actual = last < 0 ? 'no_stream' : last;
+  return new EventStoreError(
+    'WrongExpectedVersion',
+    `stream ${stream}: expected revision ${String(expected)}, actual ${String(actual)}`,
+    { stream, expected, actual },
+  );
+}
+
+function streamDeleted(stream: string): EventStoreError {
+  return new EventStoreError('StreamDeleted', `stream ${stream} is deleted`, { stream });
+}
+
+function normalizeMetadata(m: StreamMetadata): StreamMetadata {
+  return {
+    ...(m.maxAge !== undefined ? { maxAge: m.maxAge } : {}),
+    ...(m.maxCount !== undefined ? { maxCount: m.maxCount } : {}),
+    ...(m.truncateBefore !== undefined ? { truncateBefore: m.truncateBefore } : {}),
+    ...(m.custom !== undefined ? { custom: m.custom } : {}),
+  };
+}
+
+function positionNumber(p: Position, field: string): number {
+  if (typeof p !== 'object' || p === null || typeof p.commit !== 'bigint' || p.commit < 0n) {
+    throw new TypeError(`${field} must be 'start', 'end' or a position`);
+  }
+  return p.commit > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(p.commit);
+}
+
+function limitOf(maxCount: number | undefined): number {
+  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(maxCount) || maxCount < 0)
+    throw new TypeError('maxCount must be an integer >= 0');
+  return maxCount;
+}
