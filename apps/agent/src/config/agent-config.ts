@@ -18,6 +18,14 @@ export interface AgentConfig {
   log_level: string;
   /** Overrides restic discovery (RF_RESTIC_BIN wins over this). */
   restic_bin?: string;
+  /** Overall limit per restic run. */
+  job_timeout_s: number;
+  /** SIGINT → SIGKILL grace when a job is cancelled. */
+  cancel_grace_s: number;
+  /** Reconnect backoff: first ceiling, cap, and the slow period after a refused credential. */
+  reconnect_initial_ms: number;
+  reconnect_max_ms: number;
+  reconnect_unauthorized_ms: number;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +100,11 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     outbox_max_bytes: num('outbox_max_bytes', DEFAULT_OUTBOX_MAX_BYTES, 64 * 1024, 64 * 1024 * 1024 * 1024),
     log_level: logLevel,
     restic_bin: str('restic_bin', false),
+    job_timeout_s: num('job_timeout_s', 24 * 3600, 1, 30 * 24 * 3600),
+    cancel_grace_s: num('cancel_grace_s', 10, 0, 3600),
+    reconnect_initial_ms: num('reconnect_initial_ms', 1000, 1, 3600_000),
+    reconnect_max_ms: num('reconnect_max_ms', 60_000, 1, 24 * 3600_000),
+    reconnect_unauthorized_ms: num('reconnect_unauthorized_ms', 10 * 60_000, 1, 24 * 3600_000),
   };
 }
 
@@ -138,6 +151,20 @@ export function saveAgentConfig(configPath: string, cfg: AgentConfig): void {
     log_level: cfg.log_level,
   };
   if (cfg.restic_bin) doc.restic_bin = cfg.restic_bin;
+  const defaults = parseAgentConfig(
+    { schema_version: CONFIG_SCHEMA_VERSION, server: cfg.server, agent_id: 'x', agent_secret: 'x' },
+    configPath,
+  );
+  // Tuning knobs are written only when they differ from the defaults, to keep the file short.
+  for (const k of [
+    'job_timeout_s',
+    'cancel_grace_s',
+    'reconnect_initial_ms',
+    'reconnect_max_ms',
+    'reconnect_unauthorized_ms',
+  ] as const) {
+    if (cfg[k] !== defaults[k]) doc[k] = cfg[k];
+  }
   const header = '# restic-fleet agent configuration. Holds the agent secret: keep it mode 0600.\n';
   writeFileAtomic(configPath, header + YAML.stringify(doc), 0o600);
 }

@@ -334,7 +334,8 @@ export class OutboxRepository {
       throw err;
     }
     const lines = text.split('\n');
-    const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines;
+    // The last element is '' after a final newline, or a torn record after a crash mid-append.
+    const complete = lines.slice(0, -1);
     const torn = text.endsWith('\n') ? undefined : lines[lines.length - 1];
     try {
       const header: unknown = JSON.parse(complete[0] ?? '');

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import { formatVersion, locateRestic, ResticRepository } from '@rf/restic';
+import { AgentConnection, BackoffOptions, DEFAULT_BACKOFF } from '../client/agent-connection';
+import type { AgentConfig } from '../config/agent-config';
+import type { AgentLogger } from '../logger';
+import { OutboxEnvelope, OutboxRepository } from '../repositories/outbox.repository';
+import { ScheduleStateRepository } from '../repositories/schedule-state.repository';
+import { Clock, systemClock } from './clock';
+import { helloFacts } from './host-facts';
+import { JobRunnerService, ResticBinary } from './job-runner.service';
+import { SchedulerService } from './scheduler.service';
+
+/** Socket bytes queued before the outbox pump pauses (keeps memory flat while streaming logs). */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+export interface AgentServiceOptions {
+  config: AgentConfig;
+  logger: AgentLogger;
+  clock?: Clock;
+}
+
+interface IncomingEnvelope {
+  id: string;
+  type: string;
+  job_id?: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The agent daemon: one connection, one outbox, the scheduler and the job
+ * runner, wired together. Inbound envelopes are dispatched here; everything
+ * outbound except `hello` and `heartbeat` goes through the durable outbox.
+ *
+ * `hello` is per connection (the handshake that opens every session with
+ * current host facts), so it is sent directly as the first frame and never
+ * replayed from disk; `heartbeat` is not durable by design.
+ */
+export class AgentService {
+  private readonly outbox: OutboxRepository;
+  private readonly scheduler: SchedulerService;
+  private readonly jobs: JobRunnerService;
+  private readonly conn: AgentConnection;
+  private readonly clock: Clock;
+  private readonly log: AgentLogger;
+  private repository: ResticRepository | undefined;
+  private restic: Promise<ResticBinary> | undefined;
+  private resticVersionText = '';
+  private heartbeat: NodeJS.Timeout | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private handshaken = false;
+  private stopping = false;
+  private closed = false;
+
+  constructor(private readonly o: AgentServiceOptions) {
+    const cfg = o.config;
+    this.log = o.logger;
+    this.clock = o.clock ?? systemClock;
+    this.outbox = new OutboxRepository({
+      dir: cfg.state_dir,
+      maxBytes: cfg.outbox_max_bytes,
+      logger: this.log,
+      makeLogDropped: (range) => this.envelope('log.dropped', range.job_id, { ...range }),
+    });
+    this.outbox.onDurable(() => this.pump());
+    this.scheduler = new SchedulerService(
+      new ScheduleStateRepository(cfg.state_dir),
+      this.clock,
+      this.log,
+      (fire) => this.emit('schedule.fire', undefined, fire),
+    );
+    this.jobs = new JobRunnerService({
+      emit: (type, jobId, payload) => this.emit(type, jobId, payload),
+      takeDropped: (jobId) => this.outbox.takeDropped(jobId).logLines,
+      repository: () => this.repository,
+      restic: () => this.resticBinary(),
+      schedule: (id) => this.scheduler.schedule(id),
+      logger: this.log,
+      jobTimeoutMs: cfg.job_timeout_s * 1000,
+      cancelGraceMs: cfg.cancel_grace_s * 1000,
+    });
+    const backoff: BackoffOptions = {
+      ...DEFAULT_BACKOFF,
+      initialMs: cfg.reconnect_initial_ms,
+      maxMs: cfg.reconnect_max_ms,
+      unauthorizedMs: cfg.reconnect_unauthorized_ms,
+    };
+    this.conn = new AgentConnection({
+      serverUrl: cfg.server,
+      agentId: cfg.agent_id,
+      agentSecret: cfg.agent_secret,
+      backoff,
+      logger: this.log,
+      handlers: {
+        onOpen: () => this.onOpen(),
+        onMessage: (text) => this.onMessage(text),
+        onClose: () => {
+          this.handshaken = false;
+        },
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      const r = await this.resticBinary();
+      this.resticVersionText = r.version ? formatVersion(r.version) : '';
+      this.log.info({ restic: r.bin, version: this.resticVersionText }, 'agent: using restic');
+    } catch (err) {
+      this.log.error(
+        { err: (err as Error).message },
+        'agent: restic is not available; jobs will fail until it is',
+      );
+    }
+    this.scheduler.start();
+    this.conn.start();
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.config.heartbeat_interval_s * 1000);
+  }
+
+  /** Cancels running jobs (SIGINT to restic), persists what is left and disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.scheduler.stop();
+    await this.jobs.shutdown();
+    await this.outbox.flush();
+    // Give the server a moment to ack what is in flight; anything left is resent next start.
+    const deadline = Date.now() + 2000;
+    while (this.outbox.size > 0 && this.conn.isOpen && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    await this.conn.stop();
+    this.closed = true;
+    this.outbox.close();
+  }
+
+  private resticBinary(): Promise<ResticBinary> {
+    if (!this.restic) {
+      const env = { ...process.env };
+      if (!env.RF_RESTIC_BIN && this.o.config.restic_bin) env.RF_RESTIC_BIN = this.o.config.restic_bin;
+      this.restic = locateRestic({ env });
+      // A failed lookup is retried on the next job (restic may be installed meanwhile).
+      this.restic.catch(() => {
+        this.restic = undefined;
+      });
+    }
+    return this.restic;
+  }
+
+  private envelope(
+    type: string,
+    jobId: string | undefined,
+    payload: object,
+  ): OutboxEnvelope & { v: 1; ts: string } {
+    const env: OutboxEnvelope & { v: 1; ts: string } = {
+      v: 1,
+      id: randomUUID(),
+      type,
+      ts: this.clock.now().toISOString(),
+      payload,
+    };
+    if (jobId) env.job_id = jobId;
+    return env;
+  }
+
+  /** Durable send: to disk first, to the socket once fsynced. */
+  private emit(type: string, jobId: string | undefined, payload: object): void {
+    if (this.closed) {
+      this.log.warn({ type, job_id: jobId }, 'agent: message after shutdown dropped');
+      return;
+    }
+    this.outbox.enqueue(this.envelope(type, jobId, payload));
+  }
+
+  private onOpen(): void {
+    this.conn.send(JSON.stringify(this.envelope('hello', undefined, helloFacts(this.resticVersionText))));
+    this.handshaken = true;
+    this.outbox.rewindSend();
+    this.pump();
+  }
+
+  private sendHeartbeat(): void {
+    if (!this.handshaken) return;
+    this.conn.send(
+      JSON.stringify(this.envelope('heartbeat', undefined, { sent_at: this.clock.now().toISOString() })),
+    );
+  }
+
+  private pump(): void {
+    if (!this.handshaken || !this.conn.isOpen) return;
+    while (this.conn.bufferedAmount < HIGH_WATER_BYTES) {
+      const batch = this.outbox.takeSendable(256);
+      if (batch.length === 0) return;
+      for (const env of batch) this.conn.send(JSON.stringify(env));
+    }
+    if (!this.pumpTimer) {
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.pump();
+      }, 10);
+    }
+  }
+
+  private onMessage(text: string): void {
+    let env: IncomingEnvelope;
+    try {
+      env = parseIncoming(text);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'agent: ignoring an unreadable message from the server');
+      return;
+    }
+    const p = env.payload;
+    switch (env.type) {
+      case 'ack': {
+        const ids = Array.isArray(p.ids) ? p.ids.filter((x): x is string => typeof x === 'string') : [];
+        this.outbox.ack(ids);
+        return;
+      }
+      case 'config.update':
+        this.applyConfig(p);
+        return;
+      case 'schedule.set':
+        try {
+          const ack = this.scheduler.apply(p);
+          this.emit('schedule.ack', undefined, ack);
+        } catch (err) {
+          this.log.error(
+            { err: (err as Error).message, field: (err as { field?: string }).field },
+            'agent: schedule.set rejected; keeping the previous schedules',
+          );
+        }
+        return;
+      case 'command.run':
+        this.jobs.submit({
+          job_id: String(p.job_id ?? env.job_id ?? ''),
+          kind: String(p.kind ?? ''),
+          args: p.args,
+          schedule_id: typeof p.schedule_id === 'string' ? p.schedule_id : undefined,
+        });
+        return;
+      case 'command.cancel':
+        this.jobs.cancel(String(p.job_id ?? env.job_id ?? ''));
+        return;
+      case 'error':
+        this.onServerError(p);
+        return;
+      case 'agent.update_available':
+        this.log.info({ latest_version: p.latest_version }, 'agent: a newer agent version is available');
+        return;
+      default:
+        this.log.debug({ type: env.type }, 'agent: ignoring message type');
+    }
+  }
+
+  private onServerError(p: Record<string, unknown>): void {
+    const code = String(p.code ?? '');
+    const message = String(p.message ?? '');
+    if (/protocol/i.test(code)) {
+      this.log.error(
+        { code, message },
+        "agent: the control plane does not speak this agent's protocol version; upgrade the agent or the control plane. Backing off",
+      );
+      this.conn.backOff(DEFAULT_BACKOFF.protocolMismatchMs, 'protocol version mismatch');
+      return;
+    }
+    this.log.warn(
+      { code, message, ref_id: p.ref_id, field: p.field },
+      'agent: the control plane reported an error',
+    );
+  }
+
+  private applyConfig(p: Record<string, unknown>): void {
+    const r = (typeof p.repository === 'object' ? p.repository : p) as Record<string, unknown> | null;
+    if (r === null) {
+      this.repository = undefined;
+      this.log.info({}, 'agent: repository configuration removed');
+      return;
+    }
+    const url = r.url ?? r.repo_url;
+    const password = r.password ?? r.repo_password;
+    if (typeof url !== 'string' || url === '' || typeof password !== 'string' || password === '') {
+      this.log.warn(
+        { has_url: typeof url === 'string' },
+        'agent: config.update without repository url and password; ignored',
+      );
+      return;
+    }
+    const username = r.username ?? r.repo_username;
+    const credential = r.credential ?? r.repo_credential;
+    this.repository = {
+      url,
+      password,
+      ...(typeof username === 'string' && username ? { username } : {}),
+      ...(typeof credential === 'string' && credential ? { credential } : {}),
+    };
+    // Secrets stay in memory only; log the location without any userinfo.
+    this.log.info({ repository: redactUrl(url) }, 'agent: repository configured');
+  }
+}
+
+function parseIncoming(text: string): IncomingEnvelope {
+  const v: unknown = JSON.parse(text);
+  if (typeof v !== 'object' || v === null) throw new Error('not an object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.type !== 'string') throw new Error('type missing');
+  const payload =
+    typeof o.payload === 'object' && o.payload !== null ? (o.payload as Record<string, unknown>) : {};
+  return {
+    id: String(o.id ?? ''),
+    type: o.type,
+    job_id: typeof o.job_id === 'string' ? o.job_id : undefined,
+    payload,
+  };
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}

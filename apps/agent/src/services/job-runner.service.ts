@@ -1,0 +1,612 @@
+import {
+  argsForJob,
+  classifyOutcome,
+  parseBackupLine,
+  progressFromStatus,
+  ProgressThrottle,
+  ResticJob,
+  ResticLine,
+  ResticProcessRepository,
+  ResticRepository,
+  ResticRunResult,
+  ResticVersion,
+  type BackupSummary,
+  type ResticStream,
+} from '@rf/restic';
+import { isJobKind, validateJobArgs, type JobKind } from '@rf/events';
+import type { AgentLogger } from '../logger';
+import { HookProcessRepository } from '../repositories/hook-process.repository';
+import type { StoredSchedule } from '../repositories/schedule-state.repository';
+import { jsonDocument, mapSnapshots, mapStats, RepoStatsPayload } from './restic-report.mapper';
+
+/** What the runner sends; the caller routes it through the durable outbox. */
+export type Emit = (type: string, jobId: string | undefined, payload: object) => void;
+
+export interface ResticBinary {
+  bin: string;
+  version: ResticVersion | undefined;
+}
+
+export interface JobRunnerDeps {
+  emit: Emit;
+  /** Ends drop accounting for a job; returns dropped log lines (outbox size cap). */
+  takeDropped: (jobId: string) => number;
+  repository: () => ResticRepository | undefined;
+  restic: () => Promise<ResticBinary>;
+  schedule: (id: string) => StoredSchedule | undefined;
+  logger: AgentLogger;
+  processes?: ResticProcessRepository;
+  hooks?: HookProcessRepository;
+  now?: () => Date;
+  /** Overall limit per restic run (default 24 h). */
+  jobTimeoutMs?: number;
+  /** SIGINT → SIGKILL grace on cancel (default 10 s). */
+  cancelGraceMs?: number;
+  /** Minimum interval between job.progress envelopes (default 1 s). */
+  progressIntervalMs?: number;
+}
+
+export interface CommandRun {
+  job_id: string;
+  kind: string;
+  args?: unknown;
+  schedule_id?: string;
+}
+
+interface Job {
+  id: string;
+  kind: JobKind;
+  args: Record<string, unknown>;
+  scheduleId?: string;
+  repoKey: string;
+  repo: ResticRepository;
+  abort: AbortController;
+  state: 'queued' | 'running' | 'done';
+}
+
+export interface JobFinished {
+  job_id: string;
+  kind: JobKind;
+  status: 'succeeded' | 'warning' | 'failed' | 'cancelled';
+  exit_code: number | null;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  stats?: Record<string, unknown>;
+  error?: string;
+  error_code?: string;
+  dropped_log_lines: number;
+}
+
+const MAX_LOG_LINE = 16 * 1024;
+const SEEN_JOBS_KEPT = 1000;
+const DEFAULT_HOOK_TIMEOUT_S = 300;
+
+/**
+ * Runs the jobs the control plane orders. One restic process per repository
+ * at a time; later jobs for the same repository wait in FIFO order. Every
+ * lifecycle message goes out through `emit` (the durable outbox).
+ *
+ * Hooks: a `command.run` whose payload (or args) carries `schedule_id` runs
+ * that schedule's `pre_hook` before restic and its `post_hook` after, looked
+ * up in the persisted schedule set. Hook output goes to the job log with
+ * stream `hook`. A failing or timed-out pre-hook fails the job without
+ * running restic; a failing post-hook turns a succeeded job into `warning`.
+ * The post-hook runs whenever restic ran (RF_JOB_STATUS tells it how it went),
+ * not when the job was cancelled.
+ */
+export class JobRunnerService {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queues = new Map<string, Job[]>();
+  private readonly seen: string[] = [];
+  private readonly processes: ResticProcessRepository;
+  private readonly hooks: HookProcessRepository;
+  private readonly now: () => Date;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly d: JobRunnerDeps) {
+    this.processes = d.processes ?? new ResticProcessRepository();
+    this.hooks = d.hooks ?? new HookProcessRepository();
+    this.now = d.now ?? (() => new Date());
+  }
+
+  get activeJobs(): number {
+    return this.jobs.size;
+  }
+
+  /** Handles `command.run`: validates, answers `command.result`, queues the job. */
+  submit(cmd: CommandRun): void {
+    const jobId = cmd.job_id;
+    if (this.jobs.has(jobId) || this.seen.includes(jobId)) {
+      // A resent command.run (server retry after reconnect) must not run twice.
+      this.d.emit('command.result', jobId, { job_id: jobId, accepted: true, duplicate: true });
+      return;
+    }
+    const reject = (error: string, field?: string): void => {
+      this.d.logger.warn({ job_id: jobId, kind: cmd.kind, field, error }, 'job rejected');
+      this.d.emit('command.result', jobId, {
+        job_id: jobId,
+        accepted: false,
+        error,
+        ...(field ? { field } : {}),
+      });
+    };
+    if (!isJobKind(cmd.kind)) {
+      reject(`unknown job kind "${String(cmd.kind)}"`, 'kind');
+      return;
+    }
+    const rawArgs =
+      typeof cmd.args === 'object' && cmd.args !== null && !Array.isArray(cmd.args)
+        ? { ...(cmd.args as Record<string, unknown>) }
+        : cmd.args;
+    let scheduleId = cmd.schedule_id;
+    if (rawArgs && typeof rawArgs === 'object' && 'schedule_id' in rawArgs) {
+      const sid = (rawArgs as Record<string, unknown>).schedule_id;
+      delete (rawArgs as Record<string, unknown>).schedule_id;
+      if (typeof sid === 'string') scheduleId = scheduleId ?? sid;
+    }
+    const checked = validateJobArgs(cmd.kind, rawArgs);
+    if (!checked.ok) {
+      const issue = checked.issues[0];
+      reject(checked.issues.map((i) => i.message).join('; '), issue?.field);
+      return;
+    }
+    const repo = this.d.repository();
+    if (!repo) {
+      reject('no repository is configured for this host; set one in the host settings first', 'repository');
+      return;
+    }
+    const job: Job = {
+      id: jobId,
+      kind: cmd.kind,
+      args: checked.value as Record<string, unknown>,
+      scheduleId,
+      repoKey: repo.url,
+      repo,
+      abort: new AbortController(),
+      state: 'queued',
+    };
+    this.jobs.set(jobId, job);
+    this.remember(jobId);
+    this.d.emit('command.result', jobId, { job_id: jobId, accepted: true });
+    const q = this.queues.get(job.repoKey) ?? [];
+    q.push(job);
+    this.queues.set(job.repoKey, q);
+    this.d.logger.info({ job_id: jobId, kind: job.kind, queued_behind: q.length - 1 }, 'job accepted');
+    if (q.length === 1) void this.drain(job.repoKey);
+  }
+
+  /** Handles `command.cancel`: a queued job finishes cancelled at once; a running one gets SIGINT. */
+  cancel(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) {
+      this.d.logger.info({ job_id: jobId }, 'cancel for a job that is not queued or running; ignored');
+      return;
+    }
+    this.d.logger.info({ job_id: jobId, state: job.state }, 'cancelling job');
+    job.abort.abort();
+    if (job.state === 'queued') {
+      const q = this.queues.get(job.repoKey) ?? [];
+      const i = q.indexOf(job);
+      // Index 0 is the job the drain loop is about to start; it sees the abort itself.
+      if (i > 0) {
+        q.splice(i, 1);
+        const at = this.now();
+        this.finish(job, at, {
+          status: 'cancelled',
+          exit_code: null,
+          error: 'Cancelled before it started.',
+          error_code: 'cancelled',
+        });
+      }
+    }
+  }
+
+  /** Cancels everything (agent shutdown) and waits until every job has finished. */
+  async shutdown(): Promise<void> {
+    for (const job of [...this.jobs.values()]) this.cancel(job.id);
+    if (this.jobs.size === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private remember(jobId: string): void {
+    this.seen.push(jobId);
+    if (this.seen.length > SEEN_JOBS_KEPT) this.seen.shift();
+  }
+
+  private async drain(repoKey: string): Promise<void> {
+    const q = this.queues.get(repoKey);
+    while (q && q.length > 0) {
+      const job = q[0];
+      try {
+        await this.run(job);
+      } catch (err) {
+        this.d.logger.error(
+          { job_id: job.id, err: (err as Error).message },
+          'job runner failed unexpectedly',
+        );
+        if (job.state !== 'done') {
+          this.finish(job, this.now(), {
+            status: 'failed',
+            exit_code: null,
+            error: `agent error: ${(err as Error).message}`,
+            error_code: 'agent_error',
+          });
+        }
+      }
+      q.shift();
+    }
+    this.queues.delete(repoKey);
+  }
+
+  private async run(job: Job): Promise<void> {
+    const startedAt = this.now();
+    if (job.abort.signal.aborted) {
+      this.finish(job, startedAt, {
+        status: 'cancelled',
+        exit_code: null,
+        error: 'Cancelled before it started.',
+        error_code: 'cancelled',
+      });
+      return;
+    }
+    job.state = 'running';
+    this.d.emit('job.started', job.id, {
+      job_id: job.id,
+      kind: job.kind,
+      started_at: startedAt.toISOString(),
+    });
+    const log = this.logSink(job);
+    const schedule = job.scheduleId ? this.d.schedule(job.scheduleId) : undefined;
+    if (job.scheduleId && !schedule) {
+      log('agent', `schedule ${job.scheduleId} is not in the applied schedule set; running without hooks`);
+    }
+    const hookTimeoutMs = (schedule?.hook_timeout_s ?? DEFAULT_HOOK_TIMEOUT_S) * 1000;
+    if (schedule?.pre_hook) {
+      const r = await this.runHook(job, 'pre', schedule.pre_hook, hookTimeoutMs, log, undefined);
+      if (r) {
+        const cancelled = job.abort.signal.aborted;
+        this.finish(job, startedAt, {
+          status: cancelled ? 'cancelled' : 'failed',
+          exit_code: null,
+          error: cancelled ? 'Cancelled during the pre-hook.' : `pre-hook ${r}; restic was not run`,
+          error_code: cancelled ? 'cancelled' : 'pre_hook_failed',
+        });
+        return;
+      }
+    }
+    const restic = await this.d.restic();
+    const inv = argsForJob(toResticJob(job.kind, job.args));
+    const throttle = new ProgressThrottle(this.d.progressIntervalMs ?? 1000);
+    let summary: BackupSummary | undefined;
+    const runStarted = Date.now();
+    const onLine = (stream: ResticStream, line: string, parsed: ResticLine): void => {
+      if (parsed.kind === 'json' && parsed.messageType === 'status') {
+        if (job.kind === 'backup') {
+          const b = parseBackupLine(line);
+          if (b.type === 'status') {
+            const sample = throttle.offer(progressFromStatus(b.status, Date.now(), runStarted));
+            if (sample) this.emitProgress(job, sample);
+            return;
+          }
+        } else {
+          const sample = throttle.offer(statusSample(parsed.value, runStarted));
+          if (sample) this.emitProgress(job, sample);
+          return;
+        }
+      }
+      if (job.kind === 'backup' && parsed.kind === 'json' && parsed.messageType === 'summary') {
+        const b = parseBackupLine(line);
+        if (b.type === 'summary') summary = b.summary;
+      }
+      log(stream, line);
+    };
+    const singleDoc = job.kind === 'snapshots' || job.kind === 'stats' || job.kind === 'forget';
+    let result: ResticRunResult;
+    try {
+      result = await this.processes.run({
+        bin: restic.bin,
+        version: restic.version,
+        repo: job.repo,
+        command: inv.command,
+        args: inv.args,
+        signal: job.abort.signal,
+        timeoutMs: this.d.jobTimeoutMs ?? 24 * 3600_000,
+        graceMs: this.d.cancelGraceMs ?? 10_000,
+        onLine,
+        captureStdout: singleDoc,
+        tailLines: 200,
+      });
+    } catch (err) {
+      this.finish(job, startedAt, {
+        status: 'failed',
+        exit_code: null,
+        error: `could not run restic: ${(err as Error).message}`,
+        error_code: 'spawn_failed',
+      });
+      return;
+    }
+    const outcome = classifyOutcome({
+      command: inv.command,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stderrLines: result.stderrTail,
+      stdoutLines: result.stdoutTail,
+      version: restic.version,
+      cancelled: result.cancelled,
+      timedOut: result.timedOut,
+    });
+    let status = outcome.status;
+    let error = status === 'succeeded' ? undefined : outcome.message;
+    let stats: Record<string, unknown> | undefined = summary ? summaryStats(summary) : undefined;
+    let repoStats: RepoStatsPayload | undefined;
+    if (job.kind === 'stats' && status === 'succeeded' && result.stdoutLines) {
+      try {
+        repoStats = mapStats(jsonDocument(result.stdoutLines), String(job.args.mode ?? 'restore-size'));
+        stats = { ...repoStats };
+      } catch (err) {
+        log('agent', `could not read restic stats output: ${(err as Error).message}`);
+      }
+    }
+    if (job.kind === 'snapshots' && result.stdoutLines && status === 'succeeded') {
+      try {
+        const snapshots = mapSnapshots(jsonDocument(result.stdoutLines));
+        stats = { snapshot_count: snapshots.length };
+        this.d.emit('snapshots.report', job.id, { job_id: job.id, snapshots });
+      } catch (err) {
+        log('agent', `could not read restic snapshots output: ${(err as Error).message}`);
+      }
+    }
+    if (schedule?.post_hook && status !== 'cancelled') {
+      const r = await this.runHook(job, 'post', schedule.post_hook, hookTimeoutMs, log, status);
+      if (r && status === 'succeeded') {
+        status = 'warning';
+        error = `post-hook ${r}`;
+      } else if (r) {
+        error = `${error ?? ''} (post-hook ${r})`.trim();
+      }
+    }
+    this.finish(job, startedAt, {
+      status,
+      exit_code: result.exitCode,
+      stats,
+      error,
+      error_code: outcome.code,
+    });
+    if (job.kind === 'check') {
+      this.d.emit('repo.stats', job.id, {
+        job_id: job.id,
+        last_check_at: this.now().toISOString(),
+        last_check_status: status,
+        check_errors: status === 'succeeded' ? 0 : 1,
+      });
+    }
+    if (repoStats) this.d.emit('repo.stats', job.id, { job_id: job.id, ...repoStats });
+    const changesSnapshots = job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune';
+    if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
+      await this.reportSnapshots(job, restic);
+    }
+  }
+
+  private async reportSnapshots(job: Job, restic: ResticBinary): Promise<void> {
+    const inv = argsForJob({ kind: 'snapshots' });
+    try {
+      const r = await this.processes.run({
+        bin: restic.bin,
+        version: restic.version,
+        repo: job.repo,
+        command: inv.command,
+        args: inv.args,
+        timeoutMs: 10 * 60_000,
+        captureStdout: true,
+      });
+      if (r.exitCode !== 0)
+        throw new Error(`restic snapshots exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
+      const snapshots = mapSnapshots(jsonDocument(r.stdoutLines ?? []));
+      this.d.emit('snapshots.report', job.id, { job_id: job.id, snapshots });
+    } catch (err) {
+      // The next successful job reports again; the job itself already finished.
+      this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'snapshots.report failed');
+    }
+  }
+
+  /** Returns undefined on success, else a short reason. */
+  private async runHook(
+    job: Job,
+    which: 'pre' | 'post',
+    command: string,
+    timeoutMs: number,
+    log: (stream: string, line: string) => void,
+    status: string | undefined,
+  ): Promise<string | undefined> {
+    log('hook', `running ${which}-hook`);
+    const env: Record<string, string> = { RF_JOB_ID: job.id, RF_JOB_KIND: job.kind, RF_HOOK: which };
+    if (job.scheduleId) env.RF_SCHEDULE_ID = job.scheduleId;
+    if (status) env.RF_JOB_STATUS = status;
+    const r = await this.hooks.run(command, {
+      timeoutMs,
+      signal: which === 'pre' ? job.abort.signal : undefined,
+      onLine: (line) => log('hook', line),
+      env,
+    });
+    if (!r.error) {
+      log('hook', `${which}-hook finished`);
+      return undefined;
+    }
+    const reason = r.timedOut ? r.error : `failed: ${r.error}`;
+    log('hook', `${which}-hook ${reason}`);
+    return reason;
+  }
+
+  private logSink(job: Job): (stream: string, line: string) => void {
+    let seq = 0;
+    return (stream, line) => {
+      const payload = line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}… [truncated]` : line;
+      seq++;
+      this.d.emit('log.stream', job.id, {
+        job_id: job.id,
+        seq,
+        ts: this.now().toISOString(),
+        stream,
+        payload,
+      });
+    };
+  }
+
+  private emitProgress(job: Job, p: ReturnType<typeof progressFromStatus>): void {
+    this.d.emit('job.progress', job.id, {
+      job_id: job.id,
+      percent_done: p.percentDone,
+      files_done: p.filesDone,
+      total_files: p.totalFiles,
+      bytes_done: p.bytesDone,
+      total_bytes: p.totalBytes,
+      eta_seconds: p.etaSeconds ?? null,
+      throughput_bps: p.throughputBps,
+      error_count: p.errorCount,
+    });
+  }
+
+  private finish(
+    job: Job,
+    startedAt: Date,
+    r: Pick<JobFinished, 'status' | 'exit_code' | 'stats' | 'error' | 'error_code'>,
+  ): void {
+    const finishedAt = this.now();
+    const dropped = this.d.takeDropped(job.id);
+    const payload: JobFinished = {
+      job_id: job.id,
+      kind: job.kind,
+      status: r.status,
+      exit_code: r.exit_code,
+      started_at: startedAt.toISOString(),
+      finished_at: finishedAt.toISOString(),
+      duration_ms: finishedAt.getTime() - startedAt.getTime(),
+      dropped_log_lines: dropped,
+    };
+    if (r.stats) payload.stats = r.stats;
+    if (r.error) payload.error = r.error;
+    if (r.error_code) payload.error_code = r.error_code;
+    job.state = 'done';
+    this.jobs.delete(job.id);
+    this.d.emit('job.finished', job.id, payload);
+    this.d.logger.info(
+      {
+        job_id: job.id,
+        kind: job.kind,
+        status: r.status,
+        exit_code: r.exit_code,
+        dropped_log_lines: dropped,
+      },
+      'job finished',
+    );
+    if (this.jobs.size === 0) {
+      const idle = this.idle;
+      this.idle = [];
+      for (const f of idle) f();
+    }
+  }
+}
+
+function summaryStats(s: BackupSummary): Record<string, unknown> {
+  return {
+    snapshot_id: s.snapshotId,
+    files_new: s.filesNew,
+    files_changed: s.filesChanged,
+    files_unmodified: s.filesUnmodified,
+    dirs_new: s.dirsNew,
+    dirs_changed: s.dirsChanged,
+    dirs_unmodified: s.dirsUnmodified,
+    data_added: s.dataAdded,
+    total_files_processed: s.totalFilesProcessed,
+    total_bytes_processed: s.totalBytesProcessed,
+    total_duration: s.totalDuration,
+  };
+}
+
+/** Restore (0.18+) and others print status lines of a similar shape; take what is there. */
+function statusSample(v: Record<string, unknown>, startedAt: number): ReturnType<typeof progressFromStatus> {
+  const num = (k: string): number => (typeof v[k] === 'number' ? (v[k] as number) : 0);
+  const bytesDone = num('bytes_restored') || num('bytes_done');
+  const totalBytes = num('total_bytes');
+  const elapsed = num('seconds_elapsed') || (Date.now() - startedAt) / 1000;
+  const throughputBps = elapsed > 0 ? Math.round(bytesDone / elapsed) : 0;
+  return {
+    percentDone: num('percent_done'),
+    filesDone: num('files_restored') || num('files_done'),
+    totalFiles: num('total_files'),
+    bytesDone,
+    totalBytes,
+    errorCount: num('error_count'),
+    etaSeconds:
+      typeof v.seconds_remaining === 'number'
+        ? v.seconds_remaining
+        : throughputBps > 0 && totalBytes > bytesDone
+          ? Math.round((totalBytes - bytesDone) / throughputBps)
+          : undefined,
+    throughputBps,
+    currentFiles: [],
+    at: Date.now(),
+  };
+}
+
+/** Maps validated wire args (snake_case) onto the restic library's options. */
+export function toResticJob(kind: JobKind, a: Record<string, unknown>): ResticJob {
+  const strs = (k: string): string[] | undefined => (Array.isArray(a[k]) ? (a[k] as string[]) : undefined);
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  switch (kind) {
+    case 'backup':
+      return {
+        kind,
+        paths: strs('paths') ?? [],
+        excludes: strs('excludes'),
+        tags: strs('tags'),
+        oneFileSystem: a.one_file_system === true,
+        excludeCaches: a.exclude_caches === true,
+        limitUpload: num(a.limit_upload_kib),
+        limitDownload: num(a.limit_download_kib),
+      };
+    case 'init':
+      return { kind };
+    case 'forget': {
+      const p = (a.policy ?? {}) as Record<string, unknown>;
+      return {
+        kind,
+        keepLast: num(p.keep_last),
+        keepHourly: num(p.keep_hourly),
+        keepDaily: num(p.keep_daily),
+        keepWeekly: num(p.keep_weekly),
+        keepMonthly: num(p.keep_monthly),
+        keepYearly: num(p.keep_yearly),
+        keepWithin: str(p.keep_within),
+        keepTags: Array.isArray(p.keep_tags) ? (p.keep_tags as string[]) : undefined,
+        tags: strs('tags'),
+        groupBy: strs('group_by')?.join(','),
+        prune: a.prune === true,
+      };
+    }
+    case 'prune':
+      return { kind, maxUnused: str(a.max_unused) };
+    case 'check':
+      return { kind, readDataSubset: str(a.read_data_subset) };
+    case 'unlock':
+      return { kind };
+    case 'restore':
+      return {
+        kind,
+        snapshotId: str(a.snapshot_id) ?? '',
+        target: str(a.target) ?? '',
+        includes: strs('include'),
+        excludes: strs('exclude'),
+      };
+    case 'snapshots':
+      return { kind };
+    case 'stats':
+      return { kind, mode: a.mode === 'raw-data' ? 'raw-data' : 'restore-size' };
+    default: {
+      const exhaustive: never = kind;
+      throw new Error(`unknown job kind ${String(exhaustive)}`);
+    }
+  }
+}
