@@ -37,3 +37,26 @@ export type {
   ResticOutcomeCode,
   ResticOutcomeStatus,
 } from './restic-outcome';
+export { parseSnapshot, parseSnapshots, parseSnapshotGroups } from './parsers/restic-snapshots.parser';
+export type {
+  ResticSnapshot,
+  SnapshotGroup,
+  SnapshotGroupKey,
+  SnapshotSummary,
+} from './parsers/restic-snapshots.parser';
+export { parseForgetOutput } from './parsers/restic-forget.parser';
+export type { ForgetGroup, ForgetReason, ForgetReport } from './parsers/restic-forget.parser';
+export { parseStatsOutput } from './parsers/restic-stats.parser';
+export type { ResticStats } from './parsers/restic-stats.parser';
+export { parseLsOutput } from './parsers/restic-ls.parser';
+export type { LsNode, LsReport } from './parsers/restic-ls.parser';
+export { parseCheckOutput } from './parsers/restic-check.parser';
+export type { CheckReport } from './parsers/restic-check.parser';
+export { parseInitOutput } from './parsers/restic-init.parser';
+export type { InitReport } from './parsers/restic-init.parser';
+export { parseRestoreOutput } from './parsers/restic-restore.parser';
+export type { RestoreCounters, RestoreReport } from './parsers/restic-restore.parser';
+export { parseUnlockOutput, parsePruneText } from './parsers/restic-maintenance.parser';
+export type { PruneReport, UnlockReport } from './parsers/restic-maintenance.parser';
+export { resticBinariesForTests, resticFixturesDir, repoRoot as resticTestRepoRoot } from './restic-testing';
+export type { ResticTestBinary } from './restic-testing';

@@ -77,15 +77,16 @@ const TEXT_RULES: TextRule[] = [
   { code: 'repo_exists', pattern: /config file already exists/i },
   { code: 'locked', pattern: /repository is already locked|unable to create lock|Fatal: unable to lock/i },
   { code: 'wrong_password', pattern: /wrong password or no key found/i },
-  {
-    code: 'repo_missing',
-    pattern:
-      /repository does not exist|unable to open config file|Is there a repository at the following location/i,
-  },
+  // Before repo_missing: 0.14 follows a 401 or a refused connection with "Is there a repository …?".
   { code: 'auth_failed', pattern: /\b401\b|\bUnauthorized\b|\b403\b|\bForbidden\b/ },
   {
     code: 'unreachable',
     pattern: /connection refused|no such host|i\/o timeout|network is unreachable|no route to host/i,
+  },
+  {
+    code: 'repo_missing',
+    pattern:
+      /repository does not exist|unable to open config file|Is there a repository at the following location/i,
   },
 ];
 
@@ -108,7 +109,17 @@ export function resticFailureText(
     if (/^Fatal:/i.test(t)) fatal = t;
     lastText = t;
   }
-  return exitError ?? fatal ?? lastText ?? '';
+  return tidy(exitError ?? fatal ?? lastText ?? '');
+}
+
+// exit_error messages span lines and 0.19 sometimes doubles the "Fatal: " prefix.
+function tidy(text: string): string {
+  return text
+    .replace(/^(Fatal:\s*)+/i, 'Fatal: ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' — ');
 }
 
 function outcome(
