@@ -1,0 +1,185 @@
+import 'reflect-metadata';
+import { Controller, Get, Global, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/events';
+import { AppConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { AuthModule } from './auth.module';
+import { AuthSettings } from './auth.settings';
+import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
+
+/*
+ * Test support for auth specs: a real Nest app on a real port over a real
+ * SQLite event store in a temp dir, with a probe controller whose routes use
+ * the default role rules, an admin-only route and a public one.
+ */
+
+@Controller('api/probe')
+class ProbeController {
+  @Get()
+  read(@CurrentActor() actor: Actor) {
+    return { actor };
+  }
+
+  @Post()
+  @HttpCode(200)
+  write(@CurrentActor() actor: Actor) {
+    return { written: true, actor };
+  }
+
+  @Roles('admin')
+  @Get('admin')
+  adminOnly() {
+    return { admin: true };
+  }
+
+  @Public()
+  @Get('public')
+  open() {
+    return { public: true };
+  }
+}
+
+export interface TestClock {
+  offsetMs: number;
+}
+
+export interface AuthTestServer {
+  readonly url: string;
+  readonly app: INestApplication;
+  readonly store: EventStore;
+  readonly dataDir: string;
+  readonly clock: TestClock;
+  readonly banners: string[];
+  close(): Promise<void>;
+}
+
+export const tempDataDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rf-auth-'));
+
+export async function startAuthTestServer(
+  options: { dataDir?: string; env?: Record<string, string>; settings?: Partial<AuthSettings> } = {},
+): Promise<AuthTestServer> {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const config = AppConfig.fromEnv({ RF_DATA_DIR: dataDir, RF_LISTEN: '127.0.0.1:0', ...options.env });
+  const store = createSqliteEventStore({ path: path.join(dataDir, 'events.db') });
+  const clock: TestClock = { offsetMs: 0 };
+  const banners: string[] = [];
+
+  @Global()
+  @Module({ providers: [{ provide: EVENT_STORE, useValue: store }], exports: [EVENT_STORE] })
+  class TestStoreModule {}
+
+  @Module({
+    imports: [
+      ConfigModule.forRoot(config),
+      TestStoreModule,
+      AuthModule.forRoot({
+        now: () => Date.now() + clock.offsetMs,
+        writeBanner: (text) => banners.push(text),
+        ...options.settings,
+      }),
+    ],
+    controllers: [ProbeController],
+  })
+  class TestAppModule {}
+
+  const app = await NestFactory.create(TestAppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    app,
+    store,
+    dataDir,
+    clock,
+    banners,
+    close: async () => {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/** A minimal browser: keeps cookies, can send the CSRF token as header or form field. */
+export class TestClient {
+  readonly cookies = new Map<string, string>();
+  readonly setCookieLines: string[] = [];
+
+  constructor(private readonly baseUrl: string) {}
+
+  async request(
+    method: string,
+    urlPath: string,
+    options: {
+      json?: unknown;
+      form?: Record<string, string>;
+      headers?: Record<string, string>;
+      csrf?: 'header' | 'none';
+      bearer?: string;
+    } = {},
+  ): Promise<HttpResult> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const csrf = this.cookies.get('rf_csrf');
+    if (options.csrf === 'header' && csrf) headers['x-csrf-token'] = csrf;
+    if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
+    let body: string | undefined;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if (options.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(options.form).toString();
+    }
+    const res = await fetch(this.baseUrl + urlPath, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
+    for (const line of res.headers.getSetCookie()) {
+      this.setCookieLines.push(line);
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // Non-JSON answers stay text.
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  async login(username: string, password: string): Promise<HttpResult> {
+    return this.request('POST', '/api/auth/login', { json: { username, password } });
+  }
+}
+
+/** Polls `check` until it returns true; bounded so a broken subscription fails the test instead of hanging. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+export const field = (body: unknown, key: string): unknown =>
+  typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
