@@ -120,7 +120,7 @@ function summarise(
     case 'RepoStatsReported':
       return [
         hostTarget,
-        `agent ${c.host} reported repository stats${num(d, 'total_size') !== null ? ` (${num(d, 'total_size')} bytes)` : ''}`,
+        `agent ${c.host} reported repository stats${num(d, 'total_size_bytes') !== null ? ` (${num(d, 'total_size_bytes')} bytes)` : ''}`,
       ];
     case 'JobRequested': {
       const kind = str(d, 'kind') ?? 'job';

@@ -9,7 +9,6 @@ export interface JobProgressView {
   readonly totalFiles: number | null;
   readonly bytesDone: number | null;
   readonly totalBytes: number | null;
-  readonly secondsElapsed: number | null;
   readonly etaSeconds: number | null;
   readonly bytesPerSecond: number | null;
   readonly at: string;
@@ -32,10 +31,12 @@ export interface JobView {
   readonly exitCode: number | null;
   readonly stats: unknown;
   readonly error: string | null;
+  /** Machine-readable cause (`repo_locked`, `wrong_password`, `lost`, `rejected`, …). */
+  readonly errorCode: string | null;
   readonly progress: JobProgressView | null;
   readonly logLineCount: number;
   readonly lastSeq: number | null;
-  /** Lines missing between received sequence numbers (dropped by the agent). */
+  /** Lines the agent reported dropping (LogLinesDropped, or JobFinished's count if larger). */
   readonly droppedLines: number;
 }
 
@@ -63,6 +64,7 @@ export function mapJob(row: Row): JobView {
     exitCode: n(row, 'exit_code'),
     stats: parsed(row, 'stats'),
     error: s(row, 'error'),
+    errorCode: s(row, 'error_code'),
     progress:
       progressAt === null
         ? null
@@ -72,7 +74,6 @@ export function mapJob(row: Row): JobView {
             totalFiles: n(row, 'total_files'),
             bytesDone: n(row, 'bytes_done'),
             totalBytes: n(row, 'total_bytes'),
-            secondsElapsed: n(row, 'seconds_elapsed'),
             etaSeconds: n(row, 'eta_seconds'),
             bytesPerSecond: n(row, 'bytes_per_second'),
             at: progressAt,

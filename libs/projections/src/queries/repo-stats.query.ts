@@ -8,6 +8,9 @@ export interface RepoStatsView {
   readonly snapshotsCount: number | null;
   readonly rawTotalSize: number | null;
   readonly compressionRatio: number | null;
+  readonly jobId: string | null;
+  readonly lastCheckAt: string | null;
+  readonly lastCheckStatus: string | null;
 }
 
 export const mapRepoStats = (row: Row): RepoStatsView => ({
@@ -17,6 +20,9 @@ export const mapRepoStats = (row: Row): RepoStatsView => ({
   snapshotsCount: n(row, 'snapshots_count'),
   rawTotalSize: n(row, 'raw_total_size'),
   compressionRatio: n(row, 'compression_ratio'),
+  jobId: s(row, 'job_id'),
+  lastCheckAt: s(row, 'last_check_at'),
+  lastCheckStatus: s(row, 'last_check_status'),
 });
 
 export class RepoStatsQuery {

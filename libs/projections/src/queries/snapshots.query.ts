@@ -1,16 +1,16 @@
 import type Database from 'better-sqlite3';
-import { parsed, s, type Row } from './row-values';
+import { n, parsed, s, type Row } from './row-values';
 
 export interface SnapshotView {
   readonly id: string;
   readonly shortId: string | null;
   readonly time: string | null;
   readonly hostname: string | null;
-  readonly username: string | null;
   readonly paths: string[];
   readonly tags: string[];
-  readonly tree: string | null;
   readonly parent: string | null;
+  readonly sizeBytes: number | null;
+  readonly fileCount: number | null;
   readonly reportedAt: string;
 }
 
@@ -22,11 +22,11 @@ export const mapSnapshot = (row: Row): SnapshotView => ({
   shortId: s(row, 'short_id'),
   time: s(row, 'time'),
   hostname: s(row, 'hostname'),
-  username: s(row, 'username'),
   paths: strings(parsed(row, 'paths')),
   tags: strings(parsed(row, 'tags')),
-  tree: s(row, 'tree'),
   parent: s(row, 'parent'),
+  sizeBytes: n(row, 'size_bytes'),
+  fileCount: n(row, 'file_count'),
   reportedAt: s(row, 'reported_at') ?? '',
 });
 

@@ -130,7 +130,7 @@ export const hostsProjection: ProjectionDefinition = {
               hostname: str(d, 'hostname'),
               os: str(d, 'os'),
               arch: str(d, 'arch'),
-              at: eventTime(e),
+              at: timeField(d, 'enrolled_at', e),
             });
             return;
           }
@@ -140,7 +140,7 @@ export const hostsProjection: ProjectionDefinition = {
             ensure.run(id);
             connected.run({
               id,
-              at: eventTime(e),
+              at: timeField(d, 'connected_at', e),
               hostname: str(d, 'hostname'),
               os: str(d, 'os'),
               arch: str(d, 'arch'),
@@ -154,14 +154,14 @@ export const hostsProjection: ProjectionDefinition = {
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
-            disconnected.run({ id, at: eventTime(e) });
+            disconnected.run({ id, at: timeField(d, 'disconnected_at', e) });
             return;
           }
           case 'HostRevoked': {
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
-            revoked.run({ id, at: eventTime(e) });
+            revoked.run({ id, at: timeField(d, 'revoked_at', e) });
             return;
           }
           case 'RepositoryConfigured': {
@@ -169,11 +169,8 @@ export const hostsProjection: ProjectionDefinition = {
             if (id === null) return;
             ensure.run(id);
             const url = str(d, 'url');
-            const passwordSet =
-              d['password_encrypted'] !== undefined ||
-              d['password'] !== undefined ||
-              d['encrypted_password'] !== undefined ||
-              d['secrets'] !== undefined;
+            // The password is an encrypted blob in the event; the read model only records that it exists.
+            const passwordSet = d['password'] !== undefined && d['password'] !== null;
             repository.run({
               id,
               url: url === null ? null : redactUrl(url),
@@ -186,7 +183,7 @@ export const hostsProjection: ProjectionDefinition = {
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
-            stats.run({ id, size: num(d, 'total_size'), at: timeField(d, 'reported_at', e) });
+            stats.run({ id, size: num(d, 'total_size_bytes'), at: timeField(d, 'reported_at', e) });
             return;
           }
           case 'SnapshotsReported': {
@@ -219,7 +216,12 @@ export const hostsProjection: ProjectionDefinition = {
                   : exit === 3
                     ? 'warning'
                     : 'failed';
-            lastBackup.run({ id: job.host_id, at: timeField(d, 'finished_at', e), status, job_id: jobId });
+            lastBackup.run({
+              id: job.host_id,
+              at: timeField(d, e.type === 'JobLost' ? 'lost_at' : 'finished_at', e),
+              status,
+              job_id: jobId,
+            });
             return;
           }
         }

@@ -2,7 +2,6 @@ import type { RecordedEvent } from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import {
   actorOf,
-  eventTime,
   fields,
   json,
   list,
@@ -30,6 +29,13 @@ const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'warning', 
 /** Maps restic's exit code to a status when JobFinished carries no valid status (3 = snapshot with warnings). */
 const statusFromExit = (exitCode: number | null): JobStatus =>
   exitCode === 0 ? 'succeeded' : exitCode === 3 ? 'warning' : 'failed';
+
+/** Where each terminal event keeps its own time. */
+const TERMINAL_TIME_FIELD: Readonly<Record<string, string>> = {
+  JobFinished: 'finished_at',
+  JobRejected: 'rejected_at',
+  JobLost: 'lost_at',
+};
 
 /**
  * Jobs and their persisted log. A job's lifecycle comes from `job-{id}`, its
@@ -63,12 +69,12 @@ export const jobsProjection: ProjectionDefinition = {
         exit_code INTEGER,
         stats TEXT,
         error TEXT,
+        error_code TEXT,
         percent_done REAL,
         files_done INTEGER,
         total_files INTEGER,
         bytes_done INTEGER,
         total_bytes INTEGER,
-        seconds_elapsed REAL,
         eta_seconds REAL,
         bytes_per_second REAL,
         progress_at TEXT,
@@ -90,6 +96,7 @@ export const jobsProjection: ProjectionDefinition = {
   indexes: [
     { name: 'jobs_by_host', table: 'jobs', columns: 'host_id, requested_at' },
     { name: 'jobs_by_status', table: 'jobs', columns: 'status' },
+    { name: 'jobs_by_requested', table: 'jobs', columns: 'requested_at' },
     { name: 'jobs_by_finished', table: 'jobs', columns: 'finished_at' },
     { name: 'job_log_lines_by_ts', table: 'job_log_lines', columns: 'ts' },
   ],
@@ -104,15 +111,21 @@ export const jobsProjection: ProjectionDefinition = {
     'JobLost',
     'JobProgress',
     'LogStreamLine',
+    'LogLinesDropped',
   ],
   bind(db, table) {
     const jobs = table('jobs');
     const lines = table('job_log_lines');
+    const open = `status NOT IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')`;
     const insertJob = db.prepare(
-      `INSERT OR IGNORE INTO ${jobs} (id, host_id, kind, args, status, actor_kind, actor_id, actor_name, schedule_id, requested_at)
-       VALUES (@id, @host_id, @kind, @args, 'queued', @actor_kind, @actor_id, @actor_name, @schedule_id, @requested_at)`,
+      `INSERT INTO ${jobs} (id, host_id, kind, args, status, actor_kind, actor_id, actor_name, schedule_id, requested_at)
+       VALUES (@id, @host_id, @kind, @args, 'queued', @actor_kind, @actor_id, @actor_name, @schedule_id, @requested_at)
+       ON CONFLICT(id) DO UPDATE SET host_id = excluded.host_id, kind = excluded.kind, args = excluded.args,
+         actor_kind = excluded.actor_kind, actor_id = excluded.actor_id, actor_name = excluded.actor_name,
+         schedule_id = excluded.schedule_id, requested_at = excluded.requested_at
+       WHERE requested_at IS NULL`,
     );
-    // A lifecycle event may be seen before JobRequested only if the log is damaged; a stub row keeps it visible.
+    // A lifecycle event seen before JobRequested (a damaged or truncated log) still gets a visible row.
     const ensureJob = db.prepare(`INSERT OR IGNORE INTO ${jobs} (id, status) VALUES (?, 'queued')`);
     const dispatched = db.prepare(
       `UPDATE ${jobs} SET status = CASE WHEN status = 'queued' THEN 'dispatched' ELSE status END,
@@ -121,33 +134,34 @@ export const jobsProjection: ProjectionDefinition = {
     const accepted = db.prepare(`UPDATE ${jobs} SET accepted_at = COALESCE(accepted_at, @at) WHERE id = @id`);
     const started = db.prepare(
       `UPDATE ${jobs} SET status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END,
-         started_at = COALESCE(started_at, @at) WHERE id = @id`,
+         started_at = COALESCE(started_at, @at), kind = COALESCE(kind, @kind) WHERE id = @id`,
     );
     const cancelRequested = db.prepare(
       `UPDATE ${jobs} SET cancel_requested_at = COALESCE(cancel_requested_at, @at) WHERE id = @id`,
     );
     const finished = db.prepare(
       `UPDATE ${jobs} SET status = @status, finished_at = @at, exit_code = @exit_code, stats = @stats, error = @error,
+         error_code = @error_code, dropped_lines = MAX(dropped_lines, COALESCE(@dropped, 0)),
          percent_done = CASE WHEN @status IN ('succeeded', 'warning') THEN 1 ELSE percent_done END
-       WHERE id = @id AND status NOT IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')`,
+       WHERE id = @id AND ${open}`,
     );
     const progress = db.prepare(
       `UPDATE ${jobs} SET percent_done = @percent_done, files_done = @files_done, total_files = @total_files,
-         bytes_done = @bytes_done, total_bytes = @total_bytes, seconds_elapsed = @seconds_elapsed,
-         eta_seconds = @eta_seconds, bytes_per_second = @bytes_per_second, progress_at = @at,
-         status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END,
-         started_at = COALESCE(started_at, @at)
-       WHERE id = @id AND status NOT IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')
-         AND (progress_at IS NULL OR progress_at <= @at)`,
+         bytes_done = @bytes_done, total_bytes = @total_bytes, eta_seconds = @eta_seconds,
+         bytes_per_second = @bytes_per_second, progress_at = @at,
+         status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END
+       WHERE id = @id AND ${open} AND (progress_at IS NULL OR progress_at <= @at)`,
     );
     const insertLine = db.prepare(
       `INSERT OR IGNORE INTO ${lines} (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)`,
     );
     const countLine = db.prepare(
       `UPDATE ${jobs} SET log_line_count = log_line_count + 1,
-         dropped_lines = dropped_lines + CASE WHEN last_seq IS NOT NULL AND @seq > last_seq + 1 THEN @seq - last_seq - 1 ELSE 0 END,
          last_seq = CASE WHEN last_seq IS NULL OR @seq > last_seq THEN @seq ELSE last_seq END
        WHERE id = @id`,
+    );
+    const linesDropped = db.prepare(
+      `UPDATE ${jobs} SET dropped_lines = dropped_lines + @count WHERE id = @id`,
     );
 
     const lifecycleId = (e: RecordedEvent, d: Fields): string | null =>
@@ -158,6 +172,7 @@ export const jobsProjection: ProjectionDefinition = {
     const applyLine = (jobId: string, line: Fields, e: RecordedEvent): void => {
       const seq = num(line, 'seq');
       if (seq === null || !Number.isInteger(seq)) return;
+      // `line` is the schema v1 name of `payload` (see the catalog's upcasters).
       const payload = str(line, 'payload') ?? str(line, 'line') ?? '';
       const stream = str(line, 'stream') ?? 'stdout';
       const inserted = insertLine.run(jobId, seq, timeField(line, 'ts', e), stream, payload).changes;
@@ -168,19 +183,49 @@ export const jobsProjection: ProjectionDefinition = {
       apply(e) {
         const d = fields(e.data);
         switch (e.type) {
+          case 'LogStreamLine': {
+            const id = logId(e, d);
+            if (id === null) return;
+            const batch = list(d, 'lines');
+            if (batch.length > 0) for (const line of batch) applyLine(id, fields(line), e);
+            else applyLine(id, d, e);
+            return;
+          }
+          case 'JobProgress': {
+            const id = logId(e, d);
+            if (id === null) return;
+            progress.run({
+              id,
+              percent_done: num(d, 'percent_done'),
+              files_done: num(d, 'files_done'),
+              total_files: num(d, 'total_files'),
+              bytes_done: num(d, 'bytes_done'),
+              total_bytes: num(d, 'total_bytes'),
+              eta_seconds: num(d, 'eta_seconds'),
+              bytes_per_second: num(d, 'throughput_bps'),
+              at: timeField(d, 'ts', e),
+            });
+            return;
+          }
+          case 'LogLinesDropped': {
+            const id = logId(e, d);
+            const count = num(d, 'count');
+            if (id === null || count === null) return;
+            linesDropped.run({ id, count });
+            return;
+          }
           case 'JobRequested': {
             const id = lifecycleId(e, d);
             if (id === null) return;
             const actor = actorOf(e);
-            const reqActor = fields(d['actor']);
             insertJob.run({
               id,
               host_id: str(d, 'host_id'),
               kind: str(d, 'kind'),
               args: json(d['args'] ?? null),
-              actor_kind: actor?.kind ?? str(reqActor, 'kind'),
-              actor_id: actor?.id ?? str(reqActor, 'id'),
-              actor_name: actor?.name ?? str(reqActor, 'name'),
+              actor_kind: actor?.kind ?? null,
+              actor_id: actor?.id ?? null,
+              actor_name: actor?.name ?? null,
               schedule_id: str(d, 'schedule_id'),
               requested_at: timeField(d, 'requested_at', e),
             });
@@ -204,14 +249,14 @@ export const jobsProjection: ProjectionDefinition = {
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
-            started.run({ id, at: timeField(d, 'started_at', e) });
+            started.run({ id, at: timeField(d, 'started_at', e), kind: str(d, 'kind') });
             return;
           }
           case 'JobCancelRequested': {
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
-            cancelRequested.run({ id, at: eventTime(e) });
+            cancelRequested.run({ id, at: timeField(d, 'requested_at', e) });
             return;
           }
           case 'JobRejected':
@@ -233,41 +278,15 @@ export const jobsProjection: ProjectionDefinition = {
             finished.run({
               id,
               status,
-              at: timeField(d, 'finished_at', e),
+              at: timeField(d, TERMINAL_TIME_FIELD[e.type] ?? 'finished_at', e),
               exit_code: exitCode,
               stats: json(d['stats'] ?? null),
-              error: str(d, 'error') ?? str(d, 'reason') ?? str(d, 'message'),
+              error: str(d, 'error') ?? str(d, 'reason'),
+              error_code:
+                str(d, 'error_code') ??
+                (e.type === 'JobLost' ? 'lost' : e.type === 'JobRejected' ? 'rejected' : null),
+              dropped: num(d, 'dropped_log_lines'),
             });
-            return;
-          }
-          case 'JobProgress': {
-            const id = logId(e, d);
-            if (id === null) return;
-            const bytesDone = num(d, 'bytes_done');
-            const elapsed = num(d, 'seconds_elapsed');
-            ensureJob.run(id);
-            progress.run({
-              id,
-              percent_done: num(d, 'percent_done'),
-              files_done: num(d, 'files_done'),
-              total_files: num(d, 'total_files'),
-              bytes_done: bytesDone,
-              total_bytes: num(d, 'total_bytes'),
-              seconds_elapsed: elapsed,
-              eta_seconds: num(d, 'seconds_remaining') ?? num(d, 'eta_seconds'),
-              bytes_per_second:
-                num(d, 'bytes_per_second') ??
-                (bytesDone !== null && elapsed !== null && elapsed > 0 ? bytesDone / elapsed : null),
-              at: timeField(d, 'ts', e),
-            });
-            return;
-          }
-          case 'LogStreamLine': {
-            const id = logId(e, d);
-            if (id === null) return;
-            const batch = list(d, 'lines');
-            if (batch.length > 0) for (const line of batch) applyLine(id, fields(line), e);
-            else applyLine(id, d, e);
             return;
           }
         }

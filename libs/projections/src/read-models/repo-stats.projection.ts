@@ -1,5 +1,5 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
-import { fields, json, num, str, streamEntityId, timeField } from './event-fields';
+import { fields, num, str, streamEntityId, timeField } from './event-fields';
 
 /** Every RepoStatsReported is a point of the host's history (charts); the latest is the newest `reported_at`. */
 export const repoStatsProjection: ProjectionDefinition = {
@@ -13,11 +13,13 @@ export const repoStatsProjection: ProjectionDefinition = {
         host_id TEXT NOT NULL,
         reported_at TEXT NOT NULL,
         total_size INTEGER,
-        total_file_count INTEGER,
-        snapshots_count INTEGER,
         raw_total_size INTEGER,
+        snapshots_count INTEGER,
+        total_file_count INTEGER,
         compression_ratio REAL,
-        details TEXT`,
+        job_id TEXT,
+        last_check_at TEXT,
+        last_check_status TEXT`,
     },
   ],
   indexes: [{ name: 'repo_stats_by_host_time', table: 'repo_stats', columns: 'host_id, reported_at' }],
@@ -25,8 +27,10 @@ export const repoStatsProjection: ProjectionDefinition = {
   bind(db, table) {
     const insert = db.prepare(
       `INSERT OR IGNORE INTO ${table('repo_stats')}
-         (event_id, host_id, reported_at, total_size, total_file_count, snapshots_count, raw_total_size, compression_ratio, details)
-       VALUES (@event_id, @host_id, @reported_at, @total_size, @total_file_count, @snapshots_count, @raw_total_size, @compression_ratio, @details)`,
+         (event_id, host_id, reported_at, total_size, raw_total_size, snapshots_count, total_file_count, compression_ratio,
+          job_id, last_check_at, last_check_status)
+       VALUES (@event_id, @host_id, @reported_at, @total_size, @raw_total_size, @snapshots_count, @total_file_count,
+          @compression_ratio, @job_id, @last_check_at, @last_check_status)`,
     );
     return {
       apply(e) {
@@ -37,12 +41,14 @@ export const repoStatsProjection: ProjectionDefinition = {
           event_id: e.id,
           host_id: hostId,
           reported_at: timeField(d, 'reported_at', e),
-          total_size: num(d, 'total_size'),
-          total_file_count: num(d, 'total_file_count'),
-          snapshots_count: num(d, 'snapshots_count'),
-          raw_total_size: num(d, 'total_uncompressed_size') ?? num(d, 'raw_total_size'),
+          total_size: num(d, 'total_size_bytes'),
+          raw_total_size: num(d, 'raw_size_bytes'),
+          snapshots_count: num(d, 'snapshot_count'),
+          total_file_count: num(d, 'file_count'),
           compression_ratio: num(d, 'compression_ratio'),
-          details: json(d),
+          job_id: str(d, 'job_id'),
+          last_check_at: str(d, 'last_check_at'),
+          last_check_status: str(d, 'last_check_status'),
         });
       },
     };

@@ -1,5 +1,5 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
-import { fields, json, list, str, streamEntityId, timeField } from './event-fields';
+import { fields, json, list, num, str, streamEntityId, timeField } from './event-fields';
 
 /** Each SnapshotsReported carries the host's full list, so it replaces the host's rows. */
 export const snapshotsProjection: ProjectionDefinition = {
@@ -14,11 +14,11 @@ export const snapshotsProjection: ProjectionDefinition = {
         short_id TEXT,
         time TEXT,
         hostname TEXT,
-        username TEXT,
         paths TEXT,
         tags TEXT,
-        tree TEXT,
         parent TEXT,
+        size_bytes INTEGER,
+        file_count INTEGER,
         reported_at TEXT NOT NULL,
         PRIMARY KEY (host_id, snapshot_id)`,
     },
@@ -29,8 +29,9 @@ export const snapshotsProjection: ProjectionDefinition = {
     const snapshots = table('snapshots');
     const clear = db.prepare(`DELETE FROM ${snapshots} WHERE host_id = ?`);
     const insert = db.prepare(
-      `INSERT OR REPLACE INTO ${snapshots} (host_id, snapshot_id, short_id, time, hostname, username, paths, tags, tree, parent, reported_at)
-       VALUES (@host_id, @snapshot_id, @short_id, @time, @hostname, @username, @paths, @tags, @tree, @parent, @reported_at)`,
+      `INSERT OR REPLACE INTO ${snapshots}
+         (host_id, snapshot_id, short_id, time, hostname, paths, tags, parent, size_bytes, file_count, reported_at)
+       VALUES (@host_id, @snapshot_id, @short_id, @time, @hostname, @paths, @tags, @parent, @size_bytes, @file_count, @reported_at)`,
     );
     return {
       apply(e) {
@@ -49,11 +50,11 @@ export const snapshotsProjection: ProjectionDefinition = {
             short_id: str(s, 'short_id') ?? id.slice(0, 8),
             time: str(s, 'time'),
             hostname: str(s, 'hostname'),
-            username: str(s, 'username'),
             paths: json(list(s, 'paths')),
             tags: json(list(s, 'tags')),
-            tree: str(s, 'tree'),
             parent: str(s, 'parent'),
+            size_bytes: num(s, 'size_bytes'),
+            file_count: num(s, 'file_count'),
             reported_at: reportedAt,
           });
         }
