@@ -90,26 +90,35 @@ const TEXT_RULES: TextRule[] = [
   },
 ];
 
-/** The most useful line restic gave us: an exit_error message, else the last Fatal: line, else the last text line. */
+/**
+ * The most useful text restic gave us: an exit_error message, else the last
+ * Fatal: line, else the last few stderr text lines (0.14's lock message spans
+ * four), else the last stdout text line.
+ */
 export function resticFailureText(
   stderrLines: readonly string[],
   stdoutLines: readonly string[] = [],
 ): string {
   let exitError: string | undefined;
   let fatal: string | undefined;
-  let lastText: string | undefined;
-  for (const line of [...stdoutLines, ...stderrLines]) {
+  const stderrText: string[] = [];
+  let lastStdoutText: string | undefined;
+  const scan = (line: string, fromStderr: boolean): void => {
     const obj = tryJsonObject(line);
     if (obj) {
       if (optStr(obj, 'message_type') === 'exit_error') exitError = optStr(obj, 'message') ?? exitError;
-      continue;
+      return;
     }
     const t = line.trim();
-    if (!t) continue;
+    if (!t) return;
     if (/^Fatal:/i.test(t)) fatal = t;
-    lastText = t;
-  }
-  return tidy(exitError ?? fatal ?? lastText ?? '');
+    if (fromStderr) stderrText.push(t);
+    else lastStdoutText = t;
+  };
+  for (const line of stdoutLines) scan(line, false);
+  for (const line of stderrLines) scan(line, true);
+  const tail = stderrText.slice(-4).join('\n');
+  return tidy(exitError ?? fatal ?? (tail || lastStdoutText) ?? '');
 }
 
 // exit_error messages span lines and 0.19 sometimes doubles the "Fatal: " prefix.
