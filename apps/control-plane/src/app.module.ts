@@ -1,8 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
+import { MetricsModule } from './api/metrics.module';
+import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { EventStoreProviderModule } from './config/event-store.module';
+import { CryptoModule } from './crypto/crypto.module';
+import { GatewayModule } from './gateway/gateway.module';
+import { SessionsModule } from './gateway/sessions.module';
 import { LoggingModule } from './logging/logging.module';
-import { HealthController } from './api/health.controller';
 
 /** The control plane's root module; `config` is validated before Nest boots. */
 @Module({})
@@ -10,8 +16,17 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule],
-      controllers: [HealthController],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        EventStoreProviderModule.forRoot(),
+        MetricsModule,
+        CryptoModule,
+        AuthModule,
+        SessionsModule,
+        GatewayModule,
+        ApiModule,
+      ],
     };
   }
 }

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError } from './config/app-config';
 import { AppModule } from './app.module';
+import { HttpExceptionFilter, validationErrorFactory } from './api/http-exception.filter';
+import { AgentGateway } from './gateway/agent.gateway';
 
 export interface RunningServer {
   readonly app: NestExpressApplication;
@@ -17,11 +21,40 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      exceptionFactory: validationErrorFactory,
+    }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
+  const openApi = new DocumentBuilder()
+    .setTitle('restic-fleet control plane')
+    .setDescription(
+      'Hosts, repositories, schedules, jobs and audit of a restic fleet. Authenticate with a session cookie or `Authorization: Bearer <api token>`.',
+    )
+    .setVersion(config.version)
+    .addBearerAuth()
+    .addCookieAuth('rf_session')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openApi), {
+    jsonDocumentUrl: 'api/docs/openapi.json',
+  });
   await app.listen(config.listenPort, config.listenHost);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.listenPort;
   const host = config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    close: async () => {
+      // Agents are recorded as disconnected while the event store is still open.
+      await app.get(AgentGateway).shutdown();
+      await app.close();
+    },
+  };
 }
 
 /** `restic-fleet serve`: returns the exit code. */

@@ -9,7 +9,7 @@ export interface SealedSecret {
   readonly key_id: string;
   readonly iv: string;
   readonly tag: string;
-  readonly ct: string;
+  readonly ciphertext: string;
 }
 
 export type SecretBoxErrorCode =
@@ -76,7 +76,7 @@ export class SecretBox {
       key_id: this.keyId,
       iv: iv.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
-      ct: ct.toString('base64'),
+      ciphertext: ct.toString('base64'),
     };
   }
 
@@ -91,7 +91,9 @@ export class SecretBox {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(s.iv, 'base64'));
       decipher.setAuthTag(Buffer.from(s.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(s.ct, 'base64')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(s.ciphertext, 'base64')), decipher.final()]).toString(
+        'utf8',
+      );
     } catch (err) {
       throw new SecretBoxError(
         'secret_decrypt_failed',
@@ -104,7 +106,9 @@ export class SecretBox {
 export function isSealedSecret(value: unknown): value is SealedSecret {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return v.alg === 'aes-256-gcm' && ['key_id', 'iv', 'tag', 'ct'].every((k) => typeof v[k] === 'string');
+  return (
+    v.alg === 'aes-256-gcm' && ['key_id', 'iv', 'tag', 'ciphertext'].every((k) => typeof v[k] === 'string')
+  );
 }
 
 function parseSealed(value: unknown): SealedSecret {

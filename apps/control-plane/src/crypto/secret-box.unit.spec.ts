@@ -23,7 +23,7 @@ describe('SecretBox', () => {
     const box = new SecretBox(randomBytes(32));
     const one = box.seal('correct horse battery staple');
     const two = box.seal('correct horse battery staple');
-    assert.notEqual(one.ct, two.ct);
+    assert.notEqual(one.ciphertext, two.ciphertext);
     assert.ok(!JSON.stringify(one).includes('correct horse'));
     assert.equal(box.open(two), 'correct horse battery staple');
   });
@@ -40,10 +40,10 @@ describe('SecretBox', () => {
   it('detects tampering', () => {
     const box = new SecretBox(randomBytes(32));
     const sealed = box.seal('secret');
-    const ct = Buffer.from(sealed.ct, 'base64');
+    const ct = Buffer.from(sealed.ciphertext, 'base64');
     ct[0] = ct[0]! ^ 1;
     assert.throws(
-      () => box.open({ ...sealed, ct: ct.toString('base64') }),
+      () => box.open({ ...sealed, ciphertext: ct.toString('base64') }),
       (err: unknown) => err instanceof SecretBoxError && err.code === 'secret_decrypt_failed',
     );
   });

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, HttpCode, HttpStatus, Param, Put } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/auth.decorators';
+import type { CommandContext } from '../commands/fleet-event.writer';
+import { HostCommandsService } from '../commands/hosts.service';
+import { RepositoryCommandsService } from '../commands/repository.service';
+import { ScheduleCommandsService } from '../commands/schedules.service';
+import { ConfigureRepositoryDto, PutSchedulesDto } from './host.dtos';
+import { ParseIdPipe, RequestContext } from './request-context';
+import { redactRepoUrl } from './response-mappers';
+
+/** Operator orders about a host: revoke, repository, schedules. */
+@ApiTags('hosts')
+@Controller('api/hosts')
+export class HostsCommandsController {
+  constructor(
+    private readonly hosts: HostCommandsService,
+    private readonly repository: RepositoryCommandsService,
+    private readonly schedules: ScheduleCommandsService,
+  ) {}
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiNoContentResponse({ description: 'The host is revoked and its agent disconnected.' })
+  async revoke(
+    @Param('id', ParseIdPipe) hostId: string,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<void> {
+    await this.hosts.revoke(hostId, ctx);
+  }
+
+  @Put(':id/repository')
+  @Roles('operator')
+  @ApiOkResponse({
+    description: 'The repository as stored: URL without credentials, and whether a password is set.',
+  })
+  async configureRepository(
+    @Param('id', ParseIdPipe) hostId: string,
+    @Body() dto: ConfigureRepositoryDto,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<{ url: string; username: string | null; password_set: true; credential_set: boolean }> {
+    await this.repository.configure(hostId, dto, ctx);
+    return {
+      url: redactRepoUrl(dto.url),
+      username: dto.username ?? null,
+      password_set: true,
+      credential_set: dto.credential !== undefined,
+    };
+  }
+
+  @Put(':id/schedules')
+  @Roles('operator')
+  @ApiOkResponse({ description: 'The new desired version; the agent acknowledges it with schedule.ack.' })
+  async putSchedules(
+    @Param('id', ParseIdPipe) hostId: string,
+    @Body() dto: PutSchedulesDto,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<{ version: number }> {
+    return { version: await this.schedules.setSchedules(hostId, dto.schedules, ctx) };
+  }
+}

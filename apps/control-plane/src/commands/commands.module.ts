@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AgentMessagesService } from './agent-messages.service';
+import { FleetEventWriter } from './fleet-event.writer';
+import { FleetStateService } from './fleet-state.service';
+import { HostCommandsService } from './hosts.service';
+import { JobLostWatcher } from './job-lost.watcher';
+import { JobCommandsService } from './jobs.service';
+import { RepositoryCommandsService } from './repository.service';
+import { ScheduleCommandsService } from './schedules.service';
+
+const services = [
+  FleetStateService,
+  FleetEventWriter,
+  JobCommandsService,
+  ScheduleCommandsService,
+  RepositoryCommandsService,
+  HostCommandsService,
+  AgentMessagesService,
+  JobLostWatcher,
+];
+
+/** Services that turn operator orders and agent messages into events. */
+@Module({ providers: services, exports: services })
+export class CommandsModule {}

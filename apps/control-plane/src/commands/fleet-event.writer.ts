@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  EVENT_STORE,
+  toEventData,
+  type AppendResult,
+  type EventActor,
+  type EventStore,
+  type ExpectedRevision,
+  type FleetEvent,
+} from '@rf/events';
+import { FLEET_STATE_PREFIXES } from './fleet-state';
+import { FleetStateService } from './fleet-state.service';
+
+/** Who and why, for an event's metadata (DESIGN.md §3). */
+export interface CommandContext {
+  readonly actor: EventActor;
+  readonly correlationId: string;
+  readonly causationId?: string;
+}
+
+export const SYSTEM_ACTOR: EventActor = { kind: 'system', id: 'control-plane' };
+
+export function systemContext(correlationId: string = randomUUID()): CommandContext {
+  return { actor: SYSTEM_ACTOR, correlationId };
+}
+
+/**
+ * The command side's only way to append: validates each event against the
+ * catalog, fills in the audit metadata and, with `waitForState`, returns only
+ * once FleetState has applied it (read-your-writes for the next decision).
+ */
+@Injectable()
+export class FleetEventWriter {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly fleet: FleetStateService,
+  ) {}
+
+  async append(
+    stream: string,
+    events: readonly FleetEvent[],
+    ctx: CommandContext,
+    options: { expectedRevision?: ExpectedRevision; ids?: readonly string[]; waitForState?: boolean } = {},
+  ): Promise<AppendResult> {
+    const receivedAt = new Date().toISOString();
+    const data = events.map((event, i) =>
+      toEventData(
+        event,
+        {
+          actor: ctx.actor,
+          correlation_id: ctx.correlationId,
+          causation_id: ctx.causationId ?? ctx.correlationId,
+          received_at: receivedAt,
+        },
+        options.ids?.[i],
+      ),
+    );
+    const result = await this.store.append(stream, data, {
+      expectedRevision: options.expectedRevision ?? 'any',
+    });
+    const tracked = FLEET_STATE_PREFIXES.some((p) => stream.startsWith(p));
+    if (tracked && options.waitForState !== false) await this.fleet.waitFor(result.position);
+    return result;
+  }
+}

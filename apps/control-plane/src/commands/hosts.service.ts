@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { hostStream } from '@rf/events';
+import { AgentSessions } from '../gateway/agent-sessions';
+import { FleetStateService } from './fleet-state.service';
+import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
+import { requireHost } from './hosts.guard';
+import { KeyedMutex } from './keyed-mutex';
+
+/** Host lifecycle orders: revocation closes the agent's socket at once. */
+@Injectable()
+export class HostCommandsService {
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly fleet: FleetStateService,
+    private readonly writer: FleetEventWriter,
+    private readonly sessions: AgentSessions,
+  ) {}
+
+  /** Appends HostRevoked (once; repeating is a no-op) and closes the host's socket. */
+  async revoke(hostId: string, ctx: CommandContext, reason?: string): Promise<void> {
+    await this.locks.run(hostId, async () => {
+      const host = requireHost(this.fleet.state, hostId, { allowRevoked: true });
+      if (host.revoked) return;
+      await this.writer.append(
+        hostStream(hostId),
+        [
+          {
+            type: 'HostRevoked',
+            data: { host_id: hostId, ...(reason ? { reason } : {}), revoked_at: new Date().toISOString() },
+          },
+        ],
+        ctx,
+        { expectedRevision: host.revision },
+      );
+    });
+    this.sessions.get(hostId)?.close('revoked', 'host revoked');
+  }
+}
