@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { IdentityLog } from './identity.log';
 import { secretMatchesHash, sha256Hex } from './secret-tokens';
 
-const BEARER = /^Bearer\s+([0-9a-fA-F-]{36})\.([A-Za-z0-9_-]{16,128})$/;
+const BEARER = /^Bearer\s+([0-9a-fA-F-]{36})\.([A-Za-z0-9_-]{16,128})$/i;
 /** Compared against when the host is unknown, so both paths cost one hash and one compare. */
 const DUMMY_HASH = sha256Hex('restic-fleet:no-such-agent');
 

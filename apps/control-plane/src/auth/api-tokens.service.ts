@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isRole, type Actor, type Role } from './auth.decorators';
 import { AuthError } from './auth.errors';
+import { AuthSettings } from './auth.settings';
 import { IdentityLog } from './identity.log';
 import type { ApiTokenRecord } from './identity.state';
 import { API_TOKEN_PREFIX, randomSecret, sha256Hex } from './secret-tokens';
@@ -33,7 +34,10 @@ const MAX_EXPIRY_DAYS = 3650;
 
 @Injectable()
 export class ApiTokensService {
-  constructor(private readonly identity: IdentityLog) {}
+  constructor(
+    private readonly identity: IdentityLog,
+    private readonly settings: AuthSettings,
+  ) {}
 
   list(): ApiTokenView[] {
     return [...this.identity.state.apiTokens.values()]
@@ -44,8 +48,8 @@ export class ApiTokensService {
   async create(
     input: { name: string; role: Role; expiresInDays?: number },
     actor: Actor,
-    now: Date = new Date(),
   ): Promise<CreatedApiToken> {
+    const now = new Date(this.settings.now());
     const name = input.name.trim();
     if (name === '' || name.length > 128) {
       throw new AuthError('invalid_input', 'name must be 1..128 characters', { field: 'name' });
@@ -96,12 +100,12 @@ export class ApiTokensService {
   }
 
   /** The actor for a presented `rf_…` token, or null when unknown, revoked or expired. */
-  authenticate(token: string, now: Date = new Date()): Actor | null {
+  authenticate(token: string): Actor | null {
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
     // A lookup by the sha256 of a 256-bit secret leaks nothing useful through timing.
     const record = this.identity.state.apiTokenByHash(sha256Hex(token));
     if (!record || record.revoked) return null;
-    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()) return null;
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.settings.now()) return null;
     return { kind: 'user', id: `token:${record.id}`, name: record.name, role: record.role };
   }
 }

@@ -1,5 +1,6 @@
 import { ApiTokensService } from '../auth/api-tokens.service';
 import { isRole } from '../auth/auth.decorators';
+import { AuthSettings } from '../auth/auth.settings';
 import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from '../auth/identity-cli';
 
 const USAGE = `Usage: restic-fleet tokens create --name N --role admin|operator|viewer [--expires-in-days D]
@@ -23,7 +24,7 @@ export async function runTokens(argv: string[], io: CliIo = processIo()): Promis
     if (daysRaw !== undefined && !/^\d+$/.test(daysRaw)) {
       throw new UsageError(`--expires-in-days must be a whole number, got "${daysRaw}"`);
     }
-    const tokens = new ApiTokensService(identity);
+    const tokens = new ApiTokensService(identity, new AuthSettings());
     const created = await tokens.create(
       { name, role, ...(daysRaw === undefined ? {} : { expiresInDays: Number(daysRaw) }) },
       cliActor('tokens create'),
