@@ -15,6 +15,8 @@ import {
   isPlainObject,
   joinPath,
   registerPostCheck,
+  registerFastCheck,
+  flatFastCheck,
   Rule,
   type UnknownFields,
 } from './validation';
@@ -182,6 +184,9 @@ export class RestoreArgs {
 }
 
 export class SnapshotsArgs {}
+
+// class-validator refuses classes without decorators ("unknown value"); argless kinds get an explicit empty schema.
+for (const cls of [InitArgs, UnlockArgs, SnapshotsArgs]) registerFastCheck(cls, flatFastCheck([]));
 
 export const STATS_MODES = ['restore-size', 'raw-data'] as const;
 export type StatsMode = (typeof STATS_MODES)[number];
