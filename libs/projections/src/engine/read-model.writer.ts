@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { comparePositions, fromRecorded, type Position, type RecordedEvent } from '@rf/events';
 import {
   liveTables,
   type ProjectionDefinition,
@@ -30,6 +30,12 @@ export function createIndexes(db: Database.Database, projection: ProjectionDefin
 
 export function dropTables(db: Database.Database, projection: ProjectionDefinition, table: TableNamer): void {
   for (const t of projection.tables) db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(t.name))}`);
+}
+
+/** Runs the catalog's upcasters (old schema versions) while keeping the stored event's shape. */
+export function upcastRecorded(recorded: RecordedEvent): RecordedEvent {
+  const typed = fromRecorded(recorded);
+  return typed.data === recorded.data ? recorded : { ...recorded, data: typed.data };
 }
 
 interface Bound {
@@ -153,9 +159,10 @@ export class ReadModelWriter {
 
   private applyInTransaction(events: readonly RecordedEvent[]): BatchResult {
     if (this.state.generation() !== this.generation) return { committed: false, last: null };
-    for (const event of events) {
-      const targets = this.byType.get(event.type);
+    for (const recorded of events) {
+      const targets = this.byType.get(recorded.type);
       if (targets === undefined) continue;
+      const event = upcastRecorded(recorded);
       for (const b of targets) {
         if (b.checkpoint === null || comparePositions(event.position, b.checkpoint) > 0)
           b.handler.apply(event);

@@ -8,7 +8,7 @@ import {
 } from './projection.definition';
 import { ProjectionError } from './projection.errors';
 import { ProjectionStateRepository } from './projection-state.repository';
-import { createIndexes, createTables, dropTables } from './read-model.writer';
+import { createIndexes, createTables, dropTables, upcastRecorded } from './read-model.writer';
 
 export interface RebuildProgress {
   readonly applied: number;
@@ -85,7 +85,9 @@ export async function rebuildReadModels(
   const applyEvents = (events: readonly RecordedEvent[]): void => {
     for (const e of events) {
       const hs = handlers.get(e.type);
-      if (hs) for (const h of hs) h.apply(e);
+      if (hs === undefined) continue;
+      const typed = upcastRecorded(e);
+      for (const h of hs) h.apply(typed);
     }
   };
   const applyBatch = db.transaction(applyEvents);

@@ -60,6 +60,8 @@ export interface FleetOptions {
   readonly hosts: number;
   readonly jobsPerHost: number;
   readonly linesPerJob: number;
+  /** Index of the first host (h0 by default), to append a second, disjoint history. */
+  readonly firstHost?: number;
 }
 
 /** A deterministic slice of fleet life: enrolment, connection, config, schedules, jobs with logs, snapshots, stats. */
@@ -68,7 +70,8 @@ export function fleetHistory(options: FleetOptions, startMs = 0): PlannedEvent[]
   let t = startMs;
   const tick = (): string => at((t += 1000));
   const alice = { kind: 'user', id: 'u-alice', name: 'alice' };
-  for (let h = 0; h < options.hosts; h++) {
+  const first = options.firstHost ?? 0;
+  for (let h = first; h < first + options.hosts; h++) {
     const hostId = `h${h}`;
     const agent = { kind: 'agent', id: hostId };
     out.push(
