@@ -1,0 +1,85 @@
+import {
+  ENVELOPE_ID,
+  JOB,
+  SAMPLE_ARGS,
+  SAMPLE_EVENTS,
+  SCHEDULES,
+  SNAPSHOT,
+  T0,
+} from '../catalog/catalog-samples.testing';
+import type { WirePayloadMap, WireType } from './wire-messages';
+
+/** A valid payload for every wire message type; specs break copies of these. */
+export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
+  hello: {
+    protocol_version: 1,
+    agent_version: '0.1.0',
+    restic_version: '0.14.0',
+    hostname: 'web-1',
+    os: 'linux',
+    arch: 'amd64',
+    boot_time: T0,
+  },
+  heartbeat: { sent_at: T0 },
+  'config.update': {
+    repo_url: 'rest:https://backup.example:8000/web-1',
+    repo_password: 'hunter2',
+    repo_username: 'web-1',
+    repo_credential: 'basic-secret',
+  },
+  'schedule.set': {
+    version: 3,
+    schedules: SCHEDULES as unknown as WirePayloadMap['schedule.set']['schedules'],
+  },
+  'schedule.ack': { version: 3, applied_at: T0 },
+  'schedule.fire': { schedule_id: 's-backup', scheduled_at: T0 },
+  'command.run': { job_id: JOB, kind: 'backup', args: SAMPLE_ARGS.backup },
+  'command.cancel': { job_id: JOB },
+  'command.result': { job_id: JOB, accepted: false, error: 'another job is running' },
+  'job.started': SAMPLE_EVENTS.JobStarted,
+  'job.progress': {
+    job_id: JOB,
+    percent_done: 0.25,
+    files_done: 1,
+    total_files: 4,
+    bytes_done: 100,
+    total_bytes: 400,
+    eta_seconds: 12,
+    throughput_bps: 1e6,
+  },
+  'job.finished': SAMPLE_EVENTS.JobFinished,
+  'log.stream': SAMPLE_EVENTS.LogStreamLine,
+  'log.dropped': SAMPLE_EVENTS.LogLinesDropped,
+  'snapshots.report': { job_id: JOB, snapshots: [SNAPSHOT] },
+  'repo.stats': {
+    job_id: JOB,
+    total_size_bytes: 10,
+    raw_size_bytes: 5,
+    snapshot_count: 2,
+    file_count: 9,
+    compression_ratio: 2.5,
+    last_check_at: T0,
+    last_check_status: 'ok',
+  },
+  'agent.update_available': {
+    latest_version: '0.2.0',
+    package_url: 'https://packages.example/apt',
+    changelog: 'fixes',
+  },
+  ack: { ids: [ENVELOPE_ID] },
+  error: {
+    code: 'invalid_payload',
+    message: 'payload.seq must be a non-negative integer',
+    ref_id: ENVELOPE_ID,
+    field: 'payload.seq',
+  },
+};
+
+/** A raw envelope object around a payload (no validation), for building malformed inputs. */
+export function rawEnvelope(
+  type: string,
+  payload: unknown,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { v: 1, id: ENVELOPE_ID, type, ts: T0, payload, ...extra };
+}
