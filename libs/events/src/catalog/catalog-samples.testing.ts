@@ -183,6 +183,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
   UserPasswordChanged: { user_id: 'u1', password_hash: '$argon2id$v=19$y', changed_at: T0 },
   UserRoleChanged: { user_id: 'u1', role: 'viewer', changed_at: T0 },
   UserDisabled: { user_id: 'u1', reason: 'left', disabled_at: T0 },
+  UserEnabled: { user_id: 'u1', enabled_at: T0 },
   UserLoggedIn: { user_id: 'u1', at: T0 },
   UserLoginFailed: { username: 'mallory', reason: 'bad_password', at: T0 },
   ApiTokenCreated: {

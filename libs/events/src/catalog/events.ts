@@ -383,6 +383,12 @@ export class UserDisabledData {
   @IsTimestamp() readonly disabled_at!: string;
 }
 
+/** Undoes UserDisabled (an admin re-enables the account). */
+export class UserEnabledData {
+  @IsId() readonly user_id!: string;
+  @IsTimestamp() readonly enabled_at!: string;
+}
+
 export class UserLoggedInData {
   @IsId() readonly user_id!: string;
   @IsTimestamp() readonly at!: string;
@@ -458,6 +464,7 @@ export const EVENT_DATA_CLASSES = {
   UserPasswordChanged: UserPasswordChangedData,
   UserRoleChanged: UserRoleChangedData,
   UserDisabled: UserDisabledData,
+  UserEnabled: UserEnabledData,
   UserLoggedIn: UserLoggedInData,
   UserLoginFailed: UserLoginFailedData,
   ApiTokenCreated: ApiTokenCreatedData,
