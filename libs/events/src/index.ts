@@ -12,3 +12,15 @@ export * from './wire/envelope';
 export * from './wire/message-events';
 export { createSqliteEventStore, SqliteEventStore, type SqliteEventStoreOptions } from './store/sqlite/sqlite-event-store';
 export { createEsdbEventStore, type EsdbEventStoreOptions } from './store/esdb/esdb-event-store';
+export {
+  createEventStore,
+  createEventStoreFromEnv,
+  describeEventStoreConfig,
+  parseEventStoreConfig,
+  EventStoreConfigError,
+  RF_EVENTSTORE_FORMS,
+  type CreateEventStoreOptions,
+  type EventStoreConfig,
+  type EventStoreEnv,
+} from './store/event-store.config';
+export { EventStoreModule, type EventStoreModuleOptions } from './store/event-store.module';
