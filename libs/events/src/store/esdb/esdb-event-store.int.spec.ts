@@ -114,6 +114,26 @@ describe('esdb event store: without a reachable server', () => {
     await store.close();
   });
 
+  it('errors live subscriptions with Closed when the store closes', async () => {
+    const store = createEsdbEventStore({
+      connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+      resubscribeBackoff: { initialMs: 20, maxMs: 100 },
+    });
+    const errors = Promise.all(
+      [store.subscribeToAll({ streamNamePrefixes: ['job-'] }), store.subscribeToStream('job-1')].map(
+        (o) =>
+          new Promise<unknown>((resolve) =>
+            o.subscribe({ error: resolve, complete: () => resolve('completed') }),
+          ),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await store.close();
+    const [a, b] = await withTimeout(errors, 5_000, 'subscriptions to end');
+    assert.ok(isEventStoreError(a, 'Closed'), String(a));
+    assert.ok(isEventStoreError(b, 'Closed'), String(b));
+  });
+
   it('rejects calls after close with Closed, and subscriptions error with Closed', async () => {
     const store = createEsdbEventStore({
       connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,

@@ -98,7 +98,8 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
 
 export class EsdbEventStore implements EventStore {
   private closed = false;
-  private readonly subscriptions = new Set<{ stop(): Promise<void> }>();
+  /** Live subscriptions: stopped and errored with `Closed` when the store closes, as the SQLite adapter does. */
+  private readonly subscriptions = new Set<{ stop(): Promise<void>; closed(err: EventStoreError): void }>();
   private readonly maxAppendSize: number;
 
   constructor(
@@ -245,7 +246,11 @@ export class EsdbEventStore implements EventStore {
   async getStreamMetadata(stream: string): Promise<StreamMetadata> {
     this.assertOpen();
     checkStreamName(stream);
-    const result = await this.call({ stream }, () => this.client.getStreamMetadata(stream));
+    // A tombstoned stream's metastream may still read fine; probing the stream itself reports StreamDeleted.
+    const [result] = await Promise.all([
+      this.call({ stream }, () => this.client.getStreamMetadata(stream)),
+      this.lastRevision(stream),
+    ]);
     return fromClientStreamMetadata(result.metadata);
   }
 
@@ -290,6 +295,7 @@ export class EsdbEventStore implements EventStore {
     const subs = [...this.subscriptions];
     this.subscriptions.clear();
     await Promise.all(subs.map((s) => s.stop()));
+    for (const s of subs) s.closed(new EventStoreError('Closed', 'The event store was closed'));
     await this.client.dispose();
   }
 
@@ -531,17 +537,21 @@ export class EsdbEventStore implements EventStore {
         backoff: this.options.resubscribeBackoff,
         next: (item) => subscriber.next(item),
         fail: (err) => {
-          this.subscriptions.delete(runner);
+          this.subscriptions.delete(entry);
           subscriber.error(err);
         },
         onRetry: onResubscribe
           ? ({ attempt, delayMs, error }) => onResubscribe({ subscription: name, attempt, delayMs, error })
           : undefined,
       });
-      this.subscriptions.add(runner);
+      const entry = {
+        stop: () => runner.stop(),
+        closed: (err: EventStoreError) => subscriber.error(err),
+      };
+      this.subscriptions.add(entry);
       runner.begin();
       return () => {
-        this.subscriptions.delete(runner);
+        this.subscriptions.delete(entry);
         void runner.stop();
       };
     });
