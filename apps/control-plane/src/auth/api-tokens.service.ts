@@ -100,10 +100,16 @@ export class ApiTokensService {
   }
 
   /** The actor for a presented `rf_…` token, or null when unknown, revoked or expired. */
-  authenticate(token: string): Actor | null {
+  async authenticate(token: string): Promise<Actor | null> {
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
     // A lookup by the sha256 of a 256-bit secret leaks nothing useful through timing.
-    const record = this.identity.state.apiTokenByHash(sha256Hex(token));
+    const hash = sha256Hex(token);
+    let record = this.identity.state.apiTokenByHash(hash);
+    if (!record) {
+      // Perhaps just created by the CLI in another process.
+      await this.identity.refresh();
+      record = this.identity.state.apiTokenByHash(hash);
+    }
     if (!record || record.revoked) return null;
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.settings.now()) return null;
     return { kind: 'user', id: `token:${record.id}`, name: record.name, role: record.role };

@@ -32,14 +32,14 @@ export class AuthGuard implements CanActivate {
     private readonly apiTokens: ApiTokensService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     const req = context.switchToHttp().getRequest<Request>();
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true;
     const safe = SAFE_METHODS.has(req.method.toUpperCase());
 
-    const actor = this.authenticate(req, safe, isPublic);
+    const actor = await this.authenticate(req, safe, isPublic);
     if (isPublic) return true;
     if (!actor) {
       throw new UnauthorizedException({
@@ -66,11 +66,11 @@ export class AuthGuard implements CanActivate {
   }
 
   /** The request's actor, or null. Throws only for a cookie write without a valid CSRF token on a protected route. */
-  private authenticate(req: Request, safe: boolean, isPublic: boolean): Actor | null {
+  private async authenticate(req: Request, safe: boolean, isPublic: boolean): Promise<Actor | null> {
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      const actor = m ? this.apiTokens.authenticate(m[1]!) : null;
+      const actor = m ? await this.apiTokens.authenticate(m[1]!) : null;
       if (actor) attachAuth(req, actor);
       return actor;
     }

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
-import { createSqliteEventStore, type EventStore } from '@rf/events';
-import { AppConfig, ConfigError, type EventStoreConfig } from '../config/app-config';
+import { createEventStore, type EventStore } from '@rf/events';
+import { AppConfig, ConfigError } from '../config/app-config';
 import type { Actor } from './auth.decorators';
 import { AuthError } from './auth.errors';
 import { IdentityLog } from './identity.log';
@@ -34,16 +34,6 @@ export function cliActor(command: string): Actor {
     // No passwd entry (some containers): keep "unknown".
   }
   return { kind: 'system', id: 'cli', name: `${command} (${account})` };
-}
-
-/**
- * Opens the configured log. Interim adapter until @rf/events ships its
- * env-driven factory; the embedded store is opened in WAL mode, so it can be
- * written while `serve` holds the same file.
- */
-function openEventStore(config: EventStoreConfig): EventStore {
-  if (config.kind === 'sqlite') return createSqliteEventStore({ path: config.path });
-  throw new ConfigError('RF_EVENTSTORE', 'this CLI build supports only the embedded sqlite store');
 }
 
 /** A usage problem the command reports with exit code 2. */
@@ -94,7 +84,8 @@ export async function withIdentity(
   let identity: IdentityLog | undefined;
   try {
     const config = AppConfig.fromEnv(io.env);
-    store = openEventStore(config.eventStore);
+    // The embedded store is in WAL mode, so the CLI can write while `serve` holds the same file.
+    store = createEventStore(config.eventStore);
     identity = new IdentityLog(store);
     await identity.start();
     return await work(identity);

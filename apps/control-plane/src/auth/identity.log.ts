@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import {
   EVENT_STORE,
+  toEventData,
   type AppendOptions,
   type EventStore,
+  type FleetEvent,
   type Position,
   type RecordedEvent,
 } from '@rf/events';
@@ -13,12 +15,9 @@ import { IdentityState } from './identity.state';
 
 export const IDENTITY_STREAM_PREFIXES = ['user-', 'token-', 'enrolment-', 'host-'] as const;
 
-export interface IdentityEvent {
-  readonly type: string;
-  readonly data: Record<string, unknown>;
-}
-
 const RESUBSCRIBE_DELAY_MS = 1000;
+/** A lookup miss re-reads the log at most this often (bounds the cost of guessed credentials). */
+const REFRESH_MIN_INTERVAL_MS = 1000;
 const CATCH_UP_TIMEOUT_MS = 60_000;
 
 /**
@@ -36,6 +35,9 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
   private lastPosition: Position | 'start' = 'start';
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private refreshFrom: Position | 'start' = 'start';
+  private refreshing: Promise<void> | undefined;
+  private lastRefreshAt = 0;
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
@@ -48,9 +50,9 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Subscribes and resolves once the catch-up phase is over. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     this.stopped = false;
-    return new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`identity state did not catch up within ${CATCH_UP_TIMEOUT_MS} ms`)),
         CATCH_UP_TIMEOUT_MS,
@@ -66,6 +68,7 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
         },
       );
     });
+    this.refreshFrom = (await this.store.headPosition()) ?? 'start';
   }
 
   stop(): void {
@@ -75,26 +78,22 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
     this.subscription = undefined;
   }
 
-  /** Appends events to one stream with the actor in their metadata and applies them at once. */
+  /** Validates events against the catalog, appends them to one stream with the actor in their metadata, and applies them at once. */
   async append(
     stream: string,
-    events: readonly IdentityEvent[],
+    events: readonly FleetEvent[],
     actor: Actor,
     options: AppendOptions = {},
   ): Promise<void> {
     const correlationId = randomUUID();
     const receivedAt = new Date();
-    const prepared = events.map((e) => ({
-      id: randomUUID(),
-      type: e.type,
-      data: e.data,
-      metadata: {
-        actor: { kind: actor.kind, id: actor.id, ...(actor.name ? { name: actor.name } : {}) },
-        correlation_id: correlationId,
-        causation_id: correlationId,
-        received_at: receivedAt.toISOString(),
-      },
-    }));
+    const metadata = {
+      actor: { kind: actor.kind, id: actor.id, ...(actor.name ? { name: actor.name } : {}) },
+      correlation_id: correlationId,
+      causation_id: correlationId,
+      received_at: receivedAt.toISOString(),
+    };
+    const prepared = events.map((e) => toEventData(e, metadata));
     const result = await this.store.append(stream, prepared, options);
     const first = result.nextExpectedRevision - prepared.length + 1;
     prepared.forEach((e, i) =>
@@ -109,6 +108,27 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
         created: receivedAt,
       }),
     );
+  }
+
+  /**
+   * Reads what was appended since the last refresh, for a lookup that missed.
+   * The embedded store's live subscription only wakes on this process's own
+   * commits, so a user or token added by the CLI next to a running server
+   * would otherwise stay unseen until the next local write.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (Date.now() - this.lastRefreshAt < REFRESH_MIN_INTERVAL_MS) return Promise.resolve();
+    this.lastRefreshAt = Date.now();
+    this.refreshing = (async () => {
+      for await (const event of this.store.readAll({ fromPosition: this.refreshFrom })) {
+        this.refreshFrom = event.position;
+        if (IDENTITY_STREAM_PREFIXES.some((p) => event.streamId.startsWith(p))) this.state.apply(event);
+      }
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   private subscribe(onCaughtUp?: () => void, onFirstError?: (err: unknown) => void): void {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isEventStoreError } from '@rf/events';
+import { isEventStoreError, type FleetEvent } from '@rf/events';
 import { isRole, type Actor, type Role } from './auth.decorators';
 import { AuthError } from './auth.errors';
 import { IdentityLog } from './identity.log';
@@ -94,7 +94,7 @@ export class UsersService {
 
   async update(id: string, changes: UserChanges, actor: Actor): Promise<UserView> {
     const user = this.require(id);
-    const events: { type: string; data: Record<string, unknown> }[] = [];
+    const events: FleetEvent[] = [];
     const at = new Date().toISOString();
     if (changes.role !== undefined && changes.role !== user.role) {
       if (!isRole(changes.role)) {
