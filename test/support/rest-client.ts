@@ -6,7 +6,7 @@ export interface RestResponse<T = unknown> {
 }
 
 export class RestClient {
-  private cookie: string | undefined;
+  private readonly cookies = new Map<string, string>();
 
   constructor(
     readonly baseUrl: string,
@@ -41,7 +41,10 @@ export class RestClient {
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<RestResponse<T>> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.cookie) headers.cookie = this.cookie;
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    // Cookie sessions need the CSRF token on writes (double submit); bearer tokens do not.
+    const csrf = this.cookies.get('rf_csrf');
+    if (csrf && method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrf;
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     // API clients (not browsers) send no Origin; CSRF checks apply to form posts.
     const res = await fetch(this.baseUrl + path, {
@@ -51,7 +54,11 @@ export class RestClient {
       signal: AbortSignal.timeout(15_000),
     });
     const setCookies = res.headers.getSetCookie();
-    if (setCookies.length > 0) this.cookie = setCookies.map((c) => c.split(';')[0]).join('; ');
+    for (const line of setCookies) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq > 0) this.cookies.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
+    }
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { EventStoreModule } from '@rf/events';
 import { ApiModule } from './api/api.module';
 import { MetricsModule } from './api/metrics.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { EventStoreProviderModule } from './config/event-store.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { SessionsModule } from './gateway/sessions.module';
@@ -19,7 +19,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
-        EventStoreProviderModule.forRoot(),
+        EventStoreModule.forRoot({ config: config.eventStore }),
         MetricsModule,
         CryptoModule,
         AuthModule,

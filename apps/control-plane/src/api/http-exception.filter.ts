@@ -155,6 +155,15 @@ function codedError(exception: unknown): CodedError | null {
   if (exception instanceof AppError) {
     return { code: exception.code, message: exception.message, ...exception.details };
   }
+  if (exception instanceof Error && exception.name === 'ProjectionError') {
+    const e = exception as Error & { code?: unknown; details?: { field?: unknown } };
+    if (e.code !== 'InvalidArgument') return null;
+    return {
+      code: 'invalid_input',
+      message: e.message,
+      ...(typeof e.details?.field === 'string' ? { field: e.details.field } : {}),
+    };
+  }
   if (exception instanceof Error && exception.name === 'AuthError') {
     const e = exception as Error & { code?: unknown; details?: { field?: unknown; retryAfterS?: unknown } };
     if (typeof e.code !== 'string') return null;

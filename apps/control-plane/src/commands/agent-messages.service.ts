@@ -16,6 +16,7 @@ import { AppConfig } from '../config/app-config';
 import { FLEET_STATE_PREFIXES } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { ScheduleCommandsService } from './schedules.service';
+import { WritePositions } from './write-positions';
 
 /** An `error` payload for the agent; `code` is a lower snake-case reason. */
 export interface AgentError {
@@ -59,6 +60,7 @@ export class AgentMessagesService {
     private readonly fleet: FleetStateService,
     private readonly schedules: ScheduleCommandsService,
     private readonly config: AppConfig,
+    private readonly positions: WritePositions,
     metrics: MetricsRegistry,
   ) {
     this.countAppended = metrics.counter('rf_events_appended_total', 'Events appended from agent messages');
@@ -96,6 +98,7 @@ export class AgentMessagesService {
       );
       const result = await this.store.append(mapped.stream, [data], { expectedRevision: 'any' });
       this.countAppended(1);
+      this.positions.note(result.position);
       if (FLEET_STATE_PREFIXES.some((p) => mapped.stream.startsWith(p))) {
         // The next decision about this host (dispatch, JobLost) must see this event.
         await this.fleet.waitFor(result.position);

@@ -7,6 +7,7 @@ import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
+import { WritePositions } from './write-positions';
 
 const services = [
   FleetStateService,
@@ -17,6 +18,7 @@ const services = [
   HostCommandsService,
   AgentMessagesService,
   JobLostWatcher,
+  WritePositions,
 ];
 
 /** Services that turn operator orders and agent messages into events. */

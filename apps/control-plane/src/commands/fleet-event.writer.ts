@@ -11,6 +11,7 @@ import {
 } from '@rf/events';
 import { FLEET_STATE_PREFIXES } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
+import { WritePositions } from './write-positions';
 
 /** Who and why, for an event's metadata (DESIGN.md §3). */
 export interface CommandContext {
@@ -35,6 +36,7 @@ export class FleetEventWriter {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly fleet: FleetStateService,
+    private readonly positions: WritePositions,
   ) {}
 
   async append(
@@ -59,6 +61,7 @@ export class FleetEventWriter {
     const result = await this.store.append(stream, data, {
       expectedRevision: options.expectedRevision ?? 'any',
     });
+    this.positions.note(result.position);
     const tracked = FLEET_STATE_PREFIXES.some((p) => stream.startsWith(p));
     if (tracked && options.waitForState !== false) await this.fleet.waitFor(result.position);
     return result;

@@ -1,6 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import { comparePositions, EVENT_STORE, type EventStore, type Position } from '@rf/events';
+import {
+  comparePositions,
+  EVENT_STORE,
+  hostStream,
+  isEventStoreError,
+  type EventStore,
+  type Position,
+} from '@rf/events';
 import { FLEET_STATE_PREFIXES, FleetState } from './fleet-state';
 
 const CATCH_UP_TIMEOUT_MS = 120_000;
@@ -57,6 +64,31 @@ export class FleetStateService implements OnModuleInit, OnModuleDestroy {
       }, timeoutMs);
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Waits until the state has applied the last event of `stream`: for a
+   * decision right after another area (auth's enrolment) appended to it.
+   */
+  async syncStream(stream: string, timeoutMs = 10_000): Promise<void> {
+    try {
+      for await (const e of this.store.readStream(stream, {
+        direction: 'backwards',
+        fromRevision: 'end',
+        maxCount: 1,
+      })) {
+        await this.waitFor(e.position, timeoutMs);
+      }
+    } catch (err) {
+      if (!isEventStoreError(err, 'StreamNotFound')) throw err;
+    }
+  }
+
+  /** Makes sure a just-enrolled host is known before deciding about it. */
+  async syncHost(hostId: string): Promise<void> {
+    const known = this.state.hosts.get(hostId);
+    if (known && known.revision >= 0) return;
+    await this.syncStream(hostStream(hostId));
   }
 
   private reached(position: Position): boolean {

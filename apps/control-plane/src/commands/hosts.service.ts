@@ -19,6 +19,7 @@ export class HostCommandsService {
 
   /** Appends HostRevoked (once; repeating is a no-op) and closes the host's socket. */
   async revoke(hostId: string, ctx: CommandContext, reason?: string): Promise<void> {
+    await this.fleet.syncHost(hostId);
     await this.locks.run(hostId, async () => {
       const host = requireHost(this.fleet.state, hostId, { allowRevoked: true });
       if (host.revoked) return;

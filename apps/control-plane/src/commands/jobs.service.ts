@@ -48,6 +48,7 @@ export class JobCommandsService {
     ctx: CommandContext,
     options: RequestJobOptions = {},
   ): Promise<string> {
+    await this.fleet.syncHost(hostId);
     requireHost(this.fleet.state, hostId);
     const checked = validateJobArgs(kind, rawArgs ?? {}, { prefix: 'args', unknown: 'reject' });
     if (!checked.ok) throw invalidInput(checked.issues);

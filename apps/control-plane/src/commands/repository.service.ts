@@ -33,6 +33,7 @@ export class RepositoryCommandsService {
   ) {}
 
   async configure(hostId: string, input: RepositoryInput, ctx: CommandContext): Promise<void> {
+    await this.fleet.syncHost(hostId);
     requireHost(this.fleet.state, hostId);
     if (urlHasCredentials(input.url)) {
       throw new AppError('invalid_input', 'url must not embed a password; pass it in the password field', {

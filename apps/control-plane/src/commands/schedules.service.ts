@@ -36,6 +36,7 @@ export class ScheduleCommandsService {
 
   /** Replaces the host's schedule list (version + 1) and pushes it to the agent if online. Returns the new version. */
   async setSchedules(hostId: string, rawSchedules: unknown, ctx: CommandContext): Promise<number> {
+    await this.fleet.syncHost(hostId);
     requireHost(this.fleet.state, hostId);
     const version = await this.locks.run(hostId, async () => {
       const current = this.fleet.state.schedules.get(hostId);

@@ -1,10 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-/** Where the event log lives: the embedded SQLite file or an EventStoreDB connection string. */
-export type EventStoreConfig =
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'esdb'; readonly connectionString: string };
+import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/events';
 
 /** A bad environment variable, named, so `serve` fails fast with a clear message. */
 export class ConfigError extends Error {
@@ -43,28 +39,15 @@ function parseListen(raw: string): { host: string; port: number } {
   return { host, port };
 }
 
-function parseEventStore(raw: string | undefined, dataDir: string): EventStoreConfig {
-  if (raw === undefined || raw.trim() === '' || raw.trim() === 'sqlite') {
-    return { kind: 'sqlite', path: path.join(dataDir, 'events.db') };
+/** The events library owns the RF_EVENTSTORE grammar; we only turn its error into ours. */
+function readEventStore(env: Env, dataDir: string): EventStoreConfig {
+  try {
+    return parseEventStoreConfig({ ...env, RF_DATA_DIR: dataDir });
+  } catch (err) {
+    if (err instanceof EventStoreConfigError)
+      throw new ConfigError(err.variable, err.message.replace(/^RF_\w+: /, ''));
+    throw err;
   }
-  const value = raw.trim();
-  if (value.startsWith('sqlite:')) {
-    const file = value.slice('sqlite:'.length).replace(/^\/\//, '');
-    if (file === '')
-      throw new ConfigError('RF_EVENTSTORE', 'sqlite: needs a file path, e.g. sqlite:/var/lib/rf/events.db');
-    return { kind: 'sqlite', path: path.resolve(file) };
-  }
-  if (
-    value.startsWith('esdb://') ||
-    value.startsWith('esdb+discover://') ||
-    value.startsWith('kurrentdb://')
-  ) {
-    return { kind: 'esdb', connectionString: value };
-  }
-  throw new ConfigError(
-    'RF_EVENTSTORE',
-    'must be empty (embedded sqlite), "sqlite:<path>" or an esdb:// connection string',
-  );
 }
 
 function parsePublicUrl(raw: string | undefined, host: string, port: number): string {
@@ -153,7 +136,7 @@ export class AppConfig {
       listenHost: listen.host,
       listenPort: listen.port,
       dataDir,
-      eventStore: parseEventStore(env.RF_EVENTSTORE, dataDir),
+      eventStore: readEventStore(env, dataDir),
       readModelsPath: path.join(dataDir, 'readmodels.db'),
       secretKeyFile,
       adminUser,
