@@ -11,6 +11,7 @@ const base = {
   HOME: '/root',
   RESTIC_PASSWORD_FILE: '/etc/other',
   RESTIC_REPOSITORY: '/elsewhere',
+  RESTIC_PROGRESS_FPS: '60',
 };
 
 describe('resticEnvironment', () => {
@@ -19,6 +20,7 @@ describe('resticEnvironment', () => {
     assert.equal(env.RESTIC_REPOSITORY, '/srv/repo');
     assert.equal(env.RESTIC_PASSWORD, 'pw');
     assert.equal(env.RESTIC_PASSWORD_FILE, undefined);
+    assert.equal(env.RESTIC_PROGRESS_FPS, undefined);
     assert.equal(env.PATH, '/usr/bin');
   });
 

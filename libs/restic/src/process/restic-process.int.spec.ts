@@ -268,6 +268,48 @@ for (const b of binaries) {
     });
 
     it(
+      'uid/gid: as nobody an unreadable file gives exit 3, one item error, a snapshot',
+      { timeout: 180_000 },
+      async () => {
+        const base = path.join(work, `nobody-${b.version}`);
+        const src = path.join(base, 'src');
+        fs.mkdirSync(src, { recursive: true });
+        fs.writeFileSync(path.join(src, 'ok.txt'), 'readable\n');
+        fs.writeFileSync(path.join(src, 'locked.txt'), 'hidden\n', { mode: 0o000 });
+        const cache = path.join(base, 'cache');
+        const repoDir = path.join(base, 'repo');
+        fs.mkdirSync(cache);
+        fs.mkdirSync(repoDir);
+        for (const d of [base, src, cache, repoDir]) fs.chownSync(d, 65534, 65534);
+        fs.chmodSync(work, 0o755);
+        const asNobody = { uid: 65534, gid: 65534, extraEnv: { RESTIC_CACHE_DIR: cache, HOME: base } };
+        const nrepo: ResticRepository = { url: repoDir, password: PASSWORD };
+        const init = await run({ bin: b.bin, version, repo: nrepo, ...initArgs(), ...asNobody });
+        assert.equal(init.result.exitCode, 0, init.stderr.join('\n'));
+        const backup = await run({
+          bin: b.bin,
+          version,
+          repo: nrepo,
+          ...backupArgs({ paths: [src] }),
+          ...asNobody,
+        });
+        const report = parseBackupOutput(backup.stdout, backup.stderr);
+        assert.deepEqual(
+          report.errors.map((e) => [e.item, e.during, /permission denied/.test(e.message)]),
+          [[path.join(src, 'locked.txt'), 'archival', true]],
+        );
+        assert.ok(report.summary?.snapshotId);
+        const outcome = classifyOutcome({
+          command: 'backup',
+          ...backup.result,
+          stderrLines: backup.stderr,
+          version,
+        });
+        assert.deepEqual([outcome.status, outcome.code, outcome.exitCode], ['warning', 'partial', 3]);
+      },
+    );
+
+    it(
       'REST repository with credentials: no credential in argv, wrong one is auth_failed',
       { timeout: 180_000 },
       async () => {
