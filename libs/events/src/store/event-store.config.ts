@@ -8,7 +8,7 @@ import {
   parseEsdbConnectionString,
   redactEsdbConnectionString,
 } from './esdb/esdb-connection-string';
-import { createEsdbEventStore } from './esdb/esdb-event-store';
+import { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/esdb-event-store';
 import { createSqliteEventStore } from './sqlite/sqlite-event-store';
 
 /**
@@ -100,13 +100,20 @@ export function describeEventStoreConfig(config: EventStoreConfig): string {
 export interface CreateEventStoreOptions {
   /** SQLite only: open read-only (a CLI next to a running server). */
   readonly readonly?: boolean;
+  /** EventStoreDB only: told before a dropped subscription is reopened (for logging). */
+  readonly onResubscribe?: EsdbEventStoreOptions['onResubscribe'];
 }
 
 export function createEventStore(
   config: EventStoreConfig,
   options: CreateEventStoreOptions = {},
 ): EventStore {
-  if (config.kind === 'esdb') return createEsdbEventStore({ connectionString: config.connectionString });
+  if (config.kind === 'esdb') {
+    return createEsdbEventStore({
+      connectionString: config.connectionString,
+      onResubscribe: options.onResubscribe,
+    });
+  }
   if (!options.readonly) fs.mkdirSync(path.dirname(config.path), { recursive: true });
   return createSqliteEventStore({ path: config.path, readonly: options.readonly === true });
 }

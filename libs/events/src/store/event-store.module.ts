@@ -37,8 +37,14 @@ export class EventStoreModule implements OnApplicationShutdown {
           provide: EVENT_STORE,
           useFactory: (): EventStore => {
             const config = options.config ?? parseEventStoreConfig(options.env ?? process.env);
-            EventStoreModule.logger.log(`using ${describeEventStoreConfig(config)}`);
-            return createEventStore(config);
+            const logger = EventStoreModule.logger;
+            logger.log(`using ${describeEventStoreConfig(config)}`);
+            return createEventStore(config, {
+              onResubscribe: ({ subscription, attempt, delayMs, error }) =>
+                logger.warn(
+                  `subscription to ${subscription} dropped (${error instanceof Error ? error.message : 'ended by the server'}); resubscribing in ${delayMs} ms, attempt ${attempt}`,
+                ),
+            });
           },
         },
       ],
