@@ -6,6 +6,12 @@ import type { Position, RecordedEvent } from '../event-store.port';
  * newest rows are gone. Metadata writes live in the same log as `$$<stream>`
  * records flagged `system = 1`, so they get positions and revisions like in
  * EventStoreDB, while `$all` reads skip them.
+ *
+ * There is deliberately no index on the event id: random UUID keys dirty a
+ * different index page per insert, which multiplies what every group commit
+ * writes to the WAL. Idempotency for `any` uses a bounded in-memory map of
+ * recent ids instead (EventStoreDB also keeps `any` idempotency best-effort,
+ * for recent writes), warmed from the tail of the log on open.
  */
 export const SQLITE_EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -20,7 +26,6 @@ CREATE TABLE IF NOT EXISTS events (
   system   INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
-CREATE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE TABLE IF NOT EXISTS streams (
   name          TEXT    PRIMARY KEY,
   last_revision INTEGER NOT NULL DEFAULT -1,
