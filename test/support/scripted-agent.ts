@@ -59,7 +59,7 @@ export class ScriptedAgent {
   onAck: ((ids: readonly string[]) => void) | undefined;
 
   constructor(
-    readonly wsUrl: string,
+    public wsUrl: string,
     readonly identity: AgentIdentity | { agentId: string; agentSecret: string },
   ) {}
 

@@ -127,7 +127,7 @@ export class ReadModelsHost implements ReadModels, OnModuleInit, OnApplicationSh
   private pruneLogs(): void {
     const cutoff = new Date(Date.now() - this.config.logRetentionDays * 86_400_000).toISOString();
     try {
-      const removed = this.jobLog.pruneOlderThan(cutoff);
+      const removed = this.jobLog.pruneFinishedBefore(cutoff);
       if (removed > 0) this.logger.log({ removed }, 'pruned expired job log lines');
     } catch (err) {
       this.logger.warn({ err }, 'could not prune expired job log lines');

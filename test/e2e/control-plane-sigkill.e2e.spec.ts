@@ -1,0 +1,113 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { readStream } from '../support/event-log.reader';
+import { RestClient } from '../support/rest-client';
+import { enrolHost, ScriptedAgent } from '../support/scripted-agent';
+
+/*
+ * Crash safety of the ingest path: the control plane is SIGKILLed while an
+ * agent streams 10,000 log lines. The agent, like the real one's outbox,
+ * keeps every unacked envelope and resends them after reconnecting to the
+ * restarted control plane. The job's log must then hold every seq exactly once.
+ */
+
+const LINES = 10_000;
+
+describe('control plane SIGKILL during log streaming (e2e)', () => {
+  let cp: ControlPlaneProcess | undefined;
+  let agent: ScriptedAgent | undefined;
+
+  before(() => undefined);
+
+  after(async () => {
+    agent?.terminate();
+    await cp?.stop();
+    cp?.removeDataDir();
+  });
+
+  it('loses nothing and duplicates nothing across a SIGKILL and a resend', async () => {
+    cp = await ControlPlaneProcess.start();
+    const dataDir = cp.dataDir;
+    const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
+    const identity = await enrolHost(admin);
+    agent = new ScriptedAgent(cp.wsUrl, identity);
+    await agent.connect();
+    await agent.waitForAcks([agent.hello().id]);
+    const job = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
+      kind: 'backup',
+      paths: ['/data'],
+    });
+    assert.equal(job.status, 202);
+    const jobId = job.body.job_id;
+    await agent.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId);
+    const accepted = agent.send('command.result', { job_id: jobId, accepted: true }, jobId);
+    await agent.waitForAcks([accepted.id]);
+
+    // Stream in slices so the kill lands mid-stream; kill once a few thousand are acked.
+    let killedAtAcks = -1;
+    const killed = new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (agent!.acked.size >= 2500 && killedAtAcks < 0) {
+          killedAtAcks = agent!.acked.size;
+          clearInterval(timer);
+          void cp!.kill().then(resolve);
+        }
+      }, 5);
+    });
+    for (let seq = 1; seq <= LINES; seq++) {
+      agent.send(
+        'log.stream',
+        {
+          job_id: jobId,
+          seq,
+          ts: new Date().toISOString(),
+          stream: 'stdout',
+          payload: `line ${seq} ${'x'.repeat(60)}`,
+        },
+        jobId,
+      );
+      if (seq % 250 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.race([
+      killed,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('never reached 2500 acks before the kill')), 30_000),
+      ),
+    ]);
+    await agent.waitForClose();
+    const unackedAtKill = agent.unacked.size;
+    assert.ok(killedAtAcks > 0 && killedAtAcks < LINES + 2, `killed after ${killedAtAcks} acks`);
+    assert.ok(unackedAtKill > 0, 'the kill should leave envelopes unacked');
+
+    cp = await ControlPlaneProcess.start({ dataDir });
+    agent.wsUrl = cp.wsUrl;
+    await agent.connect();
+    await agent.waitForAcks([agent.hello().id]);
+    const resent = agent.resendUnacked();
+    assert.equal(resent, unackedAtKill);
+    const allIds = [...agent.acked, ...agent.unacked.keys()];
+    await agent.waitForAcks(allIds, 60_000);
+    assert.equal(agent.unacked.size, 0);
+
+    const lines = (await readStream(dataDir, `joblog-${jobId}`)).filter((e) => e.type === 'LogStreamLine');
+    const seqs = lines.map((e) => (e.data as { seq: number }).seq);
+    assert.equal(seqs.length, LINES, `expected ${LINES} lines, found ${seqs.length}`);
+    assert.equal(new Set(seqs).size, LINES, 'a seq was stored twice');
+    assert.deepEqual(
+      [...seqs].sort((a, b) => a - b),
+      Array.from({ length: LINES }, (_, i) => i + 1),
+    );
+    // The job log via REST agrees once the read models catch up.
+    const admin2 = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
+    const deadline = Date.now() + 20_000;
+    let count = 0;
+    while (Date.now() < deadline) {
+      const res = await admin2.get<{ log_line_count: number }>(`/api/jobs/${jobId}`);
+      count = res.body.log_line_count;
+      if (count === LINES) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(count, LINES);
+  });
+});
