@@ -9,6 +9,8 @@ export interface TableDefinition {
   readonly name: string;
   /** Column list and constraints, without `CREATE TABLE`, e.g. `id TEXT PRIMARY KEY, status TEXT NOT NULL`. */
   readonly columns: string;
+  /** Table options after the column list, e.g. `WITHOUT ROWID`. */
+  readonly options?: string;
 }
 
 export interface IndexDefinition {
@@ -17,12 +19,20 @@ export interface IndexDefinition {
   readonly table: string;
   /** e.g. `host_id, requested_at DESC` */
   readonly columns: string;
+  /** Table options after the column list, e.g. `WITHOUT ROWID`. */
+  readonly options?: string;
 }
 
 /** The prepared statements of one projection, bound to one set of physical tables. */
 export interface ProjectionHandler {
   /** Applies one event. Must be deterministic: only the event's own data, ids and timestamps. */
   apply(event: RecordedEvent): void;
+  /**
+   * Called once at the end of every batch, inside its transaction: for writes a
+   * projection aggregates across a batch. The result must not depend on where
+   * batch boundaries fall.
+   */
+  endBatch?(): void;
 }
 
 /**

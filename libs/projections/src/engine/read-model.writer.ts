@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import { comparePositions, fromRecorded, type Position, type RecordedEvent } from '@rf/events';
+import {
+  comparePositions,
+  currentSchemaVersion,
+  isFleetEventType,
+  upcast,
+  type Position,
+  type RecordedEvent,
+} from '@rf/events';
 import {
   liveTables,
   type ProjectionDefinition,
@@ -18,7 +25,7 @@ export function createTables(
 ): void {
   for (const t of projection.tables) {
     db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(t.name))}`);
-    db.exec(`CREATE TABLE ${quoteIdent(table(t.name))} (${t.columns})`);
+    db.exec(`CREATE TABLE ${quoteIdent(table(t.name))} (${t.columns}) ${t.options ?? ''}`);
   }
 }
 
@@ -34,8 +41,13 @@ export function dropTables(db: Database.Database, projection: ProjectionDefiniti
 
 /** Runs the catalog's upcasters (old schema versions) while keeping the stored event's shape. */
 export function upcastRecorded(recorded: RecordedEvent): RecordedEvent {
-  const typed = fromRecorded(recorded);
-  return typed.data === recorded.data ? recorded : { ...recorded, data: typed.data };
+  // Same rule as the catalog's fromRecorded, without building a new object for the (usual) current-version event.
+  const type = recorded.type;
+  if (!isFleetEventType(type)) return recorded;
+  const meta = recorded.metadata as { schema_version?: unknown } | null;
+  const version = typeof meta?.schema_version === 'number' ? meta.schema_version : 1;
+  if (version >= currentSchemaVersion(type)) return recorded;
+  return { ...recorded, data: upcast(type, version, recorded.data) };
 }
 
 interface Bound {
@@ -147,12 +159,11 @@ export class ReadModelWriter {
 
   applyBatch(events: readonly RecordedEvent[]): BatchResult {
     if (events.length === 0) return { committed: true, last: null };
-    const before = this.bound.map((b) => b.checkpoint);
     try {
       return this.applyTx.immediate(events);
     } catch (err) {
-      // The transaction rolled back: so must the in-memory checkpoints.
-      this.bound.forEach((b, i) => (b.checkpoint = before[i] ?? null));
+      // The transaction rolled back: re-read checkpoints and re-bind handlers (dropping any per-batch state).
+      this.load();
       throw err;
     }
   }
@@ -168,6 +179,7 @@ export class ReadModelWriter {
           b.handler.apply(event);
       }
     }
+    for (const b of this.bound) b.handler.endBatch?.();
     const last = events[events.length - 1]!.position;
     for (const b of this.bound) {
       if (b.checkpoint === null || comparePositions(last, b.checkpoint) > 0) {

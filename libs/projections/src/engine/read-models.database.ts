@@ -20,6 +20,7 @@ export function openReadModelsDatabase(
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma('cache_size = -65536');
   }
   return db;
 }

@@ -78,8 +78,10 @@ export async function rebuildReadModels(
     for (const p of selected) createTables(db, p, rebuildTables);
   })();
   const handlers = new Map<string, ProjectionHandler[]>();
+  const allHandlers: ProjectionHandler[] = [];
   for (const p of selected) {
     const h = p.bind(db, rebuildTables);
+    allHandlers.push(h);
     for (const t of p.eventTypes) handlers.set(t, [...(handlers.get(t) ?? []), h]);
   }
   const applyEvents = (events: readonly RecordedEvent[]): void => {
@@ -89,6 +91,7 @@ export async function rebuildReadModels(
       const typed = upcastRecorded(e);
       for (const h of hs) h.apply(typed);
     }
+    for (const h of allHandlers) h.endBatch?.();
   };
   const applyBatch = db.transaction(applyEvents);
 

@@ -17,10 +17,15 @@ export const mapJobLogLine = (row: Row): JobLogLineView => ({
 
 /**
  * The persisted job log behind `/api/jobs/{id}/logs` and the live page's
- * catch-up. Retention: lines are removed (not marked) by `pruneOlderThan`, which
- * the control plane runs periodically with the same age as the `joblog-*`
- * streams' `maxAge`; the job row keeps its counters, so a job whose log
- * expired shows `logLineCount > 0` with no lines.
+ * catch-up.
+ *
+ * Retention (decided here): lines are removed, not marked. The control plane
+ * calls `pruneFinishedBefore(now - logRetentionDays)` periodically, the same
+ * age as the `joblog-*` streams' `maxAge`; a job's lines go once the job
+ * finished before the cutoff (per job, along the primary key, so the hot insert
+ * path needs no timestamp index). The job row keeps its counters and outcome
+ * forever, so a job whose log expired shows `logLineCount > 0` and no lines.
+ * A rebuild after the store has expired the telemetry produces the same result.
  */
 export class JobLogQuery {
   constructor(private readonly db: Database.Database) {}
@@ -34,8 +39,10 @@ export class JobLogQuery {
     return rows.map(mapJobLogLine);
   }
 
-  /** Deletes lines whose own timestamp is before `cutoffIso`; returns how many. */
-  pruneOlderThan(cutoffIso: string): number {
-    return this.db.prepare('DELETE FROM job_log_lines WHERE ts < ?').run(cutoffIso).changes;
+  /** Deletes the lines of jobs that finished before `cutoffIso`; returns how many lines went. */
+  pruneFinishedBefore(cutoffIso: string): number {
+    return this.db
+      .prepare('DELETE FROM job_log_lines WHERE job_id IN (SELECT id FROM jobs WHERE finished_at < ?)')
+      .run(cutoffIso).changes;
   }
 }

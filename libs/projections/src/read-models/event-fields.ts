@@ -42,9 +42,13 @@ export const streamEntityId = (streamId: string, category: string): string | nul
 export const eventTime = (event: RecordedEvent): string => event.created.toISOString();
 
 /** An ISO time carried in the data, normalised; otherwise the event's own time. */
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export const timeField = (o: Fields, key: string, event: RecordedEvent): string => {
   const raw = str(o, key);
   if (raw !== null) {
+    // Already what toISOString() would give (the hot path for log lines): keep it as is.
+    if (CANONICAL_ISO.test(raw)) return raw;
     const t = Date.parse(raw);
     if (!Number.isNaN(t)) return new Date(t).toISOString();
   }

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { RecordedEvent } from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import {
@@ -29,6 +30,9 @@ const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'warning', 
 /** Maps restic's exit code to a status when JobFinished carries no valid status (3 = snapshot with warnings). */
 const statusFromExit = (exitCode: number | null): JobStatus =>
   exitCode === 0 ? 'succeeded' : exitCode === 3 ? 'warning' : 'failed';
+
+/** Rows per multi-row INSERT of log lines (5 parameters each, well under SQLite's limit). */
+const LINES_PER_INSERT = 100;
 
 /** Where each terminal event keeps its own time. */
 const TERMINAL_TIME_FIELD: Readonly<Record<string, string>> = {
@@ -91,6 +95,7 @@ export const jobsProjection: ProjectionDefinition = {
         stream TEXT NOT NULL,
         payload TEXT NOT NULL,
         PRIMARY KEY (job_id, seq)`,
+      options: 'WITHOUT ROWID',
     },
   ],
   indexes: [
@@ -98,7 +103,6 @@ export const jobsProjection: ProjectionDefinition = {
     { name: 'jobs_by_status', table: 'jobs', columns: 'status' },
     { name: 'jobs_by_requested', table: 'jobs', columns: 'requested_at' },
     { name: 'jobs_by_finished', table: 'jobs', columns: 'finished_at' },
-    { name: 'job_log_lines_by_ts', table: 'job_log_lines', columns: 'ts' },
   ],
   eventTypes: [
     'JobRequested',
@@ -152,14 +156,27 @@ export const jobsProjection: ProjectionDefinition = {
          status = CASE WHEN status IN ('queued', 'dispatched') THEN 'running' ELSE status END
        WHERE id = @id AND ${open} AND (progress_at IS NULL OR progress_at <= @at)`,
     );
-    const insertLine = db.prepare(
-      `INSERT OR IGNORE INTO ${lines} (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)`,
+    // Log lines are the bulk of the log: they are buffered per batch and written with multi-row
+    // inserts, then each job's counters are updated once. The outcome does not depend on where batch
+    // boundaries fall: lines are inserted in log order (INSERT OR IGNORE keeps the first of a repeated
+    // seq) and the counter update is an upsert.
+    const insertLinesStatements = new Map<number, Database.Statement>();
+    const insertLines = (rows: number): Database.Statement => {
+      let st = insertLinesStatements.get(rows);
+      if (st === undefined) {
+        st = db.prepare(
+          `INSERT OR IGNORE INTO ${lines} (job_id, seq, ts, stream, payload) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+        );
+        insertLinesStatements.set(rows, st);
+      }
+      return st;
+    };
+    const countLines = db.prepare(
+      `INSERT INTO ${jobs} (id, status, log_line_count, last_seq) VALUES (@id, 'queued', @count, @max_seq)
+       ON CONFLICT(id) DO UPDATE SET log_line_count = log_line_count + @count,
+         last_seq = CASE WHEN last_seq IS NULL OR @max_seq > last_seq THEN @max_seq ELSE last_seq END`,
     );
-    const countLine = db.prepare(
-      `UPDATE ${jobs} SET log_line_count = log_line_count + 1,
-         last_seq = CASE WHEN last_seq IS NULL OR @seq > last_seq THEN @seq ELSE last_seq END
-       WHERE id = @id`,
-    );
+    const pendingLines = new Map<string, { params: Array<string | number>; maxSeq: number }>();
     const linesDropped = db.prepare(
       `UPDATE ${jobs} SET dropped_lines = dropped_lines + @count WHERE id = @id`,
     );
@@ -175,11 +192,29 @@ export const jobsProjection: ProjectionDefinition = {
       // `line` is the schema v1 name of `payload` (see the catalog's upcasters).
       const payload = str(line, 'payload') ?? str(line, 'line') ?? '';
       const stream = str(line, 'stream') ?? 'stdout';
-      const inserted = insertLine.run(jobId, seq, timeField(line, 'ts', e), stream, payload).changes;
-      if (inserted === 1) countLine.run({ id: jobId, seq });
+      let pending = pendingLines.get(jobId);
+      if (pending === undefined) {
+        pending = { params: [], maxSeq: seq };
+        pendingLines.set(jobId, pending);
+      }
+      pending.params.push(jobId, seq, timeField(line, 'ts', e), stream, payload);
+      if (seq > pending.maxSeq) pending.maxSeq = seq;
     };
 
     return {
+      endBatch() {
+        for (const [id, pending] of pendingLines) {
+          let inserted = 0;
+          const rows = pending.params.length / 5;
+          for (let r = 0; r < rows; r += LINES_PER_INSERT) {
+            const n = Math.min(LINES_PER_INSERT, rows - r);
+            inserted += insertLines(n).run(pending.params.slice(r * 5, (r + n) * 5)).changes;
+          }
+          // A repeated line (already stored) is not counted; its seq is already within last_seq.
+          if (inserted > 0) countLines.run({ id, count: inserted, max_seq: pending.maxSeq });
+        }
+        pendingLines.clear();
+      },
       apply(e) {
         const d = fields(e.data);
         switch (e.type) {
