@@ -18,9 +18,11 @@ export {
   parseBackupOutput,
   parseBackupStatus,
   parseBackupSummary,
+  parseBackupCounters,
   describeResticError,
 } from './parsers/restic-backup.parser';
 export type {
+  BackupCounters,
   BackupLine,
   BackupReport,
   BackupStatus,

@@ -16,8 +16,8 @@ export interface BackupStatus {
   currentFiles: string[];
 }
 
-/** The final `summary` line of `backup --json`; absent after a signal or a fatal error. */
-export interface BackupSummary {
+/** The counters restic reports for one backup: in its `summary` line and, from 0.17, in the snapshot. */
+export interface BackupCounters {
   filesNew: number;
   filesChanged: number;
   filesUnmodified: number;
@@ -30,12 +30,17 @@ export interface BackupSummary {
   dataAddedPacked: number;
   totalFilesProcessed: number;
   totalBytesProcessed: number;
+  /** 0.17+ */
+  backupStart: string | undefined;
+  backupEnd: string | undefined;
+}
+
+/** The final `summary` line of `backup --json`; absent after a signal or a fatal error. */
+export interface BackupSummary extends BackupCounters {
   totalDuration: number;
   /** 8 hex chars in 0.14, 64 from 0.18; compare with sameSnapshotId(). */
   snapshotId: string;
   dryRun: boolean;
-  backupStart: string | undefined;
-  backupEnd: string | undefined;
 }
 
 /** A `verbose_status` line (`-vv`), or a 0.14 status line carrying `action`. */
@@ -81,7 +86,7 @@ export function parseBackupStatus(v: JsonObject): BackupStatus {
   };
 }
 
-export function parseBackupSummary(v: JsonObject): BackupSummary {
+export function parseBackupCounters(v: JsonObject): BackupCounters {
   return {
     filesNew: num(v, 'files_new'),
     filesChanged: num(v, 'files_changed'),
@@ -95,11 +100,17 @@ export function parseBackupSummary(v: JsonObject): BackupSummary {
     dataAddedPacked: num(v, 'data_added_packed'),
     totalFilesProcessed: num(v, 'total_files_processed'),
     totalBytesProcessed: num(v, 'total_bytes_processed'),
+    backupStart: optStr(v, 'backup_start'),
+    backupEnd: optStr(v, 'backup_end'),
+  };
+}
+
+export function parseBackupSummary(v: JsonObject): BackupSummary {
+  return {
+    ...parseBackupCounters(v),
     totalDuration: num(v, 'total_duration'),
     snapshotId: str(v, 'snapshot_id'),
     dryRun: bool(v, 'dry_run'),
-    backupStart: optStr(v, 'backup_start'),
-    backupEnd: optStr(v, 'backup_end'),
   };
 }
 

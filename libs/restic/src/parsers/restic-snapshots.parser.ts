@@ -1,22 +1,8 @@
 import { firstJsonDocument, isObject, JsonObject, num, objList, optStr, str, strList } from './json-fields';
+import { BackupCounters, parseBackupCounters } from './restic-backup.parser';
 
 /** The per-snapshot summary restic stores from 0.17 (absent on older snapshots). */
-export interface SnapshotSummary {
-  backupStart: string | undefined;
-  backupEnd: string | undefined;
-  filesNew: number;
-  filesChanged: number;
-  filesUnmodified: number;
-  dirsNew: number;
-  dirsChanged: number;
-  dirsUnmodified: number;
-  dataBlobs: number;
-  treeBlobs: number;
-  dataAdded: number;
-  dataAddedPacked: number;
-  totalFilesProcessed: number;
-  totalBytesProcessed: number;
-}
+export type SnapshotSummary = BackupCounters;
 
 export interface ResticSnapshot {
   /** Full 64-char id (may be empty in forget reasons before 0.17). */
@@ -48,23 +34,7 @@ export interface SnapshotGroup {
 }
 
 function parseSummary(v: unknown): SnapshotSummary | undefined {
-  if (!isObject(v)) return undefined;
-  return {
-    backupStart: optStr(v, 'backup_start'),
-    backupEnd: optStr(v, 'backup_end'),
-    filesNew: num(v, 'files_new'),
-    filesChanged: num(v, 'files_changed'),
-    filesUnmodified: num(v, 'files_unmodified'),
-    dirsNew: num(v, 'dirs_new'),
-    dirsChanged: num(v, 'dirs_changed'),
-    dirsUnmodified: num(v, 'dirs_unmodified'),
-    dataBlobs: num(v, 'data_blobs'),
-    treeBlobs: num(v, 'tree_blobs'),
-    dataAdded: num(v, 'data_added'),
-    dataAddedPacked: num(v, 'data_added_packed'),
-    totalFilesProcessed: num(v, 'total_files_processed'),
-    totalBytesProcessed: num(v, 'total_bytes_processed'),
-  };
+  return isObject(v) ? parseBackupCounters(v) : undefined;
 }
 
 export function parseSnapshot(v: JsonObject): ResticSnapshot {
