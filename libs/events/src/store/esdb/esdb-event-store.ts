@@ -52,6 +52,7 @@ import {
   type SubscriptionAttemptHandlers,
 } from './resubscribing-subscription';
 import { InOrderSignals } from './in-order-signals';
+import { assertStreamName } from '../sqlite/event-input.validation';
 
 export interface EsdbEventStoreOptions {
   /** `esdb://host:2113?tls=false`, `esdb+discover://…`, `kurrentdb://…`. May carry credentials; never logged. */
@@ -115,17 +116,10 @@ export class EsdbEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.assertOpen();
-    checkStreamName(stream);
+    assertStreamName(stream);
     const expected = options.expectedRevision ?? 'any';
     const expectedRevision = toClientExpectedRevision(expected);
-    const { events: clientEvents, size } = toClientEvents(events);
-    if (size > this.maxAppendSize) {
-      throw new EventStoreError(
-        'MaxAppendSizeExceeded',
-        `Append to stream "${stream}" is ${size} bytes; the maximum is ${this.maxAppendSize}`,
-        { stream, size, limit: this.maxAppendSize },
-      );
-    }
+    const clientEvents = toClientEvents(stream, events, this.maxAppendSize);
     const ctx = { stream, expected };
     const result = await this.call(ctx, () =>
       this.client.appendToStream(stream, clientEvents, { expectedRevision }),
@@ -134,7 +128,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
-    checkStreamName(stream);
+    assertStreamName(stream);
     const direction = checkDirection(options.direction);
     const fromRevision = toClientReadRevision(
       options.fromRevision ?? (direction === 'backwards' ? 'end' : 'start'),
@@ -199,7 +193,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   subscribeToStream(stream: string, options: SubscribeToStreamOptions = {}): Observable<SubscriptionItem> {
-    checkStreamName(stream);
+    assertStreamName(stream);
     const from = options.fromRevision ?? 'start';
     if (from !== 'start' && from !== 'end') toClientRevision(from, 'fromRevision');
     return this.observe<number>(stream, {
@@ -232,7 +226,7 @@ export class EsdbEventStore implements EventStore {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     this.assertOpen();
-    checkStreamName(stream);
+    assertStreamName(stream);
     const expected = options.expectedRevision ?? 'any';
     const expectedRevision = toClientExpectedRevision(expected);
     const clientMetadata = toClientStreamMetadata(metadata);
@@ -245,7 +239,7 @@ export class EsdbEventStore implements EventStore {
 
   async getStreamMetadata(stream: string): Promise<StreamMetadata> {
     this.assertOpen();
-    checkStreamName(stream);
+    assertStreamName(stream);
     // A tombstoned stream's metastream may still read fine; probing the stream itself reports StreamDeleted.
     const [result] = await Promise.all([
       this.call({ stream }, () => this.client.getStreamMetadata(stream)),
@@ -256,7 +250,7 @@ export class EsdbEventStore implements EventStore {
 
   async deleteStream(stream: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
-    checkStreamName(stream);
+    assertStreamName(stream);
     const expected = options.expectedRevision ?? 'any';
     toClientExpectedRevision(expected); // validates
     let exact: Exclude<ExpectedRevision, 'stream_exists'>;
@@ -593,11 +587,6 @@ function wireSubscription<E>(
 // eslint-disable-next-line require-yield -- an async generator that yields nothing is the empty AsyncIterator
 async function* emptyIterator(): AsyncGenerator<RecordedEvent> {
   return;
-}
-
-function checkStreamName(stream: unknown): asserts stream is string {
-  if (typeof stream !== 'string' || stream.length === 0)
-    throw new TypeError('stream must be a non-empty string');
 }
 
 function checkDirection(direction: unknown): 'forwards' | 'backwards' {

@@ -14,6 +14,8 @@ import type {
   RecordedEvent,
   StreamMetadata,
 } from '../event-store.port';
+// Shared input rules, so both adapters accept and reject the same appends and metadata.
+import { assertStreamMetadata, serializeEvents } from '../sqlite/event-input.validation';
 
 /**
  * Pure conversions between the port's types and `@eventstore/db-client`'s.
@@ -92,50 +94,28 @@ export function toClientReadRevision(
   return toClientRevision(from, field);
 }
 
-function toJson(value: unknown, field: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (err) {
-    throw new TypeError(`${field} must be JSON-serialisable: ${(err as Error).message}`);
-  }
-  if (json === undefined) throw new TypeError(`${field} must be JSON-serialisable`);
-  return json;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
- * Validates an append and builds the client's JSON events (content type
- * `application/json`, ids preserved). `size` is what `maxAppendSize` limits:
- * UTF-8 bytes of the JSON data and metadata plus the type, as the SQLite
- * adapter measures it.
+ * Validates an append exactly as the SQLite adapter does (same checks, same
+ * size measure, same `MaxAppendSizeExceeded`) and builds the client's JSON
+ * events: content type `application/json`, the caller's event ids.
  */
-export function toClientEvents(events: readonly EventData[]): { events: ClientEventData[]; size: number } {
-  if (!Array.isArray(events)) throw new TypeError('events must be an array');
-  let size = 0;
-  const out = events.map((e: EventData, index): ClientEventData => {
-    const at = `events[${index}]`;
-    if (typeof e !== 'object' || e === null) throw new TypeError(`${at} must be an object`);
-    if (typeof e.id !== 'string' || !UUID.test(e.id)) throw new TypeError(`${at}.id must be a UUID`);
-    if (typeof e.type !== 'string' || e.type.length === 0)
-      throw new TypeError(`${at}.type must be a non-empty string`);
-    if (e.data === undefined) throw new TypeError(`${at}.data is required (any JSON value)`);
-    if (e.metadata !== undefined && (typeof e.metadata !== 'object' || e.metadata === null)) {
-      throw new TypeError(`${at}.metadata must be a JSON object when given`);
-    }
-    size += Buffer.byteLength(toJson(e.data, `${at}.data`), 'utf8') + e.type.length;
-    if (e.metadata !== undefined) size += Buffer.byteLength(toJson(e.metadata, `${at}.metadata`), 'utf8');
+export function toClientEvents(
+  stream: string,
+  events: readonly EventData[],
+  maxAppendSize: number,
+): ClientEventData[] {
+  const rows = serializeEvents(stream, events, maxAppendSize);
+  return rows.map((row, i) => {
+    const source = events[i] as EventData;
     // The client's JSON event type is narrower than "any JSON value"; it JSON.stringify()s `data` as-is.
     return {
-      id: e.id,
+      id: row.id,
       contentType: 'application/json',
-      type: e.type,
-      data: e.data as Record<string, unknown>,
-      metadata: e.metadata as Record<string, unknown> | undefined,
+      type: row.type,
+      data: source.data as Record<string, unknown>,
+      metadata: source.metadata as Record<string, unknown> | undefined,
     };
   });
-  return { events: out, size };
 }
 
 /** The shape of a recorded event as the client delivers it (JSON or binary). */
@@ -200,24 +180,11 @@ export function isSystemEvent(e: { readonly streamId: string; readonly type: str
 
 const RESERVED_METADATA_KEYS = ['maxAge', 'maxCount', 'truncateBefore', 'cacheControl', 'acl'];
 
-function checkMetadataInteger(value: number | undefined, field: string, min: number): void {
-  if (value === undefined) return;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`${field} must be an integer >= ${min}, got ${String(value)}`);
-  }
-}
-
 /** Port metadata → client metadata (`$maxAge`, `$maxCount`, `$tb`; custom keys sit beside them, as in EventStoreDB). */
 export function toClientStreamMetadata(m: StreamMetadata): ClientStreamMetadata {
-  if (typeof m !== 'object' || m === null) throw new TypeError('metadata must be an object');
-  checkMetadataInteger(m.maxAge, 'metadata.maxAge', 1);
-  checkMetadataInteger(m.maxCount, 'metadata.maxCount', 1);
-  checkMetadataInteger(m.truncateBefore, 'metadata.truncateBefore', 0);
+  assertStreamMetadata(m);
   const out: Record<string, unknown> = {};
   if (m.custom !== undefined) {
-    if (typeof m.custom !== 'object' || m.custom === null || Array.isArray(m.custom)) {
-      throw new TypeError('metadata.custom must be an object');
-    }
     for (const [key, value] of Object.entries(m.custom)) {
       if (key.startsWith('$') || RESERVED_METADATA_KEYS.includes(key)) {
         throw new TypeError(`metadata.custom.${key} is reserved by EventStoreDB stream metadata`);

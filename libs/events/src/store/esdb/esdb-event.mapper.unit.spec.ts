@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { EventData } from '../event-store.port';
+import { DEFAULT_MAX_APPEND_SIZE, isEventStoreError, type EventData } from '../event-store.port';
 import {
   fromClientPosition,
   fromClientRecordedEvent,
@@ -69,10 +69,14 @@ describe('position and revision conversion', () => {
 describe('event mapping', () => {
   it('builds JSON events that keep the caller’s id, type, data and metadata', () => {
     const id = randomUUID();
-    const { events } = toClientEvents([
-      { id, type: 'JobRequested', data: { kind: 'backup' }, metadata: { actor: 'u' } },
-      { id, type: 'LogStreamLine', data: 'a bare JSON string' },
-    ]);
+    const events = toClientEvents(
+      'job-1',
+      [
+        { id, type: 'JobRequested', data: { kind: 'backup' }, metadata: { actor: 'u' } },
+        { id, type: 'LogStreamLine', data: 'a bare JSON string' },
+      ],
+      DEFAULT_MAX_APPEND_SIZE,
+    );
     assert.deepEqual(events, [
       {
         id,
@@ -91,23 +95,28 @@ describe('event mapping', () => {
     ]);
   });
 
-  it('validates events, naming the offending index and field', () => {
+  it('validates events as the SQLite adapter does, naming the offending index and field', () => {
     const ok = { id: randomUUID(), type: 'T', data: {} };
-    const bad = (e: object, re: RegExp) => assert.throws(() => toClientEvents([ok, ok, e as EventData]), re);
+    const bad = (e: object, re: RegExp) =>
+      assert.throws(() => toClientEvents('job-1', [ok, ok, e as EventData], DEFAULT_MAX_APPEND_SIZE), re);
     bad({ id: 'nope', type: 'T', data: {} }, /events\[2\]\.id must be a UUID/);
     bad({ id: randomUUID(), type: '', data: {} }, /events\[2\]\.type/);
-    bad({ id: randomUUID(), type: 'T' }, /events\[2\]\.data is required/);
     bad({ id: randomUUID(), type: 'T', data: { n: 1n } }, /events\[2\]\.data must be JSON-serialisable/);
-    bad(
-      { id: randomUUID(), type: 'T', data: {}, metadata: 'x' },
-      /events\[2\]\.metadata must be a JSON object/,
-    );
-    assert.throws(() => toClientEvents('nope' as never), /events must be an array/);
+    assert.throws(() => toClientEvents('job-1', 'nope' as never, 10), /events must be an array/);
   });
 
-  it('measures an append as UTF-8 bytes of data and metadata JSON plus the type', () => {
-    const { size } = toClientEvents([{ id: randomUUID(), type: 'Té', data: { a: 'é' }, metadata: { b: 1 } }]);
-    assert.equal(size, 'Té'.length + Buffer.byteLength('{"a":"é"}') + Buffer.byteLength('{"b":1}'));
+  it('rejects an append over maxAppendSize with MaxAppendSizeExceeded, size and limit', () => {
+    const events = [{ id: randomUUID(), type: 'Té', data: { a: 'é' }, metadata: { b: 1 } }];
+    const size = 'Té'.length + Buffer.byteLength('{"a":"é"}') + Buffer.byteLength('{"b":1}');
+    assert.equal(toClientEvents('joblog-1', events, size).length, 1);
+    assert.throws(
+      () => toClientEvents('joblog-1', events, size - 1),
+      (err: unknown) =>
+        isEventStoreError(err, 'MaxAppendSizeExceeded') &&
+        err.details.size === size &&
+        err.details.limit === size - 1 &&
+        err.details.stream === 'joblog-1',
+    );
   });
 
   it('converts recorded events, parsing JSON found in binary payloads', () => {
@@ -196,7 +205,7 @@ describe('stream metadata mapping', () => {
   });
 
   it('rejects invalid retention values and reserved custom keys, naming the field', () => {
-    assert.throws(() => toClientStreamMetadata({ maxAge: 0 }), /metadata\.maxAge must be an integer >= 1/);
+    assert.throws(() => toClientStreamMetadata({ maxAge: 0 }), /metadata\.maxAge must be a positive integer/);
     assert.throws(() => toClientStreamMetadata({ maxCount: 1.5 }), /metadata\.maxCount/);
     assert.throws(() => toClientStreamMetadata({ truncateBefore: -1 }), /metadata\.truncateBefore/);
     assert.throws(
