@@ -1,14 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseFilters, UsePipes } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiTokensService } from './api-tokens.service';
-import { AuthErrorFilter } from './auth-error.filter';
-import { AUTH_VALIDATION } from './auth.controller';
 import { CurrentActor, Roles, type Actor } from './auth.decorators';
 import { CreateApiTokenDto } from './auth.dtos';
 
 @Controller('api/tokens')
 @Roles('admin')
-@UseFilters(AuthErrorFilter)
-@UsePipes(AUTH_VALIDATION)
 export class ApiTokensController {
   constructor(private readonly tokens: ApiTokensService) {}
 

@@ -1,18 +1,6 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Post,
-  Req,
-  Res,
-  UseFilters,
-  UsePipes,
-  ValidationPipe,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
-import { AuthErrorFilter } from './auth-error.filter';
 import {
   clearSessionCookies,
   csrfTokenOf,
@@ -29,11 +17,7 @@ import { mapUser } from './users.service';
 
 export const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
-export const AUTH_VALIDATION = new ValidationPipe({ transform: true, whitelist: true });
-
 @Controller('api/auth')
-@UseFilters(AuthErrorFilter)
-@UsePipes(AUTH_VALIDATION)
 export class AuthController {
   private readonly secureCookies: boolean;
 

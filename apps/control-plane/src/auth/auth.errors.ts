@@ -1,6 +1,8 @@
-/** What went wrong, as a code; only the HTTP edge (auth-error.filter.ts) turns it into a status. */
+/** What went wrong, as a code; only the HTTP edge (the app's global exception filter) turns it into a status. */
 export type AuthErrorCode =
   | 'invalid_input'
+  | 'unauthenticated'
+  | 'forbidden'
   | 'invalid_credentials'
   | 'rate_limited'
   | 'not_found'

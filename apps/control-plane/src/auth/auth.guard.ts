@@ -1,14 +1,9 @@
-import {
-  ForbiddenException,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiTokensService } from './api-tokens.service';
 import { PUBLIC_KEY, ROLES_KEY, roleSatisfies, type Actor, type Role } from './auth.decorators';
+import { AuthError } from './auth.errors';
 import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER, readCookie, SESSION_COOKIE } from './auth.cookies';
 import { IdentityLog } from './identity.log';
 import { safeEqual } from './secret-tokens';
@@ -40,27 +35,22 @@ export class AuthGuard implements CanActivate {
     const safe = SAFE_METHODS.has(req.method.toUpperCase());
 
     const actor = await this.authenticate(req, safe, isPublic);
+    stripCsrfField(req);
     if (isPublic) return true;
     if (!actor) {
-      throw new UnauthorizedException({
-        statusCode: 401,
-        error: 'Unauthorized',
-        code: 'unauthenticated',
-        message: 'authentication required: log in or send Authorization: Bearer <api token>',
-      });
+      throw new AuthError(
+        'unauthenticated',
+        'authentication required: log in or send Authorization: Bearer <api token>',
+      );
     }
     const required =
       this.reflector.getAllAndOverride<Role | undefined>(ROLES_KEY, targets) ??
       (safe ? 'viewer' : 'operator');
     if (!actor.role || !roleSatisfies(actor.role, required)) {
-      throw new ForbiddenException({
-        statusCode: 403,
-        error: 'Forbidden',
-        code: 'insufficient_role',
-        message: `this action requires the ${required} role`,
-        required_role: required,
-        role: actor.role ?? null,
-      });
+      throw new AuthError(
+        'forbidden',
+        `this action requires the ${required} role; you have ${actor.role ?? 'no role'}`,
+      );
     }
     return true;
   }
@@ -83,13 +73,11 @@ export class AuthGuard implements CanActivate {
     const actor: Actor = { kind: 'user', id: user.id, name: user.username, role: user.role };
     attachAuth(req, actor, session.csrfToken);
     if (!safe && !isPublic && !csrfMatches(req, session.csrfToken)) {
-      throw new ForbiddenException({
-        statusCode: 403,
-        error: 'Forbidden',
-        code: 'csrf_token_invalid',
-        message: `missing or wrong CSRF token: send the ${CSRF_HEADER} header or a ${CSRF_FORM_FIELD} form field`,
-        field: CSRF_HEADER,
-      });
+      throw new AuthError(
+        'forbidden',
+        `missing or wrong CSRF token: send the ${CSRF_HEADER} header or a ${CSRF_FORM_FIELD} form field`,
+        { field: CSRF_HEADER },
+      );
     }
     return actor;
   }
@@ -104,4 +92,12 @@ function csrfMatches(req: Request, expected: string): boolean {
       : undefined;
   const presented = typeof header === 'string' ? header : typeof fromForm === 'string' ? fromForm : undefined;
   return presented !== undefined && safeEqual(presented, expected);
+}
+
+/** The token has done its job; DTOs that forbid unknown fields must not see it. */
+function stripCsrfField(req: Request): void {
+  const body: unknown = req.body;
+  if (typeof body === 'object' && body !== null && CSRF_FORM_FIELD in body) {
+    delete (body as Record<string, unknown>)[CSRF_FORM_FIELD];
+  }
 }

@@ -1,10 +1,22 @@
 import 'reflect-metadata';
-import { Controller, Get, Global, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Global,
+  HttpCode,
+  Module,
+  Post,
+  ValidationPipe,
+  type INestApplication,
+} from '@nestjs/common';
+import { IsOptional, IsString } from 'class-validator';
 import { NestFactory } from '@nestjs/core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/events';
+import { HttpExceptionFilter, validationErrorFactory } from '../api/http-exception.filter';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { AuthModule } from './auth.module';
@@ -17,6 +29,12 @@ import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
  * the default role rules, an admin-only route and a public one.
  */
 
+class ProbeDto {
+  @IsOptional()
+  @IsString()
+  note?: string;
+}
+
 @Controller('api/probe')
 class ProbeController {
   @Get()
@@ -26,8 +44,8 @@ class ProbeController {
 
   @Post()
   @HttpCode(200)
-  write(@CurrentActor() actor: Actor) {
-    return { written: true, actor };
+  write(@CurrentActor() actor: Actor, @Body() dto: ProbeDto) {
+    return { written: true, actor, note: dto.note ?? null };
   }
 
   @Roles('admin')
@@ -87,6 +105,16 @@ export async function startAuthTestServer(
   class TestAppModule {}
 
   const app = await NestFactory.create(TestAppModule, { logger: false });
+  // The same global pipe and filter as main.ts, so answers have the production shape.
+  app.useGlobalPipes(
+    new ValidationPipe({
+      transform: true,
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      exceptionFactory: validationErrorFactory,
+    }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {
@@ -183,3 +211,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 
 export const field = (body: unknown, key: string): unknown =>
   typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
+
+/** `{error: {code, message, field?}}` as the app's exception filter answers. */
+export const errorOf = (body: unknown): { code?: unknown; message?: unknown; field?: unknown } =>
+  (field(body, 'error') ?? {}) as { code?: unknown; message?: unknown; field?: unknown };

@@ -1,14 +1,11 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, Req, UseFilters, UsePipes } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { AuthErrorFilter } from './auth-error.filter';
-import { AUTH_VALIDATION, clientIp } from './auth.controller';
+import { clientIp } from './auth.controller';
 import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
 import { CreateEnrolmentTokenDto, EnrolDto } from './auth.dtos';
 import { EnrolmentService } from './enrolment.service';
 
 @Controller('api')
-@UseFilters(AuthErrorFilter)
-@UsePipes(AUTH_VALIDATION)
 export class EnrolmentController {
   constructor(private readonly enrolment: EnrolmentService) {}
 

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { AgentCredentialsService } from './agent-credentials.service';
-import { eventually, field, startAuthTestServer, TestClient, type AuthTestServer } from './auth.test-harness';
+import {
+  errorOf,
+  eventually,
+  field,
+  startAuthTestServer,
+  TestClient,
+  type AuthTestServer,
+} from './auth.test-harness';
 
 const ADMIN = {
   RF_ADMIN_USER: 'root',
@@ -76,8 +83,8 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
 
     const reuse = await enrol(t.token, 'db-2');
     assert.equal(reuse.status, 401);
-    assert.equal(field(reuse.body, 'code'), 'invalid_enrolment_token');
-    assert.equal(field(reuse.body, 'field'), 'token');
+    assert.equal(errorOf(reuse.body).code, 'invalid_enrolment_token');
+    assert.equal(errorOf(reuse.body).field, 'token');
   });
 
   it('of concurrent enrolments with one token exactly one wins', async () => {
@@ -103,7 +110,7 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
     try {
       const res = await enrol(t.token);
       assert.equal(res.status, 401);
-      assert.equal(field(res.body, 'code'), 'invalid_enrolment_token');
+      assert.equal(errorOf(res.body).code, 'invalid_enrolment_token');
     } finally {
       server.clock.offsetMs -= 6 * 60_000;
     }
@@ -236,7 +243,7 @@ describe('API tokens (real app, real SQLite log)', () => {
     assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
     const write = await bot.request('POST', '/api/probe', { json: {}, bearer: token });
     assert.equal(write.status, 403);
-    assert.equal(field(write.body, 'required_role'), 'operator');
+    assert.match(String(errorOf(write.body).message), /requires the operator role/);
     server.clock.offsetMs += 25 * 60 * 60_000;
     try {
       const expired = await bot.request('GET', '/api/probe', { bearer: token });

@@ -1,6 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, UseFilters, UsePipes } from '@nestjs/common';
-import { AuthErrorFilter } from './auth-error.filter';
-import { AUTH_VALIDATION } from './auth.controller';
+import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { CurrentActor, Roles, type Actor } from './auth.decorators';
 import { CreateUserDto, UpdateUserDto } from './auth.dtos';
 import { SessionService } from './session.service';
@@ -8,8 +6,6 @@ import { UsersService } from './users.service';
 
 @Controller('api/users')
 @Roles('admin')
-@UseFilters(AuthErrorFilter)
-@UsePipes(AUTH_VALIDATION)
 export class UsersController {
   constructor(
     private readonly users: UsersService,
