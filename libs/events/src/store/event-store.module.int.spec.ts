@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,6 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { EVENT_STORE, isEventStoreError, type EventStore } from './event-store.port';
 import { createEventStoreFromEnv } from './event-store.config';
 import { EventStoreModule, type EventStoreModuleOptions } from './event-store.module';
+import { refusedPort } from './esdb/refused-port.testing';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-es-module-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -21,15 +21,6 @@ async function boot(options: EventStoreModuleOptions): Promise<INestApplicationC
   @Module({ imports: [EventStoreModule.forRoot(options)] })
   class RootModule {}
   return NestFactory.createApplicationContext(RootModule, { logger: false, abortOnError: false });
-}
-
-async function refusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 describe('EventStoreModule.forRoot', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { isEventStoreError, type SubscriptionItem } from '../event-store.port';
 import { collectAsync, eventStoreContract, makeEvents } from '../testing/event-store.contract';
 import { createEsdbEventStore } from './esdb-event-store';
+import { refusedPort } from './refused-port.testing';
 
 const url = process.env['ESDB_TEST_URL'];
 
@@ -19,16 +19,6 @@ if (url) {
     'esdb contract suite: skipped — ESDB_TEST_URL is not set (set it to esdb://host:2113?tls=false to run against a real EventStoreDB)';
   console.log(reason);
   it(reason, { skip: reason }, () => undefined);
-}
-
-/** A TCP port on 127.0.0.1 with nothing listening: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 const withTimeout = async <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
@@ -48,7 +38,7 @@ const withTimeout = async <T>(p: Promise<T>, ms: number, what: string): Promise<
 // These run with the real client against a real socket that refuses connections; no server is faked.
 describe('esdb event store: without a reachable server', () => {
   it('fails operations with Unavailable', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const store = createEsdbEventStore({
       connectionString: `esdb://127.0.0.1:${port}?tls=false&defaultDeadline=3000`,
     });
@@ -78,7 +68,7 @@ describe('esdb event store: without a reachable server', () => {
   });
 
   it('keeps resubscribing with growing delays until unsubscribed, without erroring the observable', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const retries: { attempt: number; delayMs: number }[] = [];
     const store = createEsdbEventStore({
       connectionString: `esdb://127.0.0.1:${port}?tls=false`,
@@ -116,7 +106,7 @@ describe('esdb event store: without a reachable server', () => {
 
   it('errors live subscriptions with Closed when the store closes', async () => {
     const store = createEsdbEventStore({
-      connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+      connectionString: `esdb://127.0.0.1:${await refusedPort()}?tls=false`,
       resubscribeBackoff: { initialMs: 20, maxMs: 100 },
     });
     const errors = Promise.all(
@@ -136,7 +126,7 @@ describe('esdb event store: without a reachable server', () => {
 
   it('rejects calls after close with Closed, and subscriptions error with Closed', async () => {
     const store = createEsdbEventStore({
-      connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+      connectionString: `esdb://127.0.0.1:${await refusedPort()}?tls=false`,
     });
     await store.close();
     await assert.rejects(store.append('job-1', makeEvents(1)), (e: unknown) =>
@@ -157,7 +147,7 @@ describe('esdb event store: without a reachable server', () => {
       /maxAppendSize must be a positive integer/,
     );
     const store = createEsdbEventStore({
-      connectionString: `esdb://127.0.0.1:${await closedPort()}?tls=false`,
+      connectionString: `esdb://127.0.0.1:${await refusedPort()}?tls=false`,
     });
     try {
       await assert.rejects(

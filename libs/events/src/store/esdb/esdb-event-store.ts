@@ -44,6 +44,7 @@ import {
   toClientReadRevision,
   toClientRevision,
   toClientStreamMetadata,
+  type ClientRecordedEventLike,
 } from './esdb-event.mapper';
 import {
   ResubscribingSubscription,
@@ -180,13 +181,7 @@ export class EsdbEventStore implements EventStore {
           if (!ev) return;
           // The server filters by stream name *or* by event type, never both; the rest is filtered here.
           if (!matches(ev)) return h.checkpoint(fromClientPosition(ev.position));
-          let recorded: RecordedEvent;
-          try {
-            recorded = fromClientRecordedEvent(ev, resolved.commitPosition);
-          } catch (err) {
-            return h.error(err);
-          }
-          h.event(recorded, recorded.position);
+          deliverRecorded(ev, resolved.commitPosition, h, (e) => e.position);
         });
       },
     });
@@ -208,13 +203,7 @@ export class EsdbEventStore implements EventStore {
           const ev = resolved.event;
           if (!ev) return;
           if (ev.type.startsWith('$')) return h.checkpoint(fromClientRevision(ev.revision));
-          let recorded: RecordedEvent;
-          try {
-            recorded = fromClientRecordedEvent(ev, resolved.commitPosition);
-          } catch (err) {
-            return h.error(err);
-          }
-          h.event(recorded, recorded.revision);
+          deliverRecorded(ev, resolved.commitPosition, h, (e) => e.revision);
         });
       },
     });
@@ -550,6 +539,22 @@ export class EsdbEventStore implements EventStore {
       };
     });
   }
+}
+
+/** Converts one delivered record and hands it on; a record that cannot be converted fails the attempt. */
+function deliverRecorded<C>(
+  ev: ClientRecordedEventLike,
+  commitPosition: bigint | undefined,
+  h: SubscriptionAttemptHandlers<C>,
+  cursorOf: (e: RecordedEvent) => C,
+): void {
+  let recorded: RecordedEvent;
+  try {
+    recorded = fromClientRecordedEvent(ev, commitPosition);
+  } catch (err) {
+    return h.error(err);
+  }
+  h.event(recorded, cursorOf(recorded));
 }
 
 /** Connects a client subscription's events and signals to the attempt handlers, in delivery order. */
