@@ -5,12 +5,11 @@ import {
   type StreamMetadata,
 } from '../event-store.port';
 
-/** An event ready to insert: JSON already serialised once, at the caller's tick. */
+/** An event ready to insert: its stored body serialised once, at the caller's tick. */
 export interface SerializedEvent {
   readonly id: string;
-  readonly type: string;
-  readonly data: string;
-  readonly metadata: string | null;
+  /** `["<id>", "<type>", <data>, <metadata or null>]` (see sqlite-event.schema.ts). */
+  readonly body: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,18 +30,13 @@ export function assertExpectedRevision(
   throw new TypeError(`${field} must be 'any', 'no_stream', 'stream_exists' or a revision >= 0`);
 }
 
-function toJson(value: unknown, field: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (err) {
-    throw new TypeError(`${field} must be JSON-serialisable: ${(err as Error).message}`);
+function assertJsonValue(value: unknown, field: string, optional: boolean): void {
+  if (value === undefined ? !optional : typeof value === 'function' || typeof value === 'symbol') {
+    throw new TypeError(`${field} must be JSON-serialisable`);
   }
-  if (json === undefined) throw new TypeError(`${field} must be JSON-serialisable`);
-  return json;
 }
 
-/** Validates an append and serialises it; enforces the size cap on the JSON actually stored. */
+/** Validates an append and serialises each event's body; enforces the size cap on the JSON actually stored. */
 export function serializeEvents(
   stream: string,
   events: readonly EventData[],
@@ -59,11 +53,18 @@ export function serializeEvents(
     if (typeof event.type !== 'string' || event.type.length === 0) {
       throw new TypeError(`events[${i}].type must be a non-empty string`);
     }
-    const data = toJson(event.data, `events[${i}].data`);
-    const metadata = event.metadata === undefined ? null : toJson(event.metadata, `events[${i}].metadata`);
-    size +=
-      Buffer.byteLength(data) + (metadata === null ? 0 : Buffer.byteLength(metadata)) + event.type.length;
-    out[i] = { id: event.id.toLowerCase(), type: event.type, data, metadata };
+    assertJsonValue(event.data, `events[${i}].data`, false);
+    assertJsonValue(event.metadata, `events[${i}].metadata`, true);
+    const id = event.id.toLowerCase();
+    let body: string;
+    try {
+      // One stringify per event: the body array is what the table stores (sqlite-event.schema.ts).
+      body = JSON.stringify([id, event.type, event.data, event.metadata ?? null]);
+    } catch (err) {
+      throw new TypeError(`events[${i}].data/metadata must be JSON-serialisable: ${(err as Error).message}`);
+    }
+    size += Buffer.byteLength(body);
+    out[i] = { id, body };
   }
   if (size > maxAppendSize) {
     throw new EventStoreError(

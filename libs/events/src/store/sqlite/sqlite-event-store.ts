@@ -29,7 +29,9 @@ import {
   type SerializedEvent,
 } from './event-input.validation';
 import {
+  BODY_ID_SQL,
   EVENT_COLUMNS,
+  eventBody,
   SQLITE_EVENTS_SCHEMA,
   STREAM_LIVE,
   STREAM_SOFT_DELETED,
@@ -66,7 +68,6 @@ interface StreamRow {
 /** Soft delete marks `truncateBefore` as the largest revision, like EventStoreDB's `$tb = long.MaxValue`. */
 const DELETED_TRUNCATE_BEFORE = Number.MAX_SAFE_INTEGER;
 const PAGE = 2048;
-const MULTI_INSERT_ROWS = 32;
 
 export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
   return new SqliteEventStore(options);
@@ -81,7 +82,6 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly recentIds: RecentIds;
-  private readonly multiInserts = new Map<number, Database.Statement>();
 
   constructor(options: SqliteEventStoreOptions) {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -317,10 +317,7 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: revision, position: positionOf(position) };
   }
 
-  /**
-   * Inserts with multi-row statements: one call per chunk instead of one per
-   * event roughly halves the per-event cost of an append. Returns the last position.
-   */
+  /** Inserts the events with consecutive revisions; returns the last position. */
   private insertEvents(
     stream: string,
     firstRevision: number,
@@ -328,35 +325,13 @@ export class SqliteEventStore implements EventStore {
     now: number,
   ): number {
     let position = 0;
-    for (let from = 0; from < rows.length; from += MULTI_INSERT_ROWS) {
-      const count = Math.min(MULTI_INSERT_ROWS, rows.length - from);
-      const params: (string | number | null)[] = new Array<string | number | null>(count * 7);
-      for (let i = 0, p = 0; i < count; i++) {
-        const row = rows[from + i]!;
-        params[p++] = stream;
-        params[p++] = firstRevision + from + i;
-        params[p++] = row.id;
-        params[p++] = row.type;
-        params[p++] = row.data;
-        params[p++] = row.metadata;
-        params[p++] = now;
-        this.recentIds.add(row.id, stream, firstRevision + from + i);
-      }
-      position = Number(this.multiInsert(count).run(params).lastInsertRowid);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const revision = firstRevision + i;
+      position = Number(this.sql.insert.run(stream, revision, now, 0, row.body).lastInsertRowid);
+      this.recentIds.add(row.id, stream, revision);
     }
     return position;
-  }
-
-  private multiInsert(count: number): Database.Statement {
-    let statement = this.multiInserts.get(count);
-    if (!statement) {
-      const values = new Array<string>(count).fill('(?, ?, ?, ?, ?, ?, ?, 0)').join(', ');
-      statement = this.db.prepare(
-        `INSERT INTO events (stream, revision, id, type, data, metadata, created, system) VALUES ${values}`,
-      );
-      this.multiInserts.set(count, statement);
-    }
-    return statement;
   }
 
   /**
@@ -427,8 +402,13 @@ export class SqliteEventStore implements EventStore {
   ): number {
     const json = JSON.stringify(meta);
     const position = Number(
-      this.sql.insert.run(metastreamOf(stream), revision, randomUUID(), '$metadata', json, null, now, 1)
-        .lastInsertRowid,
+      this.sql.insert.run(
+        metastreamOf(stream),
+        revision,
+        now,
+        1,
+        eventBody(randomUUID(), '$metadata', json, null),
+      ).lastInsertRowid,
     );
     this.sql.setMeta.run(stream, revision, json, state);
     return position;
@@ -519,9 +499,7 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
   const write = (sql: string) => (readonly ? db.prepare('SELECT 1') : db.prepare(sql));
   return {
     stream: db.prepare('SELECT last_revision, state, meta_revision, meta FROM streams WHERE name = ?'),
-    insert: write(
-      'INSERT INTO events (stream, revision, id, type, data, metadata, created, system) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
+    insert: write('INSERT INTO events (stream, revision, created, system, body) VALUES (?, ?, ?, ?, ?)'),
     setLast: write(
       `INSERT INTO streams (name, last_revision) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET last_revision = excluded.last_revision`,
@@ -534,9 +512,11 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
       `INSERT INTO streams (name, last_revision, state) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET state = excluded.state`,
     ),
-    recentIds: raw('SELECT id, stream, revision FROM events WHERE system = 0 ORDER BY position DESC LIMIT ?'),
+    recentIds: raw(
+      `SELECT ${BODY_ID_SQL}, stream, revision FROM events WHERE system = 0 ORDER BY position DESC LIMIT ?`,
+    ),
     idsInRange: raw(
-      'SELECT revision, id, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision',
+      `SELECT revision, ${BODY_ID_SQL}, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision`,
     ),
     head: db.prepare('SELECT position FROM events WHERE system = 0 ORDER BY position DESC LIMIT 1'),
     lastSequence: db.prepare('SELECT max(position) AS position FROM events'),
@@ -566,13 +546,20 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
 /** Recently appended event ids in insertion order; the oldest fall out past the capacity. */
 class RecentIds {
   private readonly map = new Map<string, { stream: string; revision: number }>();
-  constructor(private readonly capacity: number) {}
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
 
   add(id: string, stream: string, revision: number): void {
     if (this.capacity === 0) return;
-    this.map.delete(id);
+    const evicted = this.ring[this.next];
+    if (evicted !== undefined && evicted !== id) this.map.delete(evicted);
+    this.ring[this.next] = id;
+    this.next = (this.next + 1) % this.capacity;
     this.map.set(id, { stream, revision });
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
   }
 
   get(id: string): { stream: string; revision: number } | undefined {
