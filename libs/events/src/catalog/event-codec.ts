@@ -133,21 +133,33 @@ function readMetadata(raw: unknown, created: Date): EventMetadata {
  */
 export function fromRecorded(recorded: RecordedEvent): StoredFleetEvent {
   const metadata = readMetadata(recorded.metadata, recorded.created);
-  const base = {
+  const type = recorded.type;
+  // One object literal per event: this runs for every event of every catch-up and rebuild.
+  if (!isFleetEventType(type)) {
+    return {
+      type: 'unknown',
+      original_type: type,
+      data: recorded.data,
+      id: recorded.id,
+      streamId: recorded.streamId,
+      revision: recorded.revision,
+      position: recorded.position,
+      created: recorded.created,
+      metadata,
+    };
+  }
+  const data =
+    metadata.schema_version < currentSchemaVersion(type)
+      ? upcast(type, metadata.schema_version, recorded.data)
+      : recorded.data;
+  return {
+    type,
+    data,
     id: recorded.id,
     streamId: recorded.streamId,
     revision: recorded.revision,
     position: recorded.position,
     created: recorded.created,
     metadata,
-  };
-  const type = recorded.type;
-  if (!isFleetEventType(type)) {
-    return { ...base, type: 'unknown', original_type: type, data: recorded.data };
-  }
-  const data =
-    metadata.schema_version < currentSchemaVersion(type)
-      ? upcast(type, metadata.schema_version, recorded.data)
-      : recorded.data;
-  return { ...base, type, data } as StoredFleetEvent;
+  } as StoredFleetEvent;
 }

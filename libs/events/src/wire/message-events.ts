@@ -1,5 +1,7 @@
 import type { EventMetadataInput } from '../catalog/event-codec';
-import { jobIdForScheduleFire } from '../catalog/event-ids';
+import { eventIdFromEnvelope, jobIdForScheduleFire } from '../catalog/event-ids';
+import { currentSchemaVersion } from '../catalog/upcasters';
+import type { EventData } from '../store/event-store.port';
 import type { FleetEvent } from '../catalog/events';
 import { hostStream, jobLogStream, jobStream, schedulesStream, snapshotsStream } from '../catalog/streams';
 import type { WireMessage } from './envelope';
@@ -219,5 +221,40 @@ export function metadataForMessage(
     causation_id: message.id,
     envelope_id: message.id,
     received_at: receivedAt,
+  };
+}
+
+/** What the control plane appends for one durable agent message. */
+export interface MessageEventData {
+  readonly stream: string;
+  readonly eventData: EventData;
+}
+
+/**
+ * The ingest hot path in one call: the message's event with its
+ * envelope-derived id and agent metadata, ready to append. It does not run
+ * `toEventData`'s validation again: `parseEnvelope` already validated every
+ * field the event is built from, and the mapping is pure (specs check that
+ * the result equals `toEventData`'s for every durable type).
+ */
+export function eventDataForMessage(
+  hostId: string,
+  message: WireMessage,
+  receivedAt: string,
+): MessageEventData | null {
+  const mapped = eventForMessage(hostId, message);
+  if (!mapped) return null;
+  const { type, data } = mapped.event;
+  return {
+    stream: mapped.stream,
+    eventData: {
+      id: eventIdFromEnvelope(message.id, 0),
+      type,
+      data,
+      metadata: {
+        ...metadataForMessage(hostId, message, receivedAt),
+        schema_version: currentSchemaVersion(type),
+      },
+    },
   };
 }

@@ -5,7 +5,7 @@ import { toEventData } from '../catalog/event-codec';
 import { eventIdFromEnvelope, jobIdForScheduleFire } from '../catalog/event-ids';
 import { hostStream, jobLogStream, jobStream, schedulesStream, snapshotsStream } from '../catalog/streams';
 import { makeEnvelope, parseEnvelope, encodeEnvelope } from './envelope';
-import { eventForMessage, metadataForMessage } from './message-events';
+import { eventDataForMessage, eventForMessage, metadataForMessage } from './message-events';
 import { DURABLE_AGENT_MESSAGES, WIRE_TYPES, type WireType } from './wire-messages';
 import { SAMPLE_PAYLOADS } from './wire-samples.testing';
 
@@ -111,5 +111,22 @@ describe('eventForMessage', () => {
     });
     const hb = message('schedule.ack');
     assert.equal(metadataForMessage(HOST, hb, T0).correlation_id, hb.id);
+  });
+
+  it('eventDataForMessage equals toEventData of the mapped event for every durable type (no validation lost)', () => {
+    for (const type of DURABLE_AGENT_MESSAGES) {
+      const msg = message(type);
+      const fast = eventDataForMessage(HOST, msg, T0);
+      const mapped = eventForMessage(HOST, msg);
+      assert.ok(fast && mapped, type);
+      const checked = toEventData(
+        mapped.event,
+        metadataForMessage(HOST, msg, T0),
+        eventIdFromEnvelope(msg.id, 0),
+      );
+      assert.equal(fast.stream, mapped.stream);
+      assert.deepEqual(fast.eventData, checked, type);
+    }
+    assert.equal(eventDataForMessage(HOST, message('heartbeat'), T0), null);
   });
 });
