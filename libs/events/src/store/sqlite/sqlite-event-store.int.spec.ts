@@ -100,3 +100,66 @@ describe('sqlite event store: file-specific behaviour', () => {
     assert.throws(() => createSqliteEventStore({ path: freshFile(), maxAppendSize: -1 }), /maxAppendSize/);
   });
 });
+
+describe('sqlite event store: idempotency, scans and shutdown', () => {
+  it('an any-retry after reopening the file is still idempotent (recent ids are warmed from the log)', async () => {
+    const file = freshFile();
+    const events = makeEvents(3);
+    const first = createSqliteEventStore({ path: file });
+    const original = await first.append('host-1', events);
+    await first.append('host-2', makeEvents(2));
+    await first.close();
+    const second = createSqliteEventStore({ path: file });
+    try {
+      const retry = await second.append('host-1', events);
+      assert.equal(retry.nextExpectedRevision, original.nextExpectedRevision);
+      assert.equal(comparePositions(retry.position, original.position), 0);
+      assert.equal((await collectAsync(second.readStream('host-1'))).length, 3);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a long readAll yields to the event loop between pages', async () => {
+    const store = createSqliteEventStore({ path: freshFile(), synchronous: 'NORMAL' });
+    try {
+      for (let i = 0; i < 5; i++) await store.append(`joblog-${i}`, makeEvents(1000));
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      let seen = 0;
+      let ticksWhileReading = 0;
+      try {
+        for await (const event of store.readAll()) {
+          seen++;
+          assert.ok(event.revision >= 0);
+          if (seen === 4500) ticksWhileReading = ticks;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      assert.equal(seen, 5000);
+      assert.ok(ticksWhileReading > 0, 'timers ran during the scan');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('closing the store ends live subscriptions with Closed', async () => {
+    const store = createSqliteEventStore({ path: freshFile() });
+    await store.append('host-1', makeEvents(1));
+    const failure = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no error after close within 5 s')), 5_000);
+      store.subscribeToAll().subscribe({
+        next: (item) => {
+          if (item.kind === 'caughtUp') void store.close();
+        },
+        error: (err: unknown) => {
+          clearTimeout(timer);
+          resolve(err);
+        },
+      });
+    });
+    const err = (await failure) as { code?: string };
+    assert.equal(err.code, 'Closed');
+  });
+});
