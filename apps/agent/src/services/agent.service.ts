@@ -1,4 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import {
+  isId,
+  makeEnvelope,
+  parseEnvelope,
+  SERVER_TO_AGENT,
+  WireProtocolError,
+  type WireMessage,
+  type WirePayloadMap,
+  type WireType,
+} from '@rf/events';
 import { formatVersion, locateRestic, ResticRepository } from '@rf/restic';
 import { AgentConnection, BackoffOptions, DEFAULT_BACKOFF } from '../client/agent-connection';
 import type { AgentConfig } from '../config/agent-config';
@@ -17,13 +26,6 @@ export interface AgentServiceOptions {
   config: AgentConfig;
   logger: AgentLogger;
   clock?: Clock;
-}
-
-interface IncomingEnvelope {
-  id: string;
-  type: string;
-  job_id?: string;
-  payload: Record<string, unknown>;
 }
 
 /**
@@ -124,7 +126,7 @@ export class AgentService {
     this.scheduler.stop();
     await this.jobs.shutdown();
     await this.outbox.flush();
-    // Give the server a moment to ack what is in flight; anything left is resent next start.
+    // Give the server a moment to ack what is in flight; anything left is resent on the next start.
     const deadline = Date.now() + 2000;
     while (this.outbox.size > 0 && this.conn.isOpen && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -139,29 +141,22 @@ export class AgentService {
     if (!this.restic) {
       const env = { ...process.env };
       if (!env.RF_RESTIC_BIN && this.o.config.restic_bin) env.RF_RESTIC_BIN = this.o.config.restic_bin;
-      this.restic = locateRestic({ env });
-      // A failed lookup is retried on the next job (restic may be installed meanwhile).
-      this.restic.catch(() => {
-        this.restic = undefined;
+      const p = locateRestic({ env });
+      this.restic = p;
+      // A failed lookup is retried on the next job (restic may have been installed meanwhile).
+      p.catch(() => {
+        if (this.restic === p) this.restic = undefined;
       });
     }
     return this.restic;
   }
 
-  private envelope(
-    type: string,
-    jobId: string | undefined,
-    payload: object,
-  ): OutboxEnvelope & { v: 1; ts: string } {
-    const env: OutboxEnvelope & { v: 1; ts: string } = {
-      v: 1,
-      id: randomUUID(),
-      type,
-      ts: this.clock.now().toISOString(),
-      payload,
-    };
-    if (jobId) env.job_id = jobId;
-    return env;
+  /** Builds an envelope validated exactly as the control plane will validate it (throws WireProtocolError). */
+  private envelope(type: string, jobId: string | undefined, payload: object): OutboxEnvelope {
+    return makeEnvelope(type as WireType, payload as WirePayloadMap[WireType], {
+      ts: this.clock.now(),
+      ...(jobId ? { job_id: jobId } : {}),
+    }) as OutboxEnvelope;
   }
 
   /** Durable send: to disk first, to the socket once fsynced. */
@@ -170,7 +165,19 @@ export class AgentService {
       this.log.warn({ type, job_id: jobId }, 'agent: message after shutdown dropped');
       return;
     }
-    this.outbox.enqueue(this.envelope(type, jobId, payload));
+    let env: OutboxEnvelope;
+    try {
+      env = this.envelope(type, jobId, payload);
+    } catch (err) {
+      if (!(err instanceof WireProtocolError)) throw err;
+      // A bug on our side that the server would reject too: name the field, never the values.
+      this.log.error(
+        { type, job_id: jobId, field: err.field, err: err.message },
+        'agent: invalid outgoing message dropped',
+      );
+      return;
+    }
+    this.outbox.enqueue(env);
   }
 
   private onOpen(): void {
@@ -203,26 +210,22 @@ export class AgentService {
   }
 
   private onMessage(text: string): void {
-    let env: IncomingEnvelope;
-    try {
-      env = parseIncoming(text);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'agent: ignoring an unreadable message from the server');
+    const parsed = parseEnvelope(text, { accept: SERVER_TO_AGENT });
+    if (!parsed.ok) {
+      this.onInvalidMessage(text, parsed.error.message, parsed.error.field);
       return;
     }
-    const p = env.payload;
-    switch (env.type) {
-      case 'ack': {
-        const ids = Array.isArray(p.ids) ? p.ids.filter((x): x is string => typeof x === 'string') : [];
-        this.outbox.ack(ids);
+    const msg: WireMessage = parsed.message;
+    switch (msg.type) {
+      case 'ack':
+        this.outbox.ack(msg.payload.ids);
         return;
-      }
       case 'config.update':
-        this.applyConfig(p);
+        this.applyConfig(msg.payload);
         return;
       case 'schedule.set':
         try {
-          const ack = this.scheduler.apply(p);
+          const ack = this.scheduler.apply(msg.payload);
           this.emit('schedule.ack', undefined, ack);
         } catch (err) {
           this.log.error(
@@ -233,30 +236,60 @@ export class AgentService {
         return;
       case 'command.run':
         this.jobs.submit({
-          job_id: String(p.job_id ?? env.job_id ?? ''),
-          kind: String(p.kind ?? ''),
-          args: p.args,
-          schedule_id: typeof p.schedule_id === 'string' ? p.schedule_id : undefined,
+          job_id: msg.payload.job_id,
+          kind: msg.payload.kind,
+          args: msg.payload.args,
+          schedule_id: rawScheduleId(text),
         });
         return;
       case 'command.cancel':
-        this.jobs.cancel(String(p.job_id ?? env.job_id ?? ''));
+        this.jobs.cancel(msg.payload.job_id);
         return;
       case 'error':
-        this.onServerError(p);
+        this.onServerError(msg.payload);
         return;
       case 'agent.update_available':
-        this.log.info({ latest_version: p.latest_version }, 'agent: a newer agent version is available');
+        this.log.info(
+          { latest_version: msg.payload.latest_version },
+          'agent: a newer agent version is available',
+        );
         return;
       default:
-        this.log.debug({ type: env.type }, 'agent: ignoring message type');
+        this.log.debug({ type: msg.type }, 'agent: ignoring message type');
     }
   }
 
-  private onServerError(p: Record<string, unknown>): void {
-    const code = String(p.code ?? '');
-    const message = String(p.message ?? '');
-    if (/protocol/i.test(code)) {
+  /** A command.run that fails validation is answered (rejected, naming the field); anything else is logged. */
+  private onInvalidMessage(text: string, message: string, field: string | undefined): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      raw = undefined;
+    }
+    const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const payload = (typeof o.payload === 'object' && o.payload !== null ? o.payload : {}) as Record<
+      string,
+      unknown
+    >;
+    if (o.type === 'command.run' && isId(payload.job_id)) {
+      this.log.warn({ job_id: payload.job_id, field, err: message }, 'job rejected: invalid command.run');
+      this.emit('command.result', payload.job_id, {
+        job_id: payload.job_id,
+        accepted: false,
+        error: message,
+      });
+      return;
+    }
+    this.log.warn(
+      { type: typeof o.type === 'string' ? o.type : undefined, field, err: message },
+      'agent: ignoring an invalid message from the server',
+    );
+  }
+
+  private onServerError(p: WirePayloadMap['error']): void {
+    const { code, message } = p;
+    if (code === 'unsupported_version' || /protocol/i.test(code)) {
       this.log.error(
         { code, message },
         "agent: the control plane does not speak this agent's protocol version; upgrade the agent or the control plane. Backing off",
@@ -270,48 +303,31 @@ export class AgentService {
     );
   }
 
-  private applyConfig(p: Record<string, unknown>): void {
-    const r = (typeof p.repository === 'object' ? p.repository : p) as Record<string, unknown> | null;
-    if (r === null) {
-      this.repository = undefined;
-      this.log.info({}, 'agent: repository configuration removed');
-      return;
-    }
-    const url = r.url ?? r.repo_url;
-    const password = r.password ?? r.repo_password;
-    if (typeof url !== 'string' || url === '' || typeof password !== 'string' || password === '') {
-      this.log.warn(
-        { has_url: typeof url === 'string' },
-        'agent: config.update without repository url and password; ignored',
-      );
-      return;
-    }
-    const username = r.username ?? r.repo_username;
-    const credential = r.credential ?? r.repo_credential;
+  private applyConfig(p: WirePayloadMap['config.update']): void {
     this.repository = {
-      url,
-      password,
-      ...(typeof username === 'string' && username ? { username } : {}),
-      ...(typeof credential === 'string' && credential ? { credential } : {}),
+      url: p.repo_url,
+      password: p.repo_password,
+      ...(p.repo_username ? { username: p.repo_username } : {}),
+      ...(p.repo_credential ? { credential: p.repo_credential } : {}),
     };
     // Secrets stay in memory only; log the location without any userinfo.
-    this.log.info({ repository: redactUrl(url) }, 'agent: repository configured');
+    this.log.info({ repository: redactUrl(p.repo_url) }, 'agent: repository configured');
   }
 }
 
-function parseIncoming(text: string): IncomingEnvelope {
-  const v: unknown = JSON.parse(text);
-  if (typeof v !== 'object' || v === null) throw new Error('not an object');
-  const o = v as Record<string, unknown>;
-  if (typeof o.type !== 'string') throw new Error('type missing');
-  const payload =
-    typeof o.payload === 'object' && o.payload !== null ? (o.payload as Record<string, unknown>) : {};
-  return {
-    id: String(o.id ?? ''),
-    type: o.type,
-    job_id: typeof o.job_id === 'string' ? o.job_id : undefined,
-    payload,
-  };
+/**
+ * command.run has no schedule_id field in @rf/events (unknown payload fields
+ * are stripped; unknown args are rejected), so the schedule whose hooks
+ * apply is read from the raw message's `payload.schedule_id`.
+ */
+function rawScheduleId(text: string): string | undefined {
+  try {
+    const o = JSON.parse(text) as { payload?: { schedule_id?: unknown } };
+    const id = o.payload?.schedule_id;
+    return isId(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function redactUrl(url: string): string {

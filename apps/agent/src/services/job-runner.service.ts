@@ -1,6 +1,7 @@
 import {
   argsForJob,
   classifyOutcome,
+  formatVersion,
   parseBackupLine,
   progressFromStatus,
   ProgressThrottle,
@@ -17,7 +18,7 @@ import { isJobKind, validateJobArgs, type JobKind } from '@rf/events';
 import type { AgentLogger } from '../logger';
 import { HookProcessRepository } from '../repositories/hook-process.repository';
 import type { StoredSchedule } from '../repositories/schedule-state.repository';
-import { jsonDocument, mapSnapshots, mapStats, RepoStatsPayload } from './restic-report.mapper';
+import { jsonDocument, mapSnapshots, repoStatsFrom, statsDocument } from './restic-report.mapper';
 
 /** What the runner sends; the caller routes it through the durable outbox. */
 export type Emit = (type: string, jobId: string | undefined, payload: object) => void;
@@ -62,19 +63,19 @@ interface Job {
   repo: ResticRepository;
   abort: AbortController;
   state: 'queued' | 'running' | 'done';
+  logLines: number;
 }
 
+/** The `job.finished` payload; exit_code is -1 when restic did not exit by itself (never started, killed). */
 export interface JobFinished {
   job_id: string;
-  kind: JobKind;
   status: 'succeeded' | 'warning' | 'failed' | 'cancelled';
-  exit_code: number | null;
-  started_at: string;
+  exit_code: number;
   finished_at: string;
-  duration_ms: number;
   stats?: Record<string, unknown>;
   error?: string;
   error_code?: string;
+  log_lines: number;
   dropped_log_lines: number;
 }
 
@@ -165,6 +166,7 @@ export class JobRunnerService {
       repo,
       abort: new AbortController(),
       state: 'queued',
+      logLines: 0,
     };
     this.jobs.set(jobId, job);
     this.remember(jobId);
@@ -251,12 +253,25 @@ export class JobRunnerService {
       return;
     }
     job.state = 'running';
+    const log = this.logSink(job);
+    let restic: ResticBinary;
+    try {
+      restic = await this.d.restic();
+    } catch (err) {
+      this.finish(job, startedAt, {
+        status: 'failed',
+        exit_code: null,
+        error: (err as Error).message,
+        error_code: 'restic_not_found',
+      });
+      return;
+    }
     this.d.emit('job.started', job.id, {
       job_id: job.id,
       kind: job.kind,
       started_at: startedAt.toISOString(),
+      restic_version: restic.version ? formatVersion(restic.version) : '',
     });
-    const log = this.logSink(job);
     const schedule = job.scheduleId ? this.d.schedule(job.scheduleId) : undefined;
     if (job.scheduleId && !schedule) {
       log('agent', `schedule ${job.scheduleId} is not in the applied schedule set; running without hooks`);
@@ -275,7 +290,6 @@ export class JobRunnerService {
         return;
       }
     }
-    const restic = await this.d.restic();
     const inv = argsForJob(toResticJob(job.kind, job.args));
     const throttle = new ProgressThrottle(this.d.progressIntervalMs ?? 1000);
     let summary: BackupSummary | undefined;
@@ -339,11 +353,11 @@ export class JobRunnerService {
     let status = outcome.status;
     let error = status === 'succeeded' ? undefined : outcome.message;
     let stats: Record<string, unknown> | undefined = summary ? summaryStats(summary) : undefined;
-    let repoStats: RepoStatsPayload | undefined;
+    let statsDoc: Record<string, unknown> | undefined;
     if (job.kind === 'stats' && status === 'succeeded' && result.stdoutLines) {
       try {
-        repoStats = mapStats(jsonDocument(result.stdoutLines), String(job.args.mode ?? 'restore-size'));
-        stats = { ...repoStats };
+        statsDoc = statsDocument(jsonDocument(result.stdoutLines));
+        stats = { mode: String(job.args.mode ?? 'restore-size'), ...statsDoc };
       } catch (err) {
         log('agent', `could not read restic stats output: ${(err as Error).message}`);
       }
@@ -373,15 +387,13 @@ export class JobRunnerService {
       error,
       error_code: outcome.code,
     });
-    if (job.kind === 'check') {
-      this.d.emit('repo.stats', job.id, {
-        job_id: job.id,
+    if (job.kind === 'check' && status !== 'cancelled') {
+      await this.reportRepoStats(job, restic, undefined, {
         last_check_at: this.now().toISOString(),
         last_check_status: status,
-        check_errors: status === 'succeeded' ? 0 : 1,
       });
     }
-    if (repoStats) this.d.emit('repo.stats', job.id, { job_id: job.id, ...repoStats });
+    if (job.kind === 'stats' && statsDoc) await this.reportRepoStats(job, restic, statsDoc, {});
     const changesSnapshots = job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune';
     if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
       await this.reportSnapshots(job, restic);
@@ -407,6 +419,37 @@ export class JobRunnerService {
     } catch (err) {
       // The next successful job reports again; the job itself already finished.
       this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'snapshots.report failed');
+    }
+  }
+
+  /** `repo.stats` after stats and check jobs: the repository's stored size comes from `stats --mode raw-data`. */
+  private async reportRepoStats(
+    job: Job,
+    restic: ResticBinary,
+    jobDoc: Record<string, unknown> | undefined,
+    extra: { last_check_at?: string; last_check_status?: string },
+  ): Promise<void> {
+    try {
+      let raw = job.kind === 'stats' && job.args.mode === 'raw-data' ? jobDoc : undefined;
+      if (!raw) {
+        const inv = argsForJob({ kind: 'stats', mode: 'raw-data' });
+        const r = await this.processes.run({
+          bin: restic.bin,
+          version: restic.version,
+          repo: job.repo,
+          command: inv.command,
+          args: inv.args,
+          timeoutMs: 30 * 60_000,
+          captureStdout: true,
+        });
+        if (r.exitCode !== 0)
+          throw new Error(`restic stats exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
+        raw = statsDocument(jsonDocument(r.stdoutLines ?? []));
+      }
+      const restoreSize = job.kind === 'stats' && job.args.mode !== 'raw-data' ? jobDoc : undefined;
+      this.d.emit('repo.stats', job.id, { job_id: job.id, ...repoStatsFrom(raw, restoreSize), ...extra });
+    } catch (err) {
+      this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'repo.stats failed');
     }
   }
 
@@ -443,6 +486,7 @@ export class JobRunnerService {
     return (stream, line) => {
       const payload = line.length > MAX_LOG_LINE ? `${line.slice(0, MAX_LOG_LINE)}… [truncated]` : line;
       seq++;
+      job.logLines = seq;
       this.d.emit('log.stream', job.id, {
         job_id: job.id,
         seq,
@@ -454,39 +498,37 @@ export class JobRunnerService {
   }
 
   private emitProgress(job: Job, p: ReturnType<typeof progressFromStatus>): void {
+    const count = (v: number): number => (Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
     this.d.emit('job.progress', job.id, {
       job_id: job.id,
-      percent_done: p.percentDone,
-      files_done: p.filesDone,
-      total_files: p.totalFiles,
-      bytes_done: p.bytesDone,
-      total_bytes: p.totalBytes,
-      eta_seconds: p.etaSeconds ?? null,
-      throughput_bps: p.throughputBps,
-      error_count: p.errorCount,
+      percent_done: Math.min(1, Math.max(0, Number.isFinite(p.percentDone) ? p.percentDone : 0)),
+      files_done: count(p.filesDone),
+      total_files: count(p.totalFiles),
+      bytes_done: count(p.bytesDone),
+      total_bytes: count(p.totalBytes),
+      ...(p.etaSeconds !== undefined && p.etaSeconds >= 0 ? { eta_seconds: p.etaSeconds } : {}),
+      throughput_bps: count(p.throughputBps),
     });
   }
 
   private finish(
     job: Job,
     startedAt: Date,
-    r: Pick<JobFinished, 'status' | 'exit_code' | 'stats' | 'error' | 'error_code'>,
+    r: Pick<JobFinished, 'status' | 'stats' | 'error' | 'error_code'> & { exit_code: number | null },
   ): void {
     const finishedAt = this.now();
     const dropped = this.d.takeDropped(job.id);
     const payload: JobFinished = {
       job_id: job.id,
-      kind: job.kind,
       status: r.status,
-      exit_code: r.exit_code,
-      started_at: startedAt.toISOString(),
+      exit_code: r.exit_code ?? -1,
       finished_at: finishedAt.toISOString(),
-      duration_ms: finishedAt.getTime() - startedAt.getTime(),
+      log_lines: job.logLines,
       dropped_log_lines: dropped,
     };
     if (r.stats) payload.stats = r.stats;
     if (r.error) payload.error = r.error;
-    if (r.error_code) payload.error_code = r.error_code;
+    if (r.error_code && r.status !== 'succeeded') payload.error_code = r.error_code;
     job.state = 'done';
     this.jobs.delete(job.id);
     this.d.emit('job.finished', job.id, payload);
@@ -496,6 +538,7 @@ export class JobRunnerService {
         kind: job.kind,
         status: r.status,
         exit_code: r.exit_code,
+        duration_ms: finishedAt.getTime() - startedAt.getTime(),
         dropped_log_lines: dropped,
       },
       'job finished',

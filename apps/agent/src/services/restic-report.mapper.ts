@@ -19,16 +19,15 @@ export interface WireSnapshot {
   file_count?: number;
 }
 
+/** `repo.stats` as @rf/events defines it. */
 export interface RepoStatsPayload {
-  total_size?: number;
-  total_file_count?: number;
-  snapshots_count?: number;
-  total_uncompressed_size?: number;
+  total_size_bytes: number;
+  raw_size_bytes?: number;
+  snapshot_count: number;
+  file_count?: number;
   compression_ratio?: number;
-  mode?: string;
   last_check_at?: string;
   last_check_status?: string;
-  check_errors?: number;
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -57,7 +56,8 @@ export function mapSnapshots(doc: unknown): WireSnapshot[] {
   const out: WireSnapshot[] = [];
   for (const item of doc) {
     const o = obj(item);
-    if (!o || !s(o.id)) continue;
+    // Ids are hex, 8 chars (0.14) or 64; anything else is not a snapshot we can report.
+    if (!o || !/^[0-9a-f]{8,64}$/.test(s(o.id))) continue;
     const snap: WireSnapshot = {
       id: s(o.id),
       short_id: s(o.short_id) || s(o.id).slice(0, 8),
@@ -67,7 +67,7 @@ export function mapSnapshots(doc: unknown): WireSnapshot[] {
       tags: strs(o.tags),
     };
     if (s(o.username)) snap.username = s(o.username);
-    if (s(o.parent)) snap.parent = s(o.parent);
+    if (/^[0-9a-f]{8,64}$/.test(s(o.parent))) snap.parent = s(o.parent);
     if (s(o.tree)) snap.tree = s(o.tree);
     if (s(o.program_version)) snap.program_version = s(o.program_version);
     const summary = obj(o.summary);
@@ -80,16 +80,31 @@ export function mapSnapshots(doc: unknown): WireSnapshot[] {
   return out;
 }
 
-export function mapStats(doc: unknown, mode: string): RepoStatsPayload {
+/** The `stats --json` object as restic printed it (any mode). */
+export function statsDocument(doc: unknown): Record<string, unknown> {
   const o = obj(doc);
   if (!o) throw new Error('restic stats --json did not print a JSON object');
+  return o;
+}
+
+/**
+ * Repository stats from `stats --mode raw-data` (what the repository stores)
+ * and, when the job ran one, `--mode restore-size` (for the file count).
+ */
+export function repoStatsFrom(
+  rawData: Record<string, unknown>,
+  restoreSize?: Record<string, unknown>,
+): RepoStatsPayload {
   const out: RepoStatsPayload = {
-    mode,
-    total_size: n(o.total_size),
-    total_file_count: n(o.total_file_count),
-    snapshots_count: n(o.snapshots_count),
+    total_size_bytes: n(rawData.total_size),
+    snapshot_count: n(rawData.snapshots_count),
   };
-  if (typeof o.total_uncompressed_size === 'number') out.total_uncompressed_size = o.total_uncompressed_size;
-  if (typeof o.compression_ratio === 'number') out.compression_ratio = o.compression_ratio;
+  if (typeof rawData.total_uncompressed_size === 'number')
+    out.raw_size_bytes = rawData.total_uncompressed_size;
+  if (typeof rawData.compression_ratio === 'number' && rawData.compression_ratio >= 0) {
+    out.compression_ratio = rawData.compression_ratio;
+  }
+  if (restoreSize && typeof restoreSize.total_file_count === 'number')
+    out.file_count = restoreSize.total_file_count;
   return out;
 }
