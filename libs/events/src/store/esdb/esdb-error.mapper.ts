@@ -25,6 +25,8 @@ export interface EsdbErrorContext {
  * resubscribe.
  */
 export function isTransientEsdbError(raw: unknown): boolean {
+  // Errors from the adapter's own reads (e.g. resolving `end` before subscribing) arrive already mapped.
+  if (raw instanceof EventStoreError) return raw.code === 'Unavailable';
   const err = raw instanceof Error ? convertToCommandError(raw) : raw;
   if (
     err instanceof UnavailableError ||

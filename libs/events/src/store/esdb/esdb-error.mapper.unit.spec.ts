@@ -153,5 +153,8 @@ describe('mapEsdbError', () => {
     assert.equal(mapEsdbError(plain), plain);
     const already = new EventStoreError('Closed', 'closed');
     assert.equal(mapEsdbError(already), already);
+    assert.equal(isTransientEsdbError(already), false);
+    assert.equal(isTransientEsdbError(new EventStoreError('Unavailable', 'down')), true);
+    assert.equal(isTransientEsdbError(new EventStoreError('StreamDeleted', 'gone')), false);
   });
 });

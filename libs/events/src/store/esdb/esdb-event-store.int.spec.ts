@@ -104,6 +104,33 @@ describe('esdb event store: without a reachable server', () => {
     await store.close();
   });
 
+  it('a subscription from "end" retries its head lookup while the server is down instead of failing', async () => {
+    const retries: string[] = [];
+    const store = createEsdbEventStore({
+      connectionString: `esdb://127.0.0.1:${await refusedPort()}?tls=false`,
+      resubscribeBackoff: { initialMs: 20, maxMs: 100 },
+      onResubscribe: ({ subscription }) => retries.push(subscription),
+    });
+    const failures: unknown[] = [];
+    const subs = [
+      store.subscribeToAll({ fromPosition: 'end' }).subscribe({ error: (e: unknown) => failures.push(e) }),
+      store
+        .subscribeToStream('job-1', { fromRevision: 'end' })
+        .subscribe({ error: (e: unknown) => failures.push(e) }),
+    ];
+    try {
+      const deadline = Date.now() + 20_000;
+      const enough = () =>
+        retries.filter((n) => n === '$all').length >= 3 && retries.filter((n) => n === 'job-1').length >= 3;
+      while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(enough(), `resubscribe attempts: ${retries.join(', ')}`);
+      assert.deepEqual(failures, []);
+    } finally {
+      for (const sub of subs) sub.unsubscribe();
+      await store.close();
+    }
+  });
+
   it('errors live subscriptions with Closed when the store closes', async () => {
     const store = createEsdbEventStore({
       connectionString: `esdb://127.0.0.1:${await refusedPort()}?tls=false`,

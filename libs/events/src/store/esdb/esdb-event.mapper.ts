@@ -111,7 +111,7 @@ export function toClientEvents(
     return {
       id: row.id,
       contentType: 'application/json',
-      type: row.type,
+      type: source.type,
       data: source.data as Record<string, unknown>,
       metadata: source.metadata as Record<string, unknown> | undefined,
     };
