@@ -311,6 +311,52 @@ async function recordVersion(bin) {
   });
   await scenario(ctx, 'prune', { args: ['prune'], repo: frepo });
 
+  // a damaged pack file: check reports errors (text in 0.14, error/summary JSON from 0.18)
+  if (!only.size || only.has('check-corrupt')) {
+    const crepo = path.join(work, 'crepo');
+    await setup(ctx, ['init'], ctx.localEnv(crepo));
+    await setup(ctx, ['backup', '--', path.join(src, 'data')], ctx.localEnv(crepo));
+    const packs = [];
+    const walk = (d) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else packs.push(p);
+      }
+    };
+    walk(path.join(crepo, 'data'));
+    const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+    const bytes = fs.readFileSync(biggest);
+    for (let i = 100; i < 400; i++) bytes[i] ^= 0xff;
+    fs.chmodSync(biggest, 0o644);
+    fs.writeFileSync(biggest, bytes);
+    await scenario(ctx, 'check-corrupt', {
+      args: ['check', '--json', '--read-data'],
+      repo: crepo,
+      note: 'bytes 100-399 of the largest pack file inverted',
+    });
+  }
+
+  // restore that cannot write: restic as nobody into a folder only root may write
+  if (!only.size || only.has('restore-errors')) {
+    const rsrc = path.join(work, 'rsrc');
+    writeFile(path.join(rsrc, 'one.txt'), 'one\n', 0o644);
+    writeFile(path.join(rsrc, 'two.txt'), 'two\n', 0o644);
+    const rrepo = path.join(work, 'rrepo');
+    fs.mkdirSync(rrepo);
+    fs.chownSync(rrepo, NOBODY, NOBODY);
+    await setup(ctx, ['init'], ctx.localEnv(rrepo), { asNobody: true });
+    await setup(ctx, ['backup', '--', rsrc], ctx.localEnv(rrepo), { asNobody: true });
+    const rtarget = path.join(work, 'rtarget');
+    fs.mkdirSync(path.join(rtarget, rsrc), { recursive: true });
+    await scenario(ctx, 'restore-errors', {
+      args: ['restore', '--json', '--target', rtarget, 'latest'],
+      repo: rrepo,
+      asNobody: true,
+      note: 'target folders exist and belong to root; restic runs as nobody',
+    });
+  }
+
   // failures
   await scenario(ctx, 'wrong-password', {
     args: ['snapshots', '--json'],

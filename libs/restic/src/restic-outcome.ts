@@ -204,6 +204,17 @@ export function classifyOutcome(input: ClassifyOutcomeInput): ResticOutcome {
         return outcome('cancelled', 'interrupted', exitCode, withDetail(ADVICE.interrupted, detail));
       return outcome('failed', rule.code, exitCode, withDetail(ADVICE[rule.code], detail));
     }
+    if (command === 'check' && has(/repository contains errors/i)) {
+      return outcome(
+        'failed',
+        'fatal',
+        exitCode,
+        withDetail(
+          "The check found damage in the repository. Read the errors in the log and follow restic's repair advice.",
+          detail,
+        ),
+      );
+    }
     return outcome(
       'failed',
       'fatal',

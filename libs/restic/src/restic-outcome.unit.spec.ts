@@ -43,10 +43,10 @@ describe('classifyOutcome (synthetic cases the fixtures do not cover)', () => {
     assert.equal(classifyOutcome({ ...base, command: 'forget', exitCode: 3 }).status, 'warning');
     const f = classifyOutcome({
       ...base,
-      command: 'check',
+      command: 'restore',
       exitCode: 1,
-      stderrLines: ['Fatal: repository contains errors'],
+      stderrLines: ['Fatal: There were 2 errors'],
     });
-    assert.deepEqual([f.code, f.message], ['fatal', 'Fatal: repository contains errors']);
+    assert.deepEqual([f.code, f.message], ['fatal', 'Fatal: There were 2 errors']);
   });
 });

@@ -2,7 +2,7 @@ import { bool, num, optStr, strList } from './json-fields';
 import { exitErrorOf, ResticExitError, tryJsonObject } from './restic-line.parser';
 
 export interface CheckReport {
-  /** From the 0.18+ summary; for 0.14 text, 0 on "no errors were found", else the error lines counted. */
+  /** From the 0.18+ summary; for 0.14 text, the stderr lines before `Fatal: repository contains errors`. */
   numErrors: number;
   errors: string[];
   brokenPacks: string[];
@@ -14,7 +14,7 @@ export interface CheckReport {
   exitError: ResticExitError | undefined;
 }
 
-const ERROR_TEXT = /^(error|pack [0-9a-f]+:|tree [0-9a-f]+:|Fatal: repository contains errors)/i;
+const CONTAINS_ERRORS = /repository contains errors/i;
 
 /** `check --json`: a summary and `error` lines (0.18+), or text (0.14). */
 export function parseCheckOutput(stdout: readonly string[], stderr: readonly string[]): CheckReport {
@@ -29,14 +29,19 @@ export function parseCheckOutput(stdout: readonly string[], stderr: readonly str
   };
   let sawSummary = false;
   let sawCleanText = false;
-  const textErrors: string[] = [];
+  let sawContainsErrors = false;
+  // 0.14 prints findings as free text on stderr, closed by `Fatal: repository contains errors`.
+  const stderrText: string[] = [];
+  for (const line of stdout)
+    if (!tryJsonObject(line) && /no errors were found/i.test(line)) sawCleanText = true;
+  for (const line of stderr) {
+    if (tryJsonObject(line)) continue;
+    if (CONTAINS_ERRORS.test(line)) sawContainsErrors = true;
+    else if (line.trim()) stderrText.push(line.trim());
+  }
   for (const line of [...stdout, ...stderr]) {
     const v = tryJsonObject(line);
-    if (!v) {
-      if (/no errors were found/i.test(line)) sawCleanText = true;
-      else if (ERROR_TEXT.test(line.trim())) textErrors.push(line.trim());
-      continue;
-    }
+    if (!v) continue;
     switch (optStr(v, 'message_type')) {
       case 'summary':
         sawSummary = true;
@@ -55,9 +60,9 @@ export function parseCheckOutput(stdout: readonly string[], stderr: readonly str
         break;
     }
   }
-  if (!sawSummary) {
-    report.errors.push(...textErrors);
-    report.numErrors = sawCleanText ? 0 : textErrors.length;
+  if (!sawSummary && sawContainsErrors) {
+    report.errors.push(...stderrText);
+    report.numErrors = Math.max(1, stderrText.length);
   }
   report.clean = report.exitError === undefined && (sawSummary ? report.numErrors === 0 : sawCleanText);
   return report;

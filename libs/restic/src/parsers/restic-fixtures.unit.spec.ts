@@ -244,6 +244,37 @@ describe('recorded restic fixtures', () => {
         assert.equal(classify(f, 'restore', version).code, 'ok');
       });
 
+      it('check on a damaged pack: errors reported in text (0.14) or error/summary JSON (0.18+)', () => {
+        const f = load(v, 'check-corrupt');
+        const report = parseCheckOutput(f.stdout, f.stderr);
+        assert.equal(report.clean, false);
+        assert.ok(report.numErrors >= 1);
+        assert.ok(
+          report.errors.some((e) => /pack/i.test(e)),
+          report.errors.join('|'),
+        );
+        if (versionAtLeast(version, 0, 18)) assert.equal(report.brokenPacks.length, 1);
+        const o = classify(f, 'check', version);
+        assert.deepEqual([o.status, o.code, o.exitCode], ['failed', 'fatal', 1]);
+        assert.match(o.message, /found damage/);
+      });
+
+      it('restore that cannot write: item errors in either form, failed', () => {
+        const f = load(v, 'restore-errors');
+        const report = parseRestoreOutput(f.stdout, f.stderr);
+        assert.equal(report.errors.length, 4);
+        for (const e of report.errors) {
+          assert.ok([`${work}/rsrc/one.txt`, `${work}/rsrc/two.txt`].includes(e.item), e.item);
+          assert.equal(e.during, 'restore');
+          assert.ok(e.message.length > 0);
+        }
+        if (!versionAtLeast(version, 0, 18)) assert.equal(report.reportedErrorCount, 4);
+        else assert.equal(report.exitError?.message, 'Fatal: There were 4 errors');
+        const o = classify(f, 'restore', version);
+        assert.deepEqual([o.status, o.code], ['failed', 'fatal']);
+        assert.match(o.message, /There were 4 errors/);
+      });
+
       it('forget: keep-last 1 + keep-tag keeps the tagged snapshot with both reasons, removes two', () => {
         const report = parseForgetOutput(load(v, 'forget-policy').stdout);
         assert.equal(report.groups.length, 1);

@@ -27,7 +27,7 @@ export function exitErrorOf(value: JsonObject): ResticExitError {
   const message = value['message'];
   return {
     code: typeof code === 'number' ? code : 0,
-    message: typeof message === 'string' ? message : '',
+    message: typeof message === 'string' ? message.trim() : '',
   };
 }
 
