@@ -11,7 +11,7 @@ import {
 import { Schedule, scheduleListIssues } from './schedule';
 import {
   type FieldIssue,
-  IsArr,
+  IsObjArr,
   IsArrOf,
   IsBase64,
   IsCode,
@@ -317,7 +317,10 @@ registerPostCheck(LogLinesDroppedData, (d, prefix) => droppedRangeIssues(d, pref
 export class SchedulesChangedData {
   @IsId() readonly host_id!: string;
   @IsCount() readonly version!: number;
-  @IsArr({ max: 1000 }) @ValidateNested({ each: true }) @Type(() => Schedule) readonly schedules!: Schedule[];
+  @IsObjArr({ max: 1000 })
+  @ValidateNested({ each: true })
+  @Type(() => Schedule)
+  readonly schedules!: Schedule[];
 }
 // Job args are strict everywhere (an ignored arg would change what restic does).
 registerPostCheck(SchedulesChangedData, (d, prefix) =>
@@ -343,7 +346,7 @@ export class ScheduleFiredData {
 export class SnapshotsReportedData {
   @IsId() readonly host_id!: string;
   @IsOptional() @IsId() readonly job_id?: string;
-  @IsArr({ max: 100_000 })
+  @IsObjArr({ max: 100_000 })
   @ValidateNested({ each: true })
   @Type(() => Snapshot)
   readonly snapshots!: Snapshot[];

@@ -222,6 +222,18 @@ export const IsArr = (o?: { min?: number; max?: number }) => {
     min > 0 ? `must be an array of ${min} to ${max} items` : `must be an array of at most ${max} items`,
   );
 };
+/**
+ * An array of objects for `@ValidateNested({ each: true })`. class-validator lets
+ * a nested *array* item through unvalidated (`[[]]`), so items must be objects.
+ */
+export const IsObjArr = (o?: { max?: number }) => {
+  const max = o?.max ?? 10_000;
+  return Rule(
+    'isObjArr',
+    (v) => Array.isArray(v) && v.length <= max && v.every(isPlainObject),
+    `must be an array of at most ${max} objects`,
+  );
+};
 /** Array whose items all satisfy `check` (one message for the whole array, like class-validator's `each`). */
 export const IsArrOf = (check: (v: unknown) => boolean, text: string, o?: { min?: number; max?: number }) => {
   const min = o?.min ?? 0;

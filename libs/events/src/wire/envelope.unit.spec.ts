@@ -369,3 +369,25 @@ describe('direction sets and secrets', () => {
     if (!r.ok) assert.equal(r.error.message.includes('hunter2'), false);
   });
 });
+
+describe('parseEnvelope: nested lists', () => {
+  it('requires objects in schedule and snapshot lists (class-validator alone lets [[]] through)', () => {
+    for (const item of [[], 1, null, 'x']) {
+      fails(
+        parseEnvelope(json(rawEnvelope('schedule.set', { version: 1, schedules: [item] }))),
+        'invalid_payload',
+        'payload.schedules',
+      );
+      fails(
+        parseEnvelope(json(rawEnvelope('snapshots.report', { snapshots: [item] }))),
+        'invalid_payload',
+        'payload.snapshots',
+      );
+    }
+    fails(
+      parseEnvelope(json(rawEnvelope('snapshots.report', { snapshots: [{}] }))),
+      'invalid_payload',
+      'payload.snapshots.0.id',
+    );
+  });
+});

@@ -15,7 +15,7 @@ import { JOB_KINDS, type JobArgs, type JobKind } from '../catalog/job-args';
 import { Schedule, scheduleListIssues } from '../catalog/schedule';
 import {
   flatFastCheck,
-  IsArr,
+  IsObjArr,
   IsArrOf,
   IsBool,
   IsCode,
@@ -70,7 +70,10 @@ export class ConfigUpdatePayload {
 }
 export class ScheduleSetPayload {
   @IsCount() readonly version!: number;
-  @IsArr({ max: 1000 }) @ValidateNested({ each: true }) @Type(() => Schedule) readonly schedules!: Schedule[];
+  @IsObjArr({ max: 1000 })
+  @ValidateNested({ each: true })
+  @Type(() => Schedule)
+  readonly schedules!: Schedule[];
 }
 registerPostCheck(ScheduleSetPayload, (p, prefix) =>
   scheduleListIssues(p.schedules, joinPath(prefix, 'schedules'), 'reject'),
@@ -130,7 +133,7 @@ export type LogDroppedPayload = LogLinesDroppedData;
 
 export class SnapshotsReportPayload {
   @IsOptional() @IsId() readonly job_id?: string;
-  @IsArr({ max: 100_000 })
+  @IsObjArr({ max: 100_000 })
   @ValidateNested({ each: true })
   @Type(() => Snapshot)
   readonly snapshots!: Snapshot[];
