@@ -53,6 +53,7 @@ import {
   type SubscriptionAttemptHandlers,
 } from './resubscribing-subscription';
 import { InOrderSignals } from './in-order-signals';
+import { readAllWithoutSystemEvents } from './esdb-all-reader';
 import { assertStreamName } from '../sqlite/event-input.validation';
 
 export interface EsdbEventStoreOptions {
@@ -439,42 +440,13 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
-  /**
-   * `$all` without system records. The v6 client has no server-side filter on
-   * reads, so records are filtered here and `maxCount` counts what is yielded.
-   * The start position is inclusive in both directions (the port's contract):
-   * a backwards read starting at an event's position yields that event first.
-   */
-  private async *readAllIterator(
+  private readAllIterator(
     from: Position | 'start' | 'end',
     direction: 'forwards' | 'backwards',
     maxCount: number | undefined,
   ): AsyncGenerator<RecordedEvent> {
     this.assertOpen();
-    const limit = maxCount ?? Number.POSITIVE_INFINITY;
-    if (limit <= 0) return;
-    let yielded = 0;
-    const fromPosition: Position | 'start' | 'end' =
-      from === 'start' || from === 'end' ? from : toClientPosition(from, 'fromPosition');
-    const boundary = typeof fromPosition === 'object' && direction === 'backwards' ? fromPosition : undefined;
-    if (boundary) {
-      // Whether the server includes the record at the start position of a backwards read is not
-      // specified; read it explicitly and skip it (and anything after it) in the backwards read.
-      for await (const e of this.readAllRaw(boundary, 'forwards', 1)) {
-        if (comparePositions(e.position, boundary) === 0 && !isSystemEvent(e)) {
-          yield e;
-          yielded += 1;
-        }
-      }
-      if (yielded >= limit) return;
-    }
-    for await (const e of this.readAllRaw(fromPosition, direction, UNBOUNDED)) {
-      if (boundary && comparePositions(e.position, boundary) >= 0) continue;
-      if (isSystemEvent(e)) continue;
-      yield e;
-      yielded += 1;
-      if (yielded >= limit) return;
-    }
+    return readAllWithoutSystemEvents((f, d, n) => this.readAllRaw(f, d, n), from, direction, maxCount);
   }
 
   private readAllRaw(
