@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import { ACTOR_REQUEST_KEY, type Actor } from './auth.decorators';
 
@@ -10,7 +11,7 @@ export const CSRF_FORM_FIELD = '_csrf';
 const CSRF_REQUEST_KEY = 'rfCsrfToken';
 
 /** Reads one cookie from the raw header, so auth does not depend on cookie-parser being mounted. */
-export function readCookie(req: Request, name: string): string | undefined {
+export function readCookie(req: IncomingMessage, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {

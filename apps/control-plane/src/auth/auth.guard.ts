@@ -1,13 +1,11 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { ApiTokensService } from './api-tokens.service';
 import { PUBLIC_KEY, ROLES_KEY, roleSatisfies, type Actor, type Role } from './auth.decorators';
 import { AuthError } from './auth.errors';
-import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER, readCookie, SESSION_COOKIE } from './auth.cookies';
-import { IdentityLog } from './identity.log';
+import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER } from './auth.cookies';
+import { RequestAuthenticator } from './request-authenticator';
 import { safeEqual } from './secret-tokens';
-import { SessionService } from './session.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -15,16 +13,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Deny by default: every HTTP route needs a session cookie or an API token
  * unless marked `@Public()`. Cookie-authenticated writes must echo the
  * session's CSRF token; bearer tokens are exempt (browsers never attach them
- * on their own). WebSocket handlers are left to their gateway, which checks
- * agent credentials on upgrade.
+ * on their own). WebSocket upgrades are not seen here: the agent gateway
+ * uses AgentCredentialsService, browser sockets RequestAuthenticator.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly identity: IdentityLog,
-    private readonly sessions: SessionService,
-    private readonly apiTokens: ApiTokensService,
+    private readonly authenticator: RequestAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -57,29 +53,17 @@ export class AuthGuard implements CanActivate {
 
   /** The request's actor, or null. Throws only for a cookie write without a valid CSRF token on a protected route. */
   private async authenticate(req: Request, safe: boolean, isPublic: boolean): Promise<Actor | null> {
-    const authorization = req.headers.authorization;
-    if (authorization !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      const actor = m ? await this.apiTokens.authenticate(m[1]!) : null;
-      if (actor) attachAuth(req, actor);
-      return actor;
-    }
-    const sessionId = readCookie(req, SESSION_COOKIE);
-    if (!sessionId) return null;
-    const session = this.sessions.resolve(sessionId);
-    if (!session) return null;
-    const user = this.identity.state.users.get(session.userId);
-    if (!user || user.disabled) return null;
-    const actor: Actor = { kind: 'user', id: user.id, name: user.username, role: user.role };
-    attachAuth(req, actor, session.csrfToken);
-    if (!safe && !isPublic && !csrfMatches(req, session.csrfToken)) {
+    const result = await this.authenticator.authenticate(req);
+    if (!result) return null;
+    attachAuth(req, result.actor, result.csrfToken);
+    if (result.via === 'session' && !safe && !isPublic && !csrfMatches(req, result.csrfToken ?? '')) {
       throw new AuthError(
         'forbidden',
         `missing or wrong CSRF token: send the ${CSRF_HEADER} header or a ${CSRF_FORM_FIELD} form field`,
         { field: CSRF_HEADER },
       );
     }
-    return actor;
+    return result.actor;
   }
 }
 

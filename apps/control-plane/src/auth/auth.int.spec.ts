@@ -1,7 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { errorOf, field, startAuthTestServer, TestClient, type AuthTestServer } from './auth.test-harness';
+import {
+  errorOf,
+  field,
+  probeWebSocket,
+  startAuthTestServer,
+  TestClient,
+  type AuthTestServer,
+} from './auth.test-harness';
 
 const ADMIN = { RF_ADMIN_USER: 'root', RF_ADMIN_PASSWORD: 'correct horse battery' };
 
@@ -206,6 +213,26 @@ describe('auth: login, sessions, CSRF and roles (real app, real SQLite log)', ()
       csrf: 'header',
     });
     assert.equal(res.status, 409);
+  });
+
+  it('authenticates browser WebSocket upgrades by session cookie only from our origin, and by API token', async () => {
+    const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const host = new URL(server.url).host;
+    const ok = await probeWebSocket(server.url, { cookie, origin: `http://${host}` });
+    assert.deepEqual(ok.message, { actor: 'root', via: 'session' });
+    const crossSite = await probeWebSocket(server.url, { cookie, origin: 'https://evil.example' });
+    assert.equal(crossSite.status, 401);
+    const noOrigin = await probeWebSocket(server.url, { cookie });
+    assert.equal(noOrigin.status, 401);
+    assert.equal((await probeWebSocket(server.url, {})).status, 401);
+    const token = await admin.request('POST', '/api/tokens', {
+      json: { name: 'ws', role: 'viewer' },
+      csrf: 'header',
+    });
+    const viaToken = await probeWebSocket(server.url, {
+      authorization: `Bearer ${String(field(token.body, 'token'))}`,
+    });
+    assert.deepEqual(viaToken.message, { actor: 'ws', via: 'api_token' });
   });
 
   it('logout (with CSRF) ends the session', async () => {

@@ -12,6 +12,7 @@ import { EnrolmentService } from './enrolment.service';
 import { IdentityLog } from './identity.log';
 import { LoginService } from './login.service';
 import { PasswordHasher } from './password.hasher';
+import { RequestAuthenticator } from './request-authenticator';
 import { SessionService } from './session.service';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -25,6 +26,7 @@ const services: Provider[] = [
   ApiTokensService,
   EnrolmentService,
   AgentCredentialsService,
+  RequestAuthenticator,
   AdminBootstrapService,
   { provide: APP_GUARD, useClass: AuthGuard },
 ];
@@ -41,6 +43,7 @@ const services: Provider[] = [
   exports: [
     IdentityLog,
     AgentCredentialsService,
+    RequestAuthenticator,
     EnrolmentService,
     UsersService,
     ApiTokensService,

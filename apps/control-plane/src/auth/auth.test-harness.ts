@@ -13,6 +13,9 @@ import {
 import { IsOptional, IsString } from 'class-validator';
 import { NestFactory } from '@nestjs/core';
 import * as fs from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/events';
@@ -22,6 +25,7 @@ import { ConfigModule } from '../config/config.module';
 import { AuthModule } from './auth.module';
 import { AuthSettings } from './auth.settings';
 import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
+import { RequestAuthenticator } from './request-authenticator';
 
 /*
  * Test support for auth specs: a real Nest app on a real port over a real
@@ -115,6 +119,26 @@ export async function startAuthTestServer(
     }),
   );
   app.useGlobalFilters(new HttpExceptionFilter());
+  // A browser-style WebSocket at /ws-probe, authenticated the way the live tail does it.
+  const authenticator = app.get(RequestAuthenticator);
+  const wss = new WebSocketServer({ noServer: true });
+  const httpServer = app.getHttpServer() as Server;
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url !== '/ws-probe') return;
+    authenticator.authenticateUpgrade(req).then(
+      (result) => {
+        if (!result) {
+          socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.send(JSON.stringify({ actor: result.actor.name ?? result.actor.id, via: result.via }));
+          ws.close();
+        });
+      },
+      () => socket.destroy(),
+    );
+  });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {
@@ -125,6 +149,7 @@ export async function startAuthTestServer(
     clock,
     banners,
     close: async () => {
+      wss.close();
       await app.close();
       await store.close();
     },
@@ -215,3 +240,22 @@ export const field = (body: unknown, key: string): unknown =>
 /** `{error: {code, message, field?}}` as the app's exception filter answers. */
 export const errorOf = (body: unknown): { code?: unknown; message?: unknown; field?: unknown } =>
   (field(body, 'error') ?? {}) as { code?: unknown; message?: unknown; field?: unknown };
+
+/** Opens ws://…/ws-probe with the given headers; resolves with the first message or the refusal status. */
+export function probeWebSocket(
+  baseUrl: string,
+  headers: Record<string, string>,
+): Promise<{ message?: unknown; status?: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws-probe`, {
+      headers,
+      handshakeTimeout: 5000,
+    });
+    ws.on('message', (data: Buffer) => resolve({ message: JSON.parse(data.toString()) as unknown }));
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      ws.terminate();
+    });
+    ws.on('error', reject);
+  });
+}

@@ -13,6 +13,7 @@ export {
 } from './auth.decorators';
 export { AgentCredentialsService } from './agent-credentials.service';
 export { EnrolmentService } from './enrolment.service';
+export { RequestAuthenticator, type Authenticated } from './request-authenticator';
 export {
   csrfTokenOf,
   csrfHiddenInput,
