@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  currentSchemaVersion,
   EVENT_STORE,
   eventForMessage,
   eventIdFromEnvelope,
@@ -8,6 +9,7 @@ import {
   jobLogStream,
   metadataForMessage,
   toEventData,
+  type EventData,
   type EventStore,
   type WireMessage,
 } from '@rf/events';
@@ -40,13 +42,21 @@ const JOB_SCOPED = new Set<WireMessage['type']>([
   'log.stream',
   'log.dropped',
 ]);
+/** Telemetry: high volume, one stream per job, grouped into one append per stream and batch. */
 const JOBLOG_TYPES = new Set<WireMessage['type']>(['job.progress', 'log.stream', 'log.dropped']);
 
+interface StreamGroup {
+  readonly jobId: string;
+  readonly indexes: number[];
+  readonly events: EventData[];
+}
+
 /**
- * Turns durable agent messages into events. Each envelope is one append whose
- * event ids derive from the envelope id, so a resend after a reconnect is an
- * idempotent no-op; all appends of a batch are issued at once and the store's
- * group commit makes them one transaction.
+ * Turns durable agent messages into events; event ids derive from envelope
+ * ids, so a resend after a reconnect is an idempotent no-op. Telemetry of one
+ * job arriving in one batch is one append (the hot path); everything else is
+ * one append per envelope. All appends of a batch are issued together and
+ * the store's group commit makes them one transaction.
  */
 @Injectable()
 export class AgentMessagesService {
@@ -66,28 +76,114 @@ export class AgentMessagesService {
     this.countAppended = metrics.counter('rf_events_appended_total', 'Events appended from agent messages');
   }
 
-  ingest(hostId: string, messages: readonly WireMessage[], receivedAt: string): Promise<IngestOutcome[]> {
-    return Promise.all(messages.map((m) => this.ingestOne(hostId, m, receivedAt)));
+  async ingest(
+    hostId: string,
+    messages: readonly WireMessage[],
+    receivedAt: string,
+  ): Promise<IngestOutcome[]> {
+    const outcomes: IngestOutcome[] = new Array<IngestOutcome>(messages.length);
+    const work: Promise<void>[] = [];
+    let groups: Map<string, StreamGroup> | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      const refused = this.checkOwnership(hostId, message);
+      if (refused) {
+        outcomes[i] = refused;
+        continue;
+      }
+      if (JOBLOG_TYPES.has(message.type)) {
+        const jobId = (message.payload as { job_id: string }).job_id;
+        const stream = jobLogStream(jobId);
+        groups ??= new Map();
+        let group = groups.get(stream);
+        if (!group) {
+          group = { jobId, indexes: [], events: [] };
+          groups.set(stream, group);
+        }
+        group.indexes.push(i);
+        group.events.push(this.telemetryEvent(hostId, message, receivedAt));
+        continue;
+      }
+      const index = i;
+      work.push(this.ingestOne(hostId, message, receivedAt).then((o) => void (outcomes[index] = o)));
+    }
+    if (groups) {
+      for (const [stream, group] of groups) work.push(this.appendGroup(stream, group, messages, outcomes));
+    }
+    await Promise.all(work);
+    return outcomes;
+  }
+
+  private checkOwnership(hostId: string, message: WireMessage): IngestOutcome | null {
+    if (!JOB_SCOPED.has(message.type)) return null;
+    const jobId = (message.payload as { job_id: string }).job_id;
+    const job = this.fleet.state.jobs.get(jobId);
+    if (job && job.hostId === hostId) return null;
+    return {
+      id: message.id,
+      ok: false,
+      retry: false,
+      error: {
+        code: 'unknown_job',
+        message: `job ${jobId} is not a job of this host`,
+        field: 'payload.job_id',
+        ref_id: message.id,
+      },
+    };
+  }
+
+  /**
+   * Telemetry events skip the catalog's second validation: `parseEnvelope`
+   * already checked these payloads with the very same field rules.
+   */
+  private telemetryEvent(hostId: string, message: WireMessage, receivedAt: string): EventData {
+    const mapped = eventForMessage(hostId, message)!;
+    return {
+      id: eventIdFromEnvelope(message.id, 0),
+      type: mapped.event.type,
+      data: mapped.event.data,
+      metadata: {
+        ...metadataForMessage(hostId, message, receivedAt),
+        schema_version: currentSchemaVersion(mapped.event.type),
+      },
+    };
+  }
+
+  private async appendGroup(
+    stream: string,
+    group: StreamGroup,
+    messages: readonly WireMessage[],
+    outcomes: IngestOutcome[],
+  ): Promise<void> {
+    try {
+      const result = await this.store.append(stream, group.events, { expectedRevision: 'any' });
+      this.countAppended(group.events.length);
+      this.positions.note(result.position);
+      for (const i of group.indexes) outcomes[i] = { id: messages[i]!.id, ok: true };
+      this.ensureRetention(group.jobId);
+      return;
+    } catch (err) {
+      if (!(group.events.length > 1 && isEventStoreError(err, 'WrongExpectedVersion'))) {
+        for (const i of group.indexes) outcomes[i] = this.failure(messages[i]!, err);
+        return;
+      }
+    }
+    // Part of this group was stored before (a resend grouped differently): one append per envelope, each idempotent.
+    for (let k = 0; k < group.events.length; k++) {
+      const i = group.indexes[k]!;
+      try {
+        const result = await this.store.append(stream, [group.events[k]!], { expectedRevision: 'any' });
+        this.countAppended(1);
+        this.positions.note(result.position);
+        outcomes[i] = { id: messages[i]!.id, ok: true };
+      } catch (err) {
+        outcomes[i] = this.failure(messages[i]!, err);
+      }
+    }
+    this.ensureRetention(group.jobId);
   }
 
   private async ingestOne(hostId: string, message: WireMessage, receivedAt: string): Promise<IngestOutcome> {
-    const jobId = JOB_SCOPED.has(message.type) ? (message.payload as { job_id: string }).job_id : undefined;
-    if (jobId !== undefined) {
-      const job = this.fleet.state.jobs.get(jobId);
-      if (!job || job.hostId !== hostId) {
-        return {
-          id: message.id,
-          ok: false,
-          retry: false,
-          error: {
-            code: 'unknown_job',
-            message: `job ${jobId} is not a job of this host`,
-            field: 'payload.job_id',
-            ref_id: message.id,
-          },
-        };
-      }
-    }
     const mapped = eventForMessage(hostId, message);
     if (!mapped) return { id: message.id, ok: true };
     try {
@@ -103,58 +199,61 @@ export class AgentMessagesService {
         // The next decision about this host (dispatch, JobLost) must see this event.
         await this.fleet.waitFor(result.position);
       }
-      if (jobId !== undefined && JOBLOG_TYPES.has(message.type)) this.ensureRetention(jobId);
       if (message.type === 'schedule.fire') await this.schedules.onFire(hostId, message);
       return { id: message.id, ok: true };
     } catch (err) {
-      if (isCatalogError(err)) {
-        return {
-          id: message.id,
-          ok: false,
-          retry: false,
-          error: {
-            code: 'invalid_payload',
-            message: err.message,
-            ...(err.field ? { field: err.field.replace(/^data\./, 'payload.') } : {}),
-            ref_id: message.id,
-          },
-        };
-      }
-      if (isEventStoreError(err, 'MaxAppendSizeExceeded')) {
-        return {
-          id: message.id,
-          ok: false,
-          retry: false,
-          error: { code: 'too_large', message: 'message is too large to store', ref_id: message.id },
-        };
-      }
-      if (isEventStoreError(err, 'StreamDeleted')) {
-        return {
-          id: message.id,
-          ok: false,
-          retry: false,
-          error: {
-            code: 'invalid_payload',
-            message: 'the stream for this message was deleted',
-            ref_id: message.id,
-          },
-        };
-      }
-      this.logger.error(
-        { err, host_id: hostId, envelope_id: message.id, type: message.type },
-        'could not append agent message; the agent will resend it',
-      );
+      return this.failure(message, err);
+    }
+  }
+
+  private failure(message: WireMessage, err: unknown): IngestOutcome {
+    if (isCatalogError(err)) {
       return {
         id: message.id,
         ok: false,
-        retry: true,
+        retry: false,
         error: {
-          code: 'store_unavailable',
-          message: 'temporarily unable to store the message',
+          code: 'invalid_payload',
+          message: err.message,
+          ...(err.field ? { field: err.field.replace(/^data\./, 'payload.') } : {}),
           ref_id: message.id,
         },
       };
     }
+    if (isEventStoreError(err, 'MaxAppendSizeExceeded')) {
+      return {
+        id: message.id,
+        ok: false,
+        retry: false,
+        error: { code: 'too_large', message: 'message is too large to store', ref_id: message.id },
+      };
+    }
+    if (isEventStoreError(err, 'StreamDeleted')) {
+      return {
+        id: message.id,
+        ok: false,
+        retry: false,
+        error: {
+          code: 'invalid_payload',
+          message: 'the stream for this message was deleted',
+          ref_id: message.id,
+        },
+      };
+    }
+    this.logger.error(
+      { err, envelope_id: message.id, type: message.type },
+      'could not append agent message; the agent will resend it',
+    );
+    return {
+      id: message.id,
+      ok: false,
+      retry: true,
+      error: {
+        code: 'store_unavailable',
+        message: 'temporarily unable to store the message',
+        ref_id: message.id,
+      },
+    };
   }
 
   /** DESIGN.md §3: a job's telemetry stream expires after `logRetentionDays`. */

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import WebSocket from 'ws';
+import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { RestClient } from '../support/rest-client';
+import { enrolHost, ScriptedAgent, type AgentIdentity } from '../support/scripted-agent';
+
+/*
+ * Ingest benchmark: N simulated agents stream log lines over real WebSockets
+ * into a control plane process on the embedded store. Each agent keeps a
+ * window of unacked envelopes in flight, as the real agent's outbox does.
+ *
+ *   npm run bench:ingest -- [--agents 200] [--seconds 15] [--window 64] [--json] [--cpu-prof]
+ */
+
+interface Options {
+  agents: number;
+  seconds: number;
+  warmupSeconds: number;
+  window: number;
+  json: boolean;
+  cpuProf: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opt = (name: string, fallback: number): number => {
+    const i = argv.indexOf(name);
+    if (i < 0) return fallback;
+    const v = Number(argv[i + 1]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
+    return v;
+  };
+  return {
+    agents: opt('--agents', 200),
+    seconds: opt('--seconds', 15),
+    warmupSeconds: opt('--warmup', 3),
+    window: opt('--window', 64),
+    json: argv.includes('--json'),
+    cpuProf: argv.includes('--cpu-prof'),
+  };
+}
+
+/** A lean streaming agent: prebuilt JSON, send times by envelope id, latency per ack. */
+class StreamingAgent {
+  private ws: WebSocket | undefined;
+  private readonly sentAt = new Map<string, number>();
+  private seq = 0;
+  private running = false;
+  private helloWaiter: { id: string; resolve: () => void } | undefined;
+  acked = 0;
+
+  constructor(
+    private readonly wsUrl: string,
+    private readonly identity: AgentIdentity,
+    private readonly jobId: string,
+    private readonly window: number,
+    private readonly onAck: (latencyMs: number) => void,
+  ) {}
+
+  async open(): Promise<void> {
+    const ws = new WebSocket(`${this.wsUrl}/agent`, {
+      headers: { authorization: `Bearer ${this.identity.agentId}.${this.identity.agentSecret}` },
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('message', (data: Buffer) => this.onMessage(data));
+  }
+
+  /** hello on this socket; resolves when it is acked (the connection replaces the setup one). */
+  sayHello(): Promise<void> {
+    const id = randomUUID();
+    const hello = {
+      v: 1,
+      id,
+      type: 'hello',
+      ts: new Date().toISOString(),
+      payload: {
+        protocol_version: 1,
+        agent_version: 'bench',
+        restic_version: '0.14.0',
+        hostname: this.identity.hostname,
+        os: 'linux',
+        arch: 'amd64',
+      },
+    };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('hello not acked within 30 s')), 30_000);
+      this.helloWaiter = { id, resolve: () => (clearTimeout(timer), resolve()) };
+      this.ws!.send(JSON.stringify(hello));
+    });
+  }
+
+  start(): void {
+    this.running = true;
+    this.fill();
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  close(): void {
+    this.ws?.terminate();
+  }
+
+  private fill(): void {
+    while (this.running && this.sentAt.size < this.window) this.sendLine();
+  }
+
+  private sendLine(): void {
+    const id = randomUUID();
+    const seq = ++this.seq;
+    const ts = new Date().toISOString();
+    const text =
+      `{"v":1,"id":"${id}","type":"log.stream","ts":"${ts}","job_id":"${this.jobId}",` +
+      `"payload":{"job_id":"${this.jobId}","seq":${seq},"ts":"${ts}","stream":"stdout","payload":"[${seq}] scanned /srv/data/file-${seq}.bin 4096 bytes"}}`;
+    this.sentAt.set(id, performance.now());
+    this.ws!.send(text);
+  }
+
+  private onMessage(data: Buffer): void {
+    const msg = JSON.parse(data.toString('utf8')) as {
+      type: string;
+      payload: { ids?: string[]; code?: string; message?: string };
+    };
+    if (msg.type === 'ack') {
+      if (this.helloWaiter && msg.payload.ids?.includes(this.helloWaiter.id)) {
+        this.helloWaiter.resolve();
+        this.helloWaiter = undefined;
+      }
+      const now = performance.now();
+      for (const id of msg.payload.ids ?? []) {
+        const t = this.sentAt.get(id);
+        if (t === undefined) continue;
+        this.sentAt.delete(id);
+        this.acked++;
+        this.onAck(now - t);
+      }
+      this.fill();
+    } else if (msg.type === 'error') {
+      process.stderr.write(`agent got error: ${msg.payload.code} ${msg.payload.message}\n`);
+    }
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const cp = await ControlPlaneProcess.start({
+    env: { RF_LOG_LEVEL: 'warn' },
+    ...(o.cpuProf ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.cwd()] } : {}),
+    startTimeoutMs: 60_000,
+  });
+  const agents: StreamingAgent[] = [];
+  try {
+    const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
+    log(`bench: enrolling ${o.agents} agents and dispatching one job each…`);
+    let latencies: number[] = [];
+    let measuring = false;
+    for (let i = 0; i < o.agents; i++) {
+      const identity = await enrolHost(admin, `bench-${i}`);
+      // The handshake (hello, job, command.run, command.result) through the ordinary scripted agent.
+      const setup = new ScriptedAgent(cp.wsUrl, identity);
+      await setup.connect();
+      await setup.waitForAcks([setup.hello().id]);
+      const job = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
+        kind: 'backup',
+        paths: ['/srv'],
+      });
+      const jobId = job.body.job_id;
+      await setup.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId, 20_000);
+      await setup.waitForAcks([setup.send('command.result', { job_id: jobId, accepted: true }, jobId).id]);
+      setup.close();
+      await setup.waitForClose();
+      const agent = new StreamingAgent(cp.wsUrl, identity, jobId, o.window, (ms) => {
+        if (measuring) latencies.push(ms);
+      });
+      agents.push(agent);
+    }
+    for (const a of agents) await a.open();
+    log(`bench: ${o.agents} agents connected; warming up ${o.warmupSeconds} s, measuring ${o.seconds} s`);
+    await Promise.all(agents.map((a) => a.sayHello()));
+    for (const a of agents) a.start();
+    await sleep(o.warmupSeconds * 1000);
+    latencies = [];
+    measuring = true;
+    const ackedBefore = agents.reduce((n, a) => n + a.acked, 0);
+    const started = performance.now();
+    let maxRss = 0;
+    const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(cp.child.pid!))), 500);
+    await sleep(o.seconds * 1000);
+    const elapsedS = (performance.now() - started) / 1000;
+    const acked = agents.reduce((n, a) => n + a.acked, 0) - ackedBefore;
+    measuring = false;
+    clearInterval(sampler);
+    maxRss = Math.max(maxRss, rssMb(cp.child.pid!));
+    for (const a of agents) a.stop();
+    const sorted = Float64Array.from(latencies).sort();
+    const result = {
+      agents: o.agents,
+      window: o.window,
+      seconds: Number(elapsedS.toFixed(2)),
+      envelopes_acked: acked,
+      envelopes_per_s: Math.round(acked / elapsedS),
+      ack_p50_ms: Number(percentile(sorted, 50).toFixed(2)),
+      ack_p99_ms: Number(percentile(sorted, 99).toFixed(2)),
+      ack_max_ms: Number((sorted.length ? sorted[sorted.length - 1]! : 0).toFixed(2)),
+      rss_mb: Math.round(maxRss),
+    };
+    const rows: Array<[string, string]> = [
+      ['agents', String(result.agents)],
+      ['in-flight window per agent', String(result.window)],
+      ['measured', `${result.seconds} s`],
+      ['envelopes acked', String(result.envelopes_acked)],
+      ['sustained acked envelopes/s', String(result.envelopes_per_s)],
+      ['envelope→ack p50', `${result.ack_p50_ms} ms`],
+      ['envelope→ack p99', `${result.ack_p99_ms} ms`],
+      ['envelope→ack max', `${result.ack_max_ms} ms`],
+      ['control plane RSS (max)', `${result.rss_mb} MB`],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write('ingest benchmark (embedded SQLite store)\n');
+    for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    for (const a of agents) a.close();
+    await cp.stop(30_000);
+    cp.removeDataDir();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
