@@ -55,6 +55,16 @@ const TAIL_LINE_CHARS = 4096;
 export class ResticProcessRepository {
   async run(opts: ResticRunOptions): Promise<ResticRunResult> {
     if (!opts.bin) throw new ResticError('invalid_argument', 'bin is required', 'bin');
+    if (typeof opts.command !== 'string' || !/^[a-z][a-z-]*$/.test(opts.command)) {
+      throw new ResticError(
+        'invalid_argument',
+        'command must be a restic command name such as "backup"',
+        'command',
+      );
+    }
+    if (!Array.isArray(opts.args) || opts.args.some((a) => typeof a !== 'string')) {
+      throw new ResticError('invalid_argument', 'args must be a list of strings', 'args');
+    }
     if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
       throw new ResticError('invalid_argument', 'timeoutMs must be a positive number', 'timeoutMs');
     }
@@ -129,7 +139,14 @@ export class ResticProcessRepository {
     const err = new LineSplitter(lineHandler('stderr', stderrTail));
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    if (child.pid !== undefined && opts.onSpawn) {
+      try {
+        opts.onSpawn(child.pid);
+      } catch (e) {
+        callbackError = e;
+        interrupt();
+      }
+    }
 
     try {
       const result = await child;
