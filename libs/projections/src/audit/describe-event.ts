@@ -166,6 +166,54 @@ function summarise(
       ];
     case 'SnapshotsReported':
       return [hostTarget, `agent ${c.host} reported ${list(d, 'snapshots').length} snapshots`];
+    case 'LogLinesDropped':
+      return [c.job, `agent dropped ${num(d, 'count') ?? '?'} log lines of ${c.job}`];
+    // Identity and access: names and roles only, never hashes.
+    case 'UserCreated':
+      return [
+        `user ${str(d, 'username') ?? '?'}`,
+        `${c.who} created user ${str(d, 'username') ?? '?'} (role ${str(d, 'role') ?? '?'})`,
+      ];
+    case 'UserPasswordChanged':
+      return [
+        `user ${str(d, 'user_id') ?? '?'}`,
+        `${c.who} changed the password of user ${str(d, 'user_id') ?? '?'}`,
+      ];
+    case 'UserRoleChanged':
+      return [
+        `user ${str(d, 'user_id') ?? '?'}`,
+        `${c.who} gave user ${str(d, 'user_id') ?? '?'} the role ${str(d, 'role') ?? '?'}`,
+      ];
+    case 'UserDisabled':
+      return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} disabled user ${str(d, 'user_id') ?? '?'}`];
+    case 'UserEnabled':
+      return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} enabled user ${str(d, 'user_id') ?? '?'}`];
+    case 'UserLoggedIn':
+      return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} logged in`];
+    case 'UserLoginFailed':
+      return [
+        `user ${str(d, 'username') ?? '?'}`,
+        `failed login as ${JSON.stringify(str(d, 'username') ?? '')} (${str(d, 'reason') ?? 'unknown reason'})`,
+      ];
+    case 'ApiTokenCreated':
+      return [
+        `token ${str(d, 'name') ?? '?'}`,
+        `${c.who} created API token ${str(d, 'name') ?? '?'} (role ${str(d, 'role') ?? '?'})`,
+      ];
+    case 'ApiTokenRevoked':
+      return [
+        `token ${str(d, 'token_id') ?? '?'}`,
+        `${c.who} revoked API token ${str(d, 'token_id') ?? '?'}`,
+      ];
+    case 'EnrolmentTokenCreated':
+      return [`enrolment token ${shortId(str(d, 'token_id') ?? '?')}`, `${c.who} created an enrolment token`];
+    case 'EnrolmentTokenUsed':
+      return [
+        `enrolment token ${shortId(str(d, 'token_id') ?? '?')}`,
+        `enrolment token ${shortId(str(d, 'token_id') ?? '?')} was used by host ${c.host}`,
+      ];
+    case 'EnrolmentTokenRevoked':
+      return [`enrolment token ${shortId(str(d, 'token_id') ?? '?')}`, `${c.who} revoked an enrolment token`];
     default:
       return [c.hostId !== null ? hostTarget : '', `${c.who}: ${type}`];
   }

@@ -79,11 +79,29 @@ describe('describeEvent', () => {
     assert.ok(!JSON.stringify(line).includes('SECRETBLOB'));
   });
 
+  it('describes identity events without their hashes', () => {
+    const line = describeEvent(
+      recorded(
+        11,
+        planned(
+          'user-u1',
+          'UserCreated',
+          { user_id: 'u1', username: 'bob', role: 'viewer', password_hash: '$argon2id$HASH' },
+          alice,
+        ),
+      ),
+    );
+    assert.equal(line.summary, 'alice created user bob (role viewer)');
+    assert.ok(!JSON.stringify(line).includes('HASH'));
+  });
+
   it('falls back to the type for events it does not know', () => {
     const line = describeEvent(
-      recorded(11, planned('user-u1', 'UserCreated', { user_id: 'u1', username: 'bob' }, alice)),
+      recorded(12, planned('host-h1', 'SomethingNew', { host_id: 'h1' }, alice)),
+      names,
     );
-    assert.equal(line.summary, 'alice: UserCreated');
+    assert.equal(line.summary, 'alice: SomethingNew');
+    assert.equal(line.target, 'host web-01');
   });
 });
 

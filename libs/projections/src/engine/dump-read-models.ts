@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ProjectionDefinition } from './projection.definition';
+import { ALL_PROJECTIONS } from '../read-models/all.projections';
 
 export type ReadModelDump = Record<string, Array<Record<string, unknown>>>;
 
@@ -11,7 +12,7 @@ export type ReadModelDump = Record<string, Array<Record<string, unknown>>>;
  */
 export function dumpReadModels(
   db: Database.Database,
-  projections: readonly ProjectionDefinition[],
+  projections: readonly ProjectionDefinition[] = ALL_PROJECTIONS,
 ): ReadModelDump {
   const out: ReadModelDump = {};
   for (const p of projections) {
