@@ -48,6 +48,8 @@ function cachedFor(suite) {
 }
 
 function fetchSuite(suite) {
+  if (!/^[a-z][a-z0-9-]*$/.test(suite))
+    fail(`--suite must be a Debian suite name such as sid or trixie, not "${suite}"`);
   const cached = cachedFor(suite);
   if (cached) {
     log(`restic ${cached.version} (${suite}) already in ${path.relative(root, cached.bin)}`);
