@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { clientIp } from './auth.controller';
 import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
@@ -13,6 +13,12 @@ export class EnrolmentController {
   @Post('enrolment-tokens')
   createToken(@Body() dto: CreateEnrolmentTokenDto, @CurrentActor() actor: Actor) {
     return this.enrolment.createToken(actor, dto.expires_in_minutes);
+  }
+
+  @Roles('operator')
+  @Get('enrolment-tokens')
+  listTokens() {
+    return this.enrolment.listTokens();
   }
 
   @Roles('operator')

@@ -44,7 +44,7 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
   const newToken = async (json: Record<string, unknown> = {}) => {
     const res = await operator.request('POST', '/api/enrolment-tokens', { json, csrf: 'header' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { token: string; expires_at: string; command: string };
+    return res.body as { id: string; token: string; expires_at: string; command: string };
   };
   const enrol = (token: string, hostname = 'web-1') =>
     new TestClient(server.url).request('POST', '/api/agents/enrol', {
@@ -93,9 +93,7 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 401, 401, 401, 401, 401, 401, 401]);
     const events = await all(server);
-    const used = events.filter(
-      (e) => e.type === 'EnrolmentTokenUsed' && e.stream.includes(tokenIdOf(events, t)),
-    );
+    const used = events.filter((e) => e.type === 'EnrolmentTokenUsed' && e.stream === `enrolment-${t.id}`);
     assert.equal(used.length, 1);
     const raced = events.filter(
       (e) =>
@@ -116,15 +114,22 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
     }
   });
 
-  it('refuses a revoked token', async () => {
+  it('lists tokens by status without the secret, and refuses a revoked token', async () => {
     const t = await newToken();
-    const events = await all(server);
-    const id = tokenIdOf(events, t);
-    assert.equal(
-      (await operator.request('DELETE', `/api/enrolment-tokens/${id}`, { csrf: 'header' })).status,
-      204,
-    );
+    const statusOf = async (id: string) => {
+      const list = await operator.request('GET', '/api/enrolment-tokens');
+      assert.equal(list.status, 200);
+      assert.equal(JSON.stringify(list.body).includes('rfe_'), false);
+      return (list.body as { id: string; status: string }[]).find((x) => x.id === id)?.status;
+    };
+    assert.equal(await statusOf(t.id), 'pending');
+    const revoke = await operator.request('DELETE', `/api/enrolment-tokens/${t.id}`, { csrf: 'header' });
+    assert.equal(revoke.status, 204);
+    assert.equal(await statusOf(t.id), 'revoked');
     assert.equal((await enrol(t.token)).status, 401);
+    const used = await newToken();
+    assert.equal((await enrol(used.token, 'listed')).status, 200);
+    assert.equal(await statusOf(used.id), 'used');
   });
 
   it('validates enrolment input, naming the field, and lower-cases the platform names', async () => {
@@ -288,15 +293,4 @@ async function all(server: AuthTestServer): Promise<Stored[]> {
   for await (const e of server.store.readAll())
     out.push({ stream: e.streamId, type: e.type, data: e.data, metadata: e.metadata });
   return out;
-}
-
-/** The enrolment token id for a created token, found through the log by creation order. */
-function tokenIdOf(events: Stored[], created: { expires_at: string }): string {
-  const match = events.filter(
-    (e) =>
-      e.type === 'EnrolmentTokenCreated' &&
-      (e.data as Record<string, unknown>).expires_at === created.expires_at,
-  );
-  assert.equal(match.length, 1, 'one token with that expiry');
-  return String((match[0]!.data as Record<string, unknown>).token_id);
 }

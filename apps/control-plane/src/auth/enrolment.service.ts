@@ -11,11 +11,23 @@ import { SlidingWindowLimiter } from './rate-limiter';
 import { ENROLMENT_TOKEN_PREFIX, randomSecret, sha256Hex } from './secret-tokens';
 
 export interface CreatedEnrolmentToken {
+  /** For listing and revoking; not a secret. */
+  id: string;
   /** Shown once; only its sha256 is stored. */
   token: string;
   expires_at: string;
   /** One line an operator pastes on the new host. */
   command: string;
+}
+
+export type EnrolmentTokenStatus = 'pending' | 'used' | 'revoked' | 'expired';
+
+export interface EnrolmentTokenView {
+  id: string;
+  status: EnrolmentTokenStatus;
+  created_at: string;
+  expires_at: string;
+  used_by_host: string | null;
 }
 
 export interface EnrolRequest {
@@ -93,10 +105,31 @@ export class EnrolmentService {
     );
     const server = shellQuote(this.config.publicUrl);
     return {
+      id,
       token,
       expires_at: expiresAt,
       command: `npx restic-fleet-agent enrol --server ${server} --token ${token} && restic-fleet-agent service install`,
     };
+  }
+
+  /** Newest first; never the token itself (only its hash is known). */
+  listTokens(): EnrolmentTokenView[] {
+    const now = this.settings.now();
+    return [...this.identity.state.enrolmentTokens.values()]
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .map((t) => ({
+        id: t.id,
+        status: t.usedByHost
+          ? 'used'
+          : t.revoked
+            ? 'revoked'
+            : Date.parse(t.expiresAt) <= now
+              ? 'expired'
+              : 'pending',
+        created_at: t.createdAt,
+        expires_at: t.expiresAt,
+        used_by_host: t.usedByHost,
+      }));
   }
 
   async revokeToken(id: string, actor: Actor): Promise<void> {
