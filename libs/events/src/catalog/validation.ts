@@ -29,6 +29,8 @@ export type ClassOf<T> = new (...args: any[]) => T;
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 /** Nesting deeper than this is rejected before any validation walks it. */
 export const MAX_NESTING_DEPTH = 32;
+/** More objects/arrays than this in one value are rejected; bounds the walk even for cyclic in-process objects. */
+export const MAX_NESTED_OBJECTS = 100_000;
 
 export const joinPath = (prefix: string, key: string): string => (prefix ? `${prefix}.${key}` : key);
 
@@ -51,7 +53,14 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function scanStructure(root: unknown, prefix = ''): FieldIssue | null {
   if (typeof root !== 'object' || root === null) return null;
   const stack: Array<{ v: object; path: string; depth: number }> = [{ v: root, path: prefix, depth: 1 }];
+  let visited = 0;
   while (stack.length > 0) {
+    if (++visited > MAX_NESTED_OBJECTS) {
+      return {
+        field: prefix,
+        message: `${prefix || 'value'} holds more than ${MAX_NESTED_OBJECTS} objects and arrays`,
+      };
+    }
     const { v, path, depth } = stack.pop() as { v: object; path: string; depth: number };
     if (depth > MAX_NESTING_DEPTH) {
       return { field: path, message: `${path || 'value'} is nested deeper than ${MAX_NESTING_DEPTH} levels` };

@@ -158,13 +158,10 @@ function validateEnvelope(obj: unknown, opts: ParseOptions): ParseResult {
   const rawId = obj.id;
   const ref = isText(rawId, 128) ? rawId : undefined;
   const bad = scanStructure(obj);
-  if (bad)
-    return err(
-      bad.field.startsWith('payload.') ? 'invalid_payload' : 'invalid_envelope',
-      bad.message,
-      bad.field,
-      ref,
-    );
+  if (bad) {
+    const code = bad.field.startsWith('payload.') ? 'invalid_payload' : 'invalid_envelope';
+    return err(code, bad.message, bad.field || undefined, ref);
+  }
   const v = obj.v;
   if (typeof v !== 'number')
     return err('invalid_envelope', 'v must be the protocol version number', 'v', ref);

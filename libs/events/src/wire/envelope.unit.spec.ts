@@ -280,6 +280,22 @@ describe('parseEnvelope: malformed input never throws and says what is wrong', (
       },
     };
     fails(parseEnvelope(evil), 'invalid_envelope');
+    const cyclic = rawEnvelope('heartbeat', { sent_at: T0 });
+    const loop: Record<string, unknown> = {};
+    loop.a = loop;
+    loop.b = loop;
+    (cyclic.payload as Record<string, unknown>).loop = loop;
+    const r = parseEnvelope(cyclic);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error.field ?? '', /^payload\.loop(\.[ab])+$/);
+  });
+
+  it('bounds the number of nested values', () => {
+    const stats = { x: Array.from({ length: 150_000 }, () => []) };
+    fails(
+      parseEnvelope(json(rawEnvelope('job.finished', { ...SAMPLE_PAYLOADS['job.finished'], stats }))),
+      'invalid_envelope',
+    );
   });
 
   it('survives a battery of random mutations without throwing', () => {
