@@ -7,11 +7,15 @@ import {
   StreamNotFoundError,
   TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError,
   convertToCommandError,
 } from '@eventstore/db-client';
 import { EventStoreError, type ExpectedRevision } from '../event-store.port';
 import { fromClientRevision } from './esdb-event.mapper';
+
+/** gRPC status 13; @grpc/grpc-js is only a dependency of the client, so its enum is not imported here. */
+const GRPC_STATUS_INTERNAL = 13;
 
 export interface EsdbErrorContext {
   readonly stream?: string;
@@ -37,6 +41,8 @@ export function isTransientEsdbError(raw: unknown): boolean {
   ) {
     return true;
   }
+  // A connection torn down mid-stream (server restart, proxy reset) surfaces as gRPC INTERNAL.
+  if (err instanceof UnknownError && err.code === GRPC_STATUS_INTERNAL) return true;
   if (!(err instanceof Error)) return false;
   // Raised by the client's gossip discovery as a plain Error.
   if (/^Failed to discover after \d+ attempts/.test(err.message)) return true;

@@ -144,6 +144,15 @@ describe('mapEsdbError', () => {
     assert.equal(asStoreError(mapEsdbError(deleted)).code, 'StreamDeleted');
   });
 
+  it('treats a stream reset mid-flight (gRPC INTERNAL) as transient, other unknown errors not', () => {
+    const reset = serverError(status.INTERNAL, {}, '13 INTERNAL: Received RST_STREAM with code 2');
+    assert.ok(isTransientEsdbError(reset));
+    assert.equal(asStoreError(mapEsdbError(reset)).code, 'Unavailable');
+    const unknown = serverError(status.UNKNOWN, {}, '2 UNKNOWN: boom');
+    assert.equal(isTransientEsdbError(unknown), false);
+    assert.equal(mapEsdbError(unknown), unknown);
+  });
+
   it('passes errors without a port code through unchanged', () => {
     const denied = serverError(status.PERMISSION_DENIED, { exception: 'access-denied' });
     assert.ok(denied instanceof AccessDeniedError);
