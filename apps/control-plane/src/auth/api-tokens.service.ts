@@ -111,6 +111,8 @@ export class ApiTokensService {
       record = this.identity.state.apiTokenByHash(hash);
     }
     if (!record || record.revoked) return null;
+    // A token acts for whoever made it: disabling that user disables their tokens too.
+    if (record.createdBy !== null && this.identity.state.users.get(record.createdBy)?.disabled) return null;
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.settings.now()) return null;
     return { kind: 'user', id: `token:${record.id}`, name: record.name, role: record.role };
   }

@@ -259,6 +259,27 @@ describe('API tokens (real app, real SQLite log)', () => {
     assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
   });
 
+  it("stops accepting a user's tokens while that user is disabled", async () => {
+    const second = await admin.request('POST', '/api/users', {
+      json: { username: 'admin2', role: 'admin', password: 'password-123' },
+      csrf: 'header',
+    });
+    const admin2 = new TestClient(server.url);
+    assert.equal((await admin2.login('admin2', 'password-123')).status, 200);
+    const created = await admin2.request('POST', '/api/tokens', {
+      json: { name: 'a2', role: 'viewer' },
+      csrf: 'header',
+    });
+    const token = String(field(created.body, 'token'));
+    const bot = new TestClient(server.url);
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
+    const id = String(field(second.body, 'id'));
+    await admin.request('PATCH', `/api/users/${id}`, { json: { disabled: true }, csrf: 'header' });
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 401);
+    await admin.request('PATCH', `/api/users/${id}`, { json: { disabled: false }, csrf: 'header' });
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
+  });
+
   it('only admins manage tokens; bad input names the field', async () => {
     const created = await admin.request('POST', '/api/tokens', {
       json: { name: 'op', role: 'operator' },
