@@ -4,12 +4,13 @@ import {
   type ExpectedRevision,
   type StreamMetadata,
 } from '../event-store.port';
+import { bodyHead } from './sqlite-event.schema';
 
 /** An event ready to insert: its stored body serialised once, at the caller's tick. */
 export interface SerializedEvent {
   readonly id: string;
-  /** `["<id>", "<type>", <data>, <metadata or null>]` (see sqlite-event.schema.ts). */
-  readonly body: string;
+  /** The body up to what the write adds (see bodyHead in sqlite-event.schema.ts). */
+  readonly head: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -56,15 +57,14 @@ export function serializeEvents(
     assertJsonValue(event.data, `events[${i}].data`, false);
     assertJsonValue(event.metadata, `events[${i}].metadata`, true);
     const id = event.id.toLowerCase();
-    let body: string;
+    let head: string;
     try {
-      // One stringify per event: the body array is what the table stores (sqlite-event.schema.ts).
-      body = JSON.stringify([id, event.type, event.data, event.metadata ?? null]);
+      head = bodyHead(id, event.type, event.data, event.metadata);
     } catch (err) {
       throw new TypeError(`events[${i}].data/metadata must be JSON-serialisable: ${(err as Error).message}`);
     }
-    size += Buffer.byteLength(body);
-    out[i] = { id, body };
+    size += Buffer.byteLength(head);
+    out[i] = { id, head };
   }
   if (size > maxAppendSize) {
     throw new EventStoreError(

@@ -31,7 +31,10 @@ import {
 import {
   BODY_ID_SQL,
   EVENT_COLUMNS,
-  eventBody,
+  EVENT_COLUMNS_WITH_REVISION,
+  EVENT_COLUMNS_WITH_STREAM,
+  bodyHead,
+  completeBody,
   SQLITE_EVENTS_SCHEMA,
   STREAM_LIVE,
   STREAM_SOFT_DELETED,
@@ -40,6 +43,8 @@ import {
   positionOf,
   toRecordedEvent,
   type EventRow,
+  type EventRowWithRevision,
+  type EventRowWithStream,
 } from './sqlite-event.schema';
 import { PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
@@ -163,9 +168,12 @@ export class SqliteEventStore implements EventStore {
           : (stream: string) => prefixes.some((p) => stream.startsWith(p));
       return () => {
         this.assertOpen();
-        const rows = this.sql.allAfter.all(after, PAGE) as EventRow[];
+        const rows = (keep === undefined ? this.sql.allAfter : this.sql.allAfterWithStream).all(
+          after,
+          PAGE,
+        ) as EventRow[] | EventRowWithStream[];
         const events: RecordedEvent[] = [];
-        for (const row of rows) if (keep === undefined || keep(row[1])) events.push(toRecordedEvent(row));
+        for (const row of rows) if (keep === undefined || keep(row[2]!)) events.push(toRecordedEvent(row));
         if (rows.length > 0) after = rows[rows.length - 1]![0];
         return { events, atHead: rows.length < PAGE };
       };
@@ -186,7 +194,7 @@ export class SqliteEventStore implements EventStore {
       else throw new TypeError("fromRevision must be 'start', 'end' or a revision >= 0");
       return () => {
         this.assertOpen();
-        const rows = this.sql.streamAfter.all(stream, after, PAGE) as EventRow[];
+        const rows = this.sql.streamAfter.all(stream, after, PAGE) as EventRowWithRevision[];
         if (rows.length > 0) after = rows[rows.length - 1]![2];
         return { events: rows.map(toRecordedEvent), atHead: rows.length < PAGE };
       };
@@ -325,10 +333,12 @@ export class SqliteEventStore implements EventStore {
     now: number,
   ): number {
     let position = 0;
+    const streamJson = JSON.stringify(stream);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const revision = firstRevision + i;
-      position = Number(this.sql.insert.run(stream, revision, now, 0, row.body).lastInsertRowid);
+      const body = completeBody(row.head, streamJson, revision, now);
+      position = Number(this.sql.insert.run(stream, revision, now, 0, body).lastInsertRowid);
       this.recentIds.add(row.id, stream, revision);
     }
     return position;
@@ -407,7 +417,12 @@ export class SqliteEventStore implements EventStore {
         revision,
         now,
         1,
-        eventBody(randomUUID(), '$metadata', json, null),
+        completeBody(
+          bodyHead(randomUUID(), '$metadata', meta, null),
+          JSON.stringify(metastreamOf(stream)),
+          revision,
+          now,
+        ),
       ).lastInsertRowid,
     );
     this.sql.setMeta.run(stream, revision, json, state);
@@ -457,7 +472,7 @@ export class SqliteEventStore implements EventStore {
         backwards
           ? this.sql.streamBackward.all(stream, cursor, lowest, createdSince, limit)
           : this.sql.streamForward.all(stream, cursor, createdSince, limit)
-      ) as EventRow[];
+      ) as EventRowWithRevision[];
       remaining = rows.length < limit ? 0 : remaining - rows.length;
       if (rows.length > 0) cursor = rows[rows.length - 1]![2] + (backwards ? -1 : 1);
       return rows;
@@ -529,16 +544,19 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
     allAfter: raw(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
     ),
+    allAfterWithStream: raw(
+      `SELECT ${EVENT_COLUMNS_WITH_STREAM} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
+    ),
     streamForward: raw(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? AND created >= ?
+      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision >= ? AND created >= ?
        ORDER BY revision LIMIT ?`,
     ),
     streamBackward: raw(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision <= ? AND revision >= ? AND created >= ?
+      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision <= ? AND revision >= ? AND created >= ?
        ORDER BY revision DESC LIMIT ?`,
     ),
     streamAfter: raw(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`,
     ),
   };
 }

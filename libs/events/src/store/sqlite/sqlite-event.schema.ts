@@ -13,10 +13,13 @@ import type { Position, RecordedEvent } from '../event-store.port';
  * recent ids instead (EventStoreDB also keeps `any` idempotency best-effort,
  * for recent writes), warmed from the tail of the log on open.
  *
- * `body` is one JSON array `["<id>", "<type>", <data>, <metadata or null>]`:
- * reads fetch five columns and parse once per event, which is what makes a
- * scan of the log fast. The id is a validated lower-case UUID at a fixed
- * offset, so SQL can still see it (`substr(body, 3, 36)`).
+ * `body` is the whole record as one JSON array
+ * `["<id>", "<type>", <data>, <metadata or null>, "<stream>", <revision>, <created>]`:
+ * a scan fetches two columns and parses once per event, which is what makes
+ * reading the log fast (a column costs about as much to fetch as a parse).
+ * `stream`, `revision` and `created` are also columns for the indexes and
+ * filters. The id is a validated lower-case UUID at a fixed offset, so SQL can
+ * still see it (`substr(body, 3, 36)`).
  */
 export const SQLITE_EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -42,14 +45,27 @@ export const STREAM_LIVE = 0;
 export const STREAM_SOFT_DELETED = 1;
 export const STREAM_TOMBSTONED = 2;
 
-/** The columns every read selects, in this order, as raw arrays (cheaper than row objects). */
-export const EVENT_COLUMNS = 'position, stream, revision, created, body';
+/** What reads select, as raw arrays (cheaper than row objects): the record, plus a cursor column for some reads. */
+export const EVENT_COLUMNS = 'position, body';
+export const EVENT_COLUMNS_WITH_STREAM = 'position, body, stream';
+export const EVENT_COLUMNS_WITH_REVISION = 'position, body, revision';
 
-export type EventRow = [position: number, stream: string, revision: number, created: number, body: string];
+export type EventRow = [position: number, body: string];
+export type EventRowWithStream = [position: number, body: string, stream: string];
+export type EventRowWithRevision = [position: number, body: string, revision: number];
 
-/** The stored body of one event; `data` and `metadata` are JSON text already. */
-export function eventBody(id: string, type: string, data: string, metadata: string | null): string {
-  return `["${id}",${JSON.stringify(type)},${data},${metadata ?? 'null'}]`;
+/**
+ * The part of a body known before the write: `["<id>","<type>",<data>,<metadata>`
+ * (no closing bracket). Serialised once, on the caller's tick.
+ */
+export function bodyHead(id: string, type: string, data: unknown, metadata: unknown): string {
+  const json = JSON.stringify([id, type, data, metadata ?? null]);
+  return json.slice(0, -1);
+}
+
+/** Completes a body inside the write transaction, where revision and time are known. */
+export function completeBody(head: string, streamJson: string, revision: number, created: number): string {
+  return `${head},${streamJson},${revision},${created}]`;
 }
 
 /** SQL for the id inside `body` (ids are stored as 36-character UUIDs right after `["`). */
@@ -60,18 +76,18 @@ export function positionOf(sequence: number): Position {
   return { commit: value, prepare: value };
 }
 
-export function toRecordedEvent(row: EventRow): RecordedEvent {
-  const body = JSON.parse(row[4]) as [string, string, unknown, unknown];
+export function toRecordedEvent(row: EventRow | EventRowWithStream | EventRowWithRevision): RecordedEvent {
+  const body = JSON.parse(row[1]) as [string, string, unknown, unknown, string, number, number];
   const sequence = BigInt(row[0]);
   return {
     id: body[0],
     type: body[1],
-    streamId: row[1],
-    revision: row[2],
+    streamId: body[4],
+    revision: body[5],
     position: { commit: sequence, prepare: sequence },
     data: body[2],
     metadata: body[3] === null ? undefined : body[3],
-    created: new Date(row[3]),
+    created: new Date(body[6]),
   };
 }
 

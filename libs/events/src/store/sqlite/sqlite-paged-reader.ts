@@ -1,8 +1,10 @@
 import type { RecordedEvent } from '../event-store.port';
-import { toRecordedEvent, type EventRow } from './sqlite-event.schema';
+import { toRecordedEvent, type EventRow, type EventRowWithRevision } from './sqlite-event.schema';
+
+type Row = EventRow | EventRowWithRevision;
 
 /** Returns the next page of rows, or `undefined` when the read is over. Throws to fail the read. */
-export type NextPage = () => readonly EventRow[] | undefined;
+export type NextPage = () => readonly Row[] | undefined;
 
 /**
  * An async iterator over pages of rows. Cheaper per event than an async
@@ -10,7 +12,7 @@ export type NextPage = () => readonly EventRow[] | undefined;
  * never starves the writer or the sockets.
  */
 export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
-  private page: readonly EventRow[] = [];
+  private page: readonly Row[] = [];
   private index = 0;
   private finished = false;
   private pagesRead = 0;
@@ -39,7 +41,7 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
 
   private readPage(): Promise<IteratorResult<RecordedEvent>> {
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
-    let page: readonly EventRow[] | undefined;
+    let page: readonly Row[] | undefined;
     try {
       page = this.nextPage();
     } catch (err) {
