@@ -335,11 +335,16 @@ export class EsdbEventStore implements EventStore {
     if (result.position && count === 1) {
       return { nextExpectedRevision, position: fromClientPosition(result.position) };
     }
-    const position = await this.positionOfRevision(stream, nextExpectedRevision);
+    const position = await this.positionOfRevision(stream, nextExpectedRevision, result.position);
     return { nextExpectedRevision, position };
   }
 
-  private async positionOfRevision(stream: string, revision: number): Promise<Position> {
+  /** `fallback`: the server's write position, used when retention already hides the event. */
+  private async positionOfRevision(
+    stream: string,
+    revision: number,
+    fallback: Position | undefined,
+  ): Promise<Position> {
     const read = this.client.readStream(stream, { fromRevision: BigInt(revision), maxCount: 1 });
     try {
       for await (const resolved of read) {
@@ -350,6 +355,7 @@ export class EsdbEventStore implements EventStore {
     } finally {
       await read.cancel().catch(() => undefined);
     }
+    if (fallback) return fromClientPosition(fallback);
     throw new EventStoreError(
       'StreamNotFound',
       `Event ${revision} of stream "${stream}" not found after append`,
