@@ -65,8 +65,10 @@ describe('agent outbox across control-plane outages and agent restarts (real age
     await server.waitFor('job.progress', () => true, TIMEOUT);
     const beforeOutage = server.received.length;
     await server.stop();
+    const downAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(agent.child.exitCode, null, 'the agent keeps running (and restic with it)');
+    const upAt = Date.now();
     await server.start();
     const { jobId, finished, messages } = await run;
 
@@ -74,6 +76,11 @@ describe('agent outbox across control-plane outages and agent restarts (real age
     assert.ok(server.connections >= 2, 'the agent reconnected');
     assert.ok(server.received.length > beforeOutage);
     assert.ok(agent.logged(/disconnected from control plane/));
+    const duringOutage = messages.filter((m) => Date.parse(m.ts) > downAt && Date.parse(m.ts) < upAt);
+    assert.ok(
+      duringOutage.some((m) => m.type === 'job.progress'),
+      'restic kept running while the server was down and its progress was kept for later',
+    );
 
     // Exactly once: the recorder de-duplicates by envelope id; every id is unique and nothing is missing.
     const ids = messages.map((m) => m.id);

@@ -117,6 +117,7 @@ interface NodeWindowsService {
 
 function loadNodeWindows(): { Service: new (o: Record<string, unknown>) => NodeWindowsService } {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional dependency, loaded only on Windows
     return require('node-windows') as { Service: new (o: Record<string, unknown>) => NodeWindowsService };
   } catch {
     throw new Error('node-windows is not installed; run "npm i node-windows" in the agent install directory');

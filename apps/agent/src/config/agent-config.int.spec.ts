@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  ConfigError,
+  defaultConfigPath,
+  loadAgentConfig,
+  parseAgentConfig,
+  saveAgentConfig,
+} from './agent-config';
+
+describe('agent config file', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-cfg-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const base = {
+    schema_version: 1,
+    server: 'http://127.0.0.1:8080/',
+    agent_id: 'a1',
+    agent_secret: 's3cret',
+  };
+
+  it('round-trips through YAML with mode 0600 and defaults filled in', () => {
+    const p = path.join(dir, 'nested', 'agent.yaml');
+    const cfg = parseAgentConfig(base, p);
+    saveAgentConfig(p, cfg);
+    assert.equal(fs.statSync(p).mode & 0o777, 0o600);
+    const back = loadAgentConfig(p);
+    assert.deepEqual(back, cfg);
+    assert.equal(back.server, 'http://127.0.0.1:8080');
+    assert.equal(back.heartbeat_interval_s, 30);
+    assert.equal(back.outbox_max_bytes, 256 * 1024 * 1024);
+    assert.equal(back.state_dir, path.join(dir, 'nested', 'state'));
+    assert.equal(fs.readdirSync(path.dirname(p)).length, 1, 'no temp file left behind');
+  });
+
+  it('names the bad field', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, schema_version: 2 }, 'schema_version'],
+      [{ ...base, server: 'not a url' }, 'server'],
+      [{ ...base, agent_id: undefined }, 'agent_id'],
+      [{ ...base, agent_secret: 5 }, 'agent_secret'],
+      [{ ...base, heartbeat_interval_s: 0 }, 'heartbeat_interval_s'],
+      [{ ...base, outbox_max_bytes: 'big' }, 'outbox_max_bytes'],
+      [{ ...base, log_level: 'loud' }, 'log_level'],
+    ];
+    for (const [doc, field] of cases) {
+      assert.throws(
+        () => parseAgentConfig(doc, '/x/agent.yaml'),
+        (e: unknown) => e instanceof ConfigError && e.field === field && e.message.includes(field),
+        field,
+      );
+    }
+  });
+
+  it('a missing file tells to enrol first; an unparsable one is moved aside', () => {
+    assert.throws(() => loadAgentConfig(path.join(dir, 'none.yaml')), /run "restic-fleet-agent enrol/);
+    const p = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(p, 'a: [b\n');
+    assert.throws(() => loadAgentConfig(p), /moved aside/);
+    assert.ok(!fs.existsSync(p));
+    assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('agent.yaml.corrupt-')).length, 1);
+  });
+
+  it('defaults to /etc on Linux and ProgramData on Windows', () => {
+    assert.equal(defaultConfigPath('linux', {}), '/etc/restic-fleet/agent.yaml');
+    assert.equal(defaultConfigPath('win32', { ProgramData: 'D:\\PD' }), 'D:\\PD\\restic-fleet\\agent.yaml');
+  });
+});
