@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -161,5 +162,30 @@ describe('sqlite event store: idempotency, scans and shutdown', () => {
     });
     const err = (await failure) as { code?: string };
     assert.equal(err.code, 'Closed');
+  });
+});
+
+describe('sqlite event store: opening files', () => {
+  it('an empty log has no head position', async () => {
+    const store = createSqliteEventStore({ path: freshFile() });
+    try {
+      assert.equal(await store.headPosition(), null);
+      await assert.rejects(collectAsync(store.readStream('host-1')), /not found/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a file whose schema version it does not know, naming the file', async () => {
+    const file = freshFile();
+    const store = createSqliteEventStore({ path: file });
+    await store.close();
+    const other = new Database(file);
+    other.pragma('user_version = 99');
+    other.close();
+    assert.throws(
+      () => createSqliteEventStore({ path: file }),
+      (err: Error) => err.message.includes(file) && /99/.test(err.message),
+    );
   });
 });

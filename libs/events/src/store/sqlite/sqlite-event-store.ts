@@ -36,6 +36,7 @@ import {
   bodyHead,
   completeBody,
   SQLITE_EVENTS_SCHEMA,
+  SQLITE_EVENTS_SCHEMA_VERSION,
   STREAM_LIVE,
   STREAM_SOFT_DELETED,
   STREAM_TOMBSTONED,
@@ -106,9 +107,19 @@ export class SqliteEventStore implements EventStore {
     });
     try {
       this.db.pragma('busy_timeout = 5000');
+      const existing = this.db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
+        .get();
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (existing !== undefined && version !== SQLITE_EVENTS_SCHEMA_VERSION) {
+        throw new Error(
+          `${options.path}: the event log has schema version ${version}, this build reads version ${SQLITE_EVENTS_SCHEMA_VERSION}`,
+        );
+      }
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
         this.db.exec(SQLITE_EVENTS_SCHEMA);
+        this.db.pragma(`user_version = ${SQLITE_EVENTS_SCHEMA_VERSION}`);
       }
       this.db.pragma(`synchronous = ${synchronous}`);
       this.db.pragma('cache_size = -65536');
@@ -339,8 +350,9 @@ export class SqliteEventStore implements EventStore {
       const revision = firstRevision + i;
       const body = completeBody(row.head, streamJson, revision, now);
       position = Number(this.sql.insert.run(stream, revision, now, 0, body).lastInsertRowid);
-      this.recentIds.add(row.id, stream, revision);
     }
+    // A retry is the same batch again, and the lookup is by its first id: that is all the map needs.
+    if (rows.length > 0) this.recentIds.add(rows[0]!.id, stream, firstRevision);
     return position;
   }
 

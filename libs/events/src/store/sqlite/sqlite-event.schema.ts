@@ -21,6 +21,9 @@ import type { Position, RecordedEvent } from '../event-store.port';
  * filters. The id is a validated lower-case UUID at a fixed offset, so SQL can
  * still see it (`substr(body, 3, 36)`).
  */
+/** Kept in `PRAGMA user_version`; a file with another version is refused rather than misread. */
+export const SQLITE_EVENTS_SCHEMA_VERSION = 1;
+
 export const SQLITE_EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
