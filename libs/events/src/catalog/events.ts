@@ -186,8 +186,8 @@ export class HostRevokedData {
   @IsTimestamp() readonly revoked_at!: string;
 }
 
-export class RepoStatsReportedData {
-  @IsId() readonly host_id!: string;
+/** Repository facts as the agent reports them (the wire `repo.stats` payload). */
+export class RepoStatsFields {
   @IsOptional() @IsId() readonly job_id?: string;
   @IsCount() readonly total_size_bytes!: number;
   @IsOptional() @IsCount() readonly raw_size_bytes?: number;
@@ -196,6 +196,10 @@ export class RepoStatsReportedData {
   @IsOptional() @IsNonNegative() readonly compression_ratio?: number;
   @IsOptional() @IsTimestamp() readonly last_check_at?: string;
   @IsOptional() @IsText(64) readonly last_check_status?: string;
+}
+
+export class RepoStatsReportedData extends RepoStatsFields {
+  @IsId() readonly host_id!: string;
   @IsTimestamp() readonly reported_at!: string;
 }
 
@@ -314,8 +318,8 @@ registerPostCheck(LogLinesDroppedData, (d, prefix) => droppedRangeIssues(d, pref
 // ---------------------------------------------------------------------------
 // schedules-{hostId}
 
-export class SchedulesChangedData {
-  @IsId() readonly host_id!: string;
+/** A versioned desired schedule list (the wire `schedule.set` payload). */
+export class ScheduleListFields {
   @IsCount() readonly version!: number;
   @IsObjArr({ max: 1000 })
   @ValidateNested({ each: true })
@@ -323,9 +327,13 @@ export class SchedulesChangedData {
   readonly schedules!: Schedule[];
 }
 // Job args are strict everywhere (an ignored arg would change what restic does).
-registerPostCheck(SchedulesChangedData, (d, prefix) =>
+registerPostCheck(ScheduleListFields, (d, prefix) =>
   scheduleListIssues(d.schedules, joinPath(prefix, 'schedules'), 'reject'),
 );
+
+export class SchedulesChangedData extends ScheduleListFields {
+  @IsId() readonly host_id!: string;
+}
 
 export class SchedulesAppliedData {
   @IsId() readonly host_id!: string;
@@ -343,13 +351,17 @@ export class ScheduleFiredData {
 // ---------------------------------------------------------------------------
 // snapshots-{hostId}
 
-export class SnapshotsReportedData {
-  @IsId() readonly host_id!: string;
+/** A host's full snapshot list (the wire `snapshots.report` payload). */
+export class SnapshotListFields {
   @IsOptional() @IsId() readonly job_id?: string;
   @IsObjArr({ max: 100_000 })
   @ValidateNested({ each: true })
   @Type(() => Snapshot)
   readonly snapshots!: Snapshot[];
+}
+
+export class SnapshotsReportedData extends SnapshotListFields {
+  @IsId() readonly host_id!: string;
   @IsTimestamp() readonly reported_at!: string;
 }
 

@@ -374,8 +374,14 @@ export function checkClass<T extends object>(
       errors.length > 0 ? { ok: false, issues: toIssues(errors, prefix, []) } : { ok: true, value: instance };
   }
   if (!result.ok) return result;
-  const post = postChecks.get(cls);
-  if (post) {
+  // Post checks of base classes apply to subclasses too (SchedulesChangedData extends ScheduleListFields).
+  for (
+    let c: unknown = cls;
+    typeof c === 'function' && c !== Function.prototype;
+    c = Object.getPrototypeOf(c)
+  ) {
+    const post = postChecks.get(c as ClassOf<unknown>);
+    if (!post) continue;
     const issues = post(result.value, prefix, unknown);
     if (issues.length > 0) return { ok: false, issues };
   }

@@ -1,5 +1,4 @@
-import { Type } from 'class-transformer';
-import { IsOptional, ValidateNested } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import {
   IsPlatformName,
   IsRepoUrl,
@@ -9,13 +8,13 @@ import {
   JobStartedData,
   LogLinesDroppedData,
   LogStreamLineData,
-  Snapshot,
+  RepoStatsFields,
+  ScheduleListFields,
+  SnapshotListFields,
 } from '../catalog/events';
 import { JOB_KINDS, type JobArgs, type JobKind } from '../catalog/job-args';
-import { Schedule, scheduleListIssues } from '../catalog/schedule';
 import {
   flatFastCheck,
-  IsObjArr,
   IsArrOf,
   IsBool,
   IsCode,
@@ -30,7 +29,6 @@ import {
   IsText,
   IsTimestamp,
   isUuid,
-  joinPath,
   registerFastCheck,
   registerPostCheck,
   RULES,
@@ -68,16 +66,8 @@ export class ConfigUpdatePayload {
   @IsOptional() @IsText(256) readonly repo_username?: string;
   @IsOptional() @IsText(4096) readonly repo_credential?: string;
 }
-export class ScheduleSetPayload {
-  @IsCount() readonly version!: number;
-  @IsObjArr({ max: 1000 })
-  @ValidateNested({ each: true })
-  @Type(() => Schedule)
-  readonly schedules!: Schedule[];
-}
-registerPostCheck(ScheduleSetPayload, (p, prefix) =>
-  scheduleListIssues(p.schedules, joinPath(prefix, 'schedules'), 'reject'),
-);
+export const ScheduleSetPayload = ScheduleListFields;
+export type ScheduleSetPayload = ScheduleListFields;
 
 export class ScheduleAckPayload {
   @IsCount() readonly version!: number;
@@ -131,24 +121,10 @@ export type LogStreamPayload = LogStreamLineData;
 export const LogDroppedPayload = LogLinesDroppedData;
 export type LogDroppedPayload = LogLinesDroppedData;
 
-export class SnapshotsReportPayload {
-  @IsOptional() @IsId() readonly job_id?: string;
-  @IsObjArr({ max: 100_000 })
-  @ValidateNested({ each: true })
-  @Type(() => Snapshot)
-  readonly snapshots!: Snapshot[];
-}
-
-export class RepoStatsPayload {
-  @IsOptional() @IsId() readonly job_id?: string;
-  @IsCount() readonly total_size_bytes!: number;
-  @IsOptional() @IsCount() readonly raw_size_bytes?: number;
-  @IsCount() readonly snapshot_count!: number;
-  @IsOptional() @IsCount() readonly file_count?: number;
-  @IsOptional() @IsNonNegative() readonly compression_ratio?: number;
-  @IsOptional() @IsTimestamp() readonly last_check_at?: string;
-  @IsOptional() @IsText(64) readonly last_check_status?: string;
-}
+export const SnapshotsReportPayload = SnapshotListFields;
+export type SnapshotsReportPayload = SnapshotListFields;
+export const RepoStatsPayload = RepoStatsFields;
+export type RepoStatsPayload = RepoStatsFields;
 
 /** Informational: the agent does not update itself. */
 export class AgentUpdateAvailablePayload {
