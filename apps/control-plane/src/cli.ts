@@ -1,9 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
 /**
- * `restic-fleet` command dispatch. Subcommands owned by other areas are loaded
- * lazily so `serve` does not pay for them and a missing one fails clearly.
+ * `restic-fleet` command dispatch. Each subcommand is loaded only when run,
+ * so `serve` does not pay for the CLIs and a CLI does not boot Nest.
  */
 const USAGE = `Usage: restic-fleet <command> [options]
 
@@ -19,27 +16,6 @@ Commands:
   --help                                  show this help
 `;
 
-type CommandFn = (argv: string[]) => Promise<number>;
-
-/** Loads `./cli/<file>` and returns its exported function, or null when that area has not landed yet. */
-function loadCommand(file: string, exportName: string): CommandFn | null {
-  const full = path.join(__dirname, 'cli', `${file}.js`);
-  if (!fs.existsSync(full)) return null;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(full) as Record<string, unknown>;
-  const fn = mod[exportName];
-  return typeof fn === 'function' ? (fn as CommandFn) : null;
-}
-
-async function runLoaded(name: string, file: string, exportName: string, argv: string[]): Promise<number> {
-  const fn = loadCommand(file, exportName);
-  if (!fn) {
-    process.stderr.write(`restic-fleet ${name}: not available yet in this build\n`);
-    return 2;
-  }
-  return fn(argv);
-}
-
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -53,20 +29,23 @@ export async function runCli(argv: string[]): Promise<number> {
       const { runServe } = await import('./main');
       return runServe();
     }
-    case 'projections':
+    case 'projections': {
       if (rest[0] !== 'rebuild') return usageError(`unknown projections subcommand "${rest[0] ?? ''}"`);
-      return runLoaded(
-        'projections rebuild',
-        'projections-rebuild.command',
-        'runProjectionsRebuild',
-        rest.slice(1),
-      );
-    case 'audit':
-      return runLoaded('audit', 'audit.command', 'runAudit', rest);
-    case 'users':
-      return runLoaded('users', 'users.command', 'runUsers', rest);
-    case 'tokens':
-      return runLoaded('tokens', 'tokens.command', 'runTokens', rest);
+      const { runProjectionsRebuild } = await import('./cli/projections-rebuild.command');
+      return runProjectionsRebuild(rest.slice(1));
+    }
+    case 'audit': {
+      const { runAudit } = await import('./cli/audit.command');
+      return runAudit(rest);
+    }
+    case 'users': {
+      const { runUsers } = await import('./cli/users.command');
+      return runUsers(rest);
+    }
+    case 'tokens': {
+      const { runTokens } = await import('./cli/tokens.command');
+      return runTokens(rest);
+    }
     default:
       return usageError(`unknown command "${command}"`);
   }
