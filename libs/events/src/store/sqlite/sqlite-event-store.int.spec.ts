@@ -189,3 +189,40 @@ describe('sqlite event store: opening files', () => {
     );
   });
 });
+
+describe('sqlite event store: a second process on the same file', () => {
+  it('live subscriptions see commits made by another connection', async () => {
+    const file = freshFile();
+    const server = createSqliteEventStore({ path: file });
+    const cli = createSqliteEventStore({ path: file });
+    try {
+      const written = makeEvents(2);
+      const seen = new Promise<string[]>((resolve, reject) => {
+        const ids: string[] = [];
+        const timer = setTimeout(
+          () => reject(new Error('no live event from the other connection within 5 s')),
+          5_000,
+        );
+        const sub = server.subscribeToAll({ fromPosition: 'end' }).subscribe({
+          next: (item) => {
+            if (item.kind === 'caughtUp') void cli.append('user-1', written);
+            else ids.push(item.event.id);
+            if (ids.length === 2) {
+              clearTimeout(timer);
+              sub.unsubscribe();
+              resolve(ids);
+            }
+          },
+          error: reject,
+        });
+      });
+      assert.deepEqual(
+        await seen,
+        written.map((e) => e.id),
+      );
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+});

@@ -74,6 +74,7 @@ interface StreamRow {
 /** Soft delete marks `truncateBefore` as the largest revision, like EventStoreDB's `$tb = long.MaxValue`. */
 const DELETED_TRUNCATE_BEFORE = Number.MAX_SAFE_INTEGER;
 const PAGE = 2048;
+const OTHER_WRITERS_POLL_MS = 200;
 
 export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
   return new SqliteEventStore(options);
@@ -88,6 +89,7 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly recentIds: RecentIds;
+  private watcher: NodeJS.Timeout | undefined;
 
   constructor(options: SqliteEventStoreOptions) {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -139,6 +141,7 @@ export class SqliteEventStore implements EventStore {
       throw err;
     }
     this.writes = options.readonly ? undefined : new SqliteWriteQueue(this.db, () => this.signal.committed());
+    this.watchOtherWriters();
   }
 
   append(stream: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -284,8 +287,28 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.writes?.flush();
     this.closed = true;
+    clearInterval(this.watcher);
     this.signal.close(new EventStoreError('Closed', 'the event store was closed'));
     this.db.close();
+  }
+
+  /**
+   * Own commits wake subscriptions at once. Commits by another process on the
+   * same file (the CLI adding a user next to a running server) change
+   * `PRAGMA data_version`; a cheap poll turns that into the same wake-up.
+   */
+  private watchOtherWriters(): void {
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    let seen = dataVersion.get();
+    this.watcher = setInterval(() => {
+      if (this.closed) return;
+      const now = dataVersion.get();
+      if (now !== seen) {
+        seen = now;
+        this.signal.committed();
+      }
+    }, OTHER_WRITERS_POLL_MS);
+    this.watcher.unref();
   }
 
   private writer(): SqliteWriteQueue {

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { EventStoreError } from '../event-store.port';
 
 interface PendingWrite {
   readonly write: () => unknown;
@@ -67,7 +68,14 @@ export class SqliteWriteQueue {
       this.commit.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
-      for (const w of batch) w.reject(err);
+      // The transaction itself failed (busy file, disk full, I/O error): nothing of this batch was written.
+      const failure = new EventStoreError(
+        'Unavailable',
+        `event log write failed: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+      for (const w of batch) w.reject(failure);
       return;
     }
     for (let i = 0; i < batch.length; i++) {
