@@ -11,7 +11,9 @@ import {
 import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
 import { LoginDto } from './auth.dtos';
 import { AuthSettings } from './auth.settings';
+import { AuthError } from './auth.errors';
 import { LoginService } from './login.service';
+import { RequestAuthenticator } from './request-authenticator';
 import { SessionService } from './session.service';
 import { mapUser } from './users.service';
 
@@ -25,6 +27,7 @@ export class AuthController {
     private readonly login: LoginService,
     private readonly sessions: SessionService,
     private readonly settings: AuthSettings,
+    private readonly authenticator: RequestAuthenticator,
     config: AppConfig,
   ) {
     this.secureCookies = config.publicUrl.startsWith('https:');
@@ -34,6 +37,12 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   async logIn(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    // Blocks login CSRF (a foreign page logging the browser into the attacker's account).
+    if (!this.authenticator.isOwnOrigin(req)) {
+      throw new AuthError('forbidden', "login is only accepted from the control plane's own pages", {
+        field: 'origin',
+      });
+    }
     const { user, session } = await this.login.login(dto.username, dto.password, clientIp(req));
     setSessionCookies(res, session, { secure: this.secureCookies }, this.settings.now());
     return { user: mapUser(user), csrf_token: session.csrfToken };

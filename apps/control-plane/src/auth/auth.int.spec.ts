@@ -81,6 +81,20 @@ describe('auth: login, sessions, CSRF and roles (real app, real SQLite log)', ()
     assert.doesNotMatch(raw, /not the password|correct horse battery/, 'no password in the log');
   });
 
+  it('refuses a login posted from a foreign page (login CSRF) but accepts our own origin', async () => {
+    const client = new TestClient(server.url);
+    const json = { username: 'root', password: ADMIN.RF_ADMIN_PASSWORD };
+    const foreign = await client.request('POST', '/api/auth/login', {
+      json,
+      headers: { origin: 'https://evil.example' },
+    });
+    assert.equal(foreign.status, 403);
+    assert.equal(errorOf(foreign.body).field, 'origin');
+    assert.equal(client.cookies.has('rf_session'), false);
+    const own = await client.request('POST', '/api/auth/login', { json, headers: { origin: server.url } });
+    assert.equal(own.status, 200);
+  });
+
   it('answers 401 with a JSON body when no credentials are sent, and lets @Public routes through', async () => {
     const anon = new TestClient(server.url);
     const res = await anon.request('GET', '/api/probe');

@@ -63,12 +63,17 @@ export class RequestAuthenticator {
   async authenticateUpgrade(req: IncomingMessage): Promise<Authenticated | null> {
     const result = await this.authenticate(req);
     if (!result || result.via !== 'session') return result;
+    return req.headers.origin !== undefined && this.isOwnOrigin(req) ? result : null;
+  }
+
+  /** True when the request carries no Origin (not a browser) or our own: RF_PUBLIC_URL's or the Host it was sent to. */
+  isOwnOrigin(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
+    if (origin === undefined) return true;
     const host = req.headers.host;
-    const sameOrigin =
-      origin !== undefined &&
-      (origin === this.publicOrigin ||
-        (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)));
-    return sameOrigin ? result : null;
+    return (
+      origin === this.publicOrigin ||
+      (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`))
+    );
   }
 }
