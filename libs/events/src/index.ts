@@ -11,7 +11,7 @@ export * from './wire/wire-messages';
 export * from './wire/envelope';
 export * from './wire/message-events';
 export { createSqliteEventStore, SqliteEventStore, type SqliteEventStoreOptions } from './store/sqlite/sqlite-event-store';
-export { createEsdbEventStore, type EsdbEventStoreOptions } from './store/esdb/esdb-event-store';
+export { createEsdbEventStore, type EsdbEventStoreOptions } from './store/esdb/esdb-event-store.factory';
 export {
   createEventStore,
   createEventStoreFromEnv,

@@ -8,7 +8,7 @@ import {
   parseEsdbConnectionString,
   redactEsdbConnectionString,
 } from './esdb/esdb-connection-string';
-import { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/esdb-event-store';
+import { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/esdb-event-store.factory';
 import { createSqliteEventStore } from './sqlite/sqlite-event-store';
 
 /**

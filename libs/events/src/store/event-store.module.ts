@@ -1,4 +1,4 @@
-import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from './event-store.port';
 import {
   createEventStore,
@@ -15,19 +15,21 @@ export interface EventStoreModuleOptions {
   readonly config?: EventStoreConfig;
 }
 
+/** Holds the shutdown hook; Nest runs lifecycle hooks on factory-provided values as on classes. */
+const EVENT_STORE_LIFECYCLE = Symbol.for('restic-fleet.EventStoreLifecycle');
+
 /**
  * The Nest shell around the event store: provides `EVENT_STORE` globally,
  * chosen by `RF_EVENTSTORE` (see event-store.config.ts), and closes it in
  * `onApplicationShutdown`, after every module's destroy hooks, so shutdown
  * work can still append. A bad `RF_EVENTSTORE` fails the boot with a message
  * naming the variable and the accepted forms.
+ *
+ * Written with factory providers and no decorators so that importing
+ * `@rf/events` does not load Nest: the agent and the CLIs share this library
+ * and never use the module (Nest is loaded only when `forRoot()` is booted).
  */
-@Module({})
-export class EventStoreModule implements OnApplicationShutdown {
-  private static readonly logger = new Logger('EventStore');
-
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
-
+export class EventStoreModule {
   static forRoot(options: EventStoreModuleOptions = {}): DynamicModule {
     return {
       module: EventStoreModule,
@@ -35,9 +37,10 @@ export class EventStoreModule implements OnApplicationShutdown {
       providers: [
         {
           provide: EVENT_STORE,
-          useFactory: (): EventStore => {
+          useFactory: async (): Promise<EventStore> => {
             const config = options.config ?? parseEventStoreConfig(options.env ?? process.env);
-            const logger = EventStoreModule.logger;
+            const { Logger } = await import('@nestjs/common');
+            const logger = new Logger('EventStore');
             logger.log(`using ${describeEventStoreConfig(config)}`);
             return createEventStore(config, {
               onResubscribe: ({ subscription, attempt, delayMs, error }) =>
@@ -47,12 +50,15 @@ export class EventStoreModule implements OnApplicationShutdown {
             });
           },
         },
+        {
+          provide: EVENT_STORE_LIFECYCLE,
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore): OnApplicationShutdown => ({
+            onApplicationShutdown: () => store.close(),
+          }),
+        },
       ],
       exports: [EVENT_STORE],
     };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
   }
 }
