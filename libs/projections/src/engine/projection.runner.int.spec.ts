@@ -172,6 +172,23 @@ describe('ProjectionRunner with the SQLite event store', () => {
     assert.equal(lag.caughtUp, true);
   });
 
+  it('reports lag as events behind and the age of the oldest unapplied event', async () => {
+    await appendAll(store, fleetHistory({ hosts: 1, jobsPerHost: 1, linesPerJob: 10 }));
+    const head = await store.headPosition();
+    const db = openDb('readmodels.db');
+    const clock = { now: Date.now() + 60_000 };
+    const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS, { now: () => clock.now });
+    runners.push(runner);
+    const idle = await runner.lag();
+    assert.equal(idle.eventsBehind, Number(head!.commit));
+    assert.ok(idle.msBehind >= 60_000 && idle.msBehind < 120_000, `msBehind ${idle.msBehind}`);
+    assert.equal(idle.running, false);
+    runner.start();
+    await runner.waitForPosition(head!, 5000);
+    const done = await runner.lag();
+    assert.deepEqual([done.eventsBehind, done.msBehind, done.running], [0, 0, true]);
+  });
+
   it('retries a failed batch from its checkpoint: the read models end up complete', async () => {
     const db = openDb('readmodels.db');
     await appendAll(store, fleetHistory({ hosts: 1, jobsPerHost: 2, linesPerJob: 5 }));

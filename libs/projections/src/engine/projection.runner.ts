@@ -25,7 +25,7 @@ export interface ProjectionLag {
   readonly head: Position | null;
   /** `head.commit - checkpoint.commit`: exact for the SQLite store (commit = global sequence); for EventStoreDB it is a byte distance, reported as-is. */
   readonly eventsBehind: number;
-  /** Age of the oldest event not yet applied as far as the runner knows; 0 when caught up. */
+  /** Age of the oldest event not yet applied (its recorded time to now); 0 when caught up. */
   readonly msBehind: number;
   readonly caughtUp: boolean;
   readonly running: boolean;
@@ -62,7 +62,6 @@ export class ProjectionRunner {
   private caughtUp = false;
   private lastError: string | null = null;
   private eventsApplied = 0;
-  private lastAppliedCreated: number | null = null;
   private waiters: Waiter[] = [];
   private caughtUpWaiters: Array<() => void> = [];
   private reset: string[] = [];
@@ -156,12 +155,7 @@ export class ProjectionRunner {
     const checkpoint = this.checkpoint();
     const behind = head === null ? 0n : head.commit - (checkpoint?.commit ?? 0n);
     const eventsBehind = behind > 0n ? Number(behind) : 0;
-    const msBehind =
-      eventsBehind === 0
-        ? 0
-        : this.lastAppliedCreated === null
-          ? 0
-          : Math.max(0, this.now() - this.lastAppliedCreated);
+    const msBehind = eventsBehind === 0 ? 0 : await this.ageOfFirstUnapplied(checkpoint);
     return {
       checkpoint,
       head,
@@ -172,6 +166,16 @@ export class ProjectionRunner {
       lastError: this.lastError,
       eventsApplied: this.eventsApplied,
     };
+  }
+
+  /** How long the oldest event not yet applied has been waiting (one indexed read of the log). */
+  private async ageOfFirstUnapplied(checkpoint: Position | null): Promise<number> {
+    for await (const e of this.store.readAll({ fromPosition: checkpoint ?? 'start', maxCount: 2 })) {
+      // readAll is inclusive of its start: the event at the checkpoint is already applied.
+      if (checkpoint !== null && comparePositions(e.position, checkpoint) <= 0) continue;
+      return Math.max(0, this.now() - e.created.getTime());
+    }
+    return 0;
   }
 
   private reached(position: Position): boolean {
@@ -224,8 +228,6 @@ export class ProjectionRunner {
     this.retryDelay = this.retryMs;
     this.lastError = null;
     this.eventsApplied += batch.events.length;
-    const lastEvent = batch.events[batch.events.length - 1];
-    if (lastEvent) this.lastAppliedCreated = lastEvent.created.getTime();
     if (batch.caughtUp && !this.caughtUp) {
       this.caughtUp = true;
       for (const w of this.caughtUpWaiters.splice(0)) w();
