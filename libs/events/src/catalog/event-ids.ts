@@ -1,11 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 // Fixed namespace for restic-fleet's name-based UUIDs; changing it would break deduplication of resent envelopes.
 const NAMESPACE = Buffer.from('3b8f2c1e5d7a4f60a9e1c4b2d6f80a17', 'hex');
+// Namespace followed by the name, reused: one-shot hashing of one buffer is the cheapest way
+// to hash (this runs for every ingested envelope). Synchronous use only, so sharing is safe.
+const SCRATCH = Buffer.alloc(16 + 512);
+NAMESPACE.copy(SCRATCH, 0);
 
 /** RFC 4122 version-5 UUID (SHA-1, name-based) of `name` in restic-fleet's namespace. */
 export function nameBasedUuid(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+  const h =
+    name.length * 3 <= SCRATCH.length - 16
+      ? hash('sha1', SCRATCH.subarray(0, 16 + SCRATCH.write(name, 16, 'utf8')), 'buffer')
+      : createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
   h[6] = (h[6] & 0x0f) | 0x50;
   h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.toString('hex', 0, 16);

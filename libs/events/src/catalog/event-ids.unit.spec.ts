@@ -34,6 +34,15 @@ describe('event ids from envelopes', () => {
     assert.equal(nameBasedUuid(`envelope/${env}/0`), eventIdFromEnvelope(env, 0));
   });
 
+  it('hashes long and non-ASCII names the same way on both hashing paths', () => {
+    const long = 'x'.repeat(1000);
+    assert.equal(nameBasedUuid(long), nameBasedUuid(long));
+    assert.notEqual(nameBasedUuid(long), nameBasedUuid(`${long}y`));
+    // Python: uuid.uuid5(uuid.UUID('3b8f2c1e-5d7a-4f60-a9e1-c4b2d6f80a17'), 'é' * 200) and 'é' * 100
+    assert.equal(nameBasedUuid('é'.repeat(200)), 'afff02d0-671a-503f-8041-c770613f3008');
+    assert.equal(nameBasedUuid('é'.repeat(100)), '0cd1f1a0-0ecd-5e1c-a53c-56038d915e3d');
+  });
+
   it('rejects bad input', () => {
     assert.throws(() => eventIdFromEnvelope('', 0), TypeError);
     assert.throws(() => eventIdFromEnvelope(env, -1), TypeError);
