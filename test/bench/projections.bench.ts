@@ -81,14 +81,20 @@ async function main(): Promise<void> {
     const db = openReadModelsDatabase(path.join(dir, 'readmodels.db'));
     const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
     const t1 = Date.now();
+    const cpu1 = process.cpuUsage();
     runner.start();
     await runner.waitForPosition(head, 600_000);
     const runnerMs = Date.now() - t1;
+    const runnerCpu = process.cpuUsage(cpu1);
+    const runnerCpuMs = (runnerCpu.user + runnerCpu.system) / 1000;
     await runner.stop();
 
     const t2 = Date.now();
+    const cpu2 = process.cpuUsage();
     const rebuilt = await rebuildReadModels(store, db, ALL_PROJECTIONS);
     const rebuildMs = Date.now() - t2;
+    const rebuildCpu = process.cpuUsage(cpu2);
+    const rebuildCpuMs = (rebuildCpu.user + rebuildCpu.system) / 1000;
     const lines = (db.prepare('SELECT COUNT(*) AS c FROM job_log_lines').get() as { c: number }).c;
     db.close();
 
@@ -99,14 +105,24 @@ async function main(): Promise<void> {
       appendMs: writeMs,
       runnerCatchUpMs: runnerMs,
       runnerEventsPerSecond: Math.round(events / (runnerMs / 1000)),
+      runnerCpuMs: Math.round(runnerCpuMs),
+      runnerEventsPerCpuSecond: Math.round(events / (runnerCpuMs / 1000)),
       rebuildMs,
       rebuildEventsPerSecond: Math.round(rebuilt.eventsRead / (rebuildMs / 1000)),
+      rebuildCpuMs: Math.round(rebuildCpuMs),
+      loadAverage: os.loadavg()[0],
     };
     console.log('projections catch-up benchmark');
     console.log(`  events in log          ${events}`);
     console.log(`  log lines projected    ${lines}`);
     console.log(`  runner catch-up        ${runnerMs} ms  (${result.runnerEventsPerSecond} events/s)`);
-    console.log(`  full rebuild           ${rebuildMs} ms  (${result.rebuildEventsPerSecond} events/s)`);
+    console.log(
+      `  runner CPU time        ${result.runnerCpuMs} ms  (${result.runnerEventsPerCpuSecond} events per CPU-second, store reads included)`,
+    );
+    console.log(
+      `  full rebuild           ${rebuildMs} ms  (${result.rebuildEventsPerSecond} events/s, CPU ${result.rebuildCpuMs} ms)`,
+    );
+    console.log(`  load average (1 min)   ${result.loadAverage.toFixed(1)} on ${os.cpus().length} CPUs`);
     if (asJson) console.log(JSON.stringify(result));
   } finally {
     await store.close();
