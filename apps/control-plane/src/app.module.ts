@@ -9,6 +9,7 @@ import { CryptoModule } from './crypto/crypto.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { SessionsModule } from './gateway/sessions.module';
 import { LoggingModule } from './logging/logging.module';
+import { UiModule } from './ui/ui.module';
 
 /** The control plane's root module; `config` is validated before Nest boots. */
 @Module({})
@@ -26,6 +27,7 @@ export class AppModule {
         SessionsModule,
         GatewayModule,
         ApiModule,
+        UiModule,
       ],
     };
   }

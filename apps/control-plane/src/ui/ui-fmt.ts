@@ -1,0 +1,11 @@
+import * as format from './ui-format';
+
+/** What templates get as `it.fmt`. */
+export const fmt = {
+  bytes: format.bytes,
+  relative: format.relative,
+  timestamp: format.timestamp,
+  duration: format.duration,
+  statusTone: format.statusTone,
+  cronText: format.cronText,
+};

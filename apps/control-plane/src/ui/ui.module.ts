@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { ReadModelsModule } from '../api/read-models.module';
+import { CommandsModule } from '../commands/commands.module';
+import { SessionsModule } from '../gateway/sessions.module';
+import { ProjectionsModule } from '../projections/projections.module';
+import { DashboardPresenter } from './dashboard.presenter';
+import { DashboardPageController } from './pages/dashboard.controller';
+import { LoginPageController } from './pages/login.controller';
+import { UiAssetsController } from './ui-assets.controller';
+import { UiExceptionFilter } from './ui-exception.filter';
+import { UiRenderer } from './ui-renderer.service';
+
+/**
+ * The admin UI: server-rendered pages (eta) refreshed by htmx partials.
+ * Exports `UiRenderer` and `UiExceptionFilter` so the job page shares the
+ * layout and error handling.
+ */
+@Module({
+  imports: [CommandsModule, ReadModelsModule, ProjectionsModule, SessionsModule],
+  controllers: [UiAssetsController, LoginPageController, DashboardPageController],
+  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter],
+  exports: [UiRenderer, UiExceptionFilter],
+})
+export class UiModule {}
