@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import WebSocket from 'ws';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { RestClient } from '../support/rest-client';
@@ -10,7 +11,12 @@ import { enrolHost, ScriptedAgent, type AgentIdentity } from '../support/scripte
  * into a control plane process on the embedded store. Each agent keeps a
  * window of unacked envelopes in flight, as the real agent's outbox does.
  *
- *   npm run bench:ingest -- [--agents 200] [--seconds 15] [--window 64] [--json] [--cpu-prof]
+ * By default every agent sends as fast as its window allows (saturation:
+ * the sustained rate is the capacity; latency is then mostly queueing).
+ * With `--rate R` each agent offers R lines/s instead, so the latency
+ * percentiles describe an unsaturated control plane.
+ *
+ *   npm run bench:ingest -- [--agents 200] [--seconds 15] [--window 64] [--rate R] [--json] [--cpu-prof]
  */
 
 interface Options {
@@ -18,6 +24,8 @@ interface Options {
   seconds: number;
   warmupSeconds: number;
   window: number;
+  /** Lines/s per agent; 0 = as fast as the window allows. */
+  rate: number;
   json: boolean;
   cpuProf: boolean;
 }
@@ -35,6 +43,7 @@ function parseArgs(argv: string[]): Options {
     seconds: opt('--seconds', 15),
     warmupSeconds: opt('--warmup', 3),
     window: opt('--window', 64),
+    rate: argv.includes('--rate') ? opt('--rate', 0) : 0,
     json: argv.includes('--json'),
     cpuProf: argv.includes('--cpu-prof'),
   };
@@ -46,6 +55,8 @@ class StreamingAgent {
   private readonly sentAt = new Map<string, number>();
   private seq = 0;
   private running = false;
+  /** Lines this agent may still send under `--rate` (refilled by the shared ticker). */
+  credit = Number.POSITIVE_INFINITY;
   private helloWaiter: { id: string; resolve: () => void } | undefined;
   acked = 0;
 
@@ -107,8 +118,11 @@ class StreamingAgent {
     this.ws?.terminate();
   }
 
-  private fill(): void {
-    while (this.running && this.sentAt.size < this.window) this.sendLine();
+  fill(): void {
+    while (this.running && this.credit >= 1 && this.sentAt.size < this.window) {
+      this.credit--;
+      this.sendLine();
+    }
   }
 
   private sendLine(): void {
@@ -157,6 +171,16 @@ function rssMb(pid: number): number {
   }
 }
 
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -199,25 +223,43 @@ async function main(): Promise<void> {
     for (const a of agents) await a.open();
     log(`bench: ${o.agents} agents connected; warming up ${o.warmupSeconds} s, measuring ${o.seconds} s`);
     await Promise.all(agents.map((a) => a.sayHello()));
+    let ticker: NodeJS.Timeout | undefined;
+    if (o.rate > 0) {
+      // One shared 10 ms ticker hands every agent its share of the offered rate.
+      for (const a of agents) a.credit = 0;
+      ticker = setInterval(() => {
+        for (const a of agents) {
+          a.credit = Math.min(a.credit + o.rate / 100, o.rate);
+          a.fill();
+        }
+      }, 10);
+    }
     for (const a of agents) a.start();
     await sleep(o.warmupSeconds * 1000);
     latencies = [];
     measuring = true;
     const ackedBefore = agents.reduce((n, a) => n + a.acked, 0);
     const started = performance.now();
+    const cpuBefore = cpuSeconds(cp.child.pid!);
+    const benchCpuBefore = process.cpuUsage();
     let maxRss = 0;
     const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(cp.child.pid!))), 500);
     await sleep(o.seconds * 1000);
     const elapsedS = (performance.now() - started) / 1000;
+    const cpuPercent = (100 * (cpuSeconds(cp.child.pid!) - cpuBefore)) / elapsedS;
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const benchCpuPercent = (100 * (benchCpu.user + benchCpu.system)) / 1e6 / elapsedS;
     const acked = agents.reduce((n, a) => n + a.acked, 0) - ackedBefore;
     measuring = false;
     clearInterval(sampler);
     maxRss = Math.max(maxRss, rssMb(cp.child.pid!));
+    if (ticker) clearInterval(ticker);
     for (const a of agents) a.stop();
     const sorted = Float64Array.from(latencies).sort();
     const result = {
       agents: o.agents,
       window: o.window,
+      offered_per_s: o.rate > 0 ? o.rate * o.agents : null,
       seconds: Number(elapsedS.toFixed(2)),
       envelopes_acked: acked,
       envelopes_per_s: Math.round(acked / elapsedS),
@@ -225,10 +267,15 @@ async function main(): Promise<void> {
       ack_p99_ms: Number(percentile(sorted, 99).toFixed(2)),
       ack_max_ms: Number((sorted.length ? sorted[sorted.length - 1]! : 0).toFixed(2)),
       rss_mb: Math.round(maxRss),
+      control_plane_cpu_percent: Math.round(cpuPercent),
+      envelopes_per_cpu_s: cpuPercent > 0 ? Math.round(acked / elapsedS / (cpuPercent / 100)) : null,
+      agents_cpu_percent: Math.round(benchCpuPercent),
+      load_average_1m: Number(os.loadavg()[0]!.toFixed(2)),
     };
     const rows: Array<[string, string]> = [
       ['agents', String(result.agents)],
       ['in-flight window per agent', String(result.window)],
+      ['offered envelopes/s', result.offered_per_s === null ? 'saturating' : String(result.offered_per_s)],
       ['measured', `${result.seconds} s`],
       ['envelopes acked', String(result.envelopes_acked)],
       ['sustained acked envelopes/s', String(result.envelopes_per_s)],
@@ -236,6 +283,10 @@ async function main(): Promise<void> {
       ['envelope→ack p99', `${result.ack_p99_ms} ms`],
       ['envelope→ack max', `${result.ack_max_ms} ms`],
       ['control plane RSS (max)', `${result.rss_mb} MB`],
+      ['control plane CPU', `${result.control_plane_cpu_percent} % of one core`],
+      ['envelopes per control-plane CPU second', String(result.envelopes_per_cpu_s)],
+      ['simulated agents CPU', `${result.agents_cpu_percent} % of one core`],
+      ['machine load average (1 min)', String(result.load_average_1m)],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     process.stdout.write('ingest benchmark (embedded SQLite store)\n');
