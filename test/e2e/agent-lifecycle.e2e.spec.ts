@@ -3,7 +3,7 @@
  * credentials, server errors, rejected commands, hooks, scheduled fires.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,9 +21,20 @@ import {
 const CLI = (): string => path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js');
 const TIMEOUT = 60_000;
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI(), ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI without blocking the event loop (the scripted server lives in this process). */
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('close', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 function lines(messages: WireMessage[]): string[] {
@@ -46,8 +57,8 @@ describe('restic-fleet-agent CLI', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('--help explains the commands', () => {
-    const r = cli(['--help']);
+  it('--help explains the commands', async () => {
+    const r = await cli(['--help']);
     assert.equal(r.status, 0);
     for (const word of [
       'enrol --server URL --token TOKEN',
@@ -59,9 +70,17 @@ describe('restic-fleet-agent CLI', () => {
     }
   });
 
-  it('enrol posts host facts and writes the config atomically with mode 0600', () => {
+  it('enrol posts host facts and writes the config atomically with mode 0600', async () => {
     const configPath = path.join(dir, 'etc', 'agent.yaml');
-    const r = cli(['enrol', '--server', server.url, '--token', server.enrolToken, '--config', configPath]);
+    const r = await cli([
+      'enrol',
+      '--server',
+      server.url,
+      '--token',
+      server.enrolToken,
+      '--config',
+      configPath,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`enrolled as agent ${server.agentId}`));
     assert.ok(!r.stdout.includes(server.agentSecret), 'the secret is not printed');
@@ -76,8 +95,8 @@ describe('restic-fleet-agent CLI', () => {
     assert.ok(['amd64', 'arm64'].includes(String(server.enrolled?.arch)));
   });
 
-  it('a rejected or expired token says to create a new token in the UI', () => {
-    const r = cli([
+  it('a rejected or expired token says to create a new token in the UI', async () => {
+    const r = await cli([
       'enrol',
       '--server',
       server.url,
@@ -92,8 +111,8 @@ describe('restic-fleet-agent CLI', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'x.yaml')));
   });
 
-  it('an unreachable server is named clearly', () => {
-    const r = cli([
+  it('an unreachable server is named clearly', async () => {
+    const r = await cli([
       'enrol',
       '--server',
       'http://127.0.0.1:9',
@@ -106,10 +125,10 @@ describe('restic-fleet-agent CLI', () => {
     assert.match(r.stderr, /cannot reach the control plane at http:\/\/127\.0\.0\.1:9/);
   });
 
-  it('bad input names the field', () => {
-    assert.match(cli(['enrol', '--token', 't']).stderr, /--server URL is required/);
+  it('bad input names the field', async () => {
+    assert.match((await cli(['enrol', '--token', 't'])).stderr, /--server URL is required/);
     assert.match(
-      cli(['enrol', '--server', 'ftp://x', '--token', 't']).stderr,
+      (await cli(['enrol', '--server', 'ftp://x', '--token', 't'])).stderr,
       /--server must be an http\(s\) URL/,
     );
     const bad = path.join(dir, 'bad.yaml');
@@ -117,16 +136,16 @@ describe('restic-fleet-agent CLI', () => {
       bad,
       'schema_version: 1\nserver: http://127.0.0.1:1\nagent_id: a\nagent_secret: s\nheartbeat_interval_s: -4\n',
     );
-    const r = cli(['run', '--config', bad]);
+    const r = await cli(['run', '--config', bad]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /heartbeat_interval_s must be a number/);
     assert.match(r.stderr, /\[heartbeat_interval_s\]/);
   });
 
-  it('a config file that is not YAML is moved aside, not silently replaced', () => {
+  it('a config file that is not YAML is moved aside, not silently replaced', async () => {
     const broken = path.join(dir, 'broken.yaml');
     fs.writeFileSync(broken, 'server: [unclosed\n  - : :\n');
-    const r = cli(['run', '--config', broken]);
+    const r = await cli(['run', '--config', broken]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /moved aside/);
     assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('broken.yaml.corrupt-')).length, 1);
