@@ -16,7 +16,6 @@ export class AgentCredentialsService {
     const m = BEARER.exec((authorizationHeader ?? '').trim());
     if (!m) return null;
     const hostId = m[1]!.toLowerCase();
-    if (!this.identity.state.hosts.has(hostId)) await this.identity.refresh();
     const host = this.identity.state.hosts.get(hostId);
     const matches = secretMatchesHash(m[2]!, host?.secretHash ?? DUMMY_HASH);
     if (!host || host.revoked || !matches) return null;

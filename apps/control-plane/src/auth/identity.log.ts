@@ -16,8 +16,6 @@ import { IdentityState } from './identity.state';
 export const IDENTITY_STREAM_PREFIXES = ['user-', 'token-', 'enrolment-', 'host-'] as const;
 
 const RESUBSCRIBE_DELAY_MS = 1000;
-/** A lookup miss re-reads the log at most this often (bounds the cost of guessed credentials). */
-const REFRESH_MIN_INTERVAL_MS = 1000;
 const CATCH_UP_TIMEOUT_MS = 60_000;
 
 /**
@@ -35,9 +33,6 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
   private lastPosition: Position | 'start' = 'start';
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private refreshFrom: Position | 'start' = 'start';
-  private refreshing: Promise<void> | undefined;
-  private lastRefreshAt = 0;
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
@@ -68,7 +63,6 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
         },
       );
     });
-    this.refreshFrom = (await this.store.headPosition()) ?? 'start';
   }
 
   stop(): void {
@@ -108,27 +102,6 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
         created: receivedAt,
       }),
     );
-  }
-
-  /**
-   * Reads what was appended since the last refresh, for a lookup that missed.
-   * The embedded store's live subscription only wakes on this process's own
-   * commits, so a user or token added by the CLI next to a running server
-   * would otherwise stay unseen until the next local write.
-   */
-  refresh(): Promise<void> {
-    if (this.refreshing) return this.refreshing;
-    if (Date.now() - this.lastRefreshAt < REFRESH_MIN_INTERVAL_MS) return Promise.resolve();
-    this.lastRefreshAt = Date.now();
-    this.refreshing = (async () => {
-      for await (const event of this.store.readAll({ fromPosition: this.refreshFrom })) {
-        this.refreshFrom = event.position;
-        if (IDENTITY_STREAM_PREFIXES.some((p) => event.streamId.startsWith(p))) this.state.apply(event);
-      }
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
   }
 
   private subscribe(onCaughtUp?: () => void, onFirstError?: (err: unknown) => void): void {

@@ -52,12 +52,7 @@ export class LoginService {
         retryAfterS: Math.ceil(retryMs / 1000),
       });
     }
-    let user = this.identity.state.userByName(username);
-    if (!user) {
-      // Perhaps just added by `restic-fleet users add` in another process.
-      await this.identity.refresh();
-      user = this.identity.state.userByName(username);
-    }
+    const user = this.identity.state.userByName(username);
     const passwordOk = await this.hasher.verify(user?.passwordHash || (await this.dummyHash), password);
     if (!user || !passwordOk || user.disabled) {
       this.byUser.record(userKey);

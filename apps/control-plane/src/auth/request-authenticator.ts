@@ -38,7 +38,7 @@ export class RequestAuthenticator {
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      const actor = m ? await this.apiTokens.authenticate(m[1]!) : null;
+      const actor = m ? this.apiTokens.authenticate(m[1]!) : null;
       return actor ? { actor, via: 'api_token' } : null;
     }
     const sessionId = readCookie(req, SESSION_COOKIE);
