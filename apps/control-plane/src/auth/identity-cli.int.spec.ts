@@ -106,6 +106,7 @@ describe('CLI users add / tokens create against a real data dir', () => {
       const badRole = captureIo(dataDir);
       assert.equal(await runUsers(['add', 'carol', '--role', 'root'], badRole), 2);
       assert.match(badRole.err.join(''), /--role must be admin, operator or viewer/);
+      assert.equal(fs.existsSync(path.join(dataDir, 'events.db')), false, 'a usage error touches no data');
       const noName = captureIo(dataDir);
       assert.equal(await runUsers(['add', '--role', 'viewer'], noName), 2);
       assert.match(noName.err.join(''), /missing NAME/);

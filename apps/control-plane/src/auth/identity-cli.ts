@@ -70,25 +70,28 @@ export function parseArgs(
 }
 
 /**
- * Runs `work` against the configured event store with the identity state
- * loaded, then closes everything. Maps known errors to exit codes:
+ * Parses the arguments, then runs `work` against the configured event store
+ * with the identity state loaded, then closes everything. Maps known errors to exit codes:
  * usage/config 2, rejected input 1.
  */
-export async function withIdentity(
+export async function withIdentity<T>(
   command: string,
   io: CliIo,
   usage: string,
-  work: (identity: IdentityLog) => Promise<number>,
+  parse: () => T | Promise<T>,
+  work: (identity: IdentityLog, parsed: T) => Promise<number>,
 ): Promise<number> {
   let store: EventStore | undefined;
   let identity: IdentityLog | undefined;
   try {
+    // Arguments first: a usage error must not create or open the data dir.
+    const parsed = await parse();
     const config = AppConfig.fromEnv(io.env);
     // The embedded store is in WAL mode, so the CLI can write while `serve` holds the same file.
     store = createEventStore(config.eventStore);
     identity = new IdentityLog(store);
     await identity.start();
-    return await work(identity);
+    return await work(identity, parsed);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`restic-fleet ${command}: ${err.message}\n${usage}`);

@@ -9,7 +9,7 @@ const USAGE = `Usage: restic-fleet tokens create --name N --role admin|operator|
 
 /** `restic-fleet tokens create …`; writes ApiTokenCreated straight to the event store. */
 export async function runTokens(argv: string[], io: CliIo = processIo()): Promise<number> {
-  return withIdentity('tokens', io, USAGE, async (identity) => {
+  const parse = () => {
     const [sub, ...rest] = argv;
     if (sub !== 'create')
       throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`);
@@ -24,11 +24,11 @@ export async function runTokens(argv: string[], io: CliIo = processIo()): Promis
     if (daysRaw !== undefined && !/^\d+$/.test(daysRaw)) {
       throw new UsageError(`--expires-in-days must be a whole number, got "${daysRaw}"`);
     }
+    return { name, role, ...(daysRaw === undefined ? {} : { expiresInDays: Number(daysRaw) }) };
+  };
+  return withIdentity('tokens', io, USAGE, parse, async (identity, input) => {
     const tokens = new ApiTokensService(identity, new AuthSettings());
-    const created = await tokens.create(
-      { name, role, ...(daysRaw === undefined ? {} : { expiresInDays: Number(daysRaw) }) },
-      cliActor('tokens create'),
-    );
+    const created = await tokens.create(input, cliActor('tokens create'));
     // The token alone on stdout so scripts can capture it; the description goes to stderr.
     io.stderr(
       `created API token "${created.name}" (role ${created.role}, id ${created.id}${created.expires_at ? `, expires ${created.expires_at}` : ''}); it is shown only once\n`,

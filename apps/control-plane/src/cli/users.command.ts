@@ -10,7 +10,7 @@ const USAGE = `Usage: restic-fleet users add NAME --role admin|operator|viewer [
 
 /** `restic-fleet users add …`; writes UserCreated straight to the event store, so it works while `serve` runs. */
 export async function runUsers(argv: string[], io: CliIo = processIo()): Promise<number> {
-  return withIdentity('users', io, USAGE, async (identity) => {
+  const parse = async () => {
     const [sub, ...rest] = argv;
     if (sub !== 'add')
       throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`);
@@ -21,10 +21,12 @@ export async function runUsers(argv: string[], io: CliIo = processIo()): Promise
     const role = args.values.get('role');
     if (role === undefined) throw new UsageError('--role is required');
     if (!isRole(role)) throw new UsageError(`--role must be admin, operator or viewer, got "${role}"`);
-
     const fromStdin = args.booleans.has('password-stdin');
     // Only the line terminator is dropped: the password is otherwise taken verbatim.
     const password = fromStdin ? (await io.readStdin()).replace(/\r?\n$/, '') : randomPassword();
+    return { name, role, fromStdin, password };
+  };
+  return withIdentity('users', io, USAGE, parse, async (identity, { name, role, fromStdin, password }) => {
     const users = new UsersService(identity, new PasswordHasher());
     const user = await users.create(name, role, password, cliActor('users add'));
     io.stdout(`created user ${user.username} (role ${user.role}, id ${user.id})\n`);
