@@ -4,7 +4,12 @@ import { CommandsModule } from '../commands/commands.module';
 import { SessionsModule } from '../gateway/sessions.module';
 import { ProjectionsModule } from '../projections/projections.module';
 import { DashboardPresenter } from './dashboard.presenter';
+import { AuditPageController } from './pages/audit.controller';
 import { DashboardPageController } from './pages/dashboard.controller';
+import { HostPageController } from './pages/host.controller';
+import { JobsListPageController } from './pages/jobs-list.controller';
+import { SettingsPageController } from './pages/settings.controller';
+import { HostPagePresenter } from './host-page.presenter';
 import { LoginPageController } from './pages/login.controller';
 import { UiAssetsController } from './ui-assets.controller';
 import { UiExceptionFilter } from './ui-exception.filter';
@@ -17,8 +22,16 @@ import { UiRenderer } from './ui-renderer.service';
  */
 @Module({
   imports: [CommandsModule, ReadModelsModule, ProjectionsModule, SessionsModule],
-  controllers: [UiAssetsController, LoginPageController, DashboardPageController],
-  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter],
+  controllers: [
+    UiAssetsController,
+    LoginPageController,
+    DashboardPageController,
+    HostPageController,
+    JobsListPageController,
+    AuditPageController,
+    SettingsPageController,
+  ],
+  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter, HostPagePresenter],
   exports: [UiRenderer, UiExceptionFilter],
 })
 export class UiModule {}

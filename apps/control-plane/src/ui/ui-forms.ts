@@ -1,0 +1,188 @@
+import type { JobKind } from '@rf/events';
+
+/**
+ * Turns urlencoded form bodies into the command services' inputs, and their
+ * coded errors back into per-field messages. Values that do not parse are
+ * passed on as they are, so the catalog's validation names the field.
+ */
+
+export type FormBody = Readonly<Record<string, unknown>>;
+
+export const text = (body: FormBody, name: string): string => {
+  const v = body[name];
+  return typeof v === 'string' ? v.trim() : '';
+};
+
+/** One item per line (paths, patterns). */
+export const lines = (value: string): string[] =>
+  value
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+
+/** Comma- or line-separated (tags). */
+export const commaList = (value: string): string[] =>
+  value
+    .split(/[,\r\n]/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+
+/** A whole number when it is one; otherwise the raw text (validation reports it); undefined when empty. */
+export const intOrRaw = (value: string): number | string | undefined => {
+  if (value === '') return undefined;
+  return /^-?\d+$/.test(value) ? Number(value) : value;
+};
+
+const checked = (body: FormBody, name: string): boolean => {
+  const v = body[name];
+  const last = Array.isArray(v) ? v[v.length - 1] : v;
+  return last === 'on' || last === 'true' || last === '1';
+};
+
+const KEEP_NUMBERS = ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly'];
+
+/** A retention policy from `keep_*` fields; undefined when none is filled in. */
+export function retentionOf(body: FormBody): Record<string, unknown> | undefined {
+  const policy: Record<string, unknown> = {};
+  for (const k of KEEP_NUMBERS) {
+    const v = intOrRaw(text(body, k));
+    if (v !== undefined) policy[k] = v;
+  }
+  const within = text(body, 'keep_within');
+  if (within) policy['keep_within'] = within;
+  const keepTags = commaList(text(body, 'keep_tags'));
+  if (keepTags.length) policy['keep_tags'] = keepTags;
+  return Object.keys(policy).length ? policy : undefined;
+}
+
+/** Job args for a kind from the host page's run forms. */
+export function jobArgsFromForm(kind: JobKind, body: FormBody): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  switch (kind) {
+    case 'backup': {
+      args['paths'] = lines(text(body, 'paths'));
+      const excludes = lines(text(body, 'excludes'));
+      if (excludes.length) args['excludes'] = excludes;
+      const tags = commaList(text(body, 'tags'));
+      if (tags.length) args['tags'] = tags;
+      break;
+    }
+    case 'forget': {
+      args['policy'] = retentionOf(body) ?? {};
+      if (checked(body, 'prune')) args['prune'] = true;
+      break;
+    }
+    case 'restore': {
+      args['snapshot_id'] = text(body, 'snapshot_id');
+      args['target'] = text(body, 'target');
+      const include = lines(text(body, 'include'));
+      if (include.length) args['include'] = include;
+      break;
+    }
+    case 'check': {
+      const subset = text(body, 'read_data_subset');
+      if (subset) args['read_data_subset'] = subset;
+      break;
+    }
+    default:
+      break;
+  }
+  return args;
+}
+
+/** One schedule row of the editor (`s[i][field]`). */
+export interface ScheduleRow {
+  readonly [field: string]: unknown;
+}
+
+const rowsOf = (body: FormBody): FormBody[] => {
+  const raw = body['s'];
+  const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : [];
+  return list.filter((r): r is FormBody => typeof r === 'object' && r !== null);
+};
+
+/**
+ * The schedule list from the editor. Rows marked for removal and the blank
+ * "new schedule" row are left out; `index` maps list positions back to rows
+ * so errors land next to the right row.
+ */
+export function schedulesFromForm(body: FormBody): { schedules: Record<string, unknown>[]; rowOf: number[] } {
+  const schedules: Record<string, unknown>[] = [];
+  const rowOf: number[] = [];
+  rowsOf(body).forEach((row, i) => {
+    if (checked(row, 'remove')) return;
+    const id = text(row, 'id');
+    const cron = text(row, 'cron');
+    if (text(row, 'new') === '1' && id === '' && cron === '') return;
+    const kind = text(row, 'kind');
+    const s: Record<string, unknown> = { id, kind, cron, enabled: checked(row, 'enabled') };
+    const paths = lines(text(row, 'paths'));
+    if (paths.length) s['paths'] = paths;
+    const excludes = lines(text(row, 'excludes'));
+    if (excludes.length) s['excludes'] = excludes;
+    const tags = commaList(text(row, 'tags'));
+    if (tags.length) s['tags'] = tags;
+    const retention = retentionOf(row);
+    if (retention) s['retention'] = retention;
+    const pre = text(row, 'pre_hook');
+    if (pre) s['pre_hook'] = pre;
+    const post = text(row, 'post_hook');
+    if (post) s['post_hook'] = post;
+    const timeout = intOrRaw(text(row, 'hook_timeout_s'));
+    if (timeout !== undefined) s['hook_timeout_s'] = timeout;
+    schedules.push(s);
+    rowOf.push(i);
+  });
+  return { schedules, rowOf };
+}
+
+export interface CodedError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: { field?: string; fields?: Record<string, string[]> };
+}
+
+export function isCodedError(err: unknown): err is CodedError {
+  return (
+    err instanceof Error &&
+    typeof (err as unknown as { code?: unknown }).code === 'string' &&
+    (err as unknown as { code: string }).code !== 'unavailable'
+  );
+}
+
+/** Field → messages from a coded error; a message without a field goes under `_form`. */
+export function fieldErrors(
+  err: CodedError,
+  rename: (field: string) => string = (f) => f,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const fields = err.details?.fields;
+  if (fields && Object.keys(fields).length) {
+    for (const [k, msgs] of Object.entries(fields)) (out[rename(k)] ??= []).push(...msgs);
+  } else if (err.details?.field) {
+    out[rename(err.details.field)] = [err.message];
+  } else {
+    out['_form'] = [err.message];
+  }
+  return out;
+}
+
+/** `args.policy.keep_daily` → `keep_daily`, `args.paths.0` → `paths`: the run forms' own field names. */
+export const jobFieldName = (field: string): string => {
+  const parts = field.replace(/^args\./, '').split('.');
+  if (parts[0] === 'policy' && parts[1]) return parts[1];
+  return parts[0] ?? field;
+};
+
+/** `schedules.2.retention.keep_daily` → row `rowOf[2]`, field `keep_daily`. */
+export function scheduleFieldOf(
+  field: string,
+  rowOf: readonly number[],
+): { row: number | null; field: string } {
+  const m = /^schedules\.(\d+)\.?(.*)$/.exec(field);
+  if (!m) return { row: null, field };
+  const row = rowOf[Number(m[1])] ?? null;
+  const rest = (m[2] ?? '').split('.');
+  const name = rest[0] === 'retention' && rest[1] ? rest[1] : rest[0] || 'id';
+  return { row, field: name };
+}
