@@ -1,31 +1,39 @@
-import type { RecordedEvent } from '@rf/events';
+import type { FleetEventDataMap, FleetEventType, RecordedEvent } from '@rf/events';
 
 /**
  * Defensive readers for event data at the edge of the projections: a field of
  * the wrong type reads as null instead of corrupting a row. Projections use
  * only what the event itself carries (its data, stream, id and timestamps).
  */
-export type Fields = Readonly<Record<string, unknown>>;
+declare const shape: unique symbol;
+/**
+ * An event payload (or nested object) read defensively. `T` is a phantom: when
+ * it is a catalog payload type, the readers only accept that type's field
+ * names, so a renamed catalog field breaks the build instead of reading null.
+ */
+export type Fields<T = unknown> = Readonly<Record<string, unknown>> & { readonly [shape]?: T };
+type KeyOf<T> = unknown extends T ? string : Extract<keyof T, string>;
 
-export const fields = (value: unknown): Fields =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : {};
+export const fields = <T = unknown>(value: unknown): Fields<T> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields<T>) : {};
 
-export const str = (o: Fields, key: string): string | null => {
+/** The payload of an event of a known catalog type. */
+export const dataOf = <K extends FleetEventType>(
+  event: RecordedEvent,
+  _type: K,
+): Fields<FleetEventDataMap[K]> => fields<FleetEventDataMap[K]>(event.data);
+
+export const str = <T>(o: Fields<T>, key: KeyOf<T>): string | null => {
   const v = o[key];
   return typeof v === 'string' ? v : null;
 };
 
-export const num = (o: Fields, key: string): number | null => {
+export const num = <T>(o: Fields<T>, key: KeyOf<T>): number | null => {
   const v = o[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 };
 
-export const bool = (o: Fields, key: string): boolean | null => {
-  const v = o[key];
-  return typeof v === 'boolean' ? v : null;
-};
-
-export const list = (o: Fields, key: string): readonly unknown[] => {
+export const list = <T>(o: Fields<T>, key: KeyOf<T>): readonly unknown[] => {
   const v = o[key];
   return Array.isArray(v) ? v : [];
 };
@@ -44,7 +52,7 @@ export const eventTime = (event: RecordedEvent): string => event.created.toISOSt
 /** An ISO time carried in the data, normalised; otherwise the event's own time. */
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export const timeField = (o: Fields, key: string, event: RecordedEvent): string => {
+export const timeField = <T>(o: Fields<T>, key: KeyOf<T>, event: RecordedEvent): string => {
   const raw = str(o, key);
   if (raw !== null) {
     // Already what toISOString() would give (the hot path for log lines): keep it as is.

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@rf/events';
+import type { JobFinishedData, JobLostData, RecordedEvent } from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import {
   eventTime,
@@ -10,6 +10,7 @@ import {
   timeField,
   redactUrl,
   type Fields,
+  dataOf,
 } from './event-fields';
 
 export const HOST_STATUSES = ['online', 'offline', 'revoked'] as const;
@@ -115,14 +116,14 @@ export const hostsProjection: ProjectionDefinition = {
        WHERE id = @id AND (last_backup_at IS NULL OR last_backup_at <= @at)`,
     );
 
-    const hostId = (e: RecordedEvent, d: Fields): string | null =>
+    const hostId = (e: RecordedEvent, d: Fields<{ host_id?: string }>): string | null =>
       streamEntityId(e.streamId, 'host') ?? str(d, 'host_id');
 
     return {
       apply(e) {
-        const d = fields(e.data);
         switch (e.type) {
           case 'HostEnrolled': {
+            const d = dataOf(e, 'HostEnrolled');
             const id = hostId(e, d);
             if (id === null) return;
             enrolled.run({
@@ -135,6 +136,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'AgentConnected': {
+            const d = dataOf(e, 'AgentConnected');
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
@@ -151,6 +153,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'AgentDisconnected': {
+            const d = dataOf(e, 'AgentDisconnected');
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
@@ -158,6 +161,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'HostRevoked': {
+            const d = dataOf(e, 'HostRevoked');
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
@@ -165,6 +169,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'RepositoryConfigured': {
+            const d = dataOf(e, 'RepositoryConfigured');
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
@@ -180,6 +185,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'RepoStatsReported': {
+            const d = dataOf(e, 'RepoStatsReported');
             const id = hostId(e, d);
             if (id === null) return;
             ensure.run(id);
@@ -187,6 +193,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'SnapshotsReported': {
+            const d = dataOf(e, 'SnapshotsReported');
             const id = streamEntityId(e.streamId, 'snapshots') ?? str(d, 'host_id');
             if (id === null) return;
             ensure.run(id);
@@ -194,6 +201,7 @@ export const hostsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobRequested': {
+            const d = dataOf(e, 'JobRequested');
             const jobId = streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
             const host = str(d, 'host_id');
             if (jobId === null || host === null) return;
@@ -202,6 +210,7 @@ export const hostsProjection: ProjectionDefinition = {
           }
           case 'JobFinished':
           case 'JobLost': {
+            const d = fields<Partial<JobFinishedData & JobLostData>>(e.data);
             const jobId = streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
             if (jobId === null) return;
             const job = jobOf.get(jobId);

@@ -1,11 +1,17 @@
 import type Database from 'better-sqlite3';
-import type { RecordedEvent } from '@rf/events';
+import type {
+  JobFinishedData,
+  JobLostData,
+  JobRejectedData,
+  LogStreamLineData,
+  RecordedEvent,
+} from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import {
   actorOf,
   fields,
   json,
-  list,
+  dataOf,
   num,
   str,
   streamEntityId,
@@ -35,7 +41,7 @@ const statusFromExit = (exitCode: number | null): JobStatus =>
 const LINES_PER_INSERT = 100;
 
 /** Where each terminal event keeps its own time. */
-const TERMINAL_TIME_FIELD: Readonly<Record<string, string>> = {
+const TERMINAL_TIME_FIELD: Readonly<Record<string, 'finished_at' | 'rejected_at' | 'lost_at'>> = {
   JobFinished: 'finished_at',
   JobRejected: 'rejected_at',
   JobLost: 'lost_at',
@@ -181,16 +187,16 @@ export const jobsProjection: ProjectionDefinition = {
       `UPDATE ${jobs} SET dropped_lines = dropped_lines + @count WHERE id = @id`,
     );
 
-    const lifecycleId = (e: RecordedEvent, d: Fields): string | null =>
+    const lifecycleId = (e: RecordedEvent, d: Fields<{ job_id?: string }>): string | null =>
       streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
-    const logId = (e: RecordedEvent, d: Fields): string | null =>
+    const logId = (e: RecordedEvent, d: Fields<{ job_id?: string }>): string | null =>
       streamEntityId(e.streamId, 'joblog') ?? str(d, 'job_id');
 
-    const applyLine = (jobId: string, line: Fields, e: RecordedEvent): void => {
+    const applyLine = (jobId: string, line: Fields<LogStreamLineData>, e: RecordedEvent): void => {
       const seq = num(line, 'seq');
       if (seq === null || !Number.isInteger(seq)) return;
-      // `line` is the schema v1 name of `payload` (see the catalog's upcasters).
-      const payload = str(line, 'payload') ?? str(line, 'line') ?? '';
+      // Schema v1 called it `line`; the writer has already upcast it to `payload`.
+      const payload = str(line, 'payload') ?? '';
       const stream = str(line, 'stream') ?? 'stdout';
       let pending = pendingLines.get(jobId);
       if (pending === undefined) {
@@ -216,17 +222,15 @@ export const jobsProjection: ProjectionDefinition = {
         pendingLines.clear();
       },
       apply(e) {
-        const d = fields(e.data);
         switch (e.type) {
           case 'LogStreamLine': {
+            const d = dataOf(e, 'LogStreamLine');
             const id = logId(e, d);
-            if (id === null) return;
-            const batch = list(d, 'lines');
-            if (batch.length > 0) for (const line of batch) applyLine(id, fields(line), e);
-            else applyLine(id, d, e);
+            if (id !== null) applyLine(id, d, e);
             return;
           }
           case 'JobProgress': {
+            const d = dataOf(e, 'JobProgress');
             const id = logId(e, d);
             if (id === null) return;
             progress.run({
@@ -243,6 +247,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'LogLinesDropped': {
+            const d = dataOf(e, 'LogLinesDropped');
             const id = logId(e, d);
             const count = num(d, 'count');
             if (id === null || count === null) return;
@@ -250,6 +255,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobRequested': {
+            const d = dataOf(e, 'JobRequested');
             const id = lifecycleId(e, d);
             if (id === null) return;
             const actor = actorOf(e);
@@ -267,6 +273,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobDispatched': {
+            const d = dataOf(e, 'JobDispatched');
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
@@ -274,6 +281,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobAccepted': {
+            const d = dataOf(e, 'JobAccepted');
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
@@ -281,6 +289,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobStarted': {
+            const d = dataOf(e, 'JobStarted');
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
@@ -288,6 +297,7 @@ export const jobsProjection: ProjectionDefinition = {
             return;
           }
           case 'JobCancelRequested': {
+            const d = dataOf(e, 'JobCancelRequested');
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);
@@ -297,6 +307,8 @@ export const jobsProjection: ProjectionDefinition = {
           case 'JobRejected':
           case 'JobFinished':
           case 'JobLost': {
+            // One reader over the three terminal payloads; each field is read only where it exists.
+            const d = fields<Partial<JobFinishedData & JobRejectedData & JobLostData>>(e.data);
             const id = lifecycleId(e, d);
             if (id === null) return;
             ensureJob.run(id);

@@ -147,6 +147,25 @@ describe('jobs projection', () => {
     assert.equal(new JobLogQuery(db).lines('j1').length, 3);
   });
 
+  it('reads schema v1 events through the catalog upcasters (LogStreamLine `line`, JobFinished error_code)', () => {
+    const v1 = (p: PlannedEvent): PlannedEvent => ({
+      ...p,
+      event: { ...p.event, metadata: { ...(p.event.metadata as object), schema_version: 1 } },
+    });
+    given(
+      requested,
+      v1(
+        joblog('LogStreamLine', { seq: 0, ts: at(5000), stream: 'stdout', line: 'written by an old agent' }),
+      ),
+      v1(job('JobFinished', { status: 'failed', exit_code: 11, finished_at: at(6000) })),
+    );
+    assert.deepEqual(
+      new JobLogQuery(db).lines('j1').map((l) => l.payload),
+      ['written by an old agent'],
+    );
+    assert.equal(new JobsQuery(db).get('j1')?.errorCode, 'repo_locked');
+  });
+
   it('marks lost and rejected jobs with a status and an error code', () => {
     given(requested, job('JobLost', { host_id: 'h1', reason: 'no heartbeat for 90 s', lost_at: at(5000) }));
     const lost = new JobsQuery(db).get('j1');

@@ -1,5 +1,5 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
-import { fields, num, str, streamEntityId, timeField } from './event-fields';
+import { num, str, streamEntityId, timeField, dataOf } from './event-fields';
 
 /** Every RepoStatsReported is a point of the host's history (charts); the latest is the newest `reported_at`. */
 export const repoStatsProjection: ProjectionDefinition = {
@@ -34,7 +34,7 @@ export const repoStatsProjection: ProjectionDefinition = {
     );
     return {
       apply(e) {
-        const d = fields(e.data);
+        const d = dataOf(e, 'RepoStatsReported');
         const hostId = streamEntityId(e.streamId, 'host') ?? str(d, 'host_id');
         if (hostId === null) return;
         insert.run({

@@ -1,5 +1,5 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
-import { eventTime, fields, json, list, num, str, streamEntityId, timeField } from './event-fields';
+import { eventTime, fields, json, list, num, str, streamEntityId, timeField, dataOf } from './event-fields';
 
 /**
  * Desired schedule set (version + full list, from SchedulesChanged) against
@@ -59,12 +59,13 @@ export const schedulesProjection: ProjectionDefinition = {
     );
     return {
       apply(e) {
-        const d = fields(e.data);
-        const hostId = streamEntityId(e.streamId, 'schedules') ?? str(d, 'host_id');
+        const hostId =
+          streamEntityId(e.streamId, 'schedules') ?? str(fields<{ host_id: string }>(e.data), 'host_id');
         if (hostId === null) return;
-        const version = num(d, 'version');
         switch (e.type) {
-          case 'SchedulesChanged':
+          case 'SchedulesChanged': {
+            const d = dataOf(e, 'SchedulesChanged');
+            const version = num(d, 'version');
             if (version === null) return;
             changed.run({
               host_id: hostId,
@@ -73,11 +74,16 @@ export const schedulesProjection: ProjectionDefinition = {
               schedules: json(list(d, 'schedules')) ?? '[]',
             });
             return;
-          case 'SchedulesApplied':
+          }
+          case 'SchedulesApplied': {
+            const d = dataOf(e, 'SchedulesApplied');
+            const version = num(d, 'version');
             if (version === null) return;
             applied.run({ host_id: hostId, version, at: timeField(d, 'applied_at', e) });
             return;
+          }
           case 'ScheduleFired': {
+            const d = dataOf(e, 'ScheduleFired');
             const scheduleId = str(d, 'schedule_id');
             if (scheduleId === null) return;
             fired.run({

@@ -1,5 +1,6 @@
+import type { Snapshot } from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
-import { fields, json, list, num, str, streamEntityId, timeField } from './event-fields';
+import { fields, json, list, num, str, streamEntityId, timeField, dataOf } from './event-fields';
 
 /** Each SnapshotsReported carries the host's full list, so it replaces the host's rows. */
 export const snapshotsProjection: ProjectionDefinition = {
@@ -35,13 +36,13 @@ export const snapshotsProjection: ProjectionDefinition = {
     );
     return {
       apply(e) {
-        const d = fields(e.data);
+        const d = dataOf(e, 'SnapshotsReported');
         const hostId = streamEntityId(e.streamId, 'snapshots') ?? str(d, 'host_id');
         if (hostId === null) return;
         const reportedAt = timeField(d, 'reported_at', e);
         clear.run(hostId);
         for (const raw of list(d, 'snapshots')) {
-          const s = fields(raw);
+          const s = fields<Snapshot>(raw);
           const id = str(s, 'id');
           if (id === null) continue;
           insert.run({
