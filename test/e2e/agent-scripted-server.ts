@@ -294,9 +294,9 @@ export class AgentProcess {
   readonly logLines: string[] = [];
   private exited: Promise<number | null>;
 
-  constructor(configPath: string, env: Record<string, string> = {}) {
+  constructor(configPath: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
     const cli = path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js');
-    this.child = spawn(process.execPath, [cli, 'run', '--config', configPath], {
+    this.child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--config', configPath], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

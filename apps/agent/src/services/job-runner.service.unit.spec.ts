@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ResticProcessRepository, ResticRunOptions, ResticRunResult } from '@rf/restic';
+import pino from 'pino';
+import { JobRunnerService } from './job-runner.service';
+
+interface Sent {
+  type: string;
+  jobId: string | undefined;
+  payload: Record<string, unknown>;
+}
+
+/** A stand-in for restic: each run waits until the test releases it. */
+class FakeProcesses {
+  readonly runs: Array<{ opts: ResticRunOptions; release: (r: Partial<ResticRunResult>) => void }> = [];
+  run(opts: ResticRunOptions): Promise<ResticRunResult> {
+    return new Promise((resolve) => {
+      const release = (r: Partial<ResticRunResult>): void =>
+        resolve({
+          exitCode: 0,
+          signal: null,
+          durationMs: 1,
+          stdoutTail: [],
+          stderrTail: [],
+          stdoutLines: opts.captureStdout ? ['[]'] : undefined,
+          cancelled: false,
+          timedOut: false,
+          pid: 1,
+          ...r,
+        });
+      this.runs.push({ opts, release });
+      opts.signal?.addEventListener('abort', () => release({ exitCode: 130, cancelled: true }));
+    });
+  }
+}
+
+function setup(repo: { url: string; password: string } | null = { url: '/r', password: 'pw' }) {
+  const sent: Sent[] = [];
+  const processes = new FakeProcesses();
+  const runner = new JobRunnerService({
+    emit: (type, jobId, payload) =>
+      void sent.push({ type, jobId, payload: payload as Record<string, unknown> }),
+    takeDropped: () => 0,
+    repository: () => repo ?? undefined,
+    restic: () =>
+      Promise.resolve({ bin: '/usr/bin/restic', version: { major: 0, minor: 14, patch: 0, raw: '' } }),
+    schedule: () => undefined,
+    logger: pino({ level: 'silent' }),
+    processes: processes as unknown as ResticProcessRepository,
+  });
+  return { sent, processes, runner };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+async function until(what: string, f: () => boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (f()) return;
+    await tick();
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe('JobRunnerService', () => {
+  it('rejects when no repository is configured, naming the field', () => {
+    const { sent, runner } = setup(null);
+    runner.submit({ job_id: 'j1', kind: 'snapshots', args: {} });
+    assert.deepEqual(sent, [
+      {
+        type: 'command.result',
+        jobId: 'j1',
+        payload: {
+          job_id: 'j1',
+          accepted: false,
+          error: 'no repository is configured for this host; set one in the host settings first',
+          field: 'repository',
+        },
+      },
+    ]);
+  });
+
+  it('rejects an unknown kind and bad args', () => {
+    const { sent, runner } = setup();
+    runner.submit({ job_id: 'j1', kind: 'format-disk', args: {} });
+    runner.submit({ job_id: 'j2', kind: 'backup', args: { paths: [] } });
+    assert.equal(sent[0].payload.field, 'kind');
+    assert.equal(sent[1].payload.accepted, false);
+    assert.equal(sent[1].payload.field, 'args.paths');
+  });
+
+  it('runs one restic per repository at a time, first-in first-out', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'a', kind: 'unlock', args: {} });
+    runner.submit({ job_id: 'b', kind: 'unlock', args: {} });
+    await until('first run', () => processes.runs.length === 1);
+    for (let i = 0; i < 20; i++) await tick();
+    assert.equal(processes.runs.length, 1, 'b waits while a runs');
+    processes.runs[0].release({});
+    await until('second run', () => processes.runs.length === 2);
+    processes.runs[1].release({});
+    await until('both finished', () => sent.filter((s) => s.type === 'job.finished').length === 2);
+    assert.deepEqual(
+      sent.filter((s) => s.type !== 'command.result').map((s) => `${s.type}:${s.jobId}`),
+      ['job.started:a', 'job.finished:a', 'job.started:b', 'job.finished:b'],
+    );
+  });
+
+  it('answers a resent command.run without running the job twice', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'a', kind: 'unlock', args: {} });
+    runner.submit({ job_id: 'a', kind: 'unlock', args: {} });
+    await until('run', () => processes.runs.length === 1);
+    processes.runs[0].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    assert.equal(sent.filter((s) => s.type === 'command.result' && s.payload.accepted).length, 2);
+    assert.equal(processes.runs.length, 1);
+  });
+
+  it('cancels a queued job without running it, and a running one through the abort signal', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'a', kind: 'unlock', args: {} });
+    runner.submit({ job_id: 'b', kind: 'unlock', args: {} });
+    await until('a runs', () => processes.runs.length === 1);
+    runner.cancel('b');
+    const bFinished = sent.find((s) => s.type === 'job.finished' && s.jobId === 'b');
+    assert.equal(bFinished?.payload.status, 'cancelled');
+    runner.cancel('a');
+    await until('a finished', () => sent.some((s) => s.type === 'job.finished' && s.jobId === 'a'));
+    const aFinished = sent.find((s) => s.type === 'job.finished' && s.jobId === 'a');
+    assert.equal(aFinished?.payload.status, 'cancelled');
+    assert.equal(aFinished?.payload.exit_code, 130);
+    assert.equal(processes.runs.length, 1, 'b never started restic');
+  });
+
+  it('maps exit 3 to warning and never passes the password on the command line', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'w', kind: 'backup', args: { paths: ['/data'] } });
+    await until('run', () => processes.runs.length === 1);
+    const opts = processes.runs[0].opts;
+    assert.ok(!opts.args.includes('pw') && opts.command === 'backup');
+    assert.deepEqual(opts.repo, { url: '/r', password: 'pw' });
+    processes.runs[0].release({
+      exitCode: 3,
+      stderrTail: ['Warning: at least one source file could not be read'],
+    });
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    const fin = sent.find((s) => s.type === 'job.finished');
+    assert.equal(fin?.payload.status, 'warning');
+    assert.equal(fin?.payload.exit_code, 3);
+  });
+});
