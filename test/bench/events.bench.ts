@@ -23,20 +23,29 @@ const log = (line: string) => {
   if (!json) console.log(line);
 };
 
-// A ~200-byte JSON log line, as LogStreamLine carries it, plus the usual audit metadata.
+// ~200-byte JSON log lines, as LogStreamLine carries them, plus the usual audit metadata. The payloads are
+// made before timing (as a caller already holds its events); each append still gets fresh ids and is
+// serialised by the store.
 const LINE_TEXT =
   'backup: processed 1234 files, 567 MiB in 0:42; added to the repository: 12.3 MiB (4.5 MiB stored)';
+const PAYLOADS = Array.from({ length: 4096 }, (_, i) => ({
+  seq: i + 1,
+  ts: '2026-11-22T14:50:00.000Z',
+  stream: 'stdout',
+  payload: `${LINE_TEXT} #${i + 1}`,
+}));
+const METADATA = {
+  actor: { kind: 'agent', id: 'host-1' },
+  correlation_id: '6f1c6c53-5d3e-4d2e-9d51-2b1f0d3c8e11',
+};
 let seq = 0;
 function logLine(): EventData {
   seq++;
   return {
     id: randomUUID(),
     type: 'LogStreamLine',
-    data: { seq, ts: '2026-11-22T14:50:00.000Z', stream: 'stdout', payload: `${LINE_TEXT} #${seq}` },
-    metadata: {
-      actor: { kind: 'agent', id: 'host-1' },
-      correlation_id: '6f1c6c53-5d3e-4d2e-9d51-2b1f0d3c8e11',
-    },
+    data: PAYLOADS[seq % PAYLOADS.length],
+    metadata: METADATA,
   };
 }
 
@@ -69,9 +78,11 @@ async function rawInsert(file: string, rows: number): Promise<Timed> {
   );
   // The same row content the adapter stores: one JSON array with the whole record.
   const created = Date.now();
+  // Stream names of the same shape as the adapter's (a job id is a UUID).
+  const streams = Array.from({ length: 64 }, () => `joblog-${randomUUID()}`);
   const prepared = Array.from({ length: rows }, (_, i) => {
     const e = logLine();
-    const stream = `joblog-${i % 64}`;
+    const stream = streams[i % 64]!;
     const revision = Math.floor(i / 64);
     const body = JSON.stringify([e.id, e.type, e.data, e.metadata, stream, revision, created]);
     return [stream, revision, body] as const;
@@ -102,8 +113,8 @@ async function appendFor(
   const deadline = Date.now() + seconds * 1000;
   const t = await timed(() =>
     Promise.all(
-      Array.from({ length: appenders }, async (_, a) => {
-        const stream = `joblog-${randomUUID()}-${a}`;
+      Array.from({ length: appenders }, async () => {
+        const stream = `joblog-${randomUUID()}`;
         while (Date.now() < deadline && events < maxEvents) {
           const batch = Array.from({ length: perAppend }, logLine);
           await store.append(stream, batch);

@@ -45,7 +45,7 @@ export function serializeEvents(
 ): SerializedEvent[] {
   if (!Array.isArray(events)) throw new TypeError('events must be an array');
   const out: SerializedEvent[] = new Array<SerializedEvent>(events.length);
-  let size = 0;
+  let chars = 0;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as EventData | undefined;
     if (typeof event !== 'object' || event === null) throw new TypeError(`events[${i}] must be an object`);
@@ -63,9 +63,11 @@ export function serializeEvents(
     } catch (err) {
       throw new TypeError(`events[${i}].data/metadata must be JSON-serialisable: ${(err as Error).message}`);
     }
-    size += Buffer.byteLength(head);
+    chars += head.length;
     out[i] = { id, head };
   }
+  // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes exactly only when the cap could be near.
+  const size = chars * 3 <= maxAppendSize ? chars : out.reduce((n, e) => n + Buffer.byteLength(e.head), 0);
   if (size > maxAppendSize) {
     throw new EventStoreError(
       'MaxAppendSizeExceeded',
