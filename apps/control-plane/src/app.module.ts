@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { GatewayModule } from './gateway/gateway.module';
+import { LiveModule } from './live/live.module';
 import { SessionsModule } from './gateway/sessions.module';
 import { LoggingModule } from './logging/logging.module';
 import { UiModule } from './ui/ui.module';
@@ -28,6 +29,7 @@ export class AppModule {
         GatewayModule,
         ApiModule,
         UiModule,
+        LiveModule,
       ],
     };
   }
