@@ -10,7 +10,11 @@ export * from './catalog/event-codec';
 export * from './wire/wire-messages';
 export * from './wire/envelope';
 export * from './wire/message-events';
-export { createSqliteEventStore, SqliteEventStore, type SqliteEventStoreOptions } from './store/sqlite/sqlite-event-store';
+export {
+  createSqliteEventStore,
+  SqliteEventStore,
+  type SqliteEventStoreOptions,
+} from './store/sqlite/sqlite-event-store';
 export { createEsdbEventStore, type EsdbEventStoreOptions } from './store/esdb/esdb-event-store.factory';
 export {
   createEventStore,
