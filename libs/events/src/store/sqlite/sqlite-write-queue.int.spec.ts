@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { EventStoreError, isEventStoreError } from '../event-store.port';
 import { SqliteWriteQueue } from './sqlite-write-queue';
 
 describe('SqliteWriteQueue (group commit)', () => {
@@ -40,16 +41,27 @@ describe('SqliteWriteQueue (group commit)', () => {
     const failing = track(
       queue.enqueue(() => {
         insert.run('b');
-        throw new Error('conflict');
+        throw new EventStoreError('WrongExpectedVersion', 'conflict');
       }),
     );
     const third = track(queue.enqueue(() => insert.run('c').changes));
     assert.equal(await first, 1);
-    await assert.rejects(failing, /conflict/);
+    await assert.rejects(failing, (err: unknown) => isEventStoreError(err, 'WrongExpectedVersion'));
     assert.equal(await third, 1);
     assert.equal(commits, 1, 'one transaction for the three writes');
     assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all(), ['a', 'c']);
     assert.deepEqual(settledInTransaction, [false, false, false], 'settled only after COMMIT');
+  });
+
+  it('a write failing inside SQLite is reported as Unavailable and rolled back alone', async () => {
+    const queue = new SqliteWriteQueue(db, () => undefined);
+    const broken = queue.enqueue(() => db.prepare('INSERT INTO t (v) VALUES (NULL)').run());
+    const fine = queue.enqueue(() => db.prepare('INSERT INTO t (v) VALUES (?)').run('ok').changes);
+    await assert.rejects(
+      broken,
+      (err: unknown) => isEventStoreError(err, 'Unavailable') && /NOT NULL/.test(String(err)),
+    );
+    assert.equal(await fine, 1);
   });
 
   it('writes queued in later ticks go into a later transaction', async () => {

@@ -62,19 +62,14 @@ export class SqliteWriteQueue {
         } catch (err) {
           this.rollbackTo.run();
           this.release.run();
-          outcomes[i] = { ok: false, value: err };
+          outcomes[i] = { ok: false, value: err instanceof EventStoreError ? err : unavailable(err) };
         }
       }
       this.commit.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       // The transaction itself failed (busy file, disk full, I/O error): nothing of this batch was written.
-      const failure = new EventStoreError(
-        'Unavailable',
-        `event log write failed: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
+      const failure = unavailable(err);
       for (const w of batch) w.reject(failure);
       return;
     }
@@ -85,4 +80,9 @@ export class SqliteWriteQueue {
     }
     this.afterCommit();
   };
+}
+
+function unavailable(err: unknown): EventStoreError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new EventStoreError('Unavailable', `event log write failed: ${message}`, {}, { cause: err });
 }
