@@ -106,6 +106,10 @@ describe('agent outbox across control-plane outages and agent restarts (real age
     assert.ok(messages.slice(last + 1).every((m) => m.type === 'snapshots.report'));
     await server.waitFor('snapshots.report', (m) => m.payload.job_id === jobId, TIMEOUT);
     assert.deepEqual(server.invalid, []);
+    assert.ok(
+      server.heartbeats >= 3,
+      `heartbeats every second (${server.heartbeats}), never through the outbox`,
+    );
   });
 
   it('resends unacknowledged messages with their original ids after the agent is killed and restarted', async () => {

@@ -70,6 +70,7 @@ export class ScriptedServer {
   readonly hellos: WireMessage[] = [];
   readonly authFailures: string[] = [];
   connections = 0;
+  heartbeats = 0;
   autoAck: boolean;
   rejectAuth = false;
   onHello: ((s: ScriptedServer) => void) | undefined;
@@ -251,7 +252,10 @@ export class ScriptedServer {
         this.onHello?.(this);
         return;
       }
-      if (m.type === 'heartbeat') return;
+      if (m.type === 'heartbeat') {
+        this.heartbeats++;
+        return;
+      }
       if (this.seen.has(m.id)) this.duplicates.push(m.id);
       else {
         this.seen.add(m.id);

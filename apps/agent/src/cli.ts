@@ -176,6 +176,15 @@ async function run(p: Parsed): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'agent: stopping (cancelling running jobs)');
+    // Never hang on shutdown: restic gets SIGINT, then SIGKILL after the grace; allow that plus a margin.
+    const hardStop = setTimeout(
+      () => {
+        logger.error({}, 'agent: shutdown did not complete in time; exiting');
+        process.exit(1);
+      },
+      (cfg.cancel_grace_s + 20) * 1000,
+    );
+    hardStop.unref();
     agent.stop().then(
       () => {
         logger.info({}, 'agent: stopped');
