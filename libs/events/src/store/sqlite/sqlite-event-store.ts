@@ -50,6 +50,7 @@ import {
 import { PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
 import { SqliteWriteQueue } from './sqlite-write-queue';
+import { inspectSqliteWal, walHasTornTail } from './sqlite-wal.inspector';
 
 export interface SqliteEventStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -62,6 +63,11 @@ export interface SqliteEventStoreOptions {
   readonly readonly?: boolean;
   /** How many recent event ids back idempotent retries with expected revision `any` (default 100,000). */
   readonly recentIdsCapacity?: number;
+  /**
+   * Told when opening dropped a cut-off write at the end of the WAL (crash mid-append); the log
+   * then ends at the last intact transaction. Default: a process warning (printed on stderr).
+   */
+  readonly onRecovered?: (message: string) => void;
 }
 
 interface StreamRow {
@@ -75,6 +81,7 @@ interface StreamRow {
 const DELETED_TRUNCATE_BEFORE = Number.MAX_SAFE_INTEGER;
 const PAGE = 2048;
 const OTHER_WRITERS_POLL_MS = 200;
+const STREAM_CACHE_SIZE = 10_000;
 
 export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
   return new SqliteEventStore(options);
@@ -90,6 +97,8 @@ export class SqliteEventStore implements EventStore {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly recentIds: RecentIds;
   private watcher: NodeJS.Timeout | undefined;
+  private readonly streamCache = new Map<string, StreamRow>();
+  private cacheDataVersion: unknown = undefined;
 
   constructor(options: SqliteEventStoreOptions) {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -103,6 +112,8 @@ export class SqliteEventStore implements EventStore {
       throw new TypeError('maxAppendSize must be a positive integer');
     }
     if (!options.readonly) fs.mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    // Read before SQLite opens the file: opening replays the WAL and drops a torn tail without a word.
+    const wal = options.readonly ? undefined : inspectSqliteWal(`${options.path}-wal`);
     this.db = new Database(options.path, {
       readonly: options.readonly === true,
       fileMustExist: options.readonly === true,
@@ -140,7 +151,20 @@ export class SqliteEventStore implements EventStore {
       this.db.close();
       throw err;
     }
-    this.writes = options.readonly ? undefined : new SqliteWriteQueue(this.db, () => this.signal.committed());
+    if (wal !== undefined && walHasTornTail(wal)) {
+      const message =
+        `${options.path}: recovered after an unclean shutdown — dropped an incomplete write at the end of the WAL ` +
+        `(${wal.uncommittedFrames} uncommitted frame(s), ${wal.partialFrameBytes} byte(s) of a partial frame); ` +
+        `the event log ends at its last intact transaction`;
+      if (options.onRecovered) options.onRecovered(message);
+      else process.emitWarning(message, { code: 'RF_EVENT_LOG_RECOVERED' });
+    }
+    this.writes = options.readonly
+      ? undefined
+      : new SqliteWriteQueue(this.db, () => this.signal.committed(), {
+          beforeBatch: () => this.checkStreamCache(),
+          afterFailure: () => this.streamCache.clear(),
+        });
     this.watchOtherWriters();
   }
 
@@ -228,7 +252,7 @@ export class SqliteEventStore implements EventStore {
       assertExpectedRevision(expected);
       const wanted = normalizeMetadata(metadata);
       return writes.enqueue(() => {
-        const state = this.streamRow(stream);
+        const state = this.writerStreamRow(stream);
         if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(metastreamOf(stream));
         const metaLast = state?.meta_revision ?? -1;
         checkExpected(metastreamOf(stream), expected, metaLast);
@@ -238,6 +262,7 @@ export class SqliteEventStore implements EventStore {
           next = { ...wanted, truncateBefore: Math.max(wanted.truncateBefore ?? 0, state.last_revision + 1) };
         }
         const position = this.writeMetadata(stream, next, metaLast + 1, STREAM_LIVE, Date.now());
+        this.streamCache.delete(stream);
         return { nextExpectedRevision: metaLast + 1, position: positionOf(position) };
       });
     } catch (err) {
@@ -261,16 +286,17 @@ export class SqliteEventStore implements EventStore {
       assertExpectedRevision(expected);
       const hard = options.hard === true;
       return writes.enqueue(() => {
-        const state = this.streamRow(stream);
-        const last = this.checkWritable(stream, expected, state);
+        const state = this.writerStreamRow(stream);
+        this.checkWritable(stream, expected, state);
+        this.streamCache.delete(stream);
         if (hard) {
-          this.sql.setState.run(stream, last, STREAM_TOMBSTONED);
+          this.sql.setState.run(stream, STREAM_TOMBSTONED);
           return;
         }
         const current = state?.meta ? (JSON.parse(state.meta) as StreamMetadata) : {};
         const meta = { ...current, truncateBefore: DELETED_TRUNCATE_BEFORE };
         this.writeMetadata(stream, meta, (state?.meta_revision ?? -1) + 1, STREAM_SOFT_DELETED, Date.now());
-        this.sql.setState.run(stream, last, STREAM_SOFT_DELETED);
+        this.sql.setState.run(stream, STREAM_SOFT_DELETED);
       });
     } catch (err) {
       return Promise.reject(err);
@@ -321,8 +347,43 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) throw new EventStoreError('Closed', 'the event store was closed');
   }
 
+  /** A stream's state as the file has it: its `streams` row (if any) and the top of its revisions. */
   private streamRow(stream: string): StreamRow | undefined {
-    return this.sql.stream.get(stream) as StreamRow | undefined;
+    const row = this.sql.stream.get(stream) as Omit<StreamRow, 'last_revision'> | undefined;
+    const top = (this.sql.lastRevision.get(stream) as { revision: number | null }).revision;
+    if (row === undefined && top === null) return undefined;
+    return {
+      last_revision: top ?? -1,
+      state: row?.state ?? STREAM_LIVE,
+      meta_revision: row?.meta_revision ?? -1,
+      meta: row?.meta ?? null,
+    };
+  }
+
+  /** The writer's view (inside a write): recently written streams come from memory. */
+  private writerStreamRow(stream: string): StreamRow | undefined {
+    const cached = this.streamCache.get(stream);
+    if (cached !== undefined) return cached;
+    const loaded = this.streamRow(stream);
+    if (loaded !== undefined) this.rememberStream(stream, loaded);
+    return loaded;
+  }
+
+  private rememberStream(stream: string, row: StreamRow): void {
+    if (this.streamCache.size >= STREAM_CACHE_SIZE) this.streamCache.clear();
+    this.streamCache.set(stream, row);
+  }
+
+  /**
+   * The cache is only ever ahead of the file inside a transaction that then
+   * fails; and another process's commits change `data_version`. Both clear it.
+   */
+  private checkStreamCache(): void {
+    const version = this.sql.dataVersion.get();
+    if (version !== this.cacheDataVersion) {
+      this.cacheDataVersion = version;
+      this.streamCache.clear();
+    }
   }
 
   /** Runs inside the writer's transaction. */
@@ -332,7 +393,7 @@ export class SqliteEventStore implements EventStore {
     expected: ExpectedRevision,
     now: number,
   ): AppendResult {
-    const state = this.streamRow(stream);
+    const state = this.writerStreamRow(stream);
     if (state?.state === STREAM_TOMBSTONED) throw streamDeleted(stream);
     const last = state?.last_revision ?? -1;
     const retried = this.idempotentResult(stream, rows, expected, last);
@@ -355,7 +416,15 @@ export class SqliteEventStore implements EventStore {
         now,
       );
     }
-    this.sql.setLast.run(stream, revision);
+    if (state?.state === STREAM_SOFT_DELETED) this.streamCache.delete(stream);
+    else {
+      this.rememberStream(stream, {
+        last_revision: revision,
+        state: STREAM_LIVE,
+        meta_revision: state?.meta_revision ?? -1,
+        meta: state?.meta ?? null,
+      });
+    }
     return { nextExpectedRevision: revision, position: positionOf(position) };
   }
 
@@ -548,18 +617,16 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
   const raw = (sql: string) => db.prepare(sql).raw(true);
   const write = (sql: string) => (readonly ? db.prepare('SELECT 1') : db.prepare(sql));
   return {
-    stream: db.prepare('SELECT last_revision, state, meta_revision, meta FROM streams WHERE name = ?'),
+    stream: db.prepare('SELECT state, meta_revision, meta FROM streams WHERE name = ?'),
+    lastRevision: db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?'),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
     insert: write('INSERT INTO events (stream, revision, created, system, body) VALUES (?, ?, ?, ?, ?)'),
-    setLast: write(
-      `INSERT INTO streams (name, last_revision) VALUES (?, ?)
-       ON CONFLICT (name) DO UPDATE SET last_revision = excluded.last_revision`,
-    ),
     setMeta: write(
       `INSERT INTO streams (name, meta_revision, meta, state) VALUES (?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET meta_revision = excluded.meta_revision, meta = excluded.meta, state = excluded.state`,
     ),
     setState: write(
-      `INSERT INTO streams (name, last_revision, state) VALUES (?, ?, ?)
+      `INSERT INTO streams (name, state) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET state = excluded.state`,
     ),
     recentIds: raw(

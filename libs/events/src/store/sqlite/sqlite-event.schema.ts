@@ -13,6 +13,11 @@ import type { Position, RecordedEvent } from '../event-store.port';
  * recent ids instead (EventStoreDB also keeps `any` idempotency best-effort,
  * for recent writes), warmed from the tail of the log on open.
  *
+ * A stream's last revision is not stored twice: it is the top of the
+ * (stream, revision) index, and the writer keeps recently written streams in
+ * memory, so an append costs no extra statement for it. `streams` holds only
+ * what events cannot say: deletion state and metadata.
+ *
  * `body` is the whole record as one JSON array
  * `["<id>", "<type>", <data>, <metadata or null>, "<stream>", <revision>, <created>]`:
  * a scan fetches two columns and parses once per event, which is what makes
@@ -22,7 +27,7 @@ import type { Position, RecordedEvent } from '../event-store.port';
  * still see it (`substr(body, 3, 36)`).
  */
 /** Kept in `PRAGMA user_version`; a file with another version is refused rather than misread. */
-export const SQLITE_EVENTS_SCHEMA_VERSION = 1;
+export const SQLITE_EVENTS_SCHEMA_VERSION = 2;
 
 export const SQLITE_EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -36,7 +41,6 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
 CREATE TABLE IF NOT EXISTS streams (
   name          TEXT    PRIMARY KEY,
-  last_revision INTEGER NOT NULL DEFAULT -1,
   state         INTEGER NOT NULL DEFAULT 0,
   meta_revision INTEGER NOT NULL DEFAULT -1,
   meta          TEXT

@@ -13,7 +13,7 @@ export interface WalInspection {
   readonly pageSize: number;
   /** Byte offset just after the last intact commit frame (32 = header only). */
   readonly committedEnd: number;
-  /** Frames of the current generation written after the last commit: an unfinished transaction. */
+  /** Frames of the current generation after the last commit (unfinished or partly written). */
   readonly uncommittedFrames: number;
   /** Trailing bytes that do not make a whole frame (a frame cut off mid-write). */
   readonly partialFrameBytes: number;
@@ -48,7 +48,11 @@ export function inspectSqliteWal(walPath: string): WalInspection | undefined {
     if (buf.readUInt32BE(offset + 8) !== salt1 || buf.readUInt32BE(offset + 12) !== salt2) break;
     [s0, s1] = checksum(buf, offset, 8, s0, s1, bigEndian);
     [s0, s1] = checksum(buf, offset + FRAME_HEADER, pageSize, s0, s1, bigEndian);
-    if (s0 !== buf.readUInt32BE(offset + 16) || s1 !== buf.readUInt32BE(offset + 20)) break;
+    if (s0 !== buf.readUInt32BE(offset + 16) || s1 !== buf.readUInt32BE(offset + 20)) {
+      // This generation's frame with a bad checksum: its page was only partly written.
+      sinceCommit++;
+      break;
+    }
     offset += frameSize;
     sinceCommit++;
     if (buf.readUInt32BE(offset - frameSize + 4) !== 0) {

@@ -26,6 +26,8 @@ export class SqliteWriteQueue {
   constructor(
     private readonly db: Database.Database,
     private readonly afterCommit: () => void,
+    /** Called before each batch, and after any write of a batch failed (so caches can drop what may be stale). */
+    private readonly hooks: { beforeBatch?: () => void; afterFailure?: () => void } = {},
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -53,6 +55,7 @@ export class SqliteWriteQueue {
     this.pending = [];
     const outcomes: { ok: boolean; value: unknown }[] = new Array(batch.length);
     try {
+      this.hooks.beforeBatch?.();
       this.begin.run();
       for (let i = 0; i < batch.length; i++) {
         this.savepoint.run();
@@ -60,6 +63,7 @@ export class SqliteWriteQueue {
           outcomes[i] = { ok: true, value: batch[i]!.write() };
           this.release.run();
         } catch (err) {
+          this.hooks.afterFailure?.();
           this.rollbackTo.run();
           this.release.run();
           outcomes[i] = { ok: false, value: err instanceof EventStoreError ? err : unavailable(err) };
@@ -67,6 +71,7 @@ export class SqliteWriteQueue {
       }
       this.commit.run();
     } catch (err) {
+      this.hooks.afterFailure?.();
       if (this.db.inTransaction) this.rollback.run();
       // The transaction itself failed (busy file, disk full, I/O error): nothing of this batch was written.
       const failure = unavailable(err);
