@@ -70,3 +70,11 @@ describe('agent config file', () => {
     assert.equal(defaultConfigPath('win32', { ProgramData: 'D:\\PD' }), 'D:\\PD\\restic-fleet\\agent.yaml');
   });
 });
+
+describe('default state directory', () => {
+  it('is /var/lib/restic-fleet/agent for the default Linux config, else beside the config', async () => {
+    const { defaultStateDir } = await import('./agent-config');
+    assert.equal(defaultStateDir('/etc/restic-fleet/agent.yaml', 'linux'), '/var/lib/restic-fleet/agent');
+    assert.equal(defaultStateDir('/srv/x/agent.yaml', 'linux'), '/srv/x/state');
+  });
+});

@@ -11,7 +11,7 @@ export interface AgentConfig {
   server: string;
   agent_id: string;
   agent_secret: string;
-  /** Where the outbox and schedule state live; default `<config dir>/state`. */
+  /** Where the outbox and schedule state live; see defaultStateDir. */
   state_dir: string;
   heartbeat_interval_s: number;
   outbox_max_bytes: number;
@@ -43,6 +43,17 @@ export function defaultConfigPath(platform: NodeJS.Platform = process.platform, 
     return path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'restic-fleet', 'agent.yaml');
   }
   return '/etc/restic-fleet/agent.yaml';
+}
+
+/**
+ * Outbox and schedule state: /var/lib/restic-fleet/agent next to the default
+ * /etc config on Linux, else a `state` folder beside the config file (which
+ * is %ProgramData%\restic-fleet\state for the default Windows config).
+ */
+export function defaultStateDir(configPath: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32' && path.resolve(configPath) === defaultConfigPath('linux'))
+    return '/var/lib/restic-fleet/agent';
+  return path.join(path.dirname(path.resolve(configPath)), 'state');
 }
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -90,7 +101,7 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
       `${configPath}: log_level must be one of ${[...LOG_LEVELS].join(', ')}`,
     );
   }
-  const stateDir = str('state_dir', false) ?? path.join(path.dirname(path.resolve(configPath)), 'state');
+  const stateDir = str('state_dir', false) ?? defaultStateDir(configPath);
   return {
     server: server.replace(/\/+$/, ''),
     agent_id: str('agent_id', true) as string,
