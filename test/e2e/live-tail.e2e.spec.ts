@@ -136,6 +136,38 @@ describe('live job tail /api/jobs/{id}/stream (e2e)', () => {
     assert.equal(late.ended?.status, 'succeeded');
   });
 
+  it('delivers lines that arrive in the same batch as job.finished before the end', async () => {
+    const { agent, jobId } = await runningJob();
+    const w = watcher(jobId, asViewer());
+    await w.connect();
+    await w.until(() => w.others.some((f) => f.type === 'status'), 10_000, 'live');
+    const ts = new Date().toISOString();
+    const sent = [1, 2, 3, 4, 5].map((seq) =>
+      agent.send('log.stream', { job_id: jobId, seq, ts, stream: 'stdout', payload: `last ${seq}` }, jobId),
+    );
+    sent.push(
+      agent.send(
+        'job.finished',
+        {
+          job_id: jobId,
+          status: 'warning',
+          exit_code: 3,
+          finished_at: ts,
+          error: 'some files unreadable',
+          error_code: 'partial_read',
+        },
+        jobId,
+      ),
+    );
+    await agent.waitForAcks(sent.map((e) => e.id));
+    await w.until(() => w.ended !== null, 15_000, 'end');
+    assert.deepEqual(w.seqs, [1, 2, 3, 4, 5]);
+    assert.equal(w.ended?.status, 'warning');
+    const last = w.others.filter((f) => f.type === 'status').pop();
+    assert.equal(last?.error_code, 'partial_read');
+    assert.equal(last?.exit_code, 3);
+  });
+
   it(
     `a stalled watcher gets drop markers while a fast one gets all ${LINES} lines in order, and the agent's acks do not slow down`,
     { timeout: 300_000 },

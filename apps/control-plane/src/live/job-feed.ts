@@ -22,6 +22,8 @@ export type FeedItem =
 export interface FeedListener {
   onItem(item: FeedItem): void;
   onStatus(status: LiveStatusMessage): void;
+  /** The job is over and every line it wrote has been delivered. */
+  onEnd(status: LiveStatusMessage): void;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -73,17 +75,19 @@ export function feedItemOf(event: RecordedEvent): FeedItem | null {
 /**
  * The one live source for every browser watching a job: a single `$all`
  * subscription filtered to `job-{id}` and `joblog-{id}` that starts at the log
- * head, so it delivers events after they were appended, in append order (a
- * job's last lines before its JobFinished). Subscribers get items
- * synchronously and queue them on their own; the feed never waits for one.
- * The lifecycle is folded by the command side's `FleetState`, so a watcher
- * sees the same status the control plane decides with.
+ * head, so it delivers events after they were appended, in append order.
+ * Subscribers get items synchronously and queue them on their own; the feed
+ * never waits for one. The lifecycle is folded by the command side's
+ * `FleetState`, so a watcher sees the same status the control plane decides with.
  */
 export class JobFeed {
   private readonly lifecycle = new FleetState();
   private readonly listeners = new Set<FeedListener>();
   private subscription: Subscription | undefined;
   private finished: Record<string, unknown> | null = null;
+  private ending = false;
+  /** True once the job is terminal and its last lines have been delivered. */
+  ended = false;
   /** Highest `joblog-{id}` revision delivered live; a catch-up reads until it has passed this. */
   lastLogRevision = -1;
   /** Set when the subscription failed; watchers are closed with it. */
@@ -106,6 +110,7 @@ export class JobFeed {
       throw err;
     }
     if (!feed.lifecycle.jobs.has(jobId)) return null;
+    if (feed.isTerminal) feed.ending = feed.ended = true;
     feed.start(head);
     return feed;
   }
@@ -194,9 +199,33 @@ export class JobFeed {
   private onLifecycleEvent(e: RecordedEvent): void {
     const before = this.lifecycle.position;
     this.applyLifecycle(e);
-    if (this.lifecycle.position === before) return;
+    if (this.lifecycle.position === before || this.ending) return;
+    if (!this.isTerminal) {
+      const status = this.statusMessage();
+      for (const l of this.listeners) l.onStatus(status);
+      return;
+    }
+    this.ending = true;
+    void this.settle();
+  }
+
+  /**
+   * The ingest appends a batch's lifecycle events before its telemetry (one
+   * commit), so lines may follow JobFinished in `$all`. Once, for all
+   * watchers, read what the log holds past the last delivered line, then end.
+   */
+  private async settle(): Promise<void> {
+    try {
+      for await (const e of this.readLog(this.lastLogRevision)) this.onLogEvent(e);
+    } catch (err) {
+      if (!isEventStoreError(err, 'StreamNotFound') && !isEventStoreError(err, 'StreamDeleted')) {
+        this.failure = err;
+        this.onFailure?.(err);
+      }
+    }
+    this.ended = true;
     const status = this.statusMessage();
-    for (const l of this.listeners) l.onStatus(status);
+    for (const l of this.listeners) l.onEnd(status);
   }
 
   private applyLifecycle(e: RecordedEvent): void {

@@ -89,17 +89,19 @@ export class JobTailGateway implements OnModuleInit, OnApplicationShutdown {
     }
     if (!isId(jobId))
       return rejectUpgrade(socket, 400, 'id must be an id of 1-128 characters [A-Za-z0-9._:-]');
+    const afterSeq = afterSeqOf(req.url);
+    if (afterSeq === null) return rejectUpgrade(socket, 400, 'after_seq must be a whole number from -1 up');
     const feed = await this.feeds.acquire(jobId);
     if (!feed) return rejectUpgrade(socket, 404, `job ${jobId} does not exist`);
     if (socket.destroyed) {
       this.feeds.release(feed);
       return;
     }
-    this.wss!.handleUpgrade(req, socket, head, (ws) => this.watch(ws, feed));
+    this.wss!.handleUpgrade(req, socket, head, (ws) => this.watch(ws, feed, afterSeq));
   }
 
-  private watch(ws: WebSocket, feed: JobFeed): void {
-    const subscriber = new TailSubscriber(ws, this.settings);
+  private watch(ws: WebSocket, feed: JobFeed, afterSeq: number): void {
+    const subscriber = new TailSubscriber(ws, this.settings, afterSeq);
     const session = new TailSession(feed, subscriber);
     const entry = { ws, session, alive: true };
     this.sessions.add(entry);
@@ -129,4 +131,13 @@ export class JobTailGateway implements OnModuleInit, OnApplicationShutdown {
       if (entry.ws.readyState === WebSocket.OPEN) entry.ws.ping();
     }
   }
+}
+
+/** `?after_seq=N` skips lines the client already has; -1 (default) sends all. Null when malformed. */
+function afterSeqOf(url: string | undefined): number | null {
+  const raw = new URL(url ?? '/', 'http://localhost').searchParams.get('after_seq');
+  if (raw === null || raw === '') return -1;
+  if (!/^-?\d{1,16}$/.test(raw)) return null;
+  const v = Number(raw);
+  return v >= -1 && Number.isSafeInteger(v) ? v : null;
 }

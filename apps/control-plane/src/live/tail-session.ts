@@ -25,9 +25,13 @@ export class TailSession implements FeedListener {
   }
 
   onStatus(status: LiveStatusMessage): void {
+    if (this.live) this.subscriber.offerControl(status);
+  }
+
+  onEnd(status: LiveStatusMessage): void {
     if (!this.live) return;
     this.subscriber.offerControl(status);
-    if (this.feed.isTerminal) this.subscriber.end({ type: 'end', status: status.status });
+    this.subscriber.end({ type: 'end', status: status.status });
   }
 
   /** Runs the catch-up and joins the live phase; resolves once live (or closed). */
@@ -57,7 +61,8 @@ export class TailSession implements FeedListener {
     if (latestProgress) this.subscriber.offerProgress(latestProgress);
     const status = this.feed.statusMessage();
     this.subscriber.offerControl(status);
-    if (this.feed.isTerminal) this.subscriber.end({ type: 'end', status: status.status });
+    // A terminal job still settling gets its last lines and `end` through onEnd.
+    if (this.feed.ended) this.subscriber.end({ type: 'end', status: status.status });
   }
 
   private deliver(item: FeedItem): void {

@@ -33,10 +33,14 @@ export class TailSubscriber {
   droppedLines = 0;
   sentMessages = 0;
 
+  /** `afterSeq`: lines up to it are already on the client (the job page rendered them). */
   constructor(
     private readonly socket: LiveSocket,
     private readonly limits: TailLimits,
-  ) {}
+    afterSeq = -1,
+  ) {
+    this.lastSeq = afterSeq;
+  }
 
   get isClosed(): boolean {
     return this.closed;
