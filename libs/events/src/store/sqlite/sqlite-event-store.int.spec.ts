@@ -176,6 +176,36 @@ describe('sqlite event store: opening files', () => {
     }
   });
 
+  it('opens a version 1 file (same records, one unused column more) and upgrades its version', async () => {
+    const file = freshFile();
+    const v1 = new Database(file);
+    v1.exec(`
+      CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+        created INTEGER NOT NULL, system INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+      CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
+      CREATE TABLE streams (name TEXT PRIMARY KEY, last_revision INTEGER NOT NULL DEFAULT -1,
+        state INTEGER NOT NULL DEFAULT 0, meta_revision INTEGER NOT NULL DEFAULT -1, meta TEXT) WITHOUT ROWID;
+      PRAGMA user_version = 1;`);
+    const id = randomUUID();
+    v1.prepare('INSERT INTO events (stream, revision, created, system, body) VALUES (?, 0, 1, 0, ?)').run(
+      'host-1',
+      JSON.stringify([id, 'HostEnrolled', { n: 1 }, null, 'host-1', 0, 1]),
+    );
+    v1.prepare('INSERT INTO streams (name, last_revision) VALUES (?, 0)').run('host-1');
+    v1.close();
+    const store = createSqliteEventStore({ path: file });
+    try {
+      const next = await store.append('host-1', makeEvents(1), { expectedRevision: 0 });
+      assert.equal(next.nextExpectedRevision, 1);
+      await store.deleteStream('host-1', { expectedRevision: 1 });
+      await assert.rejects(collectAsync(store.readStream('host-1')), /not found/);
+      const all = await collectAsync(store.readAll());
+      assert.equal(all[0]!.id, id);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a file whose schema version it does not know, naming the file', async () => {
     const file = freshFile();
     const store = createSqliteEventStore({ path: file });

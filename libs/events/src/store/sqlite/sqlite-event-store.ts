@@ -124,7 +124,9 @@ export class SqliteEventStore implements EventStore {
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
         .get();
       const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (existing !== undefined && version !== SQLITE_EVENTS_SCHEMA_VERSION) {
+      // Version 1 differs only by a `streams.last_revision` column that version 2 no longer reads.
+      const readable = version === SQLITE_EVENTS_SCHEMA_VERSION || version === 1;
+      if (existing !== undefined && !readable) {
         throw new Error(
           `${options.path}: the event log has schema version ${version}, this build reads version ${SQLITE_EVENTS_SCHEMA_VERSION}`,
         );
