@@ -28,3 +28,4 @@ export {
   type EventStoreEnv,
 } from './store/event-store.config';
 export { EventStoreModule, type EventStoreModuleOptions } from './store/event-store.module';
+export { inspectSqliteWal, walHasTornTail, type WalInspection } from './store/sqlite/sqlite-wal.inspector';
