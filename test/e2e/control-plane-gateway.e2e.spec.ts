@@ -282,7 +282,7 @@ describe('control plane agent gateway (e2e)', () => {
       'JobDispatched',
     ]);
 
-    // Fires for a disabled or unknown schedule are recorded but start nothing.
+    // Fires for a disabled or unknown schedule are acked but start (and record) nothing.
     const off = agent.send('schedule.fire', { schedule_id: 'off', scheduled_at: new Date().toISOString() });
     const unknown = agent.send('schedule.fire', {
       schedule_id: 'nope',
@@ -291,6 +291,10 @@ describe('control plane agent gateway (e2e)', () => {
     await agent.waitForAcks([off.id, unknown.id]);
     const runs = agent.received.filter((e) => e.type === 'command.run');
     assert.equal(runs.length, 1);
+    const firedAfter = (await readStream(cp.dataDir, `schedules-${identity.agentId}`)).filter(
+      (e) => e.type === 'ScheduleFired',
+    );
+    assert.equal(firedAfter.length, 1);
   });
 
   it('answers a bad envelope with an error naming the field and keeps the socket and earlier data', async () => {

@@ -186,6 +186,9 @@ export class AgentMessagesService {
   private async ingestOne(hostId: string, message: WireMessage, receivedAt: string): Promise<IngestOutcome> {
     const mapped = eventForMessage(hostId, message);
     if (!mapped) return { id: message.id, ok: true };
+    // A fire for an unknown or disabled schedule is acked and logged, but starts (and records) nothing.
+    const fire = message.type === 'schedule.fire' ? this.schedules.acceptFire(hostId, message) : undefined;
+    if (fire === null) return { id: message.id, ok: true };
     try {
       const data = toEventData(
         mapped.event,
@@ -199,7 +202,7 @@ export class AgentMessagesService {
         // The next decision about this host (dispatch, JobLost) must see this event.
         await this.fleet.waitFor(result.position);
       }
-      if (message.type === 'schedule.fire') await this.schedules.onFire(hostId, message);
+      if (message.type === 'schedule.fire' && fire) await this.schedules.startFiredJob(hostId, message, fire);
       return { id: message.id, ok: true };
     } catch (err) {
       return this.failure(message, err);

@@ -167,6 +167,11 @@ export class JobCommandsService {
   }
 
   private commandRun(job: JobState): object {
-    return makeEnvelope('command.run', { job_id: job.jobId, kind: job.kind, args: job.args });
+    return makeEnvelope('command.run', {
+      job_id: job.jobId,
+      kind: job.kind,
+      args: job.args,
+      ...(job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
+    });
   }
 }

@@ -7,6 +7,7 @@ import {
   makeEnvelope,
   schedulesStream,
   SchedulesChangedData,
+  type JobArgs,
   type Schedule,
   type WireMessageOf,
 } from '@rf/events';
@@ -17,6 +18,11 @@ import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
 import { requireHost } from './hosts.guard';
 import { JobCommandsService } from './jobs.service';
 import { KeyedMutex } from './keyed-mutex';
+
+export interface FireDecision {
+  readonly schedule: Schedule;
+  readonly args: JobArgs;
+}
 
 /**
  * A host's desired schedules (versioned, full list) and what happens when the
@@ -82,41 +88,52 @@ export class ScheduleCommandsService {
    * with a job id derived from the envelope so a resent fire is idempotent.
    * Fires for unknown or disabled schedules are ignored with a logged reason.
    */
-  async onFire(hostId: string, message: WireMessageOf<'schedule.fire'>): Promise<string | null> {
+  /**
+   * Whether a `schedule.fire` should start a job: the schedule must exist on
+   * this host, be enabled and have valid args. Null (with a logged reason) otherwise.
+   */
+  acceptFire(hostId: string, message: WireMessageOf<'schedule.fire'>): FireDecision | null {
     const scheduleId = message.payload.schedule_id;
     const schedule: Schedule | undefined = this.fleet.state.schedules
       .get(hostId)
       ?.schedules.find((s) => s.id === scheduleId);
-    if (!schedule) {
+    const ignore = (reason: string, extra: Record<string, unknown> = {}) => {
       this.logger.warn(
-        { host_id: hostId, schedule_id: scheduleId, envelope_id: message.id },
-        'ignoring schedule.fire: no such schedule for this host',
+        { host_id: hostId, schedule_id: scheduleId, envelope_id: message.id, ...extra },
+        `ignoring schedule.fire: ${reason}`,
       );
       return null;
-    }
-    if (!schedule.enabled) {
-      this.logger.warn(
-        { host_id: hostId, schedule_id: scheduleId, envelope_id: message.id },
-        'ignoring schedule.fire: schedule is disabled',
-      );
-      return null;
-    }
+    };
+    if (!schedule) return ignore('no such schedule for this host');
+    if (!schedule.enabled) return ignore('schedule is disabled');
     const args = jobArgsForSchedule(schedule);
-    if (!args.ok) {
-      this.logger.warn(
-        { host_id: hostId, schedule_id: scheduleId, issues: args.issues },
-        'ignoring schedule.fire: schedule args are invalid',
-      );
-      return null;
-    }
+    if (!args.ok) return ignore('schedule args are invalid', { issues: args.issues });
+    return { schedule, args: args.value };
+  }
+
+  /**
+   * After ScheduleFired is appended: request the job the schedule stands for,
+   * with a job id derived from the envelope so a resent fire is idempotent.
+   */
+  async startFiredJob(
+    hostId: string,
+    message: WireMessageOf<'schedule.fire'>,
+    decision: FireDecision,
+  ): Promise<string> {
     const jobId = jobIdForScheduleFire(message.id);
-    const job = this.fleet.state.jobs.get(jobId);
-    if (job) return jobId;
-    return this.jobs.requestJob(hostId, schedule.kind, args.value, this.fireContext(message, scheduleId), {
-      scheduleId,
-      jobId,
-      eventId: eventIdFromEnvelope(message.id, 1),
-    });
+    if (this.fleet.state.jobs.has(jobId)) return jobId;
+    const scheduleId = decision.schedule.id;
+    return this.jobs.requestJob(
+      hostId,
+      decision.schedule.kind,
+      decision.args,
+      this.fireContext(message, scheduleId),
+      {
+        scheduleId,
+        jobId,
+        eventId: eventIdFromEnvelope(message.id, 1),
+      },
+    );
   }
 
   private fireContext(message: WireMessageOf<'schedule.fire'>, scheduleId: string): CommandContext {
