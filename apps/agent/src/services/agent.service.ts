@@ -239,7 +239,7 @@ export class AgentService {
           job_id: msg.payload.job_id,
           kind: msg.payload.kind,
           args: msg.payload.args,
-          schedule_id: rawScheduleId(text),
+          ...(msg.payload.schedule_id !== undefined ? { schedule_id: msg.payload.schedule_id } : {}),
         });
         return;
       case 'command.cancel':
@@ -312,21 +312,6 @@ export class AgentService {
     };
     // Secrets stay in memory only; log the location without any userinfo.
     this.log.info({ repository: redactUrl(p.repo_url) }, 'agent: repository configured');
-  }
-}
-
-/**
- * command.run has no schedule_id field in @rf/events (unknown payload fields
- * are stripped; unknown args are rejected), so the schedule whose hooks
- * apply is read from the raw message's `payload.schedule_id`.
- */
-function rawScheduleId(text: string): string | undefined {
-  try {
-    const o = JSON.parse(text) as { payload?: { schedule_id?: unknown } };
-    const id = o.payload?.schedule_id;
-    return isId(id) ? id : undefined;
-  } catch {
-    return undefined;
   }
 }
 

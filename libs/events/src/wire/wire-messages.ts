@@ -84,6 +84,8 @@ export class CommandRunPayload {
   @IsOneOf(JOB_KINDS) readonly kind!: JobKind;
   /** Validated against `kind`; unknown args are rejected. */
   @IsObj() readonly args!: JobArgs;
+  /** Set for scheduled jobs: the agent runs that schedule's pre/post hooks around restic. */
+  @IsOptional() @IsId() readonly schedule_id?: string;
 }
 registerPostCheck(CommandRunPayload, (p, prefix) => kindArgsIssues(p.kind, p.args, prefix));
 
