@@ -75,7 +75,7 @@ export function editorRow(raw: unknown, index: number, now: Date, isNew = false)
     cron,
     cronText: cron ? cronText(cron) : null,
     nextRun: next ? next.toISOString() : null,
-    enabled: isNew ? true : s['enabled'] === true,
+    enabled: isNew && !('enabled' in s) ? true : s['enabled'] === true,
     paths: strList(s['paths'], '\n'),
     excludes: strList(s['excludes'], '\n'),
     tags: strList(s['tags'], ', '),

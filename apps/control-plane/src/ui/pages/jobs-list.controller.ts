@@ -1,9 +1,13 @@
-import { Controller, Get, Header, Query, Req, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { JOB_KINDS, JOB_STATUSES } from '@rf/events';
 import { Roles } from '../../auth';
 import { ReadModelsReader } from '../../api/read-models.reader';
+import { ParseIdPipe, RequestContext } from '../../api/request-context';
+import type { CommandContext } from '../../commands/fleet-event.writer';
+import { JobCommandsService } from '../../commands/jobs.service';
+import { isCodedError } from '../ui-forms';
 import { fmt } from '../ui-fmt';
 import { UiExceptionFilter } from '../ui-exception.filter';
 import { UiRenderer } from '../ui-renderer.service';
@@ -27,7 +31,29 @@ export class JobsListPageController {
   constructor(
     private readonly renderer: UiRenderer,
     private readonly reader: ReadModelsReader,
+    private readonly jobs: JobCommandsService,
   ) {}
+
+  /** The jobs tables' Cancel button; the job page has its own. */
+  @Post('ui/jobs/:id/cancel')
+  @Roles('operator')
+  async cancel(
+    @Param('id', ParseIdPipe) id: string,
+    @RequestContext() ctx: CommandContext,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    let message: string;
+    try {
+      const status = await this.jobs.cancelJob(id, ctx);
+      message = status === 'cancelled' ? 'cancelled' : 'cancelling…';
+    } catch (err) {
+      if (!isCodedError(err)) throw err;
+      message = err.message;
+    }
+    if (req.headers['hx-request'] !== 'true') return res.redirect(303, '/jobs');
+    res.type('html').send(this.renderer.view('partials/note', { message }));
+  }
 
   @Get('jobs')
   @Roles('viewer')
