@@ -264,6 +264,11 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
         const now = await page.locator('[role=progressbar]').first().getAttribute('aria-valuenow');
         return now === '100' ? true : undefined;
       });
+      // The live log shows restic's lines as they arrive (the summary line is the last).
+      await waitFor('the live log on the job page', STEP_TIMEOUT, async () =>
+        ((await page.textContent('main')) ?? '').includes('"message_type":"summary"') ? true : undefined,
+      );
+      await page.waitForTimeout(600); // let the bar's width transition finish for the screenshot
       await shot('job-page');
     } else {
       missing.push(`job page GET /jobs/{id} answered ${jobPage.status()}`);

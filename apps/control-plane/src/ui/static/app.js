@@ -7,7 +7,8 @@
     var parts = document.cookie ? document.cookie.split(';') : [];
     for (var i = 0; i < parts.length; i++) {
       var eq = parts[i].indexOf('=');
-      if (eq > 0 && parts[i].slice(0, eq).trim() === name) return decodeURIComponent(parts[i].slice(eq + 1).trim());
+      if (eq > 0 && parts[i].slice(0, eq).trim() === name)
+        return decodeURIComponent(parts[i].slice(eq + 1).trim());
     }
     return '';
   }
@@ -31,7 +32,11 @@
       toggle.addEventListener('click', function () {
         var next = currentTheme() === 'dark' ? 'light' : 'dark';
         document.documentElement.setAttribute('data-theme', next);
-        try { localStorage.setItem(THEME_KEY, next); } catch (e) { /* private mode: theme lasts for this page */ }
+        try {
+          localStorage.setItem(THEME_KEY, next);
+        } catch (e) {
+          /* private mode: theme lasts for this page */
+        }
         labelToggle(toggle);
         document.dispatchEvent(new CustomEvent('rf:theme'));
       });
@@ -61,7 +66,9 @@
               function (body) {
                 var msg = body && body.error && body.error.message ? body.error.message : 'Login failed';
                 if (res.status === 401) msg = 'Wrong username or password.';
-                if (res.status === 429) msg = 'Too many attempts. ' + (body && body.error ? body.error.message : 'Wait and try again.');
+                if (res.status === 429)
+                  msg =
+                    'Too many attempts. ' + (body && body.error ? body.error.message : 'Wait and try again.');
                 error.textContent = msg;
                 button.disabled = false;
               },
@@ -95,16 +102,24 @@
     var text = source.textContent || '';
     var done = function () {
       button.textContent = 'Copied';
-      setTimeout(function () { button.textContent = 'Copy'; }, 2000);
+      setTimeout(function () {
+        button.textContent = 'Copy';
+      }, 2000);
     };
-    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, function () {});
+    if (navigator.clipboard && window.isSecureContext)
+      navigator.clipboard.writeText(text).then(done, function () {});
     else {
       var range = document.createRange();
       range.selectNodeContents(source);
       var sel = window.getSelection();
       sel.removeAllRanges();
       sel.addRange(range);
-      try { document.execCommand('copy'); done(); } catch (e) { /* selection stays for a manual copy */ }
+      try {
+        document.execCommand('copy');
+        done();
+      } catch (e) {
+        /* selection stays for a manual copy */
+      }
     }
   });
 })();

@@ -11,7 +11,10 @@
     if (v == null) return '';
     var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     var i = 0;
-    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    while (Math.abs(v) >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
     return (i === 0 ? v.toFixed(0) : v.toFixed(1)) + ' ' + units[i];
   }
 
@@ -20,7 +23,18 @@
     var common = { stroke: css('--muted'), grid: grid, ticks: grid };
     return [
       Object.assign({}, common),
-      Object.assign({}, common, valueFormat ? { values: function (u, vals) { return vals.map(valueFormat); }, size: 70 } : {}),
+      Object.assign(
+        {},
+        common,
+        valueFormat
+          ? {
+              values: function (u, vals) {
+                return vals.map(valueFormat);
+              },
+              size: 70,
+            }
+          : {},
+      ),
     ];
   }
 
@@ -39,16 +53,35 @@
         ['cancelled', '--muted'],
         ['lost', '--info'],
       ];
-      series = [data.x].concat(keys.map(function (k) { return data[k[0]]; }));
+      series = [data.x].concat(
+        keys.map(function (k) {
+          return data[k[0]];
+        }),
+      );
       opts = {
         width: width,
         height: 220,
-        scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(4, max + 1)]; } } },
-        axes: axes(function (v) { return Number.isInteger(v) ? String(v) : ''; }),
+        scales: {
+          x: { time: true },
+          y: {
+            range: function (u, min, max) {
+              return [0, Math.max(4, max + 1)];
+            },
+          },
+        },
+        axes: axes(function (v) {
+          return Number.isInteger(v) ? String(v) : '';
+        }),
         series: [{ label: 'Day', value: '{YYYY}-{MM}-{DD}' }].concat(
           keys.map(function (k) {
             var color = css(k[1]);
-            return { label: k[0], stroke: color, fill: color + '33', width: 2, points: { show: true, size: 5 } };
+            return {
+              label: k[0],
+              stroke: color,
+              fill: color + '33',
+              width: 2,
+              points: { show: true, size: 5 },
+            };
           }),
         ),
       };
@@ -61,7 +94,15 @@
         axes: axes(bytes),
         series: [
           { label: 'Time' },
-          { label: 'Repository size', stroke: css('--accent'), fill: css('--accent') + '22', width: 2, value: function (u, v) { return bytes(v); } },
+          {
+            label: 'Repository size',
+            stroke: css('--accent'),
+            fill: css('--accent') + '22',
+            width: 2,
+            value: function (u, v) {
+              return bytes(v);
+            },
+          },
         ],
       };
     }
@@ -85,14 +126,22 @@
     });
   }
 
-  document.addEventListener('DOMContentLoaded', function () { drawAll(document); });
-  document.addEventListener('rf:theme', function () { drawAll(document); });
-  document.addEventListener('htmx:afterSettle', function (ev) { drawAll(ev.target); });
+  document.addEventListener('DOMContentLoaded', function () {
+    drawAll(document);
+  });
+  document.addEventListener('rf:theme', function () {
+    drawAll(document);
+  });
+  document.addEventListener('htmx:afterSettle', function (ev) {
+    drawAll(ev.target);
+  });
   var resizeTimer;
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () {
-      charts.forEach(function (c) { c.plot.setSize({ width: Math.max(280, c.el.clientWidth), height: 220 }); });
+      charts.forEach(function (c) {
+        c.plot.setSize({ width: Math.max(280, c.el.clientWidth), height: 220 });
+      });
     }, 150);
   });
 })();

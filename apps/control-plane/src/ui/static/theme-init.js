@@ -3,5 +3,7 @@
   try {
     var t = localStorage.getItem('rf-theme');
     if (t === 'light' || t === 'dark') document.documentElement.setAttribute('data-theme', t);
-  } catch (e) { /* no storage: follow prefers-color-scheme */ }
+  } catch (e) {
+    /* no storage: follow prefers-color-scheme */
+  }
 })();

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../api/app-error';
+import { fieldErrors, jobArgsFromForm, jobFieldName, scheduleFieldOf, schedulesFromForm } from './ui-forms';
+import { jsonForScript, safeNext } from './ui-html';
+
+describe('ui-forms', () => {
+  it('builds backup args from the run form: paths per line, tags by comma', () => {
+    assert.deepEqual(jobArgsFromForm('backup', { paths: ' /srv \r\n\n/etc ', excludes: '', tags: 'a, b,' }), {
+      paths: ['/srv', '/etc'],
+      tags: ['a', 'b'],
+    });
+  });
+
+  it('builds a forget policy and passes non-numbers through for validation to name', () => {
+    assert.deepEqual(jobArgsFromForm('forget', { keep_daily: '7', keep_last: 'x', prune: 'on' }), {
+      policy: { keep_daily: 7, keep_last: 'x' },
+      prune: true,
+    });
+    assert.deepEqual(jobArgsFromForm('restore', { snapshot_id: 'abc', target: '/tmp/r' }), {
+      snapshot_id: 'abc',
+      target: '/tmp/r',
+    });
+  });
+
+  it('reads the schedule editor rows, skipping removed rows and a blank new row', () => {
+    const { schedules, rowOf } = schedulesFromForm({
+      s: [
+        { id: 'old', kind: 'backup', cron: '0 1 * * *', remove: 'on' },
+        { id: 'nightly', kind: 'backup', cron: '0 2 * * *', enabled: 'on', paths: '/srv', keep_daily: '7' },
+        { new: '1', id: '', cron: '', kind: 'backup', enabled: 'on' },
+      ],
+    });
+    assert.deepEqual(schedules, [
+      {
+        id: 'nightly',
+        kind: 'backup',
+        cron: '0 2 * * *',
+        enabled: true,
+        paths: ['/srv'],
+        retention: { keep_daily: 7 },
+      },
+    ]);
+    assert.deepEqual(rowOf, [1]);
+    assert.deepEqual(scheduleFieldOf('schedules.0.retention.keep_daily', rowOf), {
+      row: 1,
+      field: 'keep_daily',
+    });
+    assert.deepEqual(scheduleFieldOf('schedules.0.cron', rowOf), { row: 1, field: 'cron' });
+    assert.deepEqual(scheduleFieldOf('schedules', rowOf), { row: null, field: 'schedules' });
+  });
+
+  it('turns coded errors into messages per form field', () => {
+    const err = new AppError('invalid_input', 'bad', {
+      field: 'args.paths',
+      fields: { 'args.paths.0': ['must be a path'] },
+    });
+    assert.deepEqual(fieldErrors(err, jobFieldName), { paths: ['must be a path'] });
+    assert.deepEqual(fieldErrors(new AppError('conflict', 'host is revoked')), {
+      _form: ['host is revoked'],
+    });
+    assert.equal(jobFieldName('args.policy.keep_daily'), 'keep_daily');
+  });
+
+  it('keeps embedded JSON and return paths safe', () => {
+    assert.equal(jsonForScript({ a: '</script><!--' }), '{"a":"\\u003c/script\\u003e\\u003c!--"}');
+    assert.equal(safeNext('/hosts/a?x=1'), '/hosts/a?x=1');
+    assert.equal(safeNext('//evil.example'), '/');
+    assert.equal(safeNext('https://evil.example'), '/');
+    assert.equal(safeNext('/login'), '/');
+    assert.equal(safeNext(undefined), '/');
+  });
+});
