@@ -12,6 +12,7 @@ import { formatVersion, locateRestic, ResticRepository } from '@rf/restic';
 import { AgentConnection, BackoffOptions, DEFAULT_BACKOFF } from '../client/agent-connection';
 import type { AgentConfig } from '../config/agent-config';
 import type { AgentLogger } from '../logger';
+import { JobsInFlightRepository } from '../repositories/jobs-in-flight.repository';
 import { OutboxEnvelope, OutboxRepository } from '../repositories/outbox.repository';
 import { ScheduleStateRepository } from '../repositories/schedule-state.repository';
 import { Clock, systemClock } from './clock';
@@ -39,6 +40,7 @@ export interface AgentServiceOptions {
  */
 export class AgentService {
   private readonly outbox: OutboxRepository;
+  private readonly inFlight: JobsInFlightRepository;
   private readonly scheduler: SchedulerService;
   private readonly jobs: JobRunnerService;
   private readonly conn: AgentConnection;
@@ -64,6 +66,7 @@ export class AgentService {
       makeLogDropped: (range) => this.envelope('log.dropped', range.job_id, { ...range }),
     });
     this.outbox.onDurable(() => this.pump());
+    this.inFlight = new JobsInFlightRepository(cfg.state_dir);
     this.scheduler = new SchedulerService(
       new ScheduleStateRepository(cfg.state_dir),
       this.clock,
@@ -113,6 +116,7 @@ export class AgentService {
         'agent: restic is not available; jobs will fail until it is',
       );
     }
+    this.reportInterruptedJobs();
     this.scheduler.start();
     this.conn.start();
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.config.heartbeat_interval_s * 1000);
@@ -178,6 +182,36 @@ export class AgentService {
       return;
     }
     this.outbox.enqueue(env);
+    if (jobId !== undefined && type === 'job.started') this.inFlight.started(jobId);
+    if (jobId !== undefined && type === 'job.finished') this.inFlight.finished(jobId);
+  }
+
+  /**
+   * Jobs a previous run of this agent started but never finished (it was killed or the host
+   * crashed): no one else can report them, so they end as failed instead of running forever.
+   */
+  private reportInterruptedJobs(): void {
+    const { jobIds, corrupt } = this.inFlight.takeLeftovers();
+    if (corrupt) this.log.error({ err: corrupt.message }, 'agent: the in-flight jobs file was unreadable');
+    const now = this.clock.now().toISOString();
+    for (const jobId of jobIds) {
+      this.log.warn(
+        { job_id: jobId },
+        'agent: a job was interrupted by an agent restart; reporting it failed',
+      );
+      this.emit('job.finished', jobId, {
+        job_id: jobId,
+        status: 'failed',
+        exit_code: -1,
+        finished_at: now,
+        error:
+          'The agent stopped (killed or crashed) while this job ran, so its outcome is unknown. ' +
+          'If a stale lock remains, run an Unlock job.',
+        error_code: 'agent_restarted',
+        log_lines: 0,
+        dropped_log_lines: 0,
+      });
+    }
   }
 
   private onOpen(): void {
