@@ -161,8 +161,13 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     id: string,
   ): Promise<{ seqs: number[]; dropped: Array<{ from_seq: number; to_seq: number; count: number }> }> {
     const lifecycle = typesOf(await readStream(cpDataDir, `job-${id}`));
-    const outcomes = lifecycle.filter((t) => t === 'JobFinished' || t === 'JobLost');
-    assert.equal(outcomes.length, 1, `one outcome for ${id}: ${lifecycle.join(', ')}`);
+    // One JobFinished at most; a JobLost may precede it when the agent reports after the grace.
+    const finished = lifecycle.filter((t) => t === 'JobFinished').length;
+    const lost = lifecycle.filter((t) => t === 'JobLost').length;
+    assert.ok(
+      finished <= 1 && lost <= 1 && finished + lost >= 1,
+      `one outcome for ${id}: ${lifecycle.join(', ')}`,
+    );
     assert.ok(lifecycle.filter((t) => t === 'JobStarted').length <= 1, lifecycle.join(', '));
     const telemetry = await readStream(cpDataDir, `joblog-${id}`);
     const seqs = telemetry
@@ -379,6 +384,15 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     await assertOnceInLog(id);
     m.agent.start();
     await eventually('bravo back online', () => hostOnline(m), 30_000);
+    // The returning agent knows it was cut off mid-job and says so in the log; the job stays terminal.
+    const late = await eventually(
+      'the returning agent to report the interrupted job',
+      async () => (await readStream(cpDataDir, `job-${id}`)).find((e) => e.type === 'JobFinished'),
+      30_000,
+    );
+    assert.equal((late.data as { error_code?: string }).error_code, 'agent_restarted');
+    assert.ok(['lost', 'failed'].includes((await job(id)).status));
+    await assertOnceInLog(id);
   });
 
   it('an agent killed mid-backup that returns within the grace: the job does not hang, it ends with a clear status', async () => {
@@ -396,7 +410,10 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     stuck.delete(id);
     // The agent that ran it is gone, so no report can come: the only honest outcome is a terminal,
     // explained status, never `succeeded` without a report and never `running` forever.
-    assert.ok(['failed', 'lost'].includes(done.status), JSON.stringify(done));
+    assert.equal(done.status, 'failed', JSON.stringify(done));
+    assert.equal(done.error_code, 'agent_restarted');
+    assert.match(done.error ?? '', /agent stopped/);
+    assert.match(done.error ?? '', /Unlock/);
     await assertOnceInLog(id);
     // Leave no orphan behind (it dies on its broken stdout pipe anyway), then clear its stale lock.
     await eventually(
@@ -511,31 +528,40 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     const locksDir = path.join(rclone.root, m.name, 'locks');
     const before = new Set(fs.existsSync(locksDir) ? fs.readdirSync(locksDir) : []);
     // A restic `check` holds an exclusive lock; SIGKILL leaves it behind (RESTIC.md §5).
-    const holder = spawn(
-      member('alpha').agent.options.resticBin,
-      ['check', '--read-data', '--limit-download', '16'],
-      {
+    const newLocks = (): string[] =>
+      fs.existsSync(locksDir) ? fs.readdirSync(locksDir).filter((f) => !before.has(f)) : [];
+    // The agent may still hold a short non-exclusive lock (e.g. its stats run after check): retry until ours is taken.
+    let holderOutput = '';
+    for (let attempt = 0; attempt < 20 && newLocks().length === 0; attempt++) {
+      const holder = spawn(m.agent.options.resticBin, ['check', '--read-data', '--limit-download', '16'], {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: root,
           RESTIC_REPOSITORY: rclone.repoUrl(m.name),
           RESTIC_PASSWORD: REPO_PASSWORD,
         },
-        stdio: 'ignore',
+        stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
-      },
-    );
-    const newLocks = (): string[] =>
-      fs.existsSync(locksDir) ? fs.readdirSync(locksDir).filter((f) => !before.has(f)) : [];
-    try {
-      await eventually('the exclusive lock file', () => newLocks().length > 0, 30_000, 50);
-      // Let restic finish writing the lock and settle into reading data before the kill.
-      await sleep(1500);
-    } finally {
-      killGroup(holder.pid, 'SIGKILL');
+      });
+      holderOutput = '';
+      holder.stdout.on('data', (d: Buffer) => (holderOutput += d.toString()));
+      holder.stderr.on('data', (d: Buffer) => (holderOutput += d.toString()));
+      try {
+        await eventually(
+          'restic check to take its exclusive lock (or give up)',
+          () => newLocks().length > 0 || holder.exitCode !== null,
+          30_000,
+          50,
+        );
+        // Let restic finish writing the lock and settle into reading data before the kill.
+        if (newLocks().length > 0) await sleep(1500);
+      } finally {
+        killGroup(holder.pid, 'SIGKILL');
+      }
+      if (newLocks().length === 0) await sleep(500);
     }
     const stale = newLocks();
-    assert.equal(stale.length, 1, 'SIGKILL left the lock behind');
+    assert.equal(stale.length, 1, `SIGKILL left the lock behind; restic said: ${holderOutput}`);
     assert.ok(fs.statSync(path.join(locksDir, stale[0]!)).size > 0);
     const failed = await runJob(m, { kind: 'backup', paths: [m.data] });
     assert.equal(failed.status, 'failed');
@@ -557,7 +583,7 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
       'projections caught up',
       async () => {
         const metrics = await new RestClient(cp!.url).get<string>('/metrics');
-        const lags = [...metrics.body.matchAll(/^rf_projection_lag_events\{[^}]*\} (\d+)/gm)].map((x) =>
+        const lags = [...metrics.body.matchAll(/^rf_projection_lag_events(?:\{[^}]*\})? (\d+)$/gm)].map((x) =>
           Number(x[1]),
         );
         return lags.length > 0 && lags.every((l) => l === 0);
@@ -598,10 +624,9 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
         own.some((l) => l.action === 'JobRequested' && l.actor === ADMIN_USER),
         `JobRequested by ${ADMIN_USER} for ${j.kind} ${j.id}`,
       );
-      assert.equal(
-        own.filter((l) => l.action === 'JobFinished' || l.action === 'JobLost').length,
-        1,
-        `one outcome for ${j.kind} ${j.id}: ${own.map((l) => l.action).join(', ')}`,
+      assert.ok(
+        own.some((l) => l.action === 'JobFinished' || l.action === 'JobLost'),
+        `an outcome for ${j.kind} ${j.id}: ${own.map((l) => l.action).join(', ')}`,
       );
     }
     const scheduled = lines.filter((l) => l.action === 'JobRequested' && l.actorKind === 'schedule');
