@@ -182,6 +182,11 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     await waitFor('the host to show online on the dashboard', 30_000, async () =>
       (await page.textContent('[data-testid=hosts-online]'))?.trim() === '1 / 1' ? true : undefined,
     );
+    // The partial keeps refreshing on its own (htmx polling every 5 s), without a reload.
+    const polled = await page.waitForResponse((r) => r.url().endsWith('/ui/partials/dashboard'), {
+      timeout: 8_000,
+    });
+    assert.equal(polled.status(), 200);
     const link = page.locator('#fleet-live table a[href^="/hosts/"]').first();
     hostName = ((await link.textContent()) ?? '').trim();
     hostId = decodeURIComponent(((await link.getAttribute('href')) ?? '').replace('/hosts/', ''));
@@ -325,6 +330,10 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     for (const action of ['RepositoryConfigured', 'SchedulesChanged', 'JobRequested', 'JobCancelRequested']) {
       assert.ok(hostTrail.includes(action), `host trail has ${action}`);
     }
+    // Each job row links to that job's own trail.
+    await page.goto(`${cp.url}/audit?job=${encodeURIComponent(jobIds['long']!)}`);
+    const jobTrail = (await page.textContent('[data-testid=audit-table]')) ?? '';
+    assert.ok(jobTrail.includes('JobRequested') && jobTrail.includes('JobCancelRequested'), jobTrail);
     await page.goto(`${cp.url}/audit?actor=${ADMIN_USER}`);
     const rows = await page.locator('[data-testid=audit-table] tbody tr').allTextContents();
     const byAdmin = (action: string) => rows.filter((r) => r.includes(action) && r.includes(ADMIN_USER));

@@ -90,7 +90,20 @@
       opts = {
         width: width,
         height: 220,
-        scales: { x: { time: true } },
+        scales: {
+          x: {
+            time: true,
+            // One point would stretch the axis over years; show a week around it.
+            range: function (u, min, max) {
+              return min === max ? [min - 3.5 * 86400, max + 3.5 * 86400] : [min, max];
+            },
+          },
+          y: {
+            range: function (u, min, max) {
+              return [0, max > 0 ? max * 1.15 : 1024];
+            },
+          },
+        },
         axes: axes(bytes),
         series: [
           { label: 'Time' },
