@@ -35,6 +35,6 @@ export class HostCommandsService {
         { expectedRevision: host.revision },
       );
     });
-    this.sessions.get(hostId)?.close('revoked', 'host revoked');
+    await this.sessions.closeHost(hostId, 'revoked', 'host revoked');
   }
 }

@@ -22,6 +22,18 @@ export interface AgentSession {
 @Injectable()
 export class AgentSessions {
   private readonly byHost = new Map<string, AgentSession>();
+  private closer: ((hostId: string, reason: DisconnectReason, message: string) => Promise<void>) | undefined;
+
+  /** The gateway registers how to close every socket of a host, including ones that have not said hello yet. */
+  setHostCloser(fn: (hostId: string, reason: DisconnectReason, message: string) => Promise<void>): void {
+    this.closer = fn;
+  }
+
+  /** Closes every socket of the host (revocation). */
+  async closeHost(hostId: string, reason: DisconnectReason, message: string): Promise<void> {
+    if (this.closer) await this.closer(hostId, reason, message);
+    else await this.byHost.get(hostId)?.close(reason, message);
+  }
 
   get(hostId: string): AgentSession | undefined {
     return this.byHost.get(hostId);

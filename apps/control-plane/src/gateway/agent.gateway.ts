@@ -77,6 +77,10 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       clientTracking: false,
     });
     this.router.register('/agent', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.sessions.setHostCloser(async (hostId, reason, message) => {
+      const mine = [...this.connections].filter((c) => c.hostId === hostId);
+      await Promise.allSettled(mine.map((c) => c.close(reason, message)));
+    });
     const intervalMs = this.config.heartbeatIntervalS * 1000;
     this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), Math.max(100, intervalMs / 2));
     this.heartbeatTimer.unref();
