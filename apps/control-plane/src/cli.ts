@@ -56,13 +56,26 @@ function usageError(message: string): number {
   return 2;
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to the OS: `process.exit()` right after a
+ * large write to a pipe drops what a slower reader has not taken yet (e.g. `audit --json | …`).
+ */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 runCli(process.argv.slice(2)).then(
   // `serve` resolves only after a graceful shutdown; every command exits with its code.
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: unknown) => {
     process.stderr.write(
       `restic-fleet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
-    process.exit(1);
+    exitAfterFlush(1);
   },
 );
