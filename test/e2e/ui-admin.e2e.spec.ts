@@ -293,7 +293,11 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     await page.waitForURL(/\/jobs\/[^/]+$/);
     jobIds['stats'] = jobIdFromUrl(page.url());
     await waitJob(jobIds['stats'], ['succeeded', 'warning', 'failed']);
-    await page.goto(`${cp.url}/hosts/${encodeURIComponent(hostId)}`);
+    // The stats job records the repository size; the chart draws it (uPlot renders a canvas).
+    await waitFor('the repository size chart', 30_000, async () => {
+      await page.goto(`${cp.url}/hosts/${encodeURIComponent(hostId)}`);
+      return (await page.locator('[data-chart=repo-size] canvas').count()) > 0 ? true : undefined;
+    });
     await shot('host');
     await page.setViewportSize({ width: 390, height: 844 });
     await shot('host-phone');

@@ -93,9 +93,16 @@
         scales: {
           x: {
             time: true,
-            // One point would stretch the axis over years; show a week around it.
-            range: function (u, min, max) {
-              return min === max ? [min - 3.5 * 86400, max + 3.5 * 86400] : [min, max];
+            // One point (or a short span) would stretch the axis over years; show at least a week.
+            range: function () {
+              var lo = Math.min.apply(null, data.x);
+              var hi = Math.max.apply(null, data.x);
+              if (hi - lo < 7 * 86400) {
+                var mid = (lo + hi) / 2;
+                lo = mid - 3.5 * 86400;
+                hi = mid + 3.5 * 86400;
+              }
+              return [lo, hi];
             },
           },
           y: {
