@@ -69,13 +69,15 @@ export function percentile(values: readonly number[], p: number): number {
 export class LineStreamer {
   readonly ackLatencies: number[] = [];
   private readonly sentAt = new Map<string, number>();
-  private nextSeq = 1;
 
+  /** `stamp: false` leaves the timestamp out (lines that are not latency samples). */
   constructor(
     private readonly agent: ScriptedAgent,
     private readonly jobId: string,
     private readonly window = 256,
     private readonly padding = 'x'.repeat(160),
+    public nextSeq = 1,
+    private readonly stamp = true,
   ) {}
 
   /** Sends lines `first..first+count-1`; resolves when all are acked (bounded by timeoutMs). */
@@ -128,7 +130,9 @@ export class LineStreamer {
         seq,
         ts,
         stream: 'stdout',
-        payload: `t=${performance.now().toFixed(3)} line ${seq} ${this.padding}`,
+        payload: this.stamp
+          ? `t=${performance.now().toFixed(3)} line ${seq} ${this.padding}`
+          : `line ${seq} ${this.padding}`,
       },
       this.jobId,
     );

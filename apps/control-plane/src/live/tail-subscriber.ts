@@ -1,9 +1,21 @@
 import type { LiveDroppedMessage, LiveLogMessage, LiveMessage } from './live-messages';
 
+/** Feed items are shared by every subscriber of a job: serialise each once, not once per socket. */
+const encoded = new WeakMap<LiveMessage, Buffer>();
+function encode(message: LiveMessage): Buffer {
+  let bytes = encoded.get(message);
+  if (bytes === undefined) {
+    bytes = Buffer.from(JSON.stringify(message), 'utf8');
+    encoded.set(message, bytes);
+  }
+  return bytes;
+}
+const TEXT_FRAME = { binary: false } as const;
+
 /** The part of a `ws` WebSocket a subscriber uses (so the queue logic is testable without a socket). */
 export interface LiveSocket {
   readonly bufferedAmount: number;
-  send(data: string, cb: (err?: Error) => void): void;
+  send(data: Buffer, options: { binary: boolean }, cb: (err?: Error) => void): void;
   close(code: number, reason: string): void;
 }
 
@@ -147,7 +159,7 @@ export class TailSubscriber {
       const message = this.queue.shift()!;
       this.sentMessages++;
       try {
-        this.socket.send(JSON.stringify(message), this.afterWrite);
+        this.socket.send(encode(message), TEXT_FRAME, this.afterWrite);
       } catch {
         this.markClosed();
         return;
