@@ -92,6 +92,32 @@
     if (token) ev.detail.headers['x-csrf-token'] = token;
   });
 
+  // htmx does not swap 4xx/5xx answers; show the server's explanation (an escaped fragment) above the page.
+  function flash(html) {
+    var main = document.getElementById('main');
+    if (!main) return;
+    var box = document.getElementById('flash');
+    if (!box) {
+      box = document.createElement('div');
+      box.id = 'flash';
+      box.setAttribute('role', 'alert');
+      main.insertBefore(box, main.firstChild);
+    }
+    box.innerHTML = html;
+    box.scrollIntoView({ block: 'nearest' });
+  }
+  document.addEventListener('htmx:responseError', function (ev) {
+    var xhr = ev.detail.xhr;
+    var type = xhr.getResponseHeader('content-type') || '';
+    if (type.indexOf('text/html') === 0 && xhr.responseText) flash(xhr.responseText);
+    else flash('<p class="notice bad">The request failed (HTTP ' + Number(xhr.status) + ').</p>');
+  });
+  document.addEventListener('htmx:sendError', function () {
+    flash(
+      '<p class="notice bad">The control plane did not answer. Check your connection; the page retries on its own.</p>',
+    );
+  });
+
   document.addEventListener('click', function (ev) {
     var target = ev.target;
     if (!(target instanceof Element)) return;
