@@ -403,6 +403,7 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     await m.agent.killAgentOnly();
     // restic is the agent's child in the agent's process group: it outlives a SIGKILL of the agent alone.
     const orphans = resticPidsInGroup(oldGroup);
+    assert.equal(orphans.length, 1, 'restic outlives a SIGKILL of the agent alone (same group, reparented)');
     m.agent.start();
     await eventually('bravo back online within the grace', () => hostOnline(m), GRACE_S * 1000);
     stuck.add(id);
@@ -415,14 +416,18 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     assert.match(done.error ?? '', /agent stopped/);
     assert.match(done.error ?? '', /Unlock/);
     await assertOnceInLog(id);
-    // Leave no orphan behind (it dies on its broken stdout pipe anyway), then clear its stale lock.
-    await eventually(
-      'the orphaned restic to exit',
-      () => orphans.every((p) => !fs.existsSync(`/proc/${p}/stat`) || zombie(p)),
-      60_000,
-    ).catch(() => {
-      for (const p of orphans) killGroup(p, 'SIGKILL');
-    });
+    // Leave no orphan behind (it dies on its broken stdout pipe at its next status line), then clear its lock.
+    await eventually('the orphaned restic to exit', () => orphans.every((p) => hasExited(p)), 60_000).catch(
+      () => {
+        for (const p of orphans) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      },
+    );
     const unlock = await runJob(m, { kind: 'unlock' });
     assert.equal(unlock.status, 'succeeded', unlock.error ?? '');
     const next = await runJob(m, { kind: 'backup', paths: [m.data] });
@@ -638,7 +643,8 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
   });
 });
 
-function zombie(pid: number): boolean {
+/** Gone, or a zombie waiting to be reaped. */
+function hasExited(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
