@@ -87,7 +87,15 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
     const resent = agent.resendUnacked();
     assert.equal(resent, unackedAtKill);
     const allIds = [...agent.acked, ...agent.unacked.keys()];
-    await agent.waitForAcks(allIds, 180_000);
+    await agent.waitForAcks(allIds, 180_000).catch((err: unknown) => {
+      const problems = cp!
+        .logText()
+        .split('\n')
+        .filter((l) => /"level":(40|50|60)/.test(l));
+      throw new Error(
+        `${(err as Error).message}\ncontrol plane warnings/errors:\n${problems.slice(-10).join('\n')}`,
+      );
+    });
     assert.equal(agent.unacked.size, 0);
 
     const lines = (await readStream(dataDir, `joblog-${jobId}`)).filter((e) => e.type === 'LogStreamLine');

@@ -215,8 +215,12 @@ export class ScriptedAgent {
     const deadline = Date.now() + timeoutMs;
     while (!ids.every((id) => this.acked.has(id))) {
       if (Date.now() > deadline) {
+        const errors = this.received
+          .filter((e) => e.type === 'error')
+          .map((e) => `${String(e.payload.code)}: ${String(e.payload.message)}`);
         throw new Error(
-          `timed out waiting for acks of ${ids.filter((id) => !this.acked.has(id)).length} envelope(s)`,
+          `timed out waiting for acks of ${ids.filter((id) => !this.acked.has(id)).length} envelope(s); ` +
+            `socket ${this.isOpen ? 'open' : 'closed'}; errors received: ${errors.slice(-5).join(' | ') || 'none'}`,
         );
       }
       await new Promise((r) => setTimeout(r, 10));
