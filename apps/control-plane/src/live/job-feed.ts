@@ -24,6 +24,8 @@ export interface FeedListener {
   onStatus(status: LiveStatusMessage): void;
   /** The job is over and every line it wrote has been delivered. */
   onEnd(status: LiveStatusMessage): void;
+  /** The feed's subscription failed; no more items will come. */
+  onError(err: unknown): void;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -181,11 +183,14 @@ export class JobFeed {
           if (e.streamId === logStream) this.onLogEvent(e);
           else if (e.streamId === lifeStream) this.onLifecycleEvent(e);
         },
-        error: (err: unknown) => {
-          this.failure = err;
-          this.onFailure?.(err);
-        },
+        error: (err: unknown) => this.fail(err),
       });
+  }
+
+  private fail(err: unknown): void {
+    this.failure = err;
+    this.onFailure?.(err);
+    for (const l of [...this.listeners]) l.onError(err);
   }
 
   private onLogEvent(e: RecordedEvent): void {
@@ -219,8 +224,8 @@ export class JobFeed {
       for await (const e of this.readLog(this.lastLogRevision)) this.onLogEvent(e);
     } catch (err) {
       if (!isEventStoreError(err, 'StreamNotFound') && !isEventStoreError(err, 'StreamDeleted')) {
-        this.failure = err;
-        this.onFailure?.(err);
+        this.fail(err);
+        return;
       }
     }
     this.ended = true;

@@ -34,6 +34,10 @@ export class TailSession implements FeedListener {
     this.subscriber.end({ type: 'end', status: status.status });
   }
 
+  onError(): void {
+    this.subscriber.abort(1011, 'the live feed of this job failed; reload to reconnect');
+  }
+
   /** Runs the catch-up and joins the live phase; resolves once live (or closed). */
   async run(): Promise<void> {
     this.feed.add(this);

@@ -121,6 +121,13 @@ export class TailSubscriber {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** Gives up on this socket at once (server-side failure), with a close code for the client. */
+  abort(code: number, reason: string): void {
+    if (this.closed) return;
+    this.markClosed();
+    this.socket.close(code, reason);
+  }
+
   /** The socket went away; stop queueing and release anyone waiting. */
   markClosed(): void {
     this.closed = true;
