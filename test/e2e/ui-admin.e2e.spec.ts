@@ -289,6 +289,12 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     );
     const row = (await page.locator('[data-testid=snapshots-table] tbody tr').first().textContent()) ?? '';
     assert.ok(row.includes(path.join(work, 'data')), `snapshot row names the path: ${row}`);
+    // A restore without a target is refused by the catalog; the message names the field, next to the form.
+    await page.click('text=Restore a snapshot');
+    await page.click('form:has(#restore-target) button[type=submit]');
+    const restoreError = page.locator('form:has(#restore-target) .field-error');
+    await restoreError.waitFor();
+    assert.match((await restoreError.textContent()) ?? '', /^target: /);
     await page.click('[data-testid=run-stats]');
     await page.waitForURL(/\/jobs\/[^/]+$/);
     jobIds['stats'] = jobIdFromUrl(page.url());
