@@ -42,7 +42,7 @@ const JOB_SCOPED = new Set<WireMessage['type']>([
   'log.stream',
   'log.dropped',
 ]);
-/** Telemetry: high volume, one stream per job, grouped into one append per stream and batch. */
+/** Telemetry: high volume, one stream per job; skips the second validation (see `telemetryEvent`). */
 const JOBLOG_TYPES = new Set<WireMessage['type']>(['job.progress', 'log.stream', 'log.dropped']);
 
 interface StreamGroup {
@@ -53,10 +53,9 @@ interface StreamGroup {
 
 /**
  * Turns durable agent messages into events; event ids derive from envelope
- * ids, so a resend after a reconnect is an idempotent no-op. Telemetry of one
- * job arriving in one batch is one append (the hot path); everything else is
- * one append per envelope. All appends of a batch are issued together and
- * the store's group commit makes them one transaction.
+ * ids, so a resend after a reconnect is an idempotent no-op. Every envelope is
+ * its own append; all appends of a batch are issued together and the store's
+ * group commit makes them one transaction.
  */
 @Injectable()
 export class AgentMessagesService {
@@ -149,27 +148,18 @@ export class AgentMessagesService {
     };
   }
 
+  /**
+   * One append per envelope even for telemetry: the store deduplicates a resend
+   * by the first event id of an append, so an envelope must never be the second
+   * event of a multi-event append. The appends are issued together, in order,
+   * and share one group commit.
+   */
   private async appendGroup(
     stream: string,
     group: StreamGroup,
     messages: readonly WireMessage[],
     outcomes: IngestOutcome[],
   ): Promise<void> {
-    try {
-      const result = await this.store.append(stream, group.events, { expectedRevision: 'any' });
-      this.countAppended(group.events.length);
-      this.positions.note(result.position);
-      for (const i of group.indexes) outcomes[i] = { id: messages[i]!.id, ok: true };
-      this.ensureRetention(group.jobId);
-      return;
-    } catch (err) {
-      if (!(group.events.length > 1 && isEventStoreError(err, 'WrongExpectedVersion'))) {
-        for (const i of group.indexes) outcomes[i] = this.failure(messages[i]!, err);
-        return;
-      }
-    }
-    // Part of this group was stored before (a resend grouped differently): one append per envelope, each
-    // idempotent. Issued together, in order, so they still share one group commit instead of one fsync each.
     await Promise.all(
       group.events.map(async (event, k) => {
         const i = group.indexes[k]!;
