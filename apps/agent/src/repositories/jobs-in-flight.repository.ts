@@ -8,8 +8,8 @@ function parse(o: Record<string, unknown>): { job_ids: string[] } {
 }
 
 /**
- * `jobs-in-flight.json`: the jobs whose `job.started` went out and whose
- * `job.finished` has not. Whatever is left here at start-up was cut off by a
+ * `jobs-in-flight.json`: the jobs this agent accepted (queued or running)
+ * whose `job.finished` has not gone out yet. Whatever is left here at start-up was cut off by a
  * crash or a kill of the agent; nobody else can report those jobs' outcome.
  */
 export class JobsInFlightRepository {
@@ -36,6 +36,7 @@ export class JobsInFlightRepository {
   }
 
   started(jobId: string): void {
+    if (this.ids.has(jobId)) return;
     this.ids.add(jobId);
     this.file.write({ job_ids: [...this.ids] });
   }

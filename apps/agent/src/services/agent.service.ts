@@ -182,7 +182,9 @@ export class AgentService {
       return;
     }
     this.outbox.enqueue(env);
-    if (jobId !== undefined && type === 'job.started') this.inFlight.started(jobId);
+    // From acceptance on, a job's outcome is this agent's to report (it may still be queued).
+    const accepted = type === 'command.result' && (payload as { accepted?: unknown }).accepted === true;
+    if (jobId !== undefined && (type === 'job.started' || accepted)) this.inFlight.started(jobId);
     if (jobId !== undefined && type === 'job.finished') this.inFlight.finished(jobId);
   }
 
