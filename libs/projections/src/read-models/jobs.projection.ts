@@ -56,7 +56,7 @@ const TERMINAL_TIME_FIELD: Readonly<Record<string, 'finished_at' | 'rejected_at'
  */
 export const jobsProjection: ProjectionDefinition = {
   name: 'jobs',
-  version: 1,
+  version: 2,
   tables: [
     {
       name: 'jobs',
@@ -153,7 +153,7 @@ export const jobsProjection: ProjectionDefinition = {
       `UPDATE ${jobs} SET status = @status, finished_at = @at, exit_code = @exit_code, stats = @stats, error = @error,
          error_code = @error_code, dropped_lines = MAX(dropped_lines, COALESCE(@dropped, 0)),
          percent_done = CASE WHEN @status IN ('succeeded', 'warning') THEN 1 ELSE percent_done END
-       WHERE id = @id AND ${open}`,
+       WHERE id = @id AND (${open} OR (@late_report = 1 AND status = 'lost'))`,
     );
     const progress = db.prepare(
       `UPDATE ${jobs} SET percent_done = @percent_done, files_done = @files_done, total_files = @total_files,
@@ -333,6 +333,8 @@ export const jobsProjection: ProjectionDefinition = {
                 str(d, 'error_code') ??
                 (e.type === 'JobLost' ? 'lost' : e.type === 'JobRejected' ? 'rejected' : null),
               dropped: num(d, 'dropped_log_lines'),
+              // The agent's own report outranks JobLost (the server's guess); JobLost stays in the audit trail.
+              late_report: e.type === 'JobFinished' ? 1 : 0,
             });
             return;
           }

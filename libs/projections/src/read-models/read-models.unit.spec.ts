@@ -175,6 +175,27 @@ describe('jobs projection', () => {
     assert.equal(lost?.finishedAt, at(5000));
   });
 
+  it("lets the agent's late report replace lost, as the control plane does; JobLost stays in the log", () => {
+    given(
+      requested,
+      job('JobLost', { host_id: 'h1', reason: 'agent away longer than the grace', lost_at: at(5000) }),
+      job('JobFinished', {
+        status: 'failed',
+        exit_code: -1,
+        finished_at: at(6000),
+        error: 'the agent restarted while this job ran',
+        error_code: 'agent_restarted',
+      }),
+    );
+    const j = new JobsQuery(db).get('j1');
+    assert.equal(j?.status, 'failed');
+    assert.equal(j?.errorCode, 'agent_restarted');
+    assert.equal(j?.finishedAt, at(6000));
+    // A second report changes nothing: only `lost` yields to a late JobFinished.
+    given(job('JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(7000) }));
+    assert.equal(new JobsQuery(db).get('j1')?.status, 'failed');
+  });
+
   it('maps exit code 3 to warning when a status is missing and counts dropped lines', () => {
     given(
       requested,
