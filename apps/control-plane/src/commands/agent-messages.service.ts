@@ -15,8 +15,9 @@ import {
 } from '@rf/events';
 import { MetricsRegistry } from '../api/metrics.registry';
 import { AppConfig } from '../config/app-config';
-import { FLEET_STATE_PREFIXES } from './fleet-state';
+import { FLEET_STATE_PREFIXES, isTerminal } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
+import { LogSeqTracker } from './log-seq.tracker';
 import { ScheduleCommandsService } from './schedules.service';
 import { WritePositions } from './write-positions';
 
@@ -63,6 +64,8 @@ export class AgentMessagesService {
   /** Jobs whose joblog stream already carries the retention policy (per process). */
   private readonly retentionSet = new Set<string>();
   private readonly countAppended: (by?: number) => void;
+  private readonly countResends: (by?: number) => void;
+  private readonly logSeqs: LogSeqTracker;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -73,6 +76,11 @@ export class AgentMessagesService {
     metrics: MetricsRegistry,
   ) {
     this.countAppended = metrics.counter('rf_events_appended_total', 'Events appended from agent messages');
+    this.countResends = metrics.counter(
+      'rf_agent_resends_skipped_total',
+      'Agent messages already stored (resent after a reconnect), acknowledged without a new event',
+    );
+    this.logSeqs = new LogSeqTracker(store);
   }
 
   async ingest(
@@ -160,15 +168,31 @@ export class AgentMessagesService {
     messages: readonly WireMessage[],
     outcomes: IngestOutcome[],
   ): Promise<void> {
+    try {
+      await this.logSeqs.prepare(group.jobId);
+    } catch (err) {
+      for (const i of group.indexes) outcomes[i] = this.failure(messages[i]!, err);
+      return;
+    }
     await Promise.all(
       group.events.map(async (event, k) => {
         const i = group.indexes[k]!;
+        if (
+          event.type === 'LogStreamLine' &&
+          !this.logSeqs.claim(group.jobId, (event.data as { seq: number }).seq)
+        ) {
+          // Already stored: a resend after a reconnect. Ack it, append nothing.
+          this.countResends(1);
+          outcomes[i] = { id: messages[i]!.id, ok: true };
+          return;
+        }
         try {
           const result = await this.store.append(stream, [event], { expectedRevision: 'any' });
           this.countAppended(1);
           this.positions.note(result.position);
           outcomes[i] = { id: messages[i]!.id, ok: true };
         } catch (err) {
+          this.logSeqs.forget(group.jobId);
           outcomes[i] = this.failure(messages[i]!, err);
         }
       }),
@@ -182,6 +206,11 @@ export class AgentMessagesService {
     // A fire for an unknown or disabled schedule is acked and logged, but starts (and records) nothing.
     const fire = message.type === 'schedule.fire' ? this.schedules.acceptFire(hostId, message) : undefined;
     if (fire === null) return { id: message.id, ok: true };
+    if (message.type === 'job.finished' && this.alreadyFinished(message.payload.job_id)) {
+      // A resend of a stored outcome (only a JobLost guess may be replaced by the agent's report).
+      this.countResends(1);
+      return { id: message.id, ok: true };
+    }
     try {
       const data = toEventData(
         mapped.event,
@@ -200,6 +229,11 @@ export class AgentMessagesService {
     } catch (err) {
       return this.failure(message, err);
     }
+  }
+
+  private alreadyFinished(jobId: string): boolean {
+    const job = this.fleet.state.jobs.get(jobId);
+    return job !== undefined && isTerminal(job.status) && job.status !== 'lost';
   }
 
   private failure(message: WireMessage, err: unknown): IngestOutcome {
