@@ -118,8 +118,8 @@ async function waitForJob(token, jobId, label) {
     `${label} job ${jobId}`,
     async () => {
       const j = await api('GET', `/api/jobs/${jobId}`, undefined, token);
-      const pct = Math.round(j.progress?.percent ?? j.progress?.percent_done * 100 ?? 0);
-      if (j.status === 'running' && pct !== lastPct) {
+      const pct = Math.round((j.progress?.percent_done ?? 0) * 100);
+      if (j.status === 'running' && pct !== lastPct && process.stdout.isTTY) {
         lastPct = pct;
         process.stdout.write(
           `\rquickstart: ${label}: ${'█'.repeat(Math.floor(pct / 5)).padEnd(20, '░')} ${pct}%   `,
@@ -129,7 +129,11 @@ async function waitForJob(token, jobId, label) {
     },
     10 * 60_000,
   );
-  if (lastPct >= 0) process.stdout.write('\n');
+  const ok = ['succeeded', 'warning'].includes(job.status);
+  const bar = ok
+    ? `${'█'.repeat(20)} 100%`
+    : `${'█'.repeat(Math.floor(Math.max(lastPct, 0) / 5)).padEnd(20, '░')}`;
+  process.stdout.write(`\rquickstart: ${label}: ${bar} ${job.status}\n`);
   return job;
 }
 
@@ -191,6 +195,12 @@ async function main() {
     saveState(state);
   }
   const token = state.api_token;
+  // A token written by the CLI reaches the running server through the event log within a moment.
+  await waitFor(
+    'the API token to be accepted',
+    async () => (await api('GET', '/api/auth/me', undefined, token)) !== undefined,
+    15_000,
+  );
 
   if (!fs.existsSync(agentConfig)) {
     say('enrolling a local agent');
@@ -211,7 +221,7 @@ async function main() {
   const host = await waitFor(
     'the local agent to connect',
     async () =>
-      (await api('GET', '/api/hosts', undefined, token)).find?.((h) => h.status === 'online') ?? null,
+      (await api('GET', '/api/hosts', undefined, token)).hosts.find((h) => h.status === 'online') ?? null,
     60_000,
   );
   state.host_id = host.id;
