@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { JOB_STATUSES, type JobStatus } from '../read-models/jobs.projection';
+import { JOB_STATUSES, type JobStatus } from '@rf/events';
 import { ProjectionError } from '../engine/projection.errors';
 import { clampLimit, n, parsed, s, type Row } from './row-values';
 

@@ -1,10 +1,12 @@
 import type Database from 'better-sqlite3';
-import type {
-  JobFinishedData,
-  JobLostData,
-  JobRejectedData,
-  LogStreamLineData,
-  RecordedEvent,
+import {
+  JOB_FINAL_STATUSES,
+  type JobFinishedData,
+  type JobLostData,
+  type JobRejectedData,
+  type JobStatus,
+  type LogStreamLineData,
+  type RecordedEvent,
 } from '@rf/events';
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import {
@@ -19,19 +21,8 @@ import {
   type Fields,
 } from './event-fields';
 
-export const JOB_STATUSES = [
-  'queued',
-  'dispatched',
-  'running',
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed', 'cancelled', 'lost']);
-const FINISHED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed', 'cancelled']);
+const FINISHED_STATUSES: ReadonlySet<string> = new Set(JOB_FINAL_STATUSES);
+const TERMINAL: ReadonlySet<string> = new Set([...JOB_FINAL_STATUSES, 'lost']);
 
 /** Maps restic's exit code to a status when JobFinished carries no valid status (3 = snapshot with warnings). */
 const statusFromExit = (exitCode: number | null): JobStatus =>
