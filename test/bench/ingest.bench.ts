@@ -211,8 +211,7 @@ async function main(): Promise<void> {
         paths: ['/srv'],
       });
       const jobId = job.body.job_id;
-      await setup.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId, 20_000);
-      await setup.waitForAcks([setup.send('command.result', { job_id: jobId, accepted: true }, jobId).id]);
+      await setup.acceptJob(jobId, 20_000);
       setup.close();
       await setup.waitForClose();
       const agent = new StreamingAgent(cp.wsUrl, identity, jobId, o.window, (ms) => {

@@ -40,9 +40,7 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
     });
     assert.equal(job.status, 202);
     const jobId = job.body.job_id;
-    await agent.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId);
-    const accepted = agent.send('command.result', { job_id: jobId, accepted: true }, jobId);
-    await agent.waitForAcks([accepted.id]);
+    await agent.acceptJob(jobId);
 
     // Stream in slices so the kill lands mid-stream; kill once a few thousand are acked.
     let killedAtAcks = -1;
@@ -134,8 +132,7 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
         kind: 'check',
       });
       const jobId = job.body.job_id;
-      await a.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId);
-      await a.waitForAcks([a.send('command.result', { job_id: jobId, accepted: true }, jobId).id]);
+      await a.acceptJob(jobId);
       // The control plane dies while the agent is connected and the job runs; the agent never comes back.
       await own.kill();
       a.terminate();

@@ -41,8 +41,7 @@ describe('fleet: a torn event-log tail after a crash mid-append (e2e)', () => {
     });
     assert.equal(created.status, 202);
     const jobId = created.body.job_id;
-    await agent.waitFor((e) => e.type === 'command.run' && e.payload.job_id === jobId);
-    await agent.waitForAcks([agent.send('command.result', { job_id: jobId, accepted: true }, jobId).id]);
+    await agent.acceptJob(jobId);
 
     // Kill while lines are still being appended (a few hundred acked, many more in flight).
     let killing: Promise<void> | undefined;

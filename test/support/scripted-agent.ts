@@ -211,6 +211,19 @@ export class ScriptedAgent {
   }
 
   /** Resolves once every id in `ids` has been acked. */
+  /** As the real agent does on dispatch: waits for the job's `command.run`, accepts it, and waits for the ack. */
+  async acceptJob(jobId: string, timeoutMs = 10_000): Promise<void> {
+    await this.waitFor(
+      (e) => e.type === 'command.run' && e.payload.job_id === jobId,
+      timeoutMs,
+      `command.run for ${jobId}`,
+    );
+    await this.waitForAcks(
+      [this.send('command.result', { job_id: jobId, accepted: true }, jobId).id],
+      timeoutMs,
+    );
+  }
+
   async waitForAcks(ids: readonly string[], timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!ids.every((id) => this.acked.has(id))) {
