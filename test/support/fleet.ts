@@ -343,22 +343,34 @@ export class FleetAgent {
   }
 }
 
+/** `/proc/<pid>/stat` split into comm, state, ppid and pgrp; undefined once the pid is gone. */
+function procStat(pid: number | string): { comm: string; state: string; pgrp: number } | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid pgrp …" — comm may contain spaces, so split after the last ')'.
+  const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { comm, state: fields[0] ?? '', pgrp: Number(fields[2]) };
+}
+
+/** True once `pid` is gone or only a zombie/dead entry waiting to be reaped (containers without an init reap late). */
+export function hasExited(pid: number): boolean {
+  const st = procStat(pid);
+  return st === undefined || st.state === 'Z' || st.state === 'X';
+}
+
 /** Pids of live `restic` processes in process group `pgid` (an agent's group; restic does not get its own). */
 export function resticPidsInGroup(pgid: number | undefined): number[] {
   if (pgid === undefined) return [];
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // "pid (comm) state ppid pgrp …" — comm may contain spaces, so split after the last ')'.
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (comm === 'restic' && fields[0] !== 'Z' && Number(fields[2]) === pgid) out.push(Number(entry));
+    const st = procStat(entry);
+    if (st && st.comm === 'restic' && st.pgrp === pgid && !hasExited(Number(entry))) out.push(Number(entry));
   }
   return out;
 }
