@@ -176,7 +176,7 @@ describe('sqlite event store: opening files', () => {
     }
   });
 
-  it('opens a version 1 file (same records, one unused column more) and upgrades its version', async () => {
+  it('opens a version 1 file (same records, one unused column more) and upgrades it to version 3', async () => {
     const file = freshFile();
     const v1 = new Database(file);
     v1.exec(`
@@ -206,6 +206,147 @@ describe('sqlite event store: opening files', () => {
     }
   });
 
+  it('opens a version 2 file (one event per row, no count column), upgrades it in place and keeps every position', async () => {
+    const file = freshFile();
+    const v2 = new Database(file);
+    v2.pragma('journal_mode = WAL');
+    v2.exec(`
+      CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+        created INTEGER NOT NULL, system INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+      CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
+      CREATE TABLE streams (name TEXT PRIMARY KEY, state INTEGER NOT NULL DEFAULT 0,
+        meta_revision INTEGER NOT NULL DEFAULT -1, meta TEXT) WITHOUT ROWID;
+      PRAGMA user_version = 2;`);
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const insert = v2.prepare(
+      'INSERT INTO events (stream, revision, created, system, body) VALUES (?, ?, 1, 0, ?)',
+    );
+    ids.forEach((id, r) =>
+      insert.run(
+        'joblog-1',
+        r,
+        JSON.stringify([id, 'LogStreamLine', { seq: r + 1 }, null, 'joblog-1', r, 1]),
+      ),
+    );
+    v2.close();
+    const readonly = createSqliteEventStore({ path: file, readonly: true });
+    try {
+      // The CLI may read an old file before any server upgraded it.
+      assert.deepEqual(
+        (await collectAsync(readonly.readAll())).map((e) => e.id),
+        ids,
+      );
+    } finally {
+      await readonly.close();
+    }
+    const store = createSqliteEventStore({ path: file });
+    try {
+      const before = await collectAsync(store.readAll());
+      assert.deepEqual(
+        before.map((e) => [e.id, e.revision, Number(e.position.commit)]),
+        ids.map((id, r) => [id, r, r + 1]),
+      );
+      const more = makeEvents(4);
+      const result = await store.append('joblog-1', more, { expectedRevision: 2 });
+      assert.equal(result.nextExpectedRevision, 6);
+      assert.equal(Number(result.position.commit), 7, 'positions continue after the old rows');
+      const back = await collectAsync(
+        store.readStream('joblog-1', { direction: 'backwards', fromRevision: 4 }),
+      );
+      assert.deepEqual(
+        back.map((e) => e.id),
+        [more[1]!.id, more[0]!.id, ...[...ids].reverse()],
+      );
+      // An idempotent retry of an old single-event row still matches it.
+      const retried = await store.append(
+        'joblog-1',
+        [{ id: ids[1]!, type: 'LogStreamLine', data: { seq: 2 } }],
+        {
+          expectedRevision: 0,
+        },
+      );
+      assert.equal(retried.nextExpectedRevision, 1);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 3);
+    assert.deepEqual(check.prepare('SELECT count, revision FROM events ORDER BY position').all(), [
+      ...[0, 1, 2].map((revision) => ({ count: 1, revision })),
+      { count: 4, revision: 6 },
+    ]);
+    check.close();
+  });
+
+  it('stores an append as rows of at most 1024 events and reads a 2,500-event append back from any point', async () => {
+    const file = freshFile();
+    const store = createSqliteEventStore({
+      path: file,
+      synchronous: 'NORMAL',
+      maxAppendSize: 8 * 1024 * 1024,
+    });
+    try {
+      await store.append('other-1', makeEvents(1));
+      const events = makeEvents(2500);
+      const result = await store.append('joblog-1', events);
+      assert.equal(result.nextExpectedRevision, 2499);
+      assert.equal(Number(result.position.commit), 2501);
+      const read = await collectAsync(store.readStream('joblog-1'));
+      assert.deepEqual(
+        read.map((e) => e.id),
+        events.map((e) => e.id),
+      );
+      assert.deepEqual(
+        read.map((e) => Number(e.position.commit)),
+        events.map((_, i) => i + 2),
+      );
+      for (const r of [0, 1023, 1024, 1500, 2047, 2048, 2499]) {
+        const back = await collectAsync(
+          store.readStream('joblog-1', { direction: 'backwards', fromRevision: r, maxCount: 3 }),
+        );
+        assert.deepEqual(
+          back.map((e) => e.revision),
+          [r, r - 1, r - 2].filter((x) => x >= 0),
+          `backwards from ${r}`,
+        );
+        const all = await collectAsync(store.readAll({ fromPosition: read[r]!.position, maxCount: 2 }));
+        assert.deepEqual(
+          all.map((e) => e.revision),
+          [r, r + 1].filter((x) => x < 2500),
+          `readAll from ${r}`,
+        );
+      }
+      const retry = await store.append('joblog-1', events);
+      assert.equal(retry.nextExpectedRevision, 2499, 'a retried large append is recognised');
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    assert.deepEqual(
+      db.prepare("SELECT count FROM events WHERE stream = 'joblog-1' ORDER BY position").pluck().all(),
+      [1024, 1024, 452],
+    );
+    db.close();
+  });
+
+  it('after reopening, retrying a multi-event append with expected any writes nothing', async () => {
+    const file = freshFile();
+    const events = makeEvents(20);
+    let store = createSqliteEventStore({ path: file });
+    await store.append('joblog-1', makeEvents(3));
+    const first = await store.append('joblog-1', events);
+    await store.append('joblog-1', makeEvents(2));
+    await store.close();
+    store = createSqliteEventStore({ path: file });
+    try {
+      const retry = await store.append('joblog-1', events);
+      assert.equal(retry.nextExpectedRevision, first.nextExpectedRevision);
+      assert.equal((await collectAsync(store.readStream('joblog-1'))).length, 25);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a file whose schema version it does not know, naming the file', async () => {
     const file = freshFile();
     const store = createSqliteEventStore({ path: file });
@@ -221,6 +362,32 @@ describe('sqlite event store: opening files', () => {
 });
 
 describe('sqlite event store: a second process on the same file', () => {
+  it('two writers on one file take turns: positions stay unique and increasing, nothing is overwritten', async () => {
+    const file = freshFile();
+    const one = createSqliteEventStore({ path: file });
+    const two = createSqliteEventStore({ path: file });
+    try {
+      const written: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const events = makeEvents(i % 2 === 0 ? 5 : 1);
+        await (i % 2 === 0 ? one : two).append(`s-${i % 3}`, events);
+        written.push(...events.map((e) => e.id));
+      }
+      const all = await collectAsync(one.readAll());
+      assert.deepEqual(
+        all.map((e) => e.id),
+        written,
+      );
+      assert.deepEqual(
+        all.map((e) => Number(e.position.commit)),
+        written.map((_, i) => i + 1),
+      );
+    } finally {
+      await two.close();
+      await one.close();
+    }
+  });
+
   it('live subscriptions see commits made by another connection', async () => {
     const file = freshFile();
     const server = createSqliteEventStore({ path: file });

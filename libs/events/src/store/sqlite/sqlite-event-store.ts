@@ -29,12 +29,15 @@ import {
   type SerializedEvent,
 } from './event-input.validation';
 import {
-  BODY_ID_SQL,
   EVENT_COLUMNS,
-  EVENT_COLUMNS_WITH_REVISION,
-  EVENT_COLUMNS_WITH_STREAM,
+  FIRST_ID_SQL,
+  MAX_ROW_EVENTS,
   bodyHead,
   completeBody,
+  completeMultiBody,
+  expandRow,
+  SQLITE_EVENTS_ADD_COUNT,
+  SQLITE_EVENTS_READABLE_VERSIONS,
   SQLITE_EVENTS_SCHEMA,
   SQLITE_EVENTS_SCHEMA_VERSION,
   STREAM_LIVE,
@@ -42,10 +45,8 @@ import {
   STREAM_TOMBSTONED,
   metastreamOf,
   positionOf,
-  toRecordedEvent,
   type EventRow,
-  type EventRowWithRevision,
-  type EventRowWithStream,
+  type RowFilter,
 } from './sqlite-event.schema';
 import { PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
@@ -99,6 +100,8 @@ export class SqliteEventStore implements EventStore {
   private watcher: NodeJS.Timeout | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
   private cacheDataVersion: unknown = undefined;
+  /** The next free position inside the current write transaction; re-read from `sqlite_sequence` when unknown. */
+  private nextPosition: number | undefined;
 
   constructor(options: SqliteEventStoreOptions) {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -124,17 +127,23 @@ export class SqliteEventStore implements EventStore {
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
         .get();
       const version = this.db.pragma('user_version', { simple: true }) as number;
-      // Version 1 differs only by a `streams.last_revision` column that version 2 no longer reads.
-      const readable = version === SQLITE_EVENTS_SCHEMA_VERSION || version === 1;
-      if (existing !== undefined && !readable) {
+      if (existing !== undefined && !SQLITE_EVENTS_READABLE_VERSIONS.includes(version)) {
         throw new Error(
-          `${options.path}: the event log has schema version ${version}, this build reads version ${SQLITE_EVENTS_SCHEMA_VERSION}`,
+          `${options.path}: the event log has schema version ${version}, this build reads versions ${SQLITE_EVENTS_READABLE_VERSIONS.join(', ')}`,
         );
       }
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
-        this.db.exec(SQLITE_EVENTS_SCHEMA);
-        this.db.pragma(`user_version = ${SQLITE_EVENTS_SCHEMA_VERSION}`);
+        this.db.transaction(() => {
+          const hasCount =
+            existing === undefined ||
+            (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some(
+              (c) => c.name === 'count',
+            );
+          if (!hasCount) this.db.exec(SQLITE_EVENTS_ADD_COUNT);
+          this.db.exec(SQLITE_EVENTS_SCHEMA);
+          this.db.pragma(`user_version = ${SQLITE_EVENTS_SCHEMA_VERSION}`);
+        })();
       }
       this.db.pragma(`synchronous = ${synchronous}`);
       this.db.pragma('cache_size = -65536');
@@ -164,8 +173,14 @@ export class SqliteEventStore implements EventStore {
     this.writes = options.readonly
       ? undefined
       : new SqliteWriteQueue(this.db, () => this.signal.committed(), {
-          beforeBatch: () => this.checkStreamCache(),
-          afterFailure: () => this.streamCache.clear(),
+          beforeBatch: () => {
+            this.nextPosition = undefined;
+            this.checkStreamCache();
+          },
+          afterFailure: () => {
+            this.nextPosition = undefined;
+            this.streamCache.clear();
+          },
         });
     this.watchOtherWriters();
   }
@@ -208,14 +223,17 @@ export class SqliteEventStore implements EventStore {
           : (stream: string) => prefixes.some((p) => stream.startsWith(p));
       return () => {
         this.assertOpen();
-        const rows = (keep === undefined ? this.sql.allAfter : this.sql.allAfterWithStream).all(
-          after,
-          PAGE,
-        ) as EventRow[] | EventRowWithStream[];
         const events: RecordedEvent[] = [];
-        for (const row of rows) if (keep === undefined || keep(row[2]!)) events.push(toRecordedEvent(row));
-        if (rows.length > 0) after = rows[rows.length - 1]![0];
-        return { events, atHead: rows.length < PAGE };
+        // The first row may start at or before `after` (a multi-event row): keep only what follows it.
+        const page = fillPage(
+          (keep === undefined ? this.sql.allAfter : this.sql.allAfterWithStream).iterate(after, PAGE) as Rows,
+          events,
+          { by: 'position', min: after + 1, max: Infinity },
+          false,
+          keep,
+        );
+        if (page.last) after = page.last[0];
+        return { events, atHead: page.ended };
       };
     });
   }
@@ -234,9 +252,14 @@ export class SqliteEventStore implements EventStore {
       else throw new TypeError("fromRevision must be 'start', 'end' or a revision >= 0");
       return () => {
         this.assertOpen();
-        const rows = this.sql.streamAfter.all(stream, after, PAGE) as EventRowWithRevision[];
-        if (rows.length > 0) after = rows[rows.length - 1]![2];
-        return { events: rows.map(toRecordedEvent), atHead: rows.length < PAGE };
+        const events: RecordedEvent[] = [];
+        const page = fillPage(this.sql.streamAfter.iterate(stream, after, PAGE) as Rows, events, {
+          by: 'revision',
+          min: after + 1,
+          max: Infinity,
+        });
+        if (page.last) after = page.last[2] as number;
+        return { events, atHead: page.ended };
       };
     });
   }
@@ -430,7 +453,10 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: revision, position: positionOf(position) };
   }
 
-  /** Inserts the events with consecutive revisions; returns the last position. */
+  /**
+   * Inserts the events with consecutive revisions, as few rows as possible
+   * (up to MAX_ROW_EVENTS events each); returns the last position.
+   */
   private insertEvents(
     stream: string,
     firstRevision: number,
@@ -439,11 +465,19 @@ export class SqliteEventStore implements EventStore {
   ): number {
     let position = 0;
     const streamJson = JSON.stringify(stream);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const revision = firstRevision + i;
-      const body = completeBody(row.head, streamJson, revision, now);
-      position = Number(this.sql.insert.run(stream, revision, now, 0, body).lastInsertRowid);
+    for (let from = 0; from < rows.length; from += MAX_ROW_EVENTS) {
+      const count = Math.min(MAX_ROW_EVENTS, rows.length - from);
+      const lastRevision = firstRevision + from + count - 1;
+      const body =
+        count === 1
+          ? completeBody(rows[from]!.head, streamJson, lastRevision, now)
+          : completeMultiBody(
+              rows.slice(from, from + count).map((r) => r.head),
+              streamJson,
+              lastRevision,
+              now,
+            );
+      position = this.insertRow(stream, lastRevision, now, 0, count, body);
     }
     // A retry is the same batch again, and the lookup is by its first id: that is all the map needs.
     if (rows.length > 0) this.recentIds.add(rows[0]!.id, stream, firstRevision);
@@ -471,11 +505,12 @@ export class SqliteEventStore implements EventStore {
       start = hit.revision;
     }
     if (start > last) return undefined;
-    const existing = this.sql.idsInRange.all(stream, start, start + rows.length - 1) as [
-      number,
-      string,
-      number,
-    ][];
+    const end = start + rows.length - 1;
+    const stored: RecordedEvent[] = [];
+    for (const row of this.sql.rowsInRange.all(stream, start, end + MAX_ROW_EVENTS - 1) as EventRow[]) {
+      expandRow(row[0], row[1], stored, { by: 'revision', min: start, max: end });
+    }
+    const existing = stored.map((e) => [e.revision, e.id, Number(e.position.commit)] as const);
     // For `any`, the map may be stale (a rolled-back write): only a confirmed first id counts.
     if (
       existing.length === 0 ||
@@ -493,6 +528,26 @@ export class SqliteEventStore implements EventStore {
     if (typeof expected !== 'number' && expected !== 'no_stream')
       throw wrongExpectedVersion(stream, expected, last);
     return undefined;
+  }
+
+  /** Writes one row holding `count` events that end at `lastRevision`; returns its (last) position. */
+  private insertRow(
+    stream: string,
+    lastRevision: number,
+    now: number,
+    system: 0 | 1,
+    count: number,
+    body: string,
+  ): number {
+    if (this.nextPosition === undefined) {
+      // Inside the write transaction: no other connection can move the sequence until COMMIT.
+      const seq = this.sql.sequence.get() as number | undefined;
+      this.nextPosition = (seq ?? 0) + 1;
+    }
+    const position = this.nextPosition + count - 1;
+    this.sql.insert.run(position, stream, lastRevision, now, system, count, body);
+    this.nextPosition = position + 1;
+    return position;
   }
 
   /** Expected-revision check for appends and deletes; returns the stream's last revision. */
@@ -517,19 +572,18 @@ export class SqliteEventStore implements EventStore {
     now: number,
   ): number {
     const json = JSON.stringify(meta);
-    const position = Number(
-      this.sql.insert.run(
-        metastreamOf(stream),
+    const position = this.insertRow(
+      metastreamOf(stream),
+      revision,
+      now,
+      1,
+      1,
+      completeBody(
+        bodyHead(randomUUID(), '$metadata', meta, null),
+        JSON.stringify(metastreamOf(stream)),
         revision,
         now,
-        1,
-        completeBody(
-          bodyHead(randomUUID(), '$metadata', meta, null),
-          JSON.stringify(metastreamOf(stream)),
-          revision,
-          now,
-        ),
-      ).lastInsertRowid,
+      ),
     );
     this.sql.setMeta.run(stream, revision, json, state);
     return position;
@@ -571,17 +625,28 @@ export class SqliteEventStore implements EventStore {
     else if (Number.isSafeInteger(from) && from >= 0) cursor = from;
     else throw new TypeError("fromRevision must be 'start', 'end' or a revision >= 0");
     if (!backwards) cursor = Math.max(cursor, lowest);
+    let done = false;
     return () => {
-      if (remaining <= 0) return undefined;
-      const limit = Math.min(PAGE, remaining);
-      const rows = (
-        backwards
-          ? this.sql.streamBackward.all(stream, cursor, lowest, createdSince, limit)
-          : this.sql.streamForward.all(stream, cursor, createdSince, limit)
-      ) as EventRowWithRevision[];
-      remaining = rows.length < limit ? 0 : remaining - rows.length;
-      if (rows.length > 0) cursor = rows[rows.length - 1]![2] + (backwards ? -1 : 1);
-      return rows;
+      // Rows are keyed by their last revision and may hold several events: expand, then keep the range.
+      while (!done && remaining > 0) {
+        const events: RecordedEvent[] = [];
+        const page = fillPage(
+          (backwards
+            ? this.sql.streamBackward.iterate(stream, lookBack(cursor), lowest, createdSince, PAGE)
+            : this.sql.streamForward.iterate(stream, cursor, createdSince, PAGE)) as Rows,
+          events,
+          backwards
+            ? { by: 'revision', min: lowest, max: cursor }
+            : { by: 'revision', min: cursor, max: Infinity },
+          backwards,
+        );
+        if (page.last) cursor = backwards ? page.first.firstRevision - 1 : (page.last[2] as number) + 1;
+        done = page.ended || (backwards && cursor < lowest);
+        if (events.length > remaining) events.length = remaining;
+        remaining -= events.length;
+        if (events.length > 0) return events;
+      }
+      return undefined;
     };
   }
 
@@ -604,15 +669,66 @@ export class SqliteEventStore implements EventStore {
     else if (from === 'end') cursor = Number.MAX_SAFE_INTEGER;
     else cursor = positionNumber(from, 'fromPosition');
     if (from === 'end' && !backwards) remaining = 0;
+    let done = false;
     return () => {
-      if (remaining <= 0) return undefined;
-      const limit = Math.min(PAGE, remaining);
-      const rows = (backwards ? this.sql.allBackward : this.sql.allForward).all(cursor, limit) as EventRow[];
-      remaining = rows.length < limit ? 0 : remaining - rows.length;
-      if (rows.length > 0) cursor = rows[rows.length - 1]![0] + (backwards ? -1 : 1);
-      return rows;
+      // Rows are keyed by their last position and may hold several events: expand, then keep the range.
+      while (!done && remaining > 0) {
+        const events: RecordedEvent[] = [];
+        const page = fillPage(
+          (backwards
+            ? this.sql.allBackward.iterate(lookBack(cursor), PAGE)
+            : this.sql.allForward.iterate(cursor, PAGE)) as Rows,
+          events,
+          backwards
+            ? { by: 'position', min: 0, max: cursor }
+            : { by: 'position', min: cursor, max: Infinity },
+          backwards,
+        );
+        if (page.last) cursor = backwards ? page.first.firstPosition - 1 : page.last[0] + 1;
+        done = page.ended || (backwards && cursor < 1);
+        if (events.length > remaining) events.length = remaining;
+        remaining -= events.length;
+        if (events.length > 0) return events;
+      }
+      return undefined;
     };
   }
+}
+
+type Rows = IterableIterator<[position: number, body: string, extra?: string | number]>;
+
+/**
+ * Expands rows into `out` until it holds a page of events or the rows run out
+ * (`ended`: the query returned fewer than PAGE rows). `last` is the last row
+ * consumed and `first` where that row's events begin; skipped rows (`keep`)
+ * still move `last`, so a cursor passes them.
+ */
+function fillPage(
+  rows: Rows,
+  out: RecordedEvent[],
+  filter: RowFilter,
+  reverse = false,
+  keep?: (stream: string) => boolean,
+): {
+  last: [number, string, (string | number)?] | undefined;
+  first: { firstPosition: number; firstRevision: number };
+  ended: boolean;
+} {
+  let last: [number, string, (string | number)?] | undefined;
+  let first = { firstPosition: 0, firstRevision: 0 };
+  let count = 0;
+  for (const row of rows) {
+    count++;
+    last = row;
+    if (keep === undefined || keep(row[2] as string)) first = expandRow(row[0], row[1], out, filter, reverse);
+    if (out.length >= PAGE) return { last, first, ended: false };
+  }
+  return { last, first, ended: count < PAGE };
+}
+
+/** The highest row key that can still hold `key` (a row covers up to MAX_ROW_EVENTS keys ending at its own). */
+function lookBack(key: number): number {
+  return key >= Number.MAX_SAFE_INTEGER - MAX_ROW_EVENTS ? Number.MAX_SAFE_INTEGER : key + MAX_ROW_EVENTS - 1;
 }
 
 function prepareStatements(db: Database.Database, readonly: boolean) {
@@ -621,8 +737,11 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
   return {
     stream: db.prepare('SELECT state, meta_revision, meta FROM streams WHERE name = ?'),
     lastRevision: db.prepare('SELECT max(revision) AS revision FROM events WHERE stream = ?'),
+    sequence: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
     dataVersion: db.prepare('PRAGMA data_version').pluck(),
-    insert: write('INSERT INTO events (stream, revision, created, system, body) VALUES (?, ?, ?, ?, ?)'),
+    insert: write(
+      'INSERT INTO events (position, stream, revision, created, system, count, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     setMeta: write(
       `INSERT INTO streams (name, meta_revision, meta, state) VALUES (?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET meta_revision = excluded.meta_revision, meta = excluded.meta, state = excluded.state`,
@@ -631,11 +750,14 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
       `INSERT INTO streams (name, state) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET state = excluded.state`,
     ),
-    recentIds: raw(
-      `SELECT ${BODY_ID_SQL}, stream, revision FROM events WHERE system = 0 ORDER BY position DESC LIMIT ?`,
-    ),
-    idsInRange: raw(
-      `SELECT revision, ${BODY_ID_SQL}, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision`,
+    // The first id and first revision of each recent row: a retried append is looked up by its first id.
+    recentIds: readonly
+      ? db.prepare('SELECT 1')
+      : raw(
+          `SELECT ${FIRST_ID_SQL}, stream, revision - count + 1 FROM events WHERE system = 0 ORDER BY position DESC LIMIT ?`,
+        ),
+    rowsInRange: raw(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision`,
     ),
     head: db.prepare('SELECT position FROM events WHERE system = 0 ORDER BY position DESC LIMIT 1'),
     lastSequence: db.prepare('SELECT max(position) AS position FROM events'),
@@ -649,18 +771,18 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
     ),
     allAfterWithStream: raw(
-      `SELECT ${EVENT_COLUMNS_WITH_STREAM} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS}, stream FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
     ),
     streamForward: raw(
-      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision >= ? AND created >= ?
+      `SELECT ${EVENT_COLUMNS}, revision FROM events WHERE stream = ? AND revision >= ? AND created >= ?
        ORDER BY revision LIMIT ?`,
     ),
     streamBackward: raw(
-      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision <= ? AND revision >= ? AND created >= ?
+      `SELECT ${EVENT_COLUMNS}, revision FROM events WHERE stream = ? AND revision <= ? AND revision >= ? AND created >= ?
        ORDER BY revision DESC LIMIT ?`,
     ),
     streamAfter: raw(
-      `SELECT ${EVENT_COLUMNS_WITH_REVISION} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS}, revision FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`,
     ),
   };
 }

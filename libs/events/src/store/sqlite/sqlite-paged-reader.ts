@@ -1,18 +1,15 @@
 import type { RecordedEvent } from '../event-store.port';
-import { toRecordedEvent, type EventRow, type EventRowWithRevision } from './sqlite-event.schema';
 
-type Row = EventRow | EventRowWithRevision;
-
-/** Returns the next page of rows, or `undefined` when the read is over. Throws to fail the read. */
-export type NextPage = () => readonly Row[] | undefined;
+/** Returns the next page of events, or `undefined` when the read is over (never an empty page). Throws to fail the read. */
+export type NextPage = () => readonly RecordedEvent[] | undefined;
 
 /**
- * An async iterator over pages of rows. Cheaper per event than an async
+ * An async iterator over pages of events. Cheaper per event than an async
  * generator, and it yields to the event loop between pages so a long scan
  * never starves the writer or the sockets.
  */
 export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
-  private page: readonly Row[] = [];
+  private page: readonly RecordedEvent[] = [];
   private index = 0;
   private finished = false;
   private pagesRead = 0;
@@ -25,7 +22,7 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
 
   next(): Promise<IteratorResult<RecordedEvent>> {
     if (this.index < this.page.length) {
-      return Promise.resolve({ done: false, value: toRecordedEvent(this.page[this.index++]!) });
+      return Promise.resolve({ done: false, value: this.page[this.index++]! });
     }
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     // The first page is read at once (so errors such as StreamNotFound surface on the first next()).
@@ -41,7 +38,7 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
 
   private readPage(): Promise<IteratorResult<RecordedEvent>> {
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
-    let page: readonly Row[] | undefined;
+    let page: readonly RecordedEvent[] | undefined;
     try {
       page = this.nextPage();
     } catch (err) {
@@ -55,6 +52,6 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
     }
     this.page = page;
     this.index = 1;
-    return Promise.resolve({ done: false, value: toRecordedEvent(page[0]!) });
+    return Promise.resolve({ done: false, value: page[0]! });
   }
 }

@@ -380,6 +380,115 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
         }));
     });
 
+    describe('multi-event appends', () => {
+      it('every read starting inside a multi-event append sees exactly the events a one-by-one log would give', () =>
+        withStore(async (store, prefix) => {
+          const from = await store.headPosition();
+          const a = `${prefix}joblog-a`;
+          const b = `${prefix}joblog-b`;
+          // Interleaved appends of different sizes, so appends begin and end at many offsets.
+          for (const [stream, n] of [
+            [a, 7],
+            [b, 1],
+            [a, 1],
+            [b, 5],
+            [a, 3],
+            [b, 2],
+          ] as const) {
+            await store.append(stream, makeEvents(n));
+          }
+          const own = (e: RecordedEvent) => e.streamId.startsWith(prefix);
+          const log = (await collectAsync(store.readAll({ fromPosition: from ?? 'start' }))).filter(own);
+          assert.equal(log.length, 19);
+          assertStrictlyIncreasing(log.map((e) => e.position));
+          const ids = (events: RecordedEvent[]) => events.filter(own).map((e) => e.id);
+          for (let i = 0; i < log.length; i++) {
+            const at = log[i]!.position;
+            assert.deepEqual(
+              ids(await collectAsync(store.readAll({ fromPosition: at, maxCount: 3 }))).slice(0, 3),
+              log.slice(i, i + 3).map((e) => e.id),
+              `readAll forwards from event ${i}`,
+            );
+            assert.deepEqual(
+              ids(
+                await collectAsync(store.readAll({ fromPosition: at, direction: 'backwards', maxCount: 3 })),
+              ),
+              log
+                .slice(Math.max(0, i - 2), i + 1)
+                .reverse()
+                .map((e) => e.id),
+              `readAll backwards from event ${i}`,
+            );
+            const after = await collectSubscription(
+              store.subscribeToAll({ fromPosition: at, streamNamePrefixes: [prefix] }),
+              (got) => got.some((x) => x.kind === 'caughtUp'),
+            );
+            assert.deepEqual(
+              after.flatMap((x) => (x.kind === 'event' ? [x.event.id] : [])),
+              log.slice(i + 1).map((e) => e.id),
+              `subscribeToAll after event ${i}`,
+            );
+          }
+          for (const stream of [a, b]) {
+            const all = log.filter((e) => e.streamId === stream);
+            assert.deepEqual(
+              all.map((e) => e.revision),
+              range(all.length),
+            );
+            for (let r = 0; r < all.length; r++) {
+              const revs = async (o: Parameters<EventStore['readStream']>[1]) =>
+                (await collectAsync(store.readStream(stream, o))).map((e) => e.revision);
+              assert.deepEqual(
+                await revs({ fromRevision: r, maxCount: 2 }),
+                [r, r + 1].filter((x) => x < all.length),
+              );
+              assert.deepEqual(
+                await revs({ fromRevision: r, direction: 'backwards', maxCount: 2 }),
+                [r, r - 1].filter((x) => x >= 0),
+              );
+              const later = await collectSubscription(
+                store.subscribeToStream(stream, { fromRevision: r }),
+                (got) => got.some((x) => x.kind === 'caughtUp'),
+              );
+              assert.deepEqual(
+                later.flatMap((x) => (x.kind === 'event' ? [x.event.id] : [])),
+                all.slice(r + 1).map((e) => e.id),
+                `subscribeToStream ${stream} after revision ${r}`,
+              );
+            }
+          }
+          // Truncation and maxCount that cut through the 7-event append.
+          await store.setStreamMetadata(a, { truncateBefore: 4 });
+          assert.deepEqual(await revisions(store, a), [4, 5, 6, 7, 8, 9, 10]);
+          await store.setStreamMetadata(a, { maxCount: 9 });
+          assert.deepEqual(await revisions(store, a), range(11).slice(2));
+          assert.deepEqual(
+            (await collectAsync(store.readStream(a, { direction: 'backwards', fromRevision: 'end' }))).map(
+              (e) => e.revision,
+            ),
+            range(11).slice(2).reverse(),
+          );
+        }));
+
+      it('retrying a multi-event append at an exact revision is idempotent; overlapping ids conflict', () =>
+        withStore(async (store, prefix) => {
+          const stream = `${prefix}order-9`;
+          await store.append(stream, makeEvents(2));
+          const events = makeEvents(6);
+          const first = await store.append(stream, events, { expectedRevision: 1 });
+          await store.append(stream, makeEvents(3));
+          const retry = await store.append(stream, events, { expectedRevision: 1 });
+          assert.equal(retry.nextExpectedRevision, first.nextExpectedRevision);
+          assert.equal(comparePositions(retry.position, first.position), 0);
+          // The same first ids with a different tail: neither a retry nor a fresh write.
+          await assertRejectsCode(
+            store.append(stream, [...events.slice(0, 3), ...makeEvents(3)], { expectedRevision: 1 }),
+            'WrongExpectedVersion',
+          );
+          assert.equal((await collectAsync(store.readStream(stream))).length, 11);
+        }));
+    });
+
     describe('subscriptions', () => {
       it('subscribeToAll: catch-up then live while appends race, no gap and no duplicate at the seam', () =>
         withStore(async (store, prefix) => {
