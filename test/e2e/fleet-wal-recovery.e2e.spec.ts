@@ -73,8 +73,26 @@ describe('fleet: a torn event-log tail after a crash mid-append (e2e)', () => {
     assert.ok(torn && torn.committedEnd < wal.committedEnd, JSON.stringify(torn));
 
     cp = await ControlPlaneProcess.start({ dataDir });
-    assert.match(cp.logText(), /recovered after an unclean shutdown/);
-    assert.match(cp.logText(), /last intact transaction/);
+    // Reported as a warning in the server's structured (pino) log, not only as a bare stderr line.
+    // (pino writes asynchronously: the entry may follow the "listening" line the start waits for.)
+    const recovered = await eventually(
+      'a structured log entry about the recovery',
+      () =>
+        cp!
+          .logText()
+          .split('\n')
+          .flatMap((line) => {
+            try {
+              return [JSON.parse(line) as { level?: number; msg?: string }];
+            } catch {
+              return [];
+            }
+          })
+          .find((entry) => /recovered after an unclean shutdown/.test(entry.msg ?? '')),
+      10_000,
+    );
+    assert.equal(recovered.level, 40, 'logged at warn level');
+    assert.match(recovered.msg ?? '', /last intact transaction/);
 
     // What survived is a clean prefix: seqs 1..k, none doubled, none missing in between.
     const seqs = (await readStream(dataDir, `joblog-${jobId}`))

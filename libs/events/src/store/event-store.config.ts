@@ -102,6 +102,8 @@ export interface CreateEventStoreOptions {
   readonly readonly?: boolean;
   /** EventStoreDB only: told before a dropped subscription is reopened (for logging). */
   readonly onResubscribe?: EsdbEventStoreOptions['onResubscribe'];
+  /** SQLite only: told when opening dropped a torn write at the end of the WAL (default: a process warning). */
+  readonly onRecovered?: (message: string) => void;
 }
 
 export function createEventStore(
@@ -115,7 +117,11 @@ export function createEventStore(
     });
   }
   if (!options.readonly) fs.mkdirSync(path.dirname(config.path), { recursive: true });
-  return createSqliteEventStore({ path: config.path, readonly: options.readonly === true });
+  return createSqliteEventStore({
+    path: config.path,
+    readonly: options.readonly === true,
+    ...(options.onRecovered ? { onRecovered: options.onRecovered } : {}),
+  });
 }
 
 /**

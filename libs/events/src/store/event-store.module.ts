@@ -47,6 +47,8 @@ export class EventStoreModule {
                 logger.warn(
                   `subscription to ${subscription} dropped (${error instanceof Error ? error.message : 'ended by the server'}); resubscribing in ${delayMs} ms, attempt ${attempt}`,
                 ),
+              // In the server's structured log, where operators look, rather than a bare stderr warning.
+              onRecovered: (message) => logger.warn(message),
             });
           },
         },
