@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   currentSchemaVersion,
+  DEFAULT_MAX_APPEND_SIZE,
   EVENT_STORE,
   eventForMessage,
   eventIdFromEnvelope,
@@ -46,17 +47,29 @@ const JOB_SCOPED = new Set<WireMessage['type']>([
 /** Telemetry: high volume, one stream per job; skips the second validation (see `telemetryEvent`). */
 const JOBLOG_TYPES = new Set<WireMessage['type']>(['job.progress', 'log.stream', 'log.dropped']);
 
+/** Most events in one telemetry append (the store's cap is on bytes; this bounds one write's work). */
+const MAX_CHUNK_EVENTS = 500;
+
 interface StreamGroup {
   readonly jobId: string;
   readonly indexes: number[];
   readonly events: EventData[];
 }
 
+/** Events appended together, and the indexes of the envelopes they came from. */
+interface Chunk {
+  readonly events: EventData[];
+  readonly indexes: number[];
+  /** An upper bound of the append's size as the store measures it. */
+  bytes: number;
+}
+
 /**
  * Turns durable agent messages into events; event ids derive from envelope
- * ids, so a resend after a reconnect is an idempotent no-op. Every envelope is
- * its own append; all appends of a batch are issued together and the store's
- * group commit makes them one transaction.
+ * ids, so a resend after a reconnect is an idempotent no-op. A job's log lines
+ * of one batch go in few multi-event appends; every other envelope is its own
+ * append. All appends of a batch are issued together and the store's group
+ * commit makes them one transaction.
  */
 @Injectable()
 export class AgentMessagesService {
@@ -157,10 +170,12 @@ export class AgentMessagesService {
   }
 
   /**
-   * One append per envelope even for telemetry: the store deduplicates a resend
-   * by the first event id of an append, so an envelope must never be the second
-   * event of a multi-event append. The appends are issued together, in order,
-   * and share one group commit.
+   * A job's telemetry in arrival order. The store deduplicates a resend only by
+   * the first event id of an append, so a multi-event append holds log lines
+   * only, each claimed by seq first (exact); progress and drop markers carry
+   * no such order and stay single-event appends, deduplicated by their id.
+   * The appends are issued in one tick, in order: the store's FIFO group
+   * commit keeps that order and commits or fails them together.
    */
   private async appendGroup(
     stream: string,
@@ -168,36 +183,93 @@ export class AgentMessagesService {
     messages: readonly WireMessage[],
     outcomes: IngestOutcome[],
   ): Promise<void> {
-    try {
-      await this.logSeqs.prepare(group.jobId);
-    } catch (err) {
-      for (const i of group.indexes) outcomes[i] = this.failure(messages[i]!, err);
-      return;
+    const loading = this.logSeqs.prepare(group.jobId);
+    if (loading) {
+      try {
+        await loading;
+      } catch (err) {
+        this.fail(group.indexes, messages, outcomes, err);
+        return;
+      }
     }
-    await Promise.all(
-      group.events.map(async (event, k) => {
-        const i = group.indexes[k]!;
-        if (
-          event.type === 'LogStreamLine' &&
-          !this.logSeqs.claim(group.jobId, (event.data as { seq: number }).seq)
-        ) {
-          // Already stored: a resend after a reconnect. Ack it, append nothing.
-          this.countResends(1);
-          outcomes[i] = { id: messages[i]!.id, ok: true };
-          return;
-        }
-        try {
-          const result = await this.store.append(stream, [event], { expectedRevision: 'any' });
-          this.countAppended(1);
-          this.positions.note(result.position);
-          outcomes[i] = { id: messages[i]!.id, ok: true };
-        } catch (err) {
-          this.logSeqs.forget(group.jobId);
-          outcomes[i] = this.failure(messages[i]!, err);
-        }
-      }),
+    const failuresBefore = this.logSeqs.failures;
+    const resends: number[] = [];
+    const chunks = this.claimAndChunk(group, resends);
+    const appended = Promise.all(
+      chunks.map((c) => this.appendChunk(stream, group.jobId, c, messages, outcomes)),
     );
+    this.logSeqs.track(group.jobId, appended);
+    await appended;
+    if (resends.length > 0) {
+      // A resend may arrive while the original is still being appended (a batch
+      // of the connection this one replaced): ack it once that append is durable.
+      await this.logSeqs.settled(group.jobId);
+      const stored = this.logSeqs.failures === failuresBefore;
+      if (stored) this.countResends(resends.length);
+      for (const i of resends) {
+        const id = messages[i]!.id;
+        outcomes[i] = stored ? { id, ok: true } : retryLater(id);
+      }
+    }
     this.ensureRetention(group.jobId);
+  }
+
+  /** Claims the group's lines; runs of new lines become chunks under the store's append cap. */
+  private claimAndChunk(group: StreamGroup, resends: number[]): Chunk[] {
+    const chunks: Chunk[] = [];
+    let run: Chunk | undefined;
+    for (let k = 0; k < group.events.length; k++) {
+      const event = group.events[k]!;
+      const index = group.indexes[k]!;
+      if (event.type !== 'LogStreamLine') {
+        chunks.push({ events: [event], indexes: [index], bytes: 0 });
+        run = undefined;
+      } else if (!this.logSeqs.claim(group.jobId, (event.data as { seq: number }).seq)) {
+        resends.push(index);
+      } else {
+        const bytes = eventBytesBound(event);
+        if (!run || run.events.length >= MAX_CHUNK_EVENTS || run.bytes + bytes > DEFAULT_MAX_APPEND_SIZE) {
+          run = { events: [], indexes: [], bytes: 0 };
+          chunks.push(run);
+        }
+        run.events.push(event);
+        run.indexes.push(index);
+        run.bytes += bytes;
+      }
+    }
+    return chunks;
+  }
+
+  /** Acks every envelope of the chunk once it is durable, or none of them. Never rejects. */
+  private async appendChunk(
+    stream: string,
+    jobId: string,
+    chunk: Chunk,
+    messages: readonly WireMessage[],
+    outcomes: IngestOutcome[],
+  ): Promise<void> {
+    try {
+      const result = await this.store.append(stream, chunk.events, { expectedRevision: 'any' });
+      this.countAppended(chunk.events.length);
+      this.positions.note(result.position);
+      for (const i of chunk.indexes) outcomes[i] = { id: messages[i]!.id, ok: true };
+    } catch (err) {
+      this.logSeqs.forget(jobId);
+      this.fail(chunk.indexes, messages, outcomes, err);
+    }
+  }
+
+  /** None of these envelopes was stored; a transient failure is logged once for all of them. */
+  private fail(
+    indexes: readonly number[],
+    messages: readonly WireMessage[],
+    outcomes: IngestOutcome[],
+    err: unknown,
+  ): void {
+    for (let k = 0; k < indexes.length; k++) {
+      const i = indexes[k]!;
+      outcomes[i] = this.failure(messages[i]!, err, k === 0 ? indexes.length : 0);
+    }
   }
 
   private async ingestOne(hostId: string, message: WireMessage, receivedAt: string): Promise<IngestOutcome> {
@@ -236,7 +308,8 @@ export class AgentMessagesService {
     return job !== undefined && isTerminal(job.status) && job.status !== 'lost';
   }
 
-  private failure(message: WireMessage, err: unknown): IngestOutcome {
+  /** `logAs`: how many envelopes this failure stands for in the log line (0: already logged). */
+  private failure(message: WireMessage, err: unknown, logAs = 1): IngestOutcome {
     if (isCatalogError(err)) {
       return {
         id: message.id,
@@ -270,20 +343,13 @@ export class AgentMessagesService {
         },
       };
     }
-    this.logger.error(
-      { err, envelope_id: message.id, type: message.type },
-      'could not append agent message; the agent will resend it',
-    );
-    return {
-      id: message.id,
-      ok: false,
-      retry: true,
-      error: {
-        code: 'store_unavailable',
-        message: 'temporarily unable to store the message',
-        ref_id: message.id,
-      },
-    };
+    if (logAs > 0) {
+      this.logger.error(
+        { err, envelope_id: message.id, type: message.type, envelopes: logAs },
+        'could not append agent message; the agent will resend it',
+      );
+    }
+    return retryLater(message.id);
   }
 
   /** DESIGN.md §3: a job's telemetry stream expires after `logRetentionDays`. */
@@ -300,4 +366,41 @@ export class AgentMessagesService {
       this.logger.warn({ err, stream }, 'could not set log retention on stream');
     });
   }
+}
+
+function retryLater(id: string): IngestOutcome {
+  return {
+    id,
+    ok: false,
+    retry: true,
+    error: { code: 'store_unavailable', message: 'temporarily unable to store the message', ref_id: id },
+  };
+}
+
+/**
+ * An upper bound of an event's stored JSON (`[id,type,data,metadata]`) in
+ * UTF-8 bytes, without serialising it: an escaped UTF-16 unit is at most 6 bytes.
+ */
+function eventBytesBound(event: EventData): number {
+  return (
+    5 +
+    jsonBytesBound(event.id) +
+    jsonBytesBound(event.type) +
+    jsonBytesBound(event.data) +
+    jsonBytesBound(event.metadata)
+  );
+}
+
+function jsonBytesBound(value: unknown): number {
+  if (typeof value === 'string') return 6 * value.length + 2;
+  if (typeof value === 'number') return 24;
+  if (typeof value !== 'object' || value === null) return 5;
+  let n = 2;
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) n += jsonBytesBound(v) + 1;
+    return n;
+  }
+  const record = value as Record<string, unknown>;
+  for (const k in record) n += 6 * k.length + 4 + jsonBytesBound(record[k]);
+  return n;
 }

@@ -13,24 +13,42 @@ const MAX_JOBS = 10_000;
 export class LogSeqTracker {
   private readonly last = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Per job: settles when every append tracked so far for it has settled. */
+  private readonly inflight = new Map<string, Promise<void>>();
+  private forgotten = 0;
 
   constructor(private readonly store: EventStore) {}
 
-  /** Loads the job's high-water mark once; call before `claim` for a job seen for the first time. */
+  /**
+   * How many times a mark was forgotten (an append failed). A resend acked
+   * while the append of its line was in flight is safe only if this did not
+   * move meanwhile.
+   */
+  get failures(): number {
+    return this.forgotten;
+  }
+
+  /**
+   * Loads the job's high-water mark once; call before `claim` for a job seen
+   * for the first time. The tail is read after the job's in-flight appends
+   * settle, so a line being appended is neither missed nor claimed twice.
+   */
   prepare(jobId: string): Promise<void> | undefined {
     if (this.last.has(jobId)) return undefined;
     let pending = this.loading.get(jobId);
     if (!pending) {
-      pending = this.loadTail(jobId).then(
-        (seq) => {
-          if (!this.last.has(jobId)) this.remember(jobId, seq);
-          this.loading.delete(jobId);
-        },
-        (err: unknown) => {
-          this.loading.delete(jobId);
-          throw err;
-        },
-      );
+      pending = (this.inflight.get(jobId) ?? Promise.resolve())
+        .then(() => this.loadTail(jobId))
+        .then(
+          (seq) => {
+            if (!this.last.has(jobId)) this.remember(jobId, seq);
+            this.loading.delete(jobId);
+          },
+          (err: unknown) => {
+            this.loading.delete(jobId);
+            throw err;
+          },
+        );
       this.loading.set(jobId, pending);
     }
     return pending;
@@ -49,7 +67,23 @@ export class LogSeqTracker {
 
   /** After a failed append the mark may be ahead of the stream: reload it from the stream next time. */
   forget(jobId: string): void {
+    this.forgotten++;
     this.last.delete(jobId);
+  }
+
+  /** Records the job's appends of one batch; `settled` must never reject. */
+  track(jobId: string, settled: Promise<unknown>): void {
+    const before = this.inflight.get(jobId);
+    const all = before ? Promise.all([before, settled]) : settled;
+    const done: Promise<void> = all.then(() => {
+      if (this.inflight.get(jobId) === done) this.inflight.delete(jobId);
+    });
+    this.inflight.set(jobId, done);
+  }
+
+  /** Settles when every append tracked so far for the job has settled. */
+  settled(jobId: string): Promise<void> | undefined {
+    return this.inflight.get(jobId);
   }
 
   private remember(jobId: string, seq: number): void {
