@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import type { RecordedEvent } from '@rf/events';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { readStream } from '../support/event-log.reader';
@@ -118,5 +120,39 @@ describe('agent telemetry ingest (e2e)', () => {
     await sendAll([...first, ...next]);
     assert.deepEqual(await envelopeIdsIn(a), [...idsFor(a, first), ...idsFor(a, next)]);
     assert.deepEqual(await envelopeIdsIn(b), [...idsFor(b, first), ...idsFor(b, next)]);
+  });
+
+  it('while another process holds the event log locked: nothing is acked, the agent is told to reconnect, its resend lands once', async () => {
+    const [a] = jobs as [string, string];
+    const before = await envelopeIdsIn(a);
+    const seq0 = before.length + 100;
+    // A real lock on the real file (as a backup tool or a stuck CLI could hold it): the control
+    // plane's writer waits its busy timeout, then the append fails as unavailable.
+    const locker = new Database(path.join(cp.dataDir, 'events.db'));
+    locker.pragma('busy_timeout = 10000');
+    locker.exec('BEGIN IMMEDIATE');
+    const batch = [line(a, seq0 + 1), progress(a, 9), line(a, seq0 + 2)];
+    let closed: { code: number; reason: string };
+    try {
+      for (const e of batch) agent.sendEnvelope(e);
+      closed = await agent.waitForClose(20_000);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    assert.equal(closed.code, 1013, `closed with "try again later": ${JSON.stringify(closed)}`);
+    assert.ok(
+      batch.every((e) => !agent.acked.has(e.id)),
+      'nothing was acked',
+    );
+    assert.deepEqual(await envelopeIdsIn(a), before, 'nothing was stored');
+    // The same agent (same outbox) dials again, says hello and resends what was never acked.
+    await agent.connect();
+    await agent.waitForAcks([agent.hello().id]);
+    assert.equal(agent.resendUnacked(), batch.length);
+    await agent.waitForAcks(batch.map((e) => e.id));
+    assert.deepEqual(await envelopeIdsIn(a), [...before, ...batch.map((e) => e.id)]);
+    const log = cp.logText();
+    assert.match(log, /could not append agent message/);
   });
 });

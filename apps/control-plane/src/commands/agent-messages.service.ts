@@ -183,28 +183,46 @@ export class AgentMessagesService {
     messages: readonly WireMessage[],
     outcomes: IngestOutcome[],
   ): Promise<void> {
+    // A job's batches are appended one after the other. Lines are deduplicated by a high-water
+    // mark, so a later batch must never be stored after an earlier one failed: that hole could not
+    // be filled by the resend (its seqs would look old). Waiting costs nothing in the usual flow:
+    // the earlier batch's commit resolves before the next socket batch is handled.
+    const before = this.logSeqs.settled(group.jobId);
+    const run = this.appendGroupAfter(before, stream, group, messages, outcomes);
+    this.logSeqs.track(group.jobId, run);
+    await run;
+  }
+
+  /** Resolves to whether everything this group appended was stored. Never rejects. */
+  private async appendGroupAfter(
+    before: Promise<boolean> | undefined,
+    stream: string,
+    group: StreamGroup,
+    messages: readonly WireMessage[],
+    outcomes: IngestOutcome[],
+  ): Promise<boolean> {
+    if (before !== undefined && !(await before)) {
+      for (const i of group.indexes) outcomes[i] = retryLater(messages[i]!.id);
+      return false;
+    }
     const loading = this.logSeqs.prepare(group.jobId);
     if (loading) {
       try {
         await loading;
       } catch (err) {
         this.fail(group.indexes, messages, outcomes, err);
-        return;
+        return false;
       }
     }
-    const failuresBefore = this.logSeqs.failures;
     const resends: number[] = [];
     const chunks = this.claimAndChunk(group, resends);
-    const appended = Promise.all(
-      chunks.map((c) => this.appendChunk(stream, group.jobId, c, messages, outcomes)),
-    );
-    this.logSeqs.track(group.jobId, appended);
-    await appended;
+    // Issued in one tick: the SQLite store commits (or fails) them in one transaction, in order.
+    const stored = (
+      await Promise.all(chunks.map((c) => this.appendChunk(stream, group.jobId, c, messages, outcomes)))
+    ).every(Boolean);
     if (resends.length > 0) {
-      // A resend may arrive while the original is still being appended (a batch
-      // of the connection this one replaced): ack it once that append is durable.
-      await this.logSeqs.settled(group.jobId);
-      const stored = this.logSeqs.failures === failuresBefore;
+      // Lines already stored by an earlier batch (which settled before this one ran), or repeated
+      // within this batch: those are stored only if this batch's own appends were.
       if (stored) this.countResends(resends.length);
       for (const i of resends) {
         const id = messages[i]!.id;
@@ -212,6 +230,7 @@ export class AgentMessagesService {
       }
     }
     this.ensureRetention(group.jobId);
+    return stored;
   }
 
   /** Claims the group's lines; runs of new lines become chunks under the store's append cap. */
@@ -240,22 +259,24 @@ export class AgentMessagesService {
     return chunks;
   }
 
-  /** Acks every envelope of the chunk once it is durable, or none of them. Never rejects. */
+  /** Acks every envelope of the chunk once it is durable, or none of them; resolves to which. Never rejects. */
   private async appendChunk(
     stream: string,
     jobId: string,
     chunk: Chunk,
     messages: readonly WireMessage[],
     outcomes: IngestOutcome[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       const result = await this.store.append(stream, chunk.events, { expectedRevision: 'any' });
       this.countAppended(chunk.events.length);
       this.positions.note(result.position);
       for (const i of chunk.indexes) outcomes[i] = { id: messages[i]!.id, ok: true };
+      return true;
     } catch (err) {
       this.logSeqs.forget(jobId);
       this.fail(chunk.indexes, messages, outcomes, err);
+      return false;
     }
   }
 

@@ -70,6 +70,8 @@ interface AppendCall {
 class ObservedStore {
   readonly calls: AppendCall[] = [];
   failing: string | undefined;
+  /** Fails only the next append to this stream. */
+  failOnce: string | undefined;
   gate: Promise<void> | undefined;
   readonly store: EventStore;
 
@@ -87,7 +89,9 @@ class ObservedStore {
     return async (stream, events, options) => {
       if (this.gate) await this.gate;
       this.calls.push({ stream, events: events.length });
-      if (this.failing === stream) {
+      const once = this.failOnce === stream;
+      if (once) this.failOnce = undefined;
+      if (this.failing === stream || once) {
         throw new EventStoreError('Unavailable', 'event log write failed: SQLITE_IOERR (injected)');
       }
       return real.append(stream, events, options);
@@ -294,6 +298,35 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
     observed.failing = undefined;
     assert.deepEqual(acked(await service.ingest(HOST, batch, new Date().toISOString())), ids(batch));
     assert.deepEqual(envelopeIds(await readAll(real, streamA)), [...stored, ...ids(batch)]);
+  });
+
+  it('never stores a later batch of a job after an earlier one failed, so the resend fills no hole', async () => {
+    const streamA = jobLogStream(jobA);
+    const stored = envelopeIds(await readAll(real, streamA));
+    const first = [line(jobA, 19), line(jobA, 20)];
+    const second = [line(jobA, 21), progress(jobA, 5), line(jobA, 22)];
+    let release!: () => void;
+    observed.gate = new Promise((r) => (release = r));
+    observed.failOnce = streamA;
+    // Two socket batches of one job in flight at once; only the first append fails.
+    const one = service.ingest(HOST, first, new Date().toISOString());
+    await new Promise((r) => setImmediate(r));
+    const two = service.ingest(HOST, second, new Date().toISOString());
+    await new Promise((r) => setTimeout(r, 20));
+    observed.gate = undefined;
+    release();
+    assert.deepEqual(acked(await one), []);
+    const secondOutcomes = await two;
+    assert.deepEqual(acked(secondOutcomes), [], 'the later batch is not stored either');
+    assert.ok(
+      secondOutcomes.every((o) => !o.ok && o.retry),
+      'it is retried, not refused',
+    );
+    assert.deepEqual(envelopeIds(await readAll(real, streamA)), stored, 'nothing of either batch was stored');
+    // The agent resends its outbox in order: every line lands once, in seq order.
+    const resent = await service.ingest(HOST, [...first, ...second], new Date().toISOString());
+    assert.deepEqual(acked(resent), ids([...first, ...second]));
+    assert.deepEqual(envelopeIds(await readAll(real, streamA)), [...stored, ...ids(first), ...ids(second)]);
   });
 
   it("splits a job's lines into appends under the store's size cap and 500 events", async () => {

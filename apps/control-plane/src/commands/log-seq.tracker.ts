@@ -13,42 +13,31 @@ const MAX_JOBS = 10_000;
 export class LogSeqTracker {
   private readonly last = new Map<string, number>();
   private readonly loading = new Map<string, Promise<void>>();
-  /** Per job: settles when every append tracked so far for it has settled. */
-  private readonly inflight = new Map<string, Promise<void>>();
-  private forgotten = 0;
+  /** Per job: the last batch of appends issued, resolving to whether all of them were stored. */
+  private readonly inflight = new Map<string, Promise<boolean>>();
 
   constructor(private readonly store: EventStore) {}
 
   /**
-   * How many times a mark was forgotten (an append failed). A resend acked
-   * while the append of its line was in flight is safe only if this did not
-   * move meanwhile.
-   */
-  get failures(): number {
-    return this.forgotten;
-  }
-
-  /**
    * Loads the job's high-water mark once; call before `claim` for a job seen
-   * for the first time. The tail is read after the job's in-flight appends
-   * settle, so a line being appended is neither missed nor claimed twice.
+   * for the first time. Call it only once the job's earlier batches have
+   * settled (the caller chains them), so a line being appended is neither
+   * missed nor claimed twice.
    */
   prepare(jobId: string): Promise<void> | undefined {
     if (this.last.has(jobId)) return undefined;
     let pending = this.loading.get(jobId);
     if (!pending) {
-      pending = (this.inflight.get(jobId) ?? Promise.resolve())
-        .then(() => this.loadTail(jobId))
-        .then(
-          (seq) => {
-            if (!this.last.has(jobId)) this.remember(jobId, seq);
-            this.loading.delete(jobId);
-          },
-          (err: unknown) => {
-            this.loading.delete(jobId);
-            throw err;
-          },
-        );
+      pending = this.loadTail(jobId).then(
+        (seq) => {
+          if (!this.last.has(jobId)) this.remember(jobId, seq);
+          this.loading.delete(jobId);
+        },
+        (err: unknown) => {
+          this.loading.delete(jobId);
+          throw err;
+        },
+      );
       this.loading.set(jobId, pending);
     }
     return pending;
@@ -67,22 +56,23 @@ export class LogSeqTracker {
 
   /** After a failed append the mark may be ahead of the stream: reload it from the stream next time. */
   forget(jobId: string): void {
-    this.forgotten++;
     this.last.delete(jobId);
   }
 
-  /** Records the job's appends of one batch; `settled` must never reject. */
-  track(jobId: string, settled: Promise<unknown>): void {
-    const before = this.inflight.get(jobId);
-    const all = before ? Promise.all([before, settled]) : settled;
-    const done: Promise<void> = all.then(() => {
+  /**
+   * Records the job's latest batch of appends, which must itself have waited
+   * for the batch before it (see `settled`); `stored` never rejects.
+   */
+  track(jobId: string, stored: Promise<boolean>): void {
+    const done: Promise<boolean> = stored.then((ok) => {
       if (this.inflight.get(jobId) === done) this.inflight.delete(jobId);
+      return ok;
     });
     this.inflight.set(jobId, done);
   }
 
-  /** Settles when every append tracked so far for the job has settled. */
-  settled(jobId: string): Promise<void> | undefined {
+  /** The job's batch in flight, if any: resolves to whether everything it appended was stored. */
+  settled(jobId: string): Promise<boolean> | undefined {
     return this.inflight.get(jobId);
   }
 

@@ -34,6 +34,8 @@ const CLOSE_CODES: Record<DisconnectReason, number> = {
   heartbeat_timeout: 4000,
   replaced: 4001,
   revoked: 4003,
+  // 1013 "try again later": the agent redials with backoff and resends its outbox in order.
+  store_unavailable: 1013,
 };
 const MAX_IDS_PER_ACK = 1000;
 const ID_SNIFF = /"id"\s*:\s*"([0-9a-fA-F-]{36})"/;
@@ -206,14 +208,22 @@ export class AgentConnection implements AgentSession {
       .then(
         (outcomes) => {
           const ids: string[] = [];
+          let retry = false;
           for (const o of outcomes) {
             if (o.ok) ids.push(o.id);
-            else if (!o.retry) this.sendError(o.error);
+            else if (o.retry) retry = true;
+            else this.sendError(o.error);
           }
           this.ack(ids);
+          // An agent resends unacked envelopes only on a new connection: without this, what could
+          // not be stored would wait for the next disconnect, and the job's log would stall.
+          if (retry)
+            void this.close('store_unavailable', 'could not store your messages; reconnect and resend');
         },
-        (err: unknown) =>
-          this.deps.logger.error({ err, host_id: this.hostId }, 'batch ingest failed; the agent will resend'),
+        (err: unknown) => {
+          this.deps.logger.error({ err, host_id: this.hostId }, 'batch ingest failed; the agent will resend');
+          void this.close('store_unavailable', 'could not store your messages; reconnect and resend');
+        },
       )
       .finally(() => {
         this.inflight -= messages.length;

@@ -61,6 +61,8 @@ export const DISCONNECT_REASONS = [
   'replaced',
   'server_shutdown',
   'protocol_error',
+  /** The control plane could not store what the agent sent; the agent reconnects and resends it. */
+  'store_unavailable',
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
