@@ -282,12 +282,16 @@ for (const b of binaries) {
         fs.mkdirSync(repoDir);
         for (const d of [base, src, cache, repoDir]) fs.chownSync(d, 65534, 65534);
         fs.chmodSync(work, 0o755);
+        // nobody must reach the binary: the checkout (and its restic cache) may sit under a 0700 directory.
+        const nobodyBin = path.join(base, 'restic');
+        fs.copyFileSync(b.bin, nobodyBin);
+        fs.chmodSync(nobodyBin, 0o755);
         const asNobody = { uid: 65534, gid: 65534, extraEnv: { RESTIC_CACHE_DIR: cache, HOME: base } };
         const nrepo: ResticRepository = { url: repoDir, password: PASSWORD };
-        const init = await run({ bin: b.bin, version, repo: nrepo, ...initArgs(), ...asNobody });
+        const init = await run({ bin: nobodyBin, version, repo: nrepo, ...initArgs(), ...asNobody });
         assert.equal(init.result.exitCode, 0, init.stderr.join('\n'));
         const backup = await run({
-          bin: b.bin,
+          bin: nobodyBin,
           version,
           repo: nrepo,
           ...backupArgs({ paths: [src] }),
