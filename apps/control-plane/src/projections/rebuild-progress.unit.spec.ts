@@ -18,7 +18,10 @@ describe('renderRebuildProgress', () => {
 
   it('says when it swaps and shows a full bar when done', () => {
     const base = { applied: 10, position: 10n, head: 10n, eventsPerSecond: 10, etaSeconds: null };
-    assert.match(renderRebuildProgress({ ...base, phase: 'swapping' }), /100%.*ETA -- {2}swapping tables in$/);
+    assert.match(
+      renderRebuildProgress({ ...base, phase: 'swapping' }),
+      /100%.*ETA -- {2}swapping tables in$/,
+    );
     assert.match(
       renderRebuildProgress({ ...base, phase: 'done', etaSeconds: 99 }),
       /^\[#{30}\] 100%.*ETA 0s$/,
