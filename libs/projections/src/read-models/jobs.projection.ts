@@ -47,7 +47,8 @@ const TERMINAL_TIME_FIELD: Readonly<Record<string, 'finished_at' | 'rejected_at'
  */
 export const jobsProjection: ProjectionDefinition = {
   name: 'jobs',
-  version: 2,
+  // 3: dropped lines no longer depend on whether the last drop marker came before or after JobFinished.
+  version: 3,
   tables: [
     {
       name: 'jobs',
@@ -81,7 +82,9 @@ export const jobsProjection: ProjectionDefinition = {
         progress_at TEXT,
         log_line_count INTEGER NOT NULL DEFAULT 0,
         last_seq INTEGER,
-        dropped_lines INTEGER NOT NULL DEFAULT 0`,
+        dropped_lines INTEGER NOT NULL DEFAULT 0,
+        dropped_markers INTEGER NOT NULL DEFAULT 0,
+        dropped_reported INTEGER NOT NULL DEFAULT 0`,
     },
     {
       name: 'job_log_lines',
@@ -142,7 +145,9 @@ export const jobsProjection: ProjectionDefinition = {
     );
     const finished = db.prepare(
       `UPDATE ${jobs} SET status = @status, finished_at = @at, exit_code = @exit_code, stats = @stats, error = @error,
-         error_code = @error_code, dropped_lines = MAX(dropped_lines, COALESCE(@dropped, 0)),
+         error_code = @error_code,
+         dropped_reported = MAX(dropped_reported, COALESCE(@dropped, 0)),
+         dropped_lines = MAX(dropped_markers, dropped_reported, COALESCE(@dropped, 0)),
          percent_done = CASE WHEN @status IN ('succeeded', 'warning') THEN 1 ELSE percent_done END
        WHERE id = @id AND (${open} OR (@late_report = 1 AND status = 'lost'))`,
     );
@@ -174,8 +179,11 @@ export const jobsProjection: ProjectionDefinition = {
          last_seq = CASE WHEN last_seq IS NULL OR @max_seq > last_seq THEN @max_seq ELSE last_seq END`,
     );
     const pendingLines = new Map<string, { params: Array<string | number>; maxSeq: number }>();
+    // The agent's JobFinished total already includes drop markers it sends after it (the outbox
+    // drains in order, the marker may trail the outcome): the larger of the two is the count.
     const linesDropped = db.prepare(
-      `UPDATE ${jobs} SET dropped_lines = dropped_lines + @count WHERE id = @id`,
+      `UPDATE ${jobs} SET dropped_markers = dropped_markers + @count,
+         dropped_lines = MAX(dropped_markers + @count, dropped_reported) WHERE id = @id`,
     );
 
     const lifecycleId = (e: RecordedEvent, d: Fields<{ job_id?: string }>): string | null =>

@@ -207,6 +207,27 @@ describe('jobs projection', () => {
     assert.equal(j?.droppedLines, 5);
   });
 
+  it('counts dropped lines the same whether the last drop marker comes before or after JobFinished', () => {
+    // The agent's JobFinished total includes every marker; its outbox may deliver the last one after it.
+    const markers = [
+      joblog('LogLinesDropped', { from_seq: 3, to_seq: 7, count: 5 }),
+      joblog('LogLinesDropped', { from_seq: 20, to_seq: 59, count: 40 }),
+    ];
+    const finished = job('JobFinished', { exit_code: 3, finished_at: at(5000), dropped_log_lines: 45 });
+    given(requested, markers[0]!, finished, markers[1]!);
+    assert.equal(new JobsQuery(db).get('j1')?.droppedLines, 45, 'marker after the outcome');
+  });
+
+  it('counts dropped lines from markers before the outcome too', () => {
+    given(
+      requested,
+      joblog('LogLinesDropped', { from_seq: 3, to_seq: 7, count: 5 }),
+      joblog('LogLinesDropped', { from_seq: 20, to_seq: 59, count: 40 }),
+      job('JobFinished', { exit_code: 3, finished_at: at(5000), dropped_log_lines: 45 }),
+    );
+    assert.equal(new JobsQuery(db).get('j1')?.droppedLines, 45, 'markers before the outcome');
+  });
+
   it('filters job lists and rejects an unknown status naming the field', () => {
     given(
       requested,
