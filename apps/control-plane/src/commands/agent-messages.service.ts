@@ -216,10 +216,7 @@ export class AgentMessagesService {
     }
     const resends: number[] = [];
     const chunks = this.claimAndChunk(group, resends);
-    // Issued in one tick: the SQLite store commits (or fails) them in one transaction, in order.
-    const stored = (
-      await Promise.all(chunks.map((c) => this.appendChunk(stream, group.jobId, c, messages, outcomes)))
-    ).every(Boolean);
+    const stored = await this.appendChunks(stream, group.jobId, chunks, messages, outcomes);
     if (resends.length > 0) {
       // Lines already stored by an earlier batch (which settled before this one ran), or repeated
       // within this batch: those are stored only if this batch's own appends were.
@@ -231,6 +228,40 @@ export class AgentMessagesService {
     }
     this.ensureRetention(group.jobId);
     return stored;
+  }
+
+  /**
+   * Issues the chunks in order, in one tick, so the SQLite store commits them
+   * in one transaction. The one exception: a second run of lines waits until
+   * the run before it is stored, and is not appended if that failed. A store
+   * whose appends fail independently (EventStoreDB) could otherwise keep the
+   * later lines and lose the earlier ones to the seq mark. A batch rarely
+   * holds more than one run (over 500 lines or 1 MiB of one job).
+   */
+  private async appendChunks(
+    stream: string,
+    jobId: string,
+    chunks: readonly Chunk[],
+    messages: readonly WireMessage[],
+    outcomes: IngestOutcome[],
+  ): Promise<boolean> {
+    const issued: Promise<boolean>[] = [];
+    let lastLines: Promise<boolean> | undefined;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]!;
+      const lines = chunk.events[0]!.type === 'LogStreamLine';
+      if (lines && lastLines !== undefined && !(await lastLines)) {
+        for (const rest of chunks.slice(c)) {
+          for (const i of rest.indexes) outcomes[i] = retryLater(messages[i]!.id);
+        }
+        await Promise.all(issued);
+        return false;
+      }
+      const appended = this.appendChunk(stream, jobId, chunk, messages, outcomes);
+      issued.push(appended);
+      if (lines) lastLines = appended;
+    }
+    return (await Promise.all(issued)).every(Boolean);
   }
 
   /** Claims the group's lines; runs of new lines become chunks under the store's append cap. */

@@ -347,4 +347,24 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
     assert.deepEqual(envelopeIds(await readAll(real, streamA)), [...storedA, ...ids(bulky)]);
     assert.deepEqual(envelopeIds(await readAll(real, streamB)), [...storedB, ...ids(many)]);
   });
+
+  it('stores no later run of lines of a batch when an earlier run failed (stores whose appends fail apart)', async () => {
+    const streamB = jobLogStream(jobB);
+    const storedB = envelopeIds(await readAll(real, streamB));
+    const lastSeq = (await readAll(real, streamB))
+      .filter((e) => e.type === 'LogStreamLine')
+      .reduce((m, e) => Math.max(m, (e.data as { seq: number }).seq), 0);
+    // Several runs of lines (under 500 events and 1 MiB each) in one batch; only the first append fails.
+    const many = Array.from({ length: 1_100 }, (_, i) => line(jobB, lastSeq + 1 + i));
+    observed.calls.length = 0;
+    observed.failOnce = streamB;
+    const outcomes = await service.ingest(HOST, many, new Date().toISOString());
+    assert.deepEqual(acked(outcomes), [], 'nothing of the batch is acked');
+    assert.ok(outcomes.every((o) => !o.ok && o.retry));
+    assert.equal(observed.callsTo(streamB).length, 1, 'only the first run was tried; the later ones never');
+    assert.deepEqual(envelopeIds(await readAll(real, streamB)), storedB);
+    const resent = await service.ingest(HOST, many, new Date().toISOString());
+    assert.deepEqual(acked(resent), ids(many));
+    assert.deepEqual(envelopeIds(await readAll(real, streamB)), [...storedB, ...ids(many)]);
+  });
 });
