@@ -1,9 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { readStream, typesOf, waitForStream } from '../support/event-log.reader';
 import { RestClient } from '../support/rest-client';
-import { enrolHost, ScriptedAgent } from '../support/scripted-agent';
+import { onlineAgentWithJob, type ScriptedAgent } from '../support/scripted-agent';
 
 /*
  * Crash safety of the ingest path: the control plane is SIGKILLed while an
@@ -18,8 +18,6 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
   let cp: ControlPlaneProcess | undefined;
   let agent: ScriptedAgent | undefined;
 
-  before(() => undefined);
-
   after(async () => {
     agent?.terminate();
     await cp?.stop();
@@ -30,17 +28,9 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
     cp = await ControlPlaneProcess.start();
     const dataDir = cp.dataDir;
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    const identity = await enrolHost(admin);
-    agent = new ScriptedAgent(cp.wsUrl, identity);
-    await agent.connect();
-    await agent.waitForAcks([agent.hello().id]);
-    const job = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
-      kind: 'backup',
-      paths: ['/data'],
-    });
-    assert.equal(job.status, 202);
-    const jobId = job.body.job_id;
-    await agent.acceptJob(jobId);
+    const online = await onlineAgentWithJob(admin, cp.wsUrl);
+    agent = online.agent;
+    const { jobId } = online;
 
     // Stream in slices so the kill lands mid-stream; kill once a few thousand are acked.
     let killedAtAcks = -1;
@@ -123,16 +113,8 @@ describe('control plane SIGKILL during log streaming (e2e)', () => {
     const scripted: ScriptedAgent[] = [];
     try {
       const admin = await RestClient.login(own.url, ADMIN_USER, ADMIN_PASSWORD);
-      const identity = await enrolHost(admin);
-      const a = new ScriptedAgent(own.wsUrl, identity);
+      const { agent: a, identity, jobId } = await onlineAgentWithJob(admin, own.wsUrl, { kind: 'check' });
       scripted.push(a);
-      await a.connect();
-      await a.waitForAcks([a.hello().id]);
-      const job = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
-        kind: 'check',
-      });
-      const jobId = job.body.job_id;
-      await a.acceptJob(jobId);
       // The control plane dies while the agent is connected and the job runs; the agent never comes back.
       await own.kill();
       a.terminate();

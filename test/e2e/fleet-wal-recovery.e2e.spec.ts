@@ -13,7 +13,7 @@ import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/cont
 import { readStream } from '../support/event-log.reader';
 import { eventually } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
-import { enrolHost, ScriptedAgent } from '../support/scripted-agent';
+import { onlineAgentWithJob, type ScriptedAgent } from '../support/scripted-agent';
 
 const LINES = 20_000;
 
@@ -31,17 +31,9 @@ describe('fleet: a torn event-log tail after a crash mid-append (e2e)', () => {
     cp = await ControlPlaneProcess.start();
     const dataDir = cp.dataDir;
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    const identity = await enrolHost(admin);
-    agent = new ScriptedAgent(cp.wsUrl, identity);
-    await agent.connect();
-    await agent.waitForAcks([agent.hello().id]);
-    const created = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
-      kind: 'backup',
-      paths: ['/data'],
-    });
-    assert.equal(created.status, 202);
-    const jobId = created.body.job_id;
-    await agent.acceptJob(jobId);
+    const online = await onlineAgentWithJob(admin, cp.wsUrl);
+    agent = online.agent;
+    const { identity, jobId } = online;
 
     // Kill while lines are still being appended (a few hundred acked, many more in flight).
     let killing: Promise<void> | undefined;

@@ -36,6 +36,25 @@ export async function enrolHost(
   return { agentId: res.body.agent_id, agentSecret: res.body.agent_secret, hostname };
 }
 
+/**
+ * A freshly enrolled host online on a ScriptedAgent (hello acked) with one job
+ * requested for it, dispatched and accepted as the real agent would.
+ */
+export async function onlineAgentWithJob(
+  admin: RestClient,
+  wsUrl: string,
+  job: Record<string, unknown> = { kind: 'backup', paths: ['/data'] },
+): Promise<{ agent: ScriptedAgent; identity: AgentIdentity; jobId: string }> {
+  const identity = await enrolHost(admin);
+  const agent = new ScriptedAgent(wsUrl, identity);
+  await agent.connect();
+  await agent.waitForAcks([agent.hello().id]);
+  const res = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, job);
+  if (res.status !== 202) throw new Error(`job request: ${res.status} ${JSON.stringify(res.body)}`);
+  await agent.acceptJob(res.body.job_id);
+  return { agent, identity, jobId: res.body.job_id };
+}
+
 export class UpgradeRefused extends Error {
   constructor(readonly status: number) {
     super(`WebSocket upgrade refused with HTTP ${status}`);

@@ -139,17 +139,7 @@ export class AgentMessagesService {
     const jobId = (message.payload as { job_id: string }).job_id;
     const job = this.fleet.state.jobs.get(jobId);
     if (job && job.hostId === hostId) return null;
-    return {
-      id: message.id,
-      ok: false,
-      retry: false,
-      error: {
-        code: 'unknown_job',
-        message: `job ${jobId} is not a job of this host`,
-        field: 'payload.job_id',
-        ref_id: message.id,
-      },
-    };
+    return refused(message.id, 'unknown_job', `job ${jobId} is not a job of this host`, 'payload.job_id');
   }
 
   /**
@@ -363,37 +353,13 @@ export class AgentMessagesService {
   /** `logAs`: how many envelopes this failure stands for in the log line (0: already logged). */
   private failure(message: WireMessage, err: unknown, logAs = 1): IngestOutcome {
     if (isCatalogError(err)) {
-      return {
-        id: message.id,
-        ok: false,
-        retry: false,
-        error: {
-          code: 'invalid_payload',
-          message: err.message,
-          ...(err.field ? { field: err.field.replace(/^data\./, 'payload.') } : {}),
-          ref_id: message.id,
-        },
-      };
+      return refused(message.id, 'invalid_payload', err.message, err.field?.replace(/^data\./, 'payload.'));
     }
     if (isEventStoreError(err, 'MaxAppendSizeExceeded')) {
-      return {
-        id: message.id,
-        ok: false,
-        retry: false,
-        error: { code: 'too_large', message: 'message is too large to store', ref_id: message.id },
-      };
+      return refused(message.id, 'too_large', 'message is too large to store');
     }
     if (isEventStoreError(err, 'StreamDeleted')) {
-      return {
-        id: message.id,
-        ok: false,
-        retry: false,
-        error: {
-          code: 'invalid_payload',
-          message: 'the stream for this message was deleted',
-          ref_id: message.id,
-        },
-      };
+      return refused(message.id, 'invalid_payload', 'the stream for this message was deleted');
     }
     if (logAs > 0) {
       this.logger.error(
@@ -418,6 +384,11 @@ export class AgentMessagesService {
       this.logger.warn({ err, stream }, 'could not set log retention on stream');
     });
   }
+}
+
+/** Not stored and never will be: the agent gets an `error` naming why (and the field, if any). */
+function refused(id: string, code: string, message: string, field?: string): IngestOutcome {
+  return { id, ok: false, retry: false, error: { code, message, ...(field ? { field } : {}), ref_id: id } };
 }
 
 function retryLater(id: string): IngestOutcome {

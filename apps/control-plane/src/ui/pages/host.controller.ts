@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { JOB_KINDS, type JobKind } from '@rf/events';
+import { JOB_KINDS, KEEP_RULES, type JobKind } from '@rf/events';
 import { Roles } from '../../auth';
 import { ParseIdPipe, RequestContext } from '../../api/request-context';
 import type { CommandContext } from '../../commands/fleet-event.writer';
@@ -228,20 +228,7 @@ export class HostPageController {
           pre_hook: text(r, 'pre_hook'),
           post_hook: text(r, 'post_hook'),
           hook_timeout_s: text(r, 'hook_timeout_s'),
-          retention: Object.fromEntries(
-            [
-              'keep_last',
-              'keep_hourly',
-              'keep_daily',
-              'keep_weekly',
-              'keep_monthly',
-              'keep_yearly',
-              'keep_within',
-              'keep_tags',
-            ]
-              .map((k) => [k, text(r, k)])
-              .filter(([, v]) => v !== ''),
-          ),
+          retention: Object.fromEntries(KEEP_RULES.map((k) => [k, text(r, k)]).filter(([, v]) => v !== '')),
         };
         return editorRow(asSchedule, i, now, text(r, 'new') === '1');
       });
