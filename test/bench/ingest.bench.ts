@@ -1,6 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
@@ -17,7 +19,13 @@ import { enrolHost, ScriptedAgent, type AgentIdentity } from '../support/scripte
  * With `--rate R` each agent offers R lines/s instead, so the latency
  * percentiles describe an unsaturated control plane.
  *
- *   npm run bench:ingest -- [--agents 200] [--seconds 15] [--window 64] [--rate R] [--json] [--cpu-prof]
+ * The raw limit is measured first, in the same run: the same agents and the
+ * same offered load against `raw-ack-server` (frame, JSON.parse, ack; nothing
+ * stored). It shows what this machine gives any server of this protocol, and
+ * what the control plane's validation, event log, projections and the load
+ * generator itself leave of it. `--no-raw` skips it.
+ *
+ *   npm run bench:ingest -- [--agents 200] [--seconds 15] [--window 64] [--rate R] [--no-raw] [--json] [--cpu-prof]
  */
 
 interface Options {
@@ -29,6 +37,7 @@ interface Options {
   rate: number;
   json: boolean;
   cpuProf: boolean;
+  raw: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -47,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     rate: argv.includes('--rate') ? opt('--rate', 0) : 0,
     json: argv.includes('--json'),
     cpuProf: argv.includes('--cpu-prof'),
+    raw: !argv.includes('--no-raw'),
   };
 }
 
@@ -187,9 +197,134 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+/** Envelope→ack latencies, kept only while a phase measures. */
+class LatencyRecorder {
+  measuring = false;
+  values: number[] = [];
+  readonly record = (ms: number): void => {
+    if (this.measuring) this.values.push(ms);
+  };
+}
+
+/** What one server did under the offered load, measured from outside (its /proc entry and the agents' acks). */
+interface PhaseResult {
+  seconds: number;
+  acked: number;
+  envelopesPerS: number;
+  p50: number;
+  p99: number;
+  max: number;
+  serverCpuPercent: number;
+  serverRssMb: number;
+  agentsCpuPercent: number;
+  agentsLoopDelayP99: number;
+}
+
+/** Warms up, then measures `o.seconds` of streaming from `agents` into the server process `pid`. */
+async function measurePhase(
+  agents: StreamingAgent[],
+  recorder: LatencyRecorder,
+  pid: number,
+  o: Options,
+): Promise<PhaseResult> {
+  await Promise.all(agents.map((a) => a.sayHello()));
+  let ticker: NodeJS.Timeout | undefined;
+  if (o.rate > 0) {
+    // Credit grows with elapsed time, not with ticks, so a late tick (this process is busy) does not
+    // lower the offered rate. Each agent starts at a random phase: real hosts do not send in lockstep.
+    for (const a of agents) a.credit = Math.random();
+    const burst = Math.max(1, o.rate / 10);
+    let last = performance.now();
+    ticker = setInterval(() => {
+      const now = performance.now();
+      const earned = (o.rate * (now - last)) / 1000;
+      last = now;
+      for (const a of agents) {
+        a.credit = Math.min(a.credit + earned, burst);
+        a.fill();
+      }
+    }, 2);
+  }
+  for (const a of agents) a.start();
+  await sleep(o.warmupSeconds * 1000);
+  recorder.values = [];
+  recorder.measuring = true;
+  // How late this process (the simulated agents) ran its own callbacks: that delay is part of every
+  // latency it measures, so it is reported next to them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const ackedBefore = agents.reduce((n, a) => n + a.acked, 0);
+  const started = performance.now();
+  const cpuBefore = cpuSeconds(pid);
+  const benchCpuBefore = process.cpuUsage();
+  let maxRss = 0;
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(pid))), 500);
+  await sleep(o.seconds * 1000);
+  const elapsedS = (performance.now() - started) / 1000;
+  const cpuPercent = (100 * (cpuSeconds(pid) - cpuBefore)) / elapsedS;
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const acked = agents.reduce((n, a) => n + a.acked, 0) - ackedBefore;
+  recorder.measuring = false;
+  loopDelay.disable();
+  clearInterval(sampler);
+  maxRss = Math.max(maxRss, rssMb(pid));
+  if (ticker) clearInterval(ticker);
+  for (const a of agents) a.stop();
+  const sorted = Float64Array.from(recorder.values).sort();
+  recorder.values = [];
+  return {
+    seconds: elapsedS,
+    acked,
+    envelopesPerS: Math.round(acked / elapsedS),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1]! : 0,
+    serverCpuPercent: Math.round(cpuPercent),
+    serverRssMb: Math.round(maxRss),
+    agentsCpuPercent: Math.round((100 * (benchCpu.user + benchCpu.system)) / 1e6 / elapsedS),
+    agentsLoopDelayP99: loopDelay.percentile(99) / 1e6,
+  };
+}
+
+/** The raw limit: the same agents and load against `raw-ack-server` in a child process. */
+async function measureRaw(o: Options): Promise<PhaseResult> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'raw-ack-server.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const agents: StreamingAgent[] = [];
+  try {
+    const url = await listeningUrl(child);
+    const recorder = new LatencyRecorder();
+    for (let i = 0; i < o.agents; i++) {
+      const identity: AgentIdentity = { agentId: `raw-${i}`, agentSecret: 'raw', hostname: `raw-${i}` };
+      agents.push(new StreamingAgent(url, identity, randomUUID(), o.window, recorder.record));
+    }
+    for (const a of agents) await a.open();
+    return await measurePhase(agents, recorder, child.pid!, o);
+  } finally {
+    for (const a of agents) a.close();
+    child.kill('SIGTERM');
+  }
+}
+
+function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('raw ack server did not start within 10 s')), 10_000);
+    child.once('exit', (code) => reject(new Error(`raw ack server exited with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const m = /listening (ws:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+}
+
+/** The control plane on the embedded store, with one enrolled host and one running job per agent. */
+async function measureControlPlane(o: Options, log: (line: string) => void): Promise<PhaseResult> {
   const cp = await ControlPlaneProcess.start({
     env: { RF_LOG_LEVEL: 'warn' },
     ...(o.cpuProf ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', process.cwd()] } : {}),
@@ -199,8 +334,7 @@ async function main(): Promise<void> {
   try {
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
     log(`bench: enrolling ${o.agents} agents and dispatching one job each…`);
-    let latencies: number[] = [];
-    let measuring = false;
+    const recorder = new LatencyRecorder();
     for (let i = 0; i < o.agents; i++) {
       const identity = await enrolHost(admin, `bench-${i}`);
       // The handshake (hello, job, command.run, command.result) through the ordinary scripted agent.
@@ -211,105 +345,91 @@ async function main(): Promise<void> {
         kind: 'backup',
         paths: ['/srv'],
       });
-      const jobId = job.body.job_id;
-      await setup.acceptJob(jobId, 20_000);
+      await setup.acceptJob(job.body.job_id, 20_000);
       setup.close();
       await setup.waitForClose();
-      const agent = new StreamingAgent(cp.wsUrl, identity, jobId, o.window, (ms) => {
-        if (measuring) latencies.push(ms);
-      });
-      agents.push(agent);
+      agents.push(new StreamingAgent(cp.wsUrl, identity, job.body.job_id, o.window, recorder.record));
     }
     for (const a of agents) await a.open();
-    log(`bench: ${o.agents} agents connected; warming up ${o.warmupSeconds} s, measuring ${o.seconds} s`);
-    await Promise.all(agents.map((a) => a.sayHello()));
-    let ticker: NodeJS.Timeout | undefined;
-    if (o.rate > 0) {
-      // Credit grows with elapsed time, not with ticks, so a late tick (this process is busy) does not
-      // lower the offered rate. Each agent starts at a random phase: real hosts do not send in lockstep.
-      for (const a of agents) a.credit = Math.random();
-      const burst = Math.max(1, o.rate / 10);
-      let last = performance.now();
-      ticker = setInterval(() => {
-        const now = performance.now();
-        const earned = (o.rate * (now - last)) / 1000;
-        last = now;
-        for (const a of agents) {
-          a.credit = Math.min(a.credit + earned, burst);
-          a.fill();
-        }
-      }, 2);
-    }
-    for (const a of agents) a.start();
-    await sleep(o.warmupSeconds * 1000);
-    latencies = [];
-    measuring = true;
-    // How late this process (the simulated agents) ran its own callbacks: that delay is part of every
-    // latency it measures, so it is reported next to them.
-    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
-    const ackedBefore = agents.reduce((n, a) => n + a.acked, 0);
-    const started = performance.now();
-    const cpuBefore = cpuSeconds(cp.child.pid!);
-    const benchCpuBefore = process.cpuUsage();
-    let maxRss = 0;
-    const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(cp.child.pid!))), 500);
-    await sleep(o.seconds * 1000);
-    const elapsedS = (performance.now() - started) / 1000;
-    const cpuPercent = (100 * (cpuSeconds(cp.child.pid!) - cpuBefore)) / elapsedS;
-    const benchCpu = process.cpuUsage(benchCpuBefore);
-    const benchCpuPercent = (100 * (benchCpu.user + benchCpu.system)) / 1e6 / elapsedS;
-    const acked = agents.reduce((n, a) => n + a.acked, 0) - ackedBefore;
-    measuring = false;
-    loopDelay.disable();
-    clearInterval(sampler);
-    maxRss = Math.max(maxRss, rssMb(cp.child.pid!));
-    if (ticker) clearInterval(ticker);
-    for (const a of agents) a.stop();
-    const sorted = Float64Array.from(latencies).sort();
-    const result = {
-      agents: o.agents,
-      window: o.window,
-      offered_per_s: o.rate > 0 ? o.rate * o.agents : null,
-      seconds: Number(elapsedS.toFixed(2)),
-      envelopes_acked: acked,
-      envelopes_per_s: Math.round(acked / elapsedS),
-      ack_p50_ms: Number(percentile(sorted, 50).toFixed(2)),
-      ack_p99_ms: Number(percentile(sorted, 99).toFixed(2)),
-      ack_max_ms: Number((sorted.length ? sorted[sorted.length - 1]! : 0).toFixed(2)),
-      rss_mb: Math.round(maxRss),
-      control_plane_cpu_percent: Math.round(cpuPercent),
-      envelopes_per_cpu_s: cpuPercent > 0 ? Math.round(acked / elapsedS / (cpuPercent / 100)) : null,
-      agents_cpu_percent: Math.round(benchCpuPercent),
-      agents_loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(2)),
-      load_average_1m: Number(os.loadavg()[0]!.toFixed(2)),
-    };
-    const rows: Array<[string, string]> = [
-      ['agents', String(result.agents)],
-      ['in-flight window per agent', String(result.window)],
-      ['offered envelopes/s', result.offered_per_s === null ? 'saturating' : String(result.offered_per_s)],
-      ['measured', `${result.seconds} s`],
-      ['envelopes acked', String(result.envelopes_acked)],
-      ['sustained acked envelopes/s', String(result.envelopes_per_s)],
-      ['envelope→ack p50', `${result.ack_p50_ms} ms`],
-      ['envelope→ack p99', `${result.ack_p99_ms} ms`],
-      ['envelope→ack max', `${result.ack_max_ms} ms`],
-      ['control plane RSS (max)', `${result.rss_mb} MB`],
-      ['control plane CPU', `${result.control_plane_cpu_percent} % of one core`],
-      ['envelopes per control-plane CPU second', String(result.envelopes_per_cpu_s)],
-      ['simulated agents CPU', `${result.agents_cpu_percent} % of one core`],
-      ['simulated agents event-loop delay p99', `${result.agents_loop_delay_p99_ms} ms`],
-      ['machine load average (1 min)', String(result.load_average_1m)],
-    ];
-    const width = Math.max(...rows.map((r) => r[0].length));
-    process.stdout.write('ingest benchmark (embedded SQLite store)\n');
-    for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
-    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    log(
+      `bench: ${o.agents} agents connected to the control plane; warming up ${o.warmupSeconds} s, measuring ${o.seconds} s`,
+    );
+    return await measurePhase(agents, recorder, cp.child.pid!, o);
   } finally {
     for (const a of agents) a.close();
     await cp.stop(30_000);
     cp.removeDataDir();
   }
+}
+
+const ms = (v: number): number => Number(v.toFixed(2));
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let raw: PhaseResult | undefined;
+  if (o.raw) {
+    log(
+      `bench: raw limit — ${o.agents} agents against a bare ack server; warming up ${o.warmupSeconds} s, measuring ${o.seconds} s`,
+    );
+    raw = await measureRaw(o);
+  }
+  const cp = await measureControlPlane(o, log);
+  const result = {
+    agents: o.agents,
+    window: o.window,
+    offered_per_s: o.rate > 0 ? o.rate * o.agents : null,
+    seconds: ms(cp.seconds),
+    envelopes_acked: cp.acked,
+    envelopes_per_s: cp.envelopesPerS,
+    ack_p50_ms: ms(cp.p50),
+    ack_p99_ms: ms(cp.p99),
+    ack_max_ms: ms(cp.max),
+    rss_mb: cp.serverRssMb,
+    control_plane_cpu_percent: cp.serverCpuPercent,
+    envelopes_per_cpu_s:
+      cp.serverCpuPercent > 0 ? Math.round(cp.envelopesPerS / (cp.serverCpuPercent / 100)) : null,
+    agents_cpu_percent: cp.agentsCpuPercent,
+    agents_loop_delay_p99_ms: ms(cp.agentsLoopDelayP99),
+    raw_envelopes_per_s: raw?.envelopesPerS ?? null,
+    raw_ack_p50_ms: raw ? ms(raw.p50) : null,
+    raw_ack_p99_ms: raw ? ms(raw.p99) : null,
+    raw_cpu_percent: raw?.serverCpuPercent ?? null,
+    raw_agents_cpu_percent: raw?.agentsCpuPercent ?? null,
+    /** The control plane's acked rate as a share of the raw server's under the same offered load. */
+    throughput_vs_raw: raw && raw.envelopesPerS > 0 ? ms(cp.envelopesPerS / raw.envelopesPerS) : null,
+    cpu_cores: os.cpus().length,
+    load_average_1m: Number(os.loadavg()[0]!.toFixed(2)),
+  };
+  const rows: Array<[string, string, string]> = [
+    ['sustained acked envelopes/s', String(raw?.envelopesPerS ?? '–'), String(cp.envelopesPerS)],
+    ['envelope→ack p50', raw ? `${ms(raw.p50)} ms` : '–', `${result.ack_p50_ms} ms`],
+    ['envelope→ack p99', raw ? `${ms(raw.p99)} ms` : '–', `${result.ack_p99_ms} ms`],
+    ['envelope→ack max', raw ? `${ms(raw.max)} ms` : '–', `${result.ack_max_ms} ms`],
+    ['server CPU (% of one core)', raw ? `${raw.serverCpuPercent} %` : '–', `${cp.serverCpuPercent} %`],
+    ['server RSS (max)', raw ? `${raw.serverRssMb} MB` : '–', `${cp.serverRssMb} MB`],
+    ['simulated agents CPU', raw ? `${raw.agentsCpuPercent} %` : '–', `${cp.agentsCpuPercent} %`],
+    [
+      'simulated agents event-loop delay p99',
+      raw ? `${ms(raw.agentsLoopDelayP99)} ms` : '–',
+      `${result.agents_loop_delay_p99_ms} ms`,
+    ],
+  ];
+  const head: [string, string, string] = ['', 'raw ack server', 'control plane'];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(head[1].length, ...rows.map((r) => r[1].length));
+  const line = (r: [string, string, string]) =>
+    process.stdout.write(`  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  ${r[2].padStart(head[2].length)}\n`);
+  process.stdout.write('ingest benchmark (control plane on the embedded SQLite store)\n');
+  process.stdout.write(
+    `  ${o.agents} agents, in-flight window ${o.window}, offered ${result.offered_per_s === null ? 'as fast as acked (saturating)' : `${result.offered_per_s} envelopes/s`}, ` +
+      `measured ${result.seconds} s, ${result.cpu_cores} CPU cores, load average ${result.load_average_1m}\n`,
+  );
+  line(head);
+  for (const r of rows) line(r);
+  if (result.throughput_vs_raw !== null)
+    process.stdout.write(`  control plane throughput / raw limit: ${result.throughput_vs_raw}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 function sleep(ms: number): Promise<void> {
