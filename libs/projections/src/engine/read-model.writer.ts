@@ -99,19 +99,22 @@ export class ReadModelWriter {
    */
   install(): string[] {
     const reset: string[] = [];
-    this.db.transaction(() => {
-      const states = this.state.all();
-      for (const p of this.projections) {
-        const s = states.get(p.name);
-        const missing = p.tables.some((t) => !this.tableExists(this.table(t.name)));
-        if (!s || s.version !== p.version || missing) {
-          createTables(this.db, p, this.table);
-          if (this.table === liveTables) createIndexes(this.db, p);
-          this.state.save({ name: p.name, version: p.version, checkpoint: null });
-          reset.push(p.name);
+    // IMMEDIATE: it reads the state rows before writing, and a rebuild may commit in between.
+    this.db
+      .transaction(() => {
+        const states = this.state.all();
+        for (const p of this.projections) {
+          const s = states.get(p.name);
+          const missing = p.tables.some((t) => !this.tableExists(this.table(t.name)));
+          if (!s || s.version !== p.version || missing) {
+            createTables(this.db, p, this.table);
+            if (this.table === liveTables) createIndexes(this.db, p);
+            this.state.save({ name: p.name, version: p.version, checkpoint: null });
+            reset.push(p.name);
+          }
         }
-      }
-    })();
+      })
+      .immediate();
     this.load();
     return reset;
   }

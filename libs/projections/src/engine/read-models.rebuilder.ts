@@ -74,9 +74,12 @@ export async function rebuildReadModels(
   const progressEvery = options.progressEveryMs ?? 200;
   const state = new ProjectionStateRepository(db);
 
+  // Every write transaction here is IMMEDIATE: the live runner writes the same file, and a deferred
+  // transaction that read before it wrote fails at once with SQLITE_BUSY when the runner committed in
+  // between, instead of waiting its turn (busy_timeout only covers taking the write lock).
   db.transaction(() => {
     for (const p of selected) createTables(db, p, rebuildTables);
-  })();
+  }).immediate();
   const handlers = new Map<string, ProjectionHandler[]>();
   const allHandlers: ProjectionHandler[] = [];
   for (const p of selected) {
@@ -93,7 +96,8 @@ export async function rebuildReadModels(
     }
     for (const h of allHandlers) h.endBatch?.();
   };
-  const applyBatch = db.transaction(applyEvents);
+  const applyTx = db.transaction(applyEvents);
+  const applyBatch = (events: readonly RecordedEvent[]): void => applyTx.immediate(events);
 
   const headAtStart = (await store.headPosition())?.commit ?? 0n;
   let last = null as Position | null;
@@ -195,7 +199,7 @@ export async function rebuildReadModels(
   } catch (err) {
     db.transaction(() => {
       for (const p of selected) dropTables(db, p, rebuildTables);
-    })();
+    }).immediate();
     throw err;
   }
 }

@@ -134,16 +134,20 @@ export class SqliteEventStore implements EventStore {
       }
       if (!options.readonly) {
         this.db.pragma('journal_mode = WAL');
-        this.db.transaction(() => {
-          const hasCount =
-            existing === undefined ||
-            (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some(
-              (c) => c.name === 'count',
-            );
-          if (!hasCount) this.db.exec(SQLITE_EVENTS_ADD_COUNT);
-          this.db.exec(SQLITE_EVENTS_SCHEMA);
-          this.db.pragma(`user_version = ${SQLITE_EVENTS_SCHEMA_VERSION}`);
-        })();
+        // IMMEDIATE: it reads the schema before writing, and a server may commit on the same file in
+        // between; a deferred transaction would then fail with SQLITE_BUSY instead of waiting its turn.
+        this.db
+          .transaction(() => {
+            const hasCount =
+              existing === undefined ||
+              (this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some(
+                (c) => c.name === 'count',
+              );
+            if (!hasCount) this.db.exec(SQLITE_EVENTS_ADD_COUNT);
+            this.db.exec(SQLITE_EVENTS_SCHEMA);
+            this.db.pragma(`user_version = ${SQLITE_EVENTS_SCHEMA_VERSION}`);
+          })
+          .immediate();
       }
       this.db.pragma(`synchronous = ${synchronous}`);
       this.db.pragma('cache_size = -65536');
