@@ -66,6 +66,8 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** A host page opened before the first snapshot existed; its restore section must fill in by itself. */
+  let openedBeforeSnapshot: Page | undefined;
   let agent: ChildProcess | undefined;
   let agentLog = '';
   let work: string;
@@ -253,6 +255,23 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     assert.equal(init.status, 'succeeded', `init: ${JSON.stringify(init)}\n${agentLog.slice(-2000)}`);
 
     await page.goto(`${cp.url}/hosts/${encodeURIComponent(hostId)}`);
+    // No snapshot yet: the restore section waits for one instead of offering an empty form.
+    assert.equal(
+      await page.locator('[data-testid=restore-waiting]').count(),
+      1,
+      'restore waits for a snapshot',
+    );
+    const waiting = await page.request.get(
+      `${cp.url}/ui/partials/hosts/${encodeURIComponent(hostId)}/restore`,
+    );
+    assert.equal(waiting.status(), 200);
+    const waitingHtml = await waiting.text();
+    assert.ok(
+      waitingHtml.includes('data-testid="restore-waiting"') && waitingHtml.includes('hx-trigger="every 5s"'),
+      waitingHtml,
+    );
+    openedBeforeSnapshot = await page.context().newPage();
+    await openedBeforeSnapshot.goto(page.url());
     assert.equal(
       await page.inputValue('#run-paths'),
       path.join(work, 'data'),
@@ -289,6 +308,11 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     );
     const row = (await page.locator('[data-testid=snapshots-table] tbody tr').first().textContent()) ?? '';
     assert.ok(row.includes(path.join(work, 'data')), `snapshot row names the path: ${row}`);
+    // The page opened before the backup swaps its waiting placeholder for the form without a reload.
+    assert.ok(openedBeforeSnapshot, 'a host page was opened before the first snapshot');
+    await openedBeforeSnapshot.locator('#restore-target').waitFor({ state: 'attached', timeout: 20_000 });
+    assert.equal(await openedBeforeSnapshot.locator('[data-testid=restore-waiting]').count(), 0);
+    await openedBeforeSnapshot.close();
     // A restore without a target is refused by the catalog; the message names the field, next to the form.
     await page.click('text=Restore a snapshot');
     await page.click('form:has(#restore-target) button[type=submit]');

@@ -63,6 +63,19 @@ export class HostPageController {
     );
   }
 
+  /**
+   * The restore form alone. A host page opened before the first snapshot was
+   * known shows a placeholder that asks for this every 5 s until it gets the form.
+   * Declared before `:part` so that route does not take it.
+   */
+  @Get('ui/partials/hosts/:id/restore')
+  @Roles('operator')
+  @Header('Content-Type', HTML)
+  async restoreForm(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
+    const page = await this.presenter.load(id, new Date());
+    return this.renderer.partial(req, 'partials/host-restore', { page, fmt });
+  }
+
   @Get('ui/partials/hosts/:id/:part')
   @Roles('viewer')
   @Header('Content-Type', HTML)
