@@ -202,6 +202,13 @@ export class AgentConnection implements AgentSession {
     const messages = this.batch;
     this.batch = [];
     if (messages.length === 0) return;
+    if (this.closeReason) {
+      // Read before the close was decided, never acked: the agent resends them on its next connection.
+      // Storing them now could put a later log line in before an earlier one that failed (store
+      // unavailable), and lines are deduplicated by seq, so the earlier one would then look old.
+      this.inflight -= messages.length;
+      return;
+    }
     const receivedAt = new Date().toISOString();
     void this.handshake
       .then(() => this.deps.ingest(this.hostId, messages, receivedAt))
