@@ -1,8 +1,8 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { cpuSeconds } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 import { apiToken, LineStreamer, onlineAgent, percentile, startedJob } from '../e2e/live-tail.helpers';
 
@@ -121,15 +121,6 @@ class BenchSubscriber {
     } else if (text.startsWith('{"type":"end"')) {
       this.ended = true;
     }
-  }
-}
-
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
   }
 }
 

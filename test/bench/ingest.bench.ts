@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { cpuSeconds, sleep } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 import { enrolHost, ScriptedAgent, type AgentIdentity } from '../support/scripted-agent';
 
@@ -177,16 +178,6 @@ function rssMb(pid: number): number {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(status);
     return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** utime + stime of a process, in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -430,10 +421,6 @@ async function main(): Promise<void> {
   if (result.throughput_vs_raw !== null)
     process.stdout.write(`  control plane throughput / raw limit: ${result.throughput_vs_raw}\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 main().catch((err: unknown) => {

@@ -343,8 +343,10 @@ export class FleetAgent {
   }
 }
 
-/** `/proc/<pid>/stat` split into comm, state, ppid and pgrp; undefined once the pid is gone. */
-function procStat(pid: number | string): { comm: string; state: string; pgrp: number } | undefined {
+/** `/proc/<pid>/stat`: comm, state, pgrp and CPU time used (user + system, seconds); undefined once the pid is gone. */
+function procStat(
+  pid: number | string,
+): { comm: string; state: string; pgrp: number; cpuSeconds: number } | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -354,7 +356,18 @@ function procStat(pid: number | string): { comm: string; state: string; pgrp: nu
   // "pid (comm) state ppid pgrp …" — comm may contain spaces, so split after the last ')'.
   const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { comm, state: fields[0] ?? '', pgrp: Number(fields[2]) };
+  // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+  return {
+    comm,
+    state: fields[0] ?? '',
+    pgrp: Number(fields[2]),
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+  };
+}
+
+/** CPU time a process has used so far (user + system, seconds); 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  return procStat(pid)?.cpuSeconds ?? 0;
 }
 
 /** True once `pid` is gone or only a zombie/dead entry waiting to be reaped (containers without an init reap late). */

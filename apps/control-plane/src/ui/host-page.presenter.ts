@@ -9,6 +9,7 @@ import {
 } from '@rf/projections';
 import { JOB_KINDS } from '@rf/events';
 import { AppError } from '../api/app-error';
+import type { ReadModels } from '../api/read-models.port';
 import { ReadModelsReader } from '../api/read-models.reader';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { backupFreshness, cronText, nextRun, type Freshness } from './ui-format';
@@ -97,8 +98,7 @@ export class HostPagePresenter {
 
   async load(hostId: string, now: Date): Promise<HostPage> {
     const models = await this.reader.fresh();
-    const host = models.hosts.get(hostId);
-    if (!host) throw new AppError('not_found', `host ${hostId} does not exist`, { field: 'id' });
+    const host = hostOrNotFound(models, hostId);
     const schedules = models.schedules.forHost(hostId);
     const jobs = models.jobs.list({ hostId, limit: 25 });
     const online = this.sessions.isOnline(hostId);
@@ -135,4 +135,16 @@ export class HostPagePresenter {
       kinds: JOB_KINDS,
     };
   }
+
+  /** What the restore form needs, without the rest of the page (polled while a page waits for a first snapshot). */
+  async restoreChoices(hostId: string): Promise<Pick<HostPage, 'host' | 'snapshots'>> {
+    const models = await this.reader.fresh();
+    return { host: hostOrNotFound(models, hostId), snapshots: models.snapshots.forHost(hostId) };
+  }
+}
+
+function hostOrNotFound(models: ReadModels, hostId: string): HostView {
+  const host = models.hosts.get(hostId);
+  if (!host) throw new AppError('not_found', `host ${hostId} does not exist`, { field: 'id' });
+  return host;
 }

@@ -72,7 +72,7 @@ export class HostPageController {
   @Roles('operator')
   @Header('Content-Type', HTML)
   async restoreForm(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
-    const page = await this.presenter.load(id, new Date());
+    const page = await this.presenter.restoreChoices(id);
     return this.renderer.partial(req, 'partials/host-restore', { page, fmt });
   }
 
