@@ -5,6 +5,7 @@ import {
   AgentConfig,
   ConfigError,
   defaultConfigPath,
+  insecureServerProblem,
   loadAgentConfig,
   parseAgentConfig,
   saveAgentConfig,
@@ -22,9 +23,11 @@ import {
 const HELP = `restic-fleet-agent ${agentVersion()} — runs restic for a restic-fleet control plane
 
 Usage:
-  restic-fleet-agent enrol --server URL --token TOKEN [--config PATH]
+  restic-fleet-agent enrol --server URL --token TOKEN [--config PATH] [--allow-insecure]
       Register this host with the control plane using a one-time enrolment
       token (create one in the UI), and write the config file (mode 0600).
+      An http:// URL to another machine is refused (secrets would travel in
+      clear) unless --allow-insecure is given.
   restic-fleet-agent run [--config PATH]
       Connect to the control plane and run jobs and schedules (the daemon).
   restic-fleet-agent service install [--config PATH] [--root DIR]
@@ -49,7 +52,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['--server', '--token', '--config', '--root']);
-const BOOL_FLAGS = new Set(['--help', '-h', '--version']);
+const BOOL_FLAGS = new Set(['--help', '-h', '--version', '--allow-insecure']);
 
 function parseArgv(argv: string[]): Parsed {
   const positionals: string[] = [];
@@ -97,6 +100,14 @@ async function enrol(p: Parsed): Promise<void> {
     throw new UsageError(`enrol: --server must be an http(s) URL (got "${server}")`);
   }
   const serverUrl = base.toString().replace(/\/+$/, '');
+  const allowInsecure = p.flags.has('--allow-insecure');
+  // Checked before anything is sent: the enrolment token itself would travel in clear.
+  const insecure = insecureServerProblem(serverUrl, allowInsecure);
+  if (insecure) {
+    throw new Error(
+      `enrol: ${insecure}. Use an https:// URL, or add --allow-insecure if the network itself is trusted.`,
+    );
+  }
   const configPath = configPathOf(p);
   const body = { token, hostname: os.hostname(), os: wireOs(), arch: wireArch() };
   let res: Response;
@@ -144,6 +155,7 @@ async function enrol(p: Parsed): Promise<void> {
       server: serverUrl,
       agent_id: o.agent_id,
       agent_secret: o.agent_secret,
+      allow_insecure: allowInsecure,
     },
     configPath,
   );
@@ -169,7 +181,7 @@ async function run(p: Parsed): Promise<void> {
   const cfg = loadAgentConfig(configPath);
   const logger = createLogger(cfg.log_level);
   logger.info({ config: configPath, agent_id: cfg.agent_id, version: agentVersion() }, 'agent: starting');
-  const agent = new AgentService({ config: cfg, logger });
+  const agent = new AgentService({ config: cfg, configPath, logger });
   await agent.start();
   let stopping = false;
   const stop = (signal: string): void => {

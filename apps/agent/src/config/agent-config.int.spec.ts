@@ -65,6 +65,42 @@ describe('agent config file', () => {
     assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('agent.yaml.corrupt-')).length, 1);
   });
 
+  it('hooks are off unless the host opts in; the opt-in survives a save', () => {
+    const p = path.join(dir, 'agent.yaml');
+    assert.equal(parseAgentConfig(base, p).allow_hooks, false);
+    const cfg = parseAgentConfig({ ...base, allow_hooks: true }, p);
+    saveAgentConfig(p, cfg);
+    assert.equal(loadAgentConfig(p).allow_hooks, true);
+    assert.match(fs.readFileSync(p, 'utf8'), /^allow_hooks: true$/m);
+    assert.throws(
+      () => parseAgentConfig({ ...base, allow_hooks: 'yes' }, p),
+      (e: unknown) => e instanceof ConfigError && e.field === 'allow_hooks',
+    );
+  });
+
+  it('refuses http:// to another machine unless allow_insecure is set, and says why', () => {
+    const p = path.join(dir, 'agent.yaml');
+    assert.throws(
+      () => parseAgentConfig({ ...base, server: 'http://fleet.example.com:8080' }, p),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.field === 'server' &&
+        /agent secret and repository passwords would cross the network unencrypted/.test(e.message) &&
+        /https:\/\/ URL, or set allow_insecure: true/.test(e.message),
+    );
+    const allowed = parseAgentConfig({ ...base, server: 'http://10.0.0.5:8080', allow_insecure: true }, p);
+    saveAgentConfig(p, allowed);
+    assert.equal(loadAgentConfig(p).server, 'http://10.0.0.5:8080', 'the opt-in is written back');
+    for (const server of [
+      'https://fleet.example.com',
+      'http://localhost:8080',
+      'http://127.0.0.53:8080',
+      'http://[::1]:8080',
+    ]) {
+      assert.equal(parseAgentConfig({ ...base, server }, p).server, server, server);
+    }
+  });
+
   it('defaults to /etc on Linux and ProgramData on Windows', () => {
     assert.equal(defaultConfigPath('linux', {}), '/etc/restic-fleet/agent.yaml');
     assert.equal(defaultConfigPath('win32', { ProgramData: 'D:\\PD' }), 'D:\\PD\\restic-fleet\\agent.yaml');

@@ -35,6 +35,10 @@ export interface JobRunnerDeps {
   repository: () => ResticRepository | undefined;
   restic: () => Promise<ResticBinary>;
   schedule: (id: string) => StoredSchedule | undefined;
+  /** The host's `allow_hooks`: without it a job whose schedule has hooks fails and nothing runs. */
+  allowHooks: boolean;
+  /** Named in the refusal so the operator knows which file to change. */
+  configPath?: string;
   logger: AgentLogger;
   processes?: ResticProcessRepository;
   hooks?: HookProcessRepository;
@@ -95,6 +99,11 @@ const DEFAULT_HOOK_TIMEOUT_S = 300;
  * running restic; a failing post-hook turns a succeeded job into `warning`.
  * The post-hook runs whenever restic ran (RF_JOB_STATUS tells it how it went),
  * not when the job was cancelled.
+ *
+ * Hooks run as the agent's user (root on most hosts), so whoever can edit a
+ * schedule could run anything there: the host must opt in with
+ * `allow_hooks: true`. Without it a job whose schedule has a hook fails
+ * before anything runs (neither hook nor restic), saying how to allow hooks.
  */
 export class JobRunnerService {
   private readonly jobs = new Map<string, Job>();
@@ -275,6 +284,23 @@ export class JobRunnerService {
     const schedule = job.scheduleId ? this.d.schedule(job.scheduleId) : undefined;
     if (job.scheduleId && !schedule) {
       log('agent', `schedule ${job.scheduleId} is not in the applied schedule set; running without hooks`);
+    }
+    const hooks = [schedule?.pre_hook ? 'a pre-hook' : '', schedule?.post_hook ? 'a post-hook' : ''].filter(
+      Boolean,
+    );
+    if (hooks.length > 0 && !this.d.allowHooks) {
+      const error =
+        `schedule ${job.scheduleId ?? ''} has ${hooks.join(' and ')}, but this host does not allow hooks ` +
+        `(they run as the agent's user, often root); neither the hooks nor restic were run. To allow them, set ` +
+        `allow_hooks: true in ${this.d.configPath ?? "the agent's config file (agent.yaml)"} on this host and restart the agent`;
+      log('agent', error);
+      this.finish(job, startedAt, {
+        status: 'failed',
+        exit_code: null,
+        error,
+        error_code: 'hooks_not_allowed',
+      });
+      return;
     }
     const hookTimeoutMs = (schedule?.hook_timeout_s ?? DEFAULT_HOOK_TIMEOUT_S) * 1000;
     if (schedule?.pre_hook) {

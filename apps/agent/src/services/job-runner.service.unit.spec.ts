@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResticProcessRepository, ResticRunOptions, ResticRunResult } from '@rf/restic';
 import pino from 'pino';
+import type { HookProcessRepository, HookResult } from '../repositories/hook-process.repository';
+import type { StoredSchedule } from '../repositories/schedule-state.repository';
 import { JobRunnerService } from './job-runner.service';
 
 interface Sent {
@@ -34,9 +36,31 @@ class FakeProcesses {
   }
 }
 
-function setup(repo: { url: string; password: string } | null = { url: '/r', password: 'pw' }) {
+/** Records the hooks it is asked to run; they all succeed. */
+class FakeHooks {
+  readonly commands: string[] = [];
+  run(command: string): Promise<HookResult> {
+    this.commands.push(command);
+    return Promise.resolve({ exitCode: 0, timedOut: false, cancelled: false });
+  }
+}
+
+const HOOKED: StoredSchedule = {
+  id: 'nightly',
+  cron_expr: '0 2 * * *',
+  enabled: true,
+  pre_hook: 'pg_dump app > /var/backups/app.sql',
+  post_hook: 'rm /var/backups/app.sql',
+  raw: {},
+};
+
+function setup(
+  repo: { url: string; password: string } | null = { url: '/r', password: 'pw' },
+  hooks: { allowHooks: boolean; schedule?: StoredSchedule } = { allowHooks: false },
+) {
   const sent: Sent[] = [];
   const processes = new FakeProcesses();
+  const hookRuns = new FakeHooks();
   const runner = new JobRunnerService({
     emit: (type, jobId, payload) =>
       void sent.push({ type, jobId, payload: payload as Record<string, unknown> }),
@@ -44,11 +68,14 @@ function setup(repo: { url: string; password: string } | null = { url: '/r', pas
     repository: () => repo ?? undefined,
     restic: () =>
       Promise.resolve({ bin: '/usr/bin/restic', version: { major: 0, minor: 14, patch: 0, raw: '' } }),
-    schedule: () => undefined,
+    schedule: (id) => (hooks.schedule?.id === id ? hooks.schedule : undefined),
+    allowHooks: hooks.allowHooks,
+    configPath: '/etc/restic-fleet/agent.yaml',
     logger: pino({ level: 'silent' }),
     processes: processes as unknown as ResticProcessRepository,
+    hooks: hookRuns as unknown as HookProcessRepository,
   });
-  return { sent, processes, runner };
+  return { sent, processes, runner, hookRuns };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -146,5 +173,36 @@ describe('JobRunnerService', () => {
     const fin = sent.find((s) => s.type === 'job.finished');
     assert.equal(fin?.payload.status, 'warning');
     assert.equal(fin?.payload.exit_code, 3);
+  });
+
+  it('fails a job whose schedule has hooks on a host that does not allow them, running neither hooks nor restic', async () => {
+    const { sent, processes, runner, hookRuns } = setup(undefined, { allowHooks: false, schedule: HOOKED });
+    runner.submit({ job_id: 'h', kind: 'unlock', args: {}, schedule_id: 'nightly' });
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    const fin = sent.find((s) => s.type === 'job.finished')!;
+    assert.equal(fin.payload.status, 'failed');
+    assert.equal(fin.payload.error_code, 'hooks_not_allowed');
+    assert.match(
+      String(fin.payload.error),
+      /has a pre-hook and a post-hook, but this host does not allow hooks.*set allow_hooks: true in \/etc\/restic-fleet\/agent\.yaml on this host and restart the agent/,
+    );
+    assert.deepEqual(hookRuns.commands, [], 'no hook ran');
+    assert.equal(processes.runs.length, 0, 'restic did not run');
+    const logged = sent.filter((s) => s.type === 'log.stream').map((s) => s.payload.payload);
+    assert.ok(
+      logged.some((l) => /does not allow hooks/.test(String(l))),
+      'the job log says why',
+    );
+  });
+
+  it('runs the hooks around restic on a host that allows them', async () => {
+    const { sent, processes, runner, hookRuns } = setup(undefined, { allowHooks: true, schedule: HOOKED });
+    runner.submit({ job_id: 'h', kind: 'unlock', args: {}, schedule_id: 'nightly' });
+    await until('restic runs', () => processes.runs.length === 1);
+    assert.deepEqual(hookRuns.commands, [HOOKED.pre_hook]);
+    processes.runs[0].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    assert.deepEqual(hookRuns.commands, [HOOKED.pre_hook, HOOKED.post_hook]);
+    assert.equal(sent.find((s) => s.type === 'job.finished')?.payload.status, 'succeeded');
   });
 });

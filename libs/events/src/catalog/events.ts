@@ -14,6 +14,7 @@ import {
   IsObjArr,
   IsArrOf,
   IsBase64,
+  IsBool,
   IsCode,
   IsCount,
   IsFraction,
@@ -95,6 +96,7 @@ export const KNOWN_JOB_ERROR_CODES = [
   'restic_not_found',
   'restic_failed',
   'hook_failed',
+  'hooks_not_allowed',
   'invalid_args',
   'agent_restarted',
 ] as const;
@@ -166,6 +168,8 @@ export class AgentConnectedData {
   @IsPlatformName() readonly arch!: string;
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
   @IsTimestamp() readonly connected_at!: string;
+  /** Whether the host runs schedule hooks (`allow_hooks` in agent.yaml); absent when the agent does not say. */
+  @IsOptional() @IsBool() readonly allow_hooks?: boolean;
 }
 
 export class AgentDisconnectedData {

@@ -43,6 +43,7 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
             arch: p.arch,
             boot_time: p.boot_time,
             connected_at: message.ts,
+            allow_hooks: p.allow_hooks,
           }),
         },
       };

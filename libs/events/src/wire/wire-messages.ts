@@ -49,6 +49,8 @@ export class HelloPayload {
   @IsPlatformName() readonly os!: string;
   @IsPlatformName() readonly arch!: string;
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
+  /** The host's `allow_hooks` setting. Absent from agents that predate it (they run every hook they are given). */
+  @IsOptional() @IsBool() readonly allow_hooks?: boolean;
 }
 
 export class HeartbeatPayload {

@@ -19,6 +19,7 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     os: 'linux',
     arch: 'amd64',
     boot_time: T0,
+    allow_hooks: false,
   },
   heartbeat: { sent_at: T0 },
   'config.update': {

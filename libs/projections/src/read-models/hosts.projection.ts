@@ -28,7 +28,7 @@ const FINISHED: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed',
  */
 export const hostsProjection: ProjectionDefinition = {
   name: 'hosts',
-  version: 1,
+  version: 2,
   tables: [
     {
       name: 'hosts',
@@ -41,6 +41,7 @@ export const hostsProjection: ProjectionDefinition = {
         agent_version TEXT,
         restic_version TEXT,
         protocol_version INTEGER,
+        allow_hooks INTEGER,
         enrolled_at TEXT,
         connected_at TEXT,
         disconnected_at TEXT,
@@ -86,7 +87,8 @@ export const hostsProjection: ProjectionDefinition = {
          connected_at = @at, last_seen = @at,
          hostname = COALESCE(@hostname, hostname), os = COALESCE(@os, os), arch = COALESCE(@arch, arch),
          agent_version = COALESCE(@agent_version, agent_version), restic_version = COALESCE(@restic_version, restic_version),
-         protocol_version = COALESCE(@protocol_version, protocol_version)
+         protocol_version = COALESCE(@protocol_version, protocol_version),
+         allow_hooks = @allow_hooks
        WHERE id = @id`,
     );
     const disconnected = db.prepare(
@@ -149,6 +151,8 @@ export const hostsProjection: ProjectionDefinition = {
               agent_version: str(d, 'agent_version'),
               restic_version: str(d, 'restic_version'),
               protocol_version: num(d, 'protocol_version'),
+              // Each connection states it afresh; an agent that does not say leaves it unknown (NULL).
+              allow_hooks: typeof d['allow_hooks'] === 'boolean' ? (d['allow_hooks'] ? 1 : 0) : null,
             });
             return;
           }

@@ -276,7 +276,7 @@ describe('hosts projection', () => {
     enrolment_token_id: 'et1',
     enrolled_at: at(1000),
   });
-  const connected = host('AgentConnected', {
+  const connectedData = {
     protocol_version: 1,
     agent_version: '0.2.0',
     restic_version: '0.14.0',
@@ -284,7 +284,8 @@ describe('hosts projection', () => {
     os: 'linux',
     arch: 'amd64',
     connected_at: at(2000),
-  });
+  };
+  const connected = host('AgentConnected', connectedData);
 
   it('is offline after enrolment, online with versions after connecting, offline after disconnect', () => {
     given(enrolled);
@@ -299,6 +300,15 @@ describe('hosts projection', () => {
     const off = new HostsQuery(db).get('h1');
     assert.equal(off?.status, 'offline');
     assert.equal(off?.lastSeen, at(3000));
+  });
+
+  it('records whether the host allows hooks, as each connection states it; unknown when the agent does not say', () => {
+    given(enrolled, connected);
+    assert.equal(new HostsQuery(db).get('h1')?.hooksAllowed, null, 'an agent that predates allow_hooks');
+    when(host('AgentConnected', { ...connectedData, allow_hooks: true, connected_at: at(2500) }));
+    assert.equal(new HostsQuery(db).get('h1')?.hooksAllowed, true);
+    when(host('AgentConnected', { ...connectedData, allow_hooks: false, connected_at: at(2600) }));
+    assert.equal(new HostsQuery(db).get('h1')?.hooksAllowed, false);
   });
 
   it('stays revoked whatever the agent does afterwards', () => {
