@@ -1,33 +1,29 @@
 import pino from 'pino';
+import { redactSecrets } from '@rf/events';
 
 export type AgentLogger = pino.Logger;
 
-/** Paths that may carry secrets anywhere in a log object; pino replaces them. */
-export const REDACT_PATHS = [
-  'agent_secret',
-  'password',
-  'credential',
-  'token',
-  'authorization',
-  'headers.authorization',
-  '*.agent_secret',
-  '*.password',
-  '*.credential',
-  '*.token',
-  '*.authorization',
-  '*.repo_password',
-  'repo_password',
-  'env.RESTIC_PASSWORD',
-];
+/** Header paths pino blanks out; every other secret is hidden by name, at any depth (`redactSecrets`). */
+export const REDACT_PATHS = ['headers.authorization', '*.headers.authorization'];
+
+/** Options shared by every agent logger: base fields and redaction of secrets wherever they appear. */
+export function agentLoggerOptions(level: string): pino.LoggerOptions {
+  return {
+    level,
+    base: { service: 'restic-fleet-agent' },
+    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+    formatters: { log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
+    serializers: { err: (err: Error) => redactSecrets({ ...pino.stdSerializers.err(err) }) },
+  };
+}
 
 /** JSON logs to stdout; human-readable when stdout is a terminal. */
 export function createLogger(level = 'info', pretty = process.stdout.isTTY === true): AgentLogger {
-  const base = { service: 'restic-fleet-agent' };
-  const redact = { paths: REDACT_PATHS, censor: '[redacted]' };
+  const options = agentLoggerOptions(level);
   if (pretty && hasPinoPretty()) {
-    return pino({ level, base, redact, transport: { target: 'pino-pretty', options: { colorize: true } } });
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
-  return pino({ level, base, redact });
+  return pino(options);
 }
 
 function hasPinoPretty(): boolean {

@@ -10,6 +10,7 @@ export * from './catalog/event-codec';
 export * from './wire/wire-messages';
 export * from './wire/envelope';
 export * from './wire/message-events';
+export * from './wire/secret-fields';
 export {
   createSqliteEventStore,
   SqliteEventStore,

@@ -253,7 +253,11 @@ export class AgentService {
     while (this.conn.bufferedAmount < HIGH_WATER_BYTES) {
       const batch = this.outbox.takeSendable(256);
       if (batch.length === 0) return;
-      for (const env of batch) this.conn.send(JSON.stringify(env));
+      const trace = this.log.isLevelEnabled('trace');
+      for (const env of batch) {
+        if (trace) this.log.trace({ envelope: env }, 'agent: message out');
+        this.conn.send(JSON.stringify(env));
+      }
     }
     if (!this.pumpTimer) {
       this.pumpTimer = setTimeout(() => {
@@ -270,6 +274,7 @@ export class AgentService {
       return;
     }
     const msg: WireMessage = parsed.message;
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ envelope: msg }, 'agent: message in');
     switch (msg.type) {
       case 'ack':
         this.outbox.ack(msg.payload.ids);

@@ -9,9 +9,9 @@ import {
   isUuid,
   scanStructure,
 } from '../catalog/validation';
+import { redactSecrets } from './secret-fields';
 import {
   isWireType,
-  SECRET_PAYLOAD_FIELDS,
   WIRE_PAYLOAD_CLASSES,
   type WirePayloadMap,
   type WireType,
@@ -274,11 +274,7 @@ export function makeErrorEnvelope(error: WireError, opts: MakeEnvelopeOptions = 
   );
 }
 
-/** A copy safe to log: secret payload fields (repo passwords, credentials) replaced by `[redacted]`. */
+/** A copy safe to log: secret fields (repository passwords, credentials; see SECRET_FIELD_NAMES) replaced. */
 export function redactMessage<M extends { type: string; payload: unknown }>(msg: M): M {
-  const fields = SECRET_PAYLOAD_FIELDS[msg.type as WireType];
-  if (!fields || !isPlainObject(msg.payload)) return msg;
-  const payload: Record<string, unknown> = { ...msg.payload };
-  for (const f of fields) if (payload[f] !== undefined) payload[f] = '[redacted]';
-  return { ...msg, payload };
+  return redactSecrets(msg);
 }

@@ -61,7 +61,7 @@ registerFastCheck(
   flatFastCheck<HeartbeatPayload>([{ name: 'sent_at', rule: RULES.timestamp }]),
 );
 
-/** Repository settings for the agent. Carries secrets: never log it (see `redactMessage`). */
+/** Repository settings for the agent. Carries secrets: log it only through `redactSecrets` (SECRET_FIELD_NAMES). */
 export class ConfigUpdatePayload {
   @IsRepoUrl() readonly repo_url!: string;
   @IsText(1024) readonly repo_password!: string;
@@ -220,8 +220,3 @@ export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
 export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
   [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
 );
-
-/** Payload fields that carry secrets, by message type. */
-export const SECRET_PAYLOAD_FIELDS: Partial<Record<WireType, readonly string[]>> = {
-  'config.update': ['repo_password', 'repo_credential'],
-};
