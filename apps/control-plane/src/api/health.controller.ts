@@ -1,8 +1,8 @@
-import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Inject, Logger, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { EVENT_STORE, type EventStore } from '@rf/events';
-import { Public } from '../auth/auth.decorators';
+import { CurrentActor, Public, type Actor } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { MetricsRegistry } from './metrics.registry';
 import { ReadinessProbes } from './readiness.probes';
@@ -13,10 +13,18 @@ interface ReadyCheck {
   readonly detail?: string;
 }
 
-/** Liveness, readiness and Prometheus metrics. No secrets here, so no auth (scrapers and probes have none). */
+/**
+ * Liveness, readiness and Prometheus metrics, without auth (scrapers and
+ * probes have none). `/readyz` tells the public only ready or not: what a
+ * failing check says (paths, hosts, driver errors) goes to admins and the log.
+ */
 @ApiTags('health')
 @Controller()
 export class HealthController {
+  private readonly logger = new Logger(HealthController.name);
+  /** The failing checks last logged, so a probe polled every few seconds logs each change once. */
+  private lastFailing = '';
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly metrics: MetricsRegistry,
@@ -36,14 +44,26 @@ export class HealthController {
   @Get('readyz')
   async readyz(
     @Res({ passthrough: true }) res: Response,
-  ): Promise<{ status: 'ready' | 'not_ready'; checks: ReadyCheck[] }> {
+    @CurrentActor() actor: Actor | undefined,
+  ): Promise<{ status: 'ready' | 'not_ready'; checks?: ReadyCheck[] }> {
     const checks: ReadyCheck[] = [
       await this.storeCheck(),
       ...(await this.probes.run(this.config.projectionLagBoundMs)),
     ];
     const ok = checks.every((c) => c.ok);
+    this.logChange(checks.filter((c) => !c.ok));
     res.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: ok ? 'ready' : 'not_ready', checks };
+    const status = ok ? 'ready' : 'not_ready';
+    return actor?.role === 'admin' ? { status, checks } : { status };
+  }
+
+  private logChange(failing: ReadyCheck[]): void {
+    const key = JSON.stringify(failing);
+    if (key === this.lastFailing) return;
+    const wasFailing = this.lastFailing !== '' && this.lastFailing !== '[]';
+    this.lastFailing = key;
+    if (failing.length > 0) this.logger.warn({ checks: failing }, 'not ready');
+    else if (wasFailing) this.logger.log('ready again');
   }
 
   @Public()
