@@ -15,10 +15,12 @@ import { createLogger } from './logger';
 import { AgentService } from './services/agent.service';
 import { agentVersion, wireArch, wireOs } from './services/host-facts';
 import {
+  CONFIG_PATH_ENV,
   installSystemdService,
   uninstallSystemdService,
   windowsService,
 } from './services/service-installer.service';
+import { onStopRequest } from './services/stop-requests';
 
 const HELP = `restic-fleet-agent ${agentVersion()} — runs restic for a restic-fleet control plane
 
@@ -37,11 +39,12 @@ Usage:
   restic-fleet-agent --help | --version
 
 Options:
-  --config PATH   config file (default ${defaultConfigPath()})
+  --config PATH   config file (default: $${CONFIG_PATH_ENV}, else ${defaultConfigPath()})
   --root DIR      install the systemd unit under DIR instead of / (packaging, tests)
 
 Environment:
-  RF_RESTIC_BIN   the restic binary to use (default: found on PATH)
+  RF_RESTIC_BIN     the restic binary to use (default: found on PATH)
+  RF_AGENT_CONFIG   the config file when --config is not given (the Windows service uses it)
 `;
 
 class UsageError extends Error {}
@@ -83,8 +86,9 @@ function str(p: Parsed, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** --config, else RF_AGENT_CONFIG (how the Windows service passes a path that may hold spaces), else the default. */
 function configPathOf(p: Parsed): string {
-  return path.resolve(str(p, '--config') ?? defaultConfigPath());
+  return path.resolve(str(p, '--config') ?? (process.env[CONFIG_PATH_ENV] || defaultConfigPath()));
 }
 
 async function enrol(p: Parsed): Promise<void> {
@@ -183,11 +187,8 @@ async function run(p: Parsed): Promise<void> {
   logger.info({ config: configPath, agent_id: cfg.agent_id, version: agentVersion() }, 'agent: starting');
   const agent = new AgentService({ config: cfg, configPath, logger });
   await agent.start();
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'agent: stopping (cancelling running jobs)');
+  const stop = (reason: string): void => {
+    logger.info({ reason }, 'agent: stopping (cancelling running jobs)');
     // Never hang on shutdown: restic gets SIGINT, then SIGKILL after the grace; allow that plus a margin.
     const hardStop = setTimeout(
       () => {
@@ -209,8 +210,7 @@ async function run(p: Parsed): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopRequest(process, stop);
 }
 
 async function service(p: Parsed): Promise<void> {
@@ -221,7 +221,9 @@ async function service(p: Parsed): Promise<void> {
   const configPath = configPathOf(p);
   const print = (line: string): void => void process.stdout.write(line + '\n');
   if (process.platform === 'win32') {
-    await windowsService(action, { agentBin, configPath, print });
+    // Fail early on install: a service without an enrolled config only restarts in a loop.
+    const cancelGraceS = action === 'install' ? loadAgentConfig(configPath).cancel_grace_s : 0;
+    await windowsService(action, { agentBin, configPath, cancelGraceS, print });
     return;
   }
   const root = path.resolve(str(p, '--root') ?? '/');

@@ -13,7 +13,10 @@ export function agentLoggerOptions(level: string): pino.LoggerOptions {
     base: { service: 'restic-fleet-agent' },
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     formatters: { log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
-    serializers: { err: (err: Error) => redactSecrets({ ...pino.stdSerializers.err(err) }) },
+    // An error's own enumerable fields (a failed request's options, say) are walked too; a string stays one.
+    serializers: {
+      err: (err: unknown) => redactSecrets(err instanceof Error ? { ...pino.stdSerializers.err(err) } : err),
+    },
   };
 }
 

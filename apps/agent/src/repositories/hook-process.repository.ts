@@ -1,3 +1,4 @@
+import { processStopper, type ProcessStopper } from '@rf/restic';
 import { execa } from 'execa';
 import * as readline from 'node:readline';
 
@@ -24,9 +25,13 @@ const KILL_AFTER_MS = 5000;
  * cmd.exe on Windows), streaming its output line by line. The hook gets no
  * repository secrets: only the job variables the caller passes. On POSIX the
  * hook gets its own process group, so a timeout or cancel stops everything it
- * started (`sh -c 'sleep 30'` keeps the pipes open through its child otherwise).
+ * started (`sh -c 'sleep 30'` keeps the pipes open through its child otherwise);
+ * on Windows the whole tree is ended with taskkill, since ending cmd.exe
+ * alone would orphan what it started.
  */
 export class HookProcessRepository {
+  constructor(private readonly stopper: ProcessStopper = processStopper()) {}
+
   async run(command: string, o: HookRunOptions): Promise<HookResult> {
     const child = execa(command, {
       shell: true,
@@ -41,8 +46,15 @@ export class HookProcessRepository {
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let stopping = false;
     const stop = (): void => {
-      if (killTimer) return;
+      if (stopping) return;
+      stopping = true;
+      if (!POSIX) {
+        // A shell tree on Windows has no polite stop that reaches every child.
+        if (child.pid !== undefined) this.stopper.kill(child.pid);
+        return;
+      }
       signalTree(child.pid, 'SIGTERM', () => child.kill('SIGTERM'));
       killTimer = setTimeout(
         () => signalTree(child.pid, 'SIGKILL', () => child.kill('SIGKILL')),
@@ -89,7 +101,7 @@ export class HookProcessRepository {
 }
 
 function signalTree(pid: number | undefined, signal: NodeJS.Signals, fallback: () => void): void {
-  if (!POSIX || pid === undefined) {
+  if (pid === undefined) {
     fallback();
     return;
   }

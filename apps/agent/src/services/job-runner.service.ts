@@ -366,6 +366,7 @@ export class JobRunnerService {
       });
       return;
     }
+    if (result.killed) await this.removeStaleLock(job, restic, log);
     const outcome = classifyOutcome({
       command: inv.command,
       exitCode: result.exitCode,
@@ -426,18 +427,55 @@ export class JobRunnerService {
     }
   }
 
-  private async reportSnapshots(job: Job, restic: ResticBinary): Promise<void> {
-    const inv = argsForJob({ kind: 'snapshots' });
+  /**
+   * restic had to be killed (it did not stop within the grace period): it may
+   * have left its lock. A plain `restic unlock` removes locks of processes that
+   * no longer exist on this host and keeps any a live restic holds.
+   */
+  private async removeStaleLock(
+    job: Job,
+    restic: ResticBinary,
+    log: (stream: string, line: string) => void,
+  ): Promise<void> {
+    log(
+      'agent',
+      'restic did not stop within the grace period and was killed; removing the lock it left (restic unlock)',
+    );
     try {
-      const r = await this.processes.run({
-        bin: restic.bin,
-        version: restic.version,
-        repo: job.repo,
-        command: inv.command,
-        args: inv.args,
-        timeoutMs: 10 * 60_000,
-        captureStdout: true,
-      });
+      const r = await this.followUp(job, restic, { kind: 'unlock' }, 5 * 60_000);
+      log(
+        'agent',
+        r.exitCode === 0
+          ? 'stale lock removed'
+          : `restic unlock exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`,
+      );
+    } catch (err) {
+      log('agent', `could not run restic unlock: ${(err as Error).message}`);
+    }
+  }
+
+  /** A restic command the agent runs on its own after a job (its output is not the job's log). */
+  private followUp(
+    job: Job,
+    restic: ResticBinary,
+    what: ResticJob,
+    timeoutMs: number,
+  ): Promise<ResticRunResult> {
+    const inv = argsForJob(what);
+    return this.processes.run({
+      bin: restic.bin,
+      version: restic.version,
+      repo: job.repo,
+      command: inv.command,
+      args: inv.args,
+      timeoutMs,
+      captureStdout: true,
+    });
+  }
+
+  private async reportSnapshots(job: Job, restic: ResticBinary): Promise<void> {
+    try {
+      const r = await this.followUp(job, restic, { kind: 'snapshots' }, 10 * 60_000);
       if (r.exitCode !== 0)
         throw new Error(`restic snapshots exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
       const snapshots = mapSnapshots(jsonDocument(r.stdoutLines ?? []));
@@ -458,16 +496,7 @@ export class JobRunnerService {
     try {
       let raw = job.kind === 'stats' && job.args.mode === 'raw-data' ? jobDoc : undefined;
       if (!raw) {
-        const inv = argsForJob({ kind: 'stats', mode: 'raw-data' });
-        const r = await this.processes.run({
-          bin: restic.bin,
-          version: restic.version,
-          repo: job.repo,
-          command: inv.command,
-          args: inv.args,
-          timeoutMs: 30 * 60_000,
-          captureStdout: true,
-        });
+        const r = await this.followUp(job, restic, { kind: 'stats', mode: 'raw-data' }, 30 * 60_000);
         if (r.exitCode !== 0)
           throw new Error(`restic stats exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
         raw = statsDocument(jsonDocument(r.stdoutLines ?? []));

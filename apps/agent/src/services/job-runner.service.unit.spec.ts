@@ -27,6 +27,7 @@ class FakeProcesses {
           stdoutLines: opts.captureStdout ? ['[]'] : undefined,
           cancelled: false,
           timedOut: false,
+          killed: false,
           pid: 1,
           ...r,
         });
@@ -204,5 +205,23 @@ describe('JobRunnerService', () => {
     await until('finished', () => sent.some((s) => s.type === 'job.finished'));
     assert.deepEqual(hookRuns.commands, [HOOKED.pre_hook, HOOKED.post_hook]);
     assert.equal(sent.find((s) => s.type === 'job.finished')?.payload.status, 'succeeded');
+  });
+
+  it('runs restic unlock after restic had to be killed, so no stale lock is left behind', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'k', kind: 'backup', args: { paths: ['/data'] } });
+    await until('backup runs', () => processes.runs.length === 1);
+    processes.runs[0].release({ exitCode: null, signal: 'SIGKILL', cancelled: true, killed: true });
+    await until('unlock runs', () => processes.runs.length === 2);
+    assert.equal(processes.runs[1].opts.command, 'unlock');
+    assert.ok(!processes.runs[1].opts.args.includes('--remove-all'), 'only stale locks, never a live one');
+    processes.runs[1].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    const logged = sent.filter((s) => s.type === 'log.stream').map((s) => String(s.payload.payload));
+    assert.ok(
+      logged.some((l) => /was killed; removing the lock it left/.test(l)),
+      logged.join('\n'),
+    );
+    assert.ok(logged.includes('stale lock removed'));
   });
 });

@@ -23,8 +23,10 @@ export function buildPinoOptions(
     redact: { paths: [...REDACT_HEADER_PATHS], censor: '[Redacted]' },
     // Runs on every log object before it is serialized: bodies, messages, details of any shape.
     formatters: { log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
-    // An error's own enumerable fields (a failed request's options, say) are walked too.
-    serializers: { err: (err: Error) => redactSecrets({ ...pino.stdSerializers.err(err) }) },
+    // An error's own enumerable fields (a failed request's options, say) are walked too; a string stays one.
+    serializers: {
+      err: (err: unknown) => redactSecrets(err instanceof Error ? { ...pino.stdSerializers.err(err) } : err),
+    },
     ...(config.prettyLogs ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
   };
 }
