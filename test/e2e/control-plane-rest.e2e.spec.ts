@@ -35,7 +35,9 @@ describe('control plane REST API (e2e)', () => {
     const ready = await anon.get('/readyz');
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
     assert.deepEqual(ready.body, { status: 'ready' }, 'the public gets no internals');
-    const detail = await admin.get<{ status: string; checks: Array<{ name: string; ok: boolean }> }>('/readyz');
+    const detail = await admin.get<{ status: string; checks: Array<{ name: string; ok: boolean }> }>(
+      '/readyz',
+    );
     assert.deepEqual(detail.body.checks.map((c) => c.name).sort(), ['event_store', 'projections']);
     const metrics = await anon.get<string>('/metrics');
     assert.equal(metrics.status, 200);

@@ -337,7 +337,11 @@ export class JobRunnerService {
       }
       if (job.kind === 'backup' && parsed.kind === 'json' && parsed.messageType === 'summary') {
         const b = parseBackupLine(line);
-        if (b.type === 'summary') summary = b.summary;
+        if (b.type === 'summary') {
+          // It goes out as job.finished's stats (the job page's Result card), not as a raw log line.
+          summary = b.summary;
+          return;
+        }
       }
       log(stream, line);
     };

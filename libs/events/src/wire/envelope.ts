@@ -10,12 +10,7 @@ import {
   scanStructure,
 } from '../catalog/validation';
 import { redactSecrets } from './secret-fields';
-import {
-  isWireType,
-  WIRE_PAYLOAD_CLASSES,
-  type WirePayloadMap,
-  type WireType,
-} from './wire-messages';
+import { isWireType, WIRE_PAYLOAD_CLASSES, type WirePayloadMap, type WireType } from './wire-messages';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
