@@ -10,7 +10,7 @@ const deepLibImports = {
       message: 'Import a library through its root entry (@rf/<name>), not by path.',
     },
     {
-      group: ['@rf/*/*'],
+      group: ['@rf/*/*', '!@rf/*/testing'],
       message:
         'Import a library through its root entry (@rf/<name>) only; keep its public surface in index.ts.',
     },
@@ -63,7 +63,7 @@ export default tseslint.config(
           patterns: [
             ...deepLibImports.patterns,
             {
-              group: ['**/control-plane/**', '@rf/projections'],
+              group: ['**/control-plane/**', '@rf/projections', '@rf/event-store'],
               message: 'The agent shares only @rf/events and @rf/restic with the control plane.',
             },
           ],
