@@ -1,15 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventStoreModule } from '@rf/event-store';
-import { ApiModule } from './api/api.module';
-import { MetricsModule } from './api/metrics.module';
-import { AuthModule } from './auth/auth.module';
-import { AppConfig } from './config/app-config';
-import { ConfigModule } from './config/config.module';
-import { CryptoModule } from './crypto/crypto.module';
-import { GatewayModule } from './gateway/gateway.module';
+import { ApiModule } from './controllers/api.module';
+import { MetricsModule } from './core/metrics.module';
+import { AuthModule } from './middleware/auth.module';
+import { AppConfig } from './core/app-config';
+import { ConfigModule } from './core/config.module';
+import { CryptoModule } from './repositories/repositories.module';
+import { GatewayModule } from './gateways/gateways.module';
 import { LiveModule } from './live/live.module';
 import { SessionsModule } from './gateway/sessions.module';
-import { LoggingModule } from './logging/logging.module';
+import { LoggingModule } from './core/logging.module';
 import { UiModule } from './ui/ui.module';
 
 /** The control plane's root module; `config` is validated before Nest boots. */

@@ -1,5 +1,5 @@
-export { AuthModule } from './auth.module';
-export { AuthSettings } from './auth.settings';
+export { AuthModule } from '../middleware/auth.module';
+export { AuthSettings } from '../core/auth.settings';
 export {
   Roles,
   Public,
@@ -10,10 +10,10 @@ export {
   ROLES,
   type Actor,
   type Role,
-} from './auth.decorators';
-export { AgentCredentialsService } from './agent-credentials.service';
-export { EnrolmentService } from './enrolment.service';
-export { RequestAuthenticator, type Authenticated } from './request-authenticator';
+} from '../middleware/auth.decorators';
+export { AgentCredentialsService } from '../services/agent-credentials.service';
+export { EnrolmentService } from '../services/enrolment.service';
+export { RequestAuthenticator, type Authenticated } from '../middleware/request-authenticator';
 export {
   csrfTokenOf,
   csrfHiddenInput,
@@ -21,4 +21,4 @@ export {
   CSRF_FORM_FIELD,
   CSRF_COOKIE,
   SESSION_COOKIE,
-} from './auth.cookies';
+} from '../middleware/auth.cookies';

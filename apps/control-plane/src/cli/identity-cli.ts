@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import { createEventStore, type EventStore } from '@rf/event-store';
-import { AppConfig, ConfigError } from '../config/app-config';
-import type { Actor } from './auth.decorators';
-import { AuthError } from './auth.errors';
-import { IdentityLog } from './identity.log';
+import { AppConfig, ConfigError } from '../core/app-config';
+import type { Actor } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
+import { IdentityLog } from '../services/identity.log';
 
 /** Output channels of a CLI command, injectable so tests can capture them. */
 export interface CliIo {

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiTokensService } from './api-tokens.service';
-import { CurrentActor, Roles, type Actor } from './auth.decorators';
-import { CreateApiTokenDto } from './auth.dtos';
+import { ApiTokensService } from '../services/api-tokens.service';
+import { CurrentActor, Roles, type Actor } from '../middleware/auth.decorators';
+import { CreateApiTokenDto } from '../dtos/auth.dtos';
 
 @Controller('api/tokens')
 @Roles('admin')

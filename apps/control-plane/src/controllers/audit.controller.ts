@@ -2,10 +2,10 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { parseSince } from '@rf/projections';
-import { Roles } from '../auth/auth.decorators';
-import { AppError } from './app-error';
-import { ReadModelsReader } from './read-models.reader';
-import { mapAuditLine } from './response-mappers';
+import { Roles } from '../middleware/auth.decorators';
+import { AppError } from '../core/app-error';
+import { ReadModelsReader } from '../repositories/read-models.reader';
+import { mapAuditLine } from '../dtos/response-mappers';
 
 export class AuditQueryDto {
   @ApiPropertyOptional({ description: 'A stream (job-…) or a category (job, host)' })

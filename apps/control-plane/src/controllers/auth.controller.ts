@@ -1,21 +1,21 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../core/app-config';
 import {
   clearSessionCookies,
   csrfTokenOf,
   readCookie,
   SESSION_COOKIE,
   setSessionCookies,
-} from './auth.cookies';
-import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
-import { LoginDto } from './auth.dtos';
-import { AuthSettings } from './auth.settings';
-import { AuthError } from './auth.errors';
-import { LoginService } from './login.service';
-import { RequestAuthenticator } from './request-authenticator';
-import { SessionService } from './session.service';
-import { mapUser } from './users.service';
+} from '../middleware/auth.cookies';
+import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { LoginDto } from '../dtos/auth.dtos';
+import { AuthSettings } from '../core/auth.settings';
+import { AuthError } from '../core/auth.errors';
+import { LoginService } from '../services/login.service';
+import { RequestAuthenticator } from '../middleware/request-authenticator';
+import { SessionService } from '../services/session.service';
+import { mapUser } from '../services/users.service';
 
 export const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 

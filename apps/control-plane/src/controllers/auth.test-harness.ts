@@ -19,13 +19,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/event-store';
-import { HttpExceptionFilter, validationErrorFactory } from '../api/http-exception.filter';
-import { AppConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
-import { AuthModule } from './auth.module';
-import { AuthSettings } from './auth.settings';
-import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
-import { RequestAuthenticator } from './request-authenticator';
+import { HttpExceptionFilter, validationErrorFactory } from '../middleware/http-exception.filter';
+import { AppConfig } from '../core/app-config';
+import { ConfigModule } from '../core/config.module';
+import { AuthModule } from '../middleware/auth.module';
+import { AuthSettings } from '../core/auth.settings';
+import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { RequestAuthenticator } from '../middleware/request-authenticator';
 
 /*
  * Test support for auth specs: a real Nest app on a real port over a real

@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { clientIp } from './auth.controller';
-import { CurrentActor, Public, Roles, type Actor } from './auth.decorators';
-import { CreateEnrolmentTokenDto, EnrolDto } from './auth.dtos';
-import { EnrolmentService } from './enrolment.service';
+import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { CreateEnrolmentTokenDto, EnrolDto } from '../dtos/auth.dtos';
+import { EnrolmentService } from '../services/enrolment.service';
 
 @Controller('api')
 export class EnrolmentController {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { AgentCredentialsService } from './agent-credentials.service';
+import { AgentCredentialsService } from '../services/agent-credentials.service';
 import {
   errorOf,
   eventually,

@@ -2,10 +2,10 @@ import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
-import { Public } from '../auth/auth.decorators';
-import { AppConfig } from '../config/app-config';
-import { MetricsRegistry } from './metrics.registry';
-import { ReadinessProbes } from './readiness.probes';
+import { Public } from '../middleware/auth.decorators';
+import { AppConfig } from '../core/app-config';
+import { MetricsRegistry } from '../core/metrics.registry';
+import { ReadinessProbes } from '../core/readiness.probes';
 
 interface ReadyCheck {
   readonly name: string;

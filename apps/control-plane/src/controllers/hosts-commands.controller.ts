@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, HttpCode, HttpStatus, Param, Put } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators';
-import type { CommandContext } from '../commands/fleet-event.writer';
-import { HostCommandsService } from '../commands/hosts.service';
-import { RepositoryCommandsService } from '../commands/repository.service';
-import { ScheduleCommandsService } from '../commands/schedules.service';
-import { ConfigureRepositoryDto, PutSchedulesDto } from './host.dtos';
-import { ParseIdPipe, RequestContext } from './request-context';
-import { redactRepoUrl } from './response-mappers';
+import { Roles } from '../middleware/auth.decorators';
+import type { CommandContext } from '../services/fleet-event.writer';
+import { HostCommandsService } from '../services/hosts.service';
+import { RepositoryCommandsService } from '../services/repository.service';
+import { ScheduleCommandsService } from '../services/schedules.service';
+import { ConfigureRepositoryDto, PutSchedulesDto } from '../dtos/host.dtos';
+import { ParseIdPipe, RequestContext } from '../middleware/request-context';
+import { redactRepoUrl } from '../dtos/response-mappers';
 
 /** Operator orders about a host: revoke, repository, schedules. */
 @ApiTags('hosts')

@@ -1,11 +1,11 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators';
-import { AgentSessions } from '../gateway/agent-sessions';
-import { AppError } from './app-error';
-import { ReadModelsReader } from './read-models.reader';
-import { ParseIdPipe } from './request-context';
-import { mapHostResponse, mapSchedules, mapSnapshot, type HostResponse } from './response-mappers';
+import { Roles } from '../middleware/auth.decorators';
+import { AgentSessions } from '../gateways/agent-sessions';
+import { AppError } from '../core/app-error';
+import { ReadModelsReader } from '../repositories/read-models.reader';
+import { ParseIdPipe } from '../middleware/request-context';
+import { mapHostResponse, mapSchedules, mapSnapshot, type HostResponse } from '../dtos/response-mappers';
 
 /** Hosts as the read models see them, with the gateway's live presence on top. */
 @ApiTags('hosts')

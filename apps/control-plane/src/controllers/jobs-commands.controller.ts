@@ -1,10 +1,10 @@
 import { Body, Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators';
-import type { CommandContext } from '../commands/fleet-event.writer';
-import { JobCommandsService } from '../commands/jobs.service';
-import { CreateJobDto, JobCancelledDto, JobCreatedDto, jobArgsOf } from './job.dtos';
-import { ParseIdPipe, RequestContext } from './request-context';
+import { Roles } from '../middleware/auth.decorators';
+import type { CommandContext } from '../services/fleet-event.writer';
+import { JobCommandsService } from '../services/jobs.service';
+import { CreateJobDto, JobCancelledDto, JobCreatedDto, jobArgsOf } from '../dtos/job.dtos';
+import { ParseIdPipe, RequestContext } from '../middleware/request-context';
 
 /** Operator orders for jobs; each is an event in the log, answered 202 because the agent acts later. */
 @ApiTags('jobs')

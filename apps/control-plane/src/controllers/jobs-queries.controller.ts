@@ -1,12 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators';
-import { AppConfig } from '../config/app-config';
-import { AppError } from './app-error';
-import { JobLogsQueryDto, ListJobsQueryDto } from './job.dtos';
-import { ReadModelsReader } from './read-models.reader';
-import { ParseIdPipe } from './request-context';
-import { mapJobResponse, mapLogLine, type JobResponse } from './response-mappers';
+import { Roles } from '../middleware/auth.decorators';
+import { AppConfig } from '../core/app-config';
+import { AppError } from '../core/app-error';
+import { JobLogsQueryDto, ListJobsQueryDto } from '../dtos/job.dtos';
+import { ReadModelsReader } from '../repositories/read-models.reader';
+import { ParseIdPipe } from '../middleware/request-context';
+import { mapJobResponse, mapLogLine, type JobResponse } from '../dtos/response-mappers';
 
 function intParam(raw: string | undefined, field: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === '') return undefined;

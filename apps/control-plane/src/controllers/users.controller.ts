@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { CurrentActor, Roles, type Actor } from './auth.decorators';
-import { CreateUserDto, UpdateUserDto } from './auth.dtos';
-import { SessionService } from './session.service';
-import { UsersService } from './users.service';
+import { CurrentActor, Roles, type Actor } from '../middleware/auth.decorators';
+import { CreateUserDto, UpdateUserDto } from '../dtos/auth.dtos';
+import { SessionService } from '../services/session.service';
+import { UsersService } from '../services/users.service';
 
 @Controller('api/users')
 @Roles('admin')

@@ -1,5 +1,5 @@
 import type { FieldIssue } from '@rf/events';
-import { AppError } from '../api/app-error';
+import { AppError } from './app-error';
 
 /** A 400 naming every bad field, from catalog validation issues. */
 export function invalidInput(issues: readonly FieldIssue[], stripPrefix = ''): AppError {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from './app-config';
 import { buildPinoOptions } from './pino-options';
 
 /** nestjs-pino with base `{service, version}`, request ids and secret redaction (DESIGN.md §8). */

@@ -1,5 +1,5 @@
 import type { LoggerOptions } from 'pino';
-import type { AppConfig } from '../config/app-config';
+import type { AppConfig } from './app-config';
 
 /**
  * Paths pino blanks out wherever they appear in a log line: credentials in

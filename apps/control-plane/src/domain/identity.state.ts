@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@rf/events';
-import { isRole, type Role } from './auth.decorators';
+import { isRole, type Role } from '../middleware/auth.decorators';
 
 export interface UserRecord {
   readonly id: string;

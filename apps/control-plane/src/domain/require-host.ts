@@ -1,4 +1,4 @@
-import { AppError } from '../api/app-error';
+import { AppError } from '../core/app-error';
 import type { FleetState, HostState } from './fleet-state';
 
 /** The enrolled host `hostId`, or a not_found / host_revoked error. */

@@ -12,10 +12,10 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { ROLES, type Role } from './auth.decorators';
-import { HOSTNAME_PATTERN, PLATFORM_PATTERN } from './enrolment.service';
-import { MIN_PASSWORD_LENGTH } from './password.hasher';
-import { USERNAME_PATTERN } from './users.service';
+import { ROLES, type Role } from '../middleware/auth.decorators';
+import { HOSTNAME_PATTERN, PLATFORM_PATTERN } from '../services/enrolment.service';
+import { MIN_PASSWORD_LENGTH } from '../repositories/password.hasher';
+import { USERNAME_PATTERN } from '../services/users.service';
 
 export class LoginDto {
   @IsString()

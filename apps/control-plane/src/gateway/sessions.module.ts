@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { AgentSessions } from './agent-sessions';
-import { UpgradeRouter } from './upgrade-router';
+import { AgentSessions } from '../gateways/agent-sessions';
+import { UpgradeRouter } from '../gateways/upgrade-router';
 
 /** Live agent sessions and the shared upgrade router, for the gateways and the command side. */
 @Global()

@@ -10,7 +10,7 @@ import {
   type WireMessage,
   type WireMessageOf,
 } from '@rf/events';
-import type { AgentError, IngestOutcome } from '../commands/agent-messages.service';
+import type { AgentError, IngestOutcome } from '../ingest/agent-messages.service';
 import type { AgentSession } from './agent-sessions';
 
 /** What a connection needs from the gateway; keeps this class free of Nest wiring. */

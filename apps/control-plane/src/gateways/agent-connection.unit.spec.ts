@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import type { WireMessage } from '@rf/events';
-import type { IngestOutcome } from '../commands/agent-messages.service';
+import type { IngestOutcome } from '../ingest/agent-messages.service';
 import { AgentConnection, type ConnectionDeps } from './agent-connection';
 
 /** The part of a `ws` socket AgentConnection uses, recording what it was told. */

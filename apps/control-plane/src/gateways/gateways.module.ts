@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CommandsModule } from '../commands/commands.module';
+import { CommandsModule } from '../services/fleet.module';
 import { AgentGateway } from './agent.gateway';
 
 @Module({ imports: [CommandsModule], providers: [AgentGateway], exports: [AgentGateway] })

@@ -8,7 +8,7 @@ import {
   type RecordedEvent,
 } from '@rf/events';
 import { isEventStoreError, type EventStore } from '@rf/event-store';
-import { FleetState, isTerminal } from '../commands/fleet-state';
+import { FleetState, isTerminal } from '../domain/fleet-state';
 import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
 
 /** What one `joblog-` or `job-` event means to a watcher; `null` for events the tail does not show. */

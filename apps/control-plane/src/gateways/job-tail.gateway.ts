@@ -3,12 +3,12 @@ import type { Duplex } from 'node:stream';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import WebSocket, { WebSocketServer } from 'ws';
 import { isId } from '@rf/events';
-import { MetricsRegistry } from '../api/metrics.registry';
+import { MetricsRegistry } from '../core/metrics.registry';
 import { RequestAuthenticator, isRole } from '../auth';
-import { rejectUpgrade, UpgradeRouter } from '../gateway/upgrade-router';
+import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
 import { JobFeeds } from './job-feeds';
 import type { JobFeed } from './job-feed';
-import { LiveSettings } from './live.settings';
+import { LiveSettings } from '../core/live.settings';
 import { TailSession } from './tail-session';
 import { TailSubscriber } from './tail-subscriber';
 

@@ -11,13 +11,13 @@ import {
   type WireMessage,
 } from '@rf/events';
 import { DEFAULT_MAX_APPEND_SIZE, EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
-import { MetricsRegistry } from '../api/metrics.registry';
-import { AppConfig } from '../config/app-config';
-import { FLEET_STATE_PREFIXES, isTerminal } from './fleet-state';
-import { FleetStateService } from './fleet-state.service';
+import { MetricsRegistry } from '../core/metrics.registry';
+import { AppConfig } from '../core/app-config';
+import { FLEET_STATE_PREFIXES, isTerminal } from '../domain/fleet-state';
+import { FleetStateService } from '../services/fleet-state.service';
 import { LogSeqTracker } from './log-seq.tracker';
-import { ScheduleCommandsService } from './schedules.service';
-import { WritePositions } from './write-positions';
+import { ScheduleCommandsService } from '../services/schedules.service';
+import { WritePositions } from '../domain/write-positions';
 
 /** An `error` payload for the agent; `code` is a lower snake-case reason. */
 export interface AgentError {

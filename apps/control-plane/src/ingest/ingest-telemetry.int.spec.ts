@@ -16,12 +16,12 @@ import {
   type WireMessage,
 } from '@rf/events';
 import { createSqliteEventStore, EventStoreError, type EventStore } from '@rf/event-store';
-import { MetricsRegistry } from '../api/metrics.registry';
-import { AppConfig } from '../config/app-config';
+import { MetricsRegistry } from '../core/metrics.registry';
+import { AppConfig } from '../core/app-config';
 import { AgentMessagesService, type IngestOutcome } from './agent-messages.service';
-import { FleetStateService } from './fleet-state.service';
-import type { ScheduleCommandsService } from './schedules.service';
-import { WritePositions } from './write-positions';
+import { FleetStateService } from '../services/fleet-state.service';
+import type { ScheduleCommandsService } from '../services/schedules.service';
+import { WritePositions } from '../domain/write-positions';
 
 const HOST = 'host-ingest-1';
 

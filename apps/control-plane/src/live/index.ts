@@ -1,5 +1,5 @@
 export { LiveModule } from './live.module';
-export { LiveSettings, LiveSettingsError } from './live.settings';
+export { LiveSettings, LiveSettingsError } from '../core/live.settings';
 export type {
   LiveMessage,
   LiveLogMessage,
@@ -7,4 +7,4 @@ export type {
   LiveStatusMessage,
   LiveDroppedMessage,
   LiveEndMessage,
-} from './live-messages';
+} from '../gateways/live-messages';

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { JobPageModule } from '../ui/job-page/job-page.module';
-import { JobFeeds } from './job-feeds';
-import { JobTailGateway } from './job-tail.gateway';
-import { LiveSettings } from './live.settings';
+import { JobFeeds } from '../gateways/job-feeds';
+import { JobTailGateway } from '../gateways/job-tail.gateway';
+import { LiveSettings } from '../core/live.settings';
 
 /**
  * The live job tail: `GET /api/jobs/{id}/stream` on the HTTP port, and the

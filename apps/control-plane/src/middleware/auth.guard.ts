@@ -2,10 +2,10 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { PUBLIC_KEY, ROLES_KEY, roleSatisfies, type Actor, type Role } from './auth.decorators';
-import { AuthError } from './auth.errors';
+import { AuthError } from '../core/auth.errors';
 import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER } from './auth.cookies';
 import { RequestAuthenticator } from './request-authenticator';
-import { safeEqual } from './secret-tokens';
+import { safeEqual } from '../core/secret-tokens';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

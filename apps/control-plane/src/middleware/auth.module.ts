@@ -1,21 +1,21 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AdminBootstrapService } from './admin-bootstrap.service';
-import { AgentCredentialsService } from './agent-credentials.service';
-import { ApiTokensController } from './api-tokens.controller';
-import { ApiTokensService } from './api-tokens.service';
-import { AuthController } from './auth.controller';
+import { AdminBootstrapService } from '../services/admin-bootstrap.service';
+import { AgentCredentialsService } from '../services/agent-credentials.service';
+import { ApiTokensController } from '../controllers/api-tokens.controller';
+import { ApiTokensService } from '../services/api-tokens.service';
+import { AuthController } from '../controllers/auth.controller';
 import { AuthGuard } from './auth.guard';
-import { AuthSettings } from './auth.settings';
-import { EnrolmentController } from './enrolment.controller';
-import { EnrolmentService } from './enrolment.service';
-import { IdentityLog } from './identity.log';
-import { LoginService } from './login.service';
-import { PasswordHasher } from './password.hasher';
+import { AuthSettings } from '../core/auth.settings';
+import { EnrolmentController } from '../controllers/enrolment.controller';
+import { EnrolmentService } from '../services/enrolment.service';
+import { IdentityLog } from '../services/identity.log';
+import { LoginService } from '../services/login.service';
+import { PasswordHasher } from '../repositories/password.hasher';
 import { RequestAuthenticator } from './request-authenticator';
-import { SessionService } from './session.service';
-import { UsersController } from './users.controller';
-import { UsersService } from './users.service';
+import { SessionService } from '../services/session.service';
+import { UsersController } from '../controllers/users.controller';
+import { UsersService } from '../services/users.service';
 
 const services: Provider[] = [
   IdentityLog,

@@ -3,7 +3,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { ValidationError } from 'class-validator';
 import type { Request, Response } from 'express';
 import { isEventStoreError } from '@rf/event-store';
-import { AppError } from './app-error';
+import { AppError } from '../core/app-error';
 
 /** Error codes (ours and the auth area's) to HTTP statuses; the only place statuses are chosen. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { AppConfig } from '../config/app-config';
-import { ApiTokensService } from './api-tokens.service';
+import { AppConfig } from '../core/app-config';
+import { ApiTokensService } from '../services/api-tokens.service';
 import type { Actor } from './auth.decorators';
 import { readCookie, SESSION_COOKIE } from './auth.cookies';
-import { IdentityLog } from './identity.log';
-import { SessionService } from './session.service';
+import { IdentityLog } from '../services/identity.log';
+import { SessionService } from '../services/session.service';
 
 export interface Authenticated {
   actor: Actor;

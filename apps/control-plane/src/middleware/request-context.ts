@@ -2,10 +2,10 @@ import { createParamDecorator, type ExecutionContext, type PipeTransform, Inject
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { isId } from '@rf/events';
-import type { Actor } from '../auth/auth.decorators';
-import { actorOf } from '../auth/auth.decorators';
-import type { CommandContext } from '../commands/fleet-event.writer';
-import { AppError } from './app-error';
+import type { Actor } from './auth.decorators';
+import { actorOf } from './auth.decorators';
+import type { CommandContext } from '../services/fleet-event.writer';
+import { AppError } from '../core/app-error';
 
 /** The request id (pino-http's `req.id`, honouring a sane X-Request-Id) used as the events' correlation id. */
 export function correlationIdOf(req: Request): string {

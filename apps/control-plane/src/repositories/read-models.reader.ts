@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { WritePositions } from '../commands/write-positions';
+import { WritePositions } from '../domain/write-positions';
 import { READ_MODELS, type ReadModels } from './read-models.port';
 
 const READ_YOUR_WRITES_TIMEOUT_MS = 3000;

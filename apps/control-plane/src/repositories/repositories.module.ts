@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { SecretBox } from './secret-box';
+import { AppConfig } from '../core/app-config';
+import { SecretBox } from '../core/secret-box';
 
 /** The repository-secret key, loaded (or created 0600) once at boot from RF_SECRET_KEY_FILE. */
 @Global()

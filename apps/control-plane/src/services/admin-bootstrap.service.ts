@@ -1,9 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import type { Actor } from './auth.decorators';
-import { AuthError } from './auth.errors';
-import { AuthSettings } from './auth.settings';
-import { randomPassword } from './secret-tokens';
+import { AppConfig } from '../core/app-config';
+import type { Actor } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
+import { AuthSettings } from '../core/auth.settings';
+import { randomPassword } from '../core/secret-tokens';
 import { UsersService } from './users.service';
 
 const BOOTSTRAP_ACTOR: Actor = { kind: 'system', id: 'bootstrap' };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityLog } from './identity.log';
-import { secretMatchesHash, sha256Hex } from './secret-tokens';
+import { secretMatchesHash, sha256Hex } from '../core/secret-tokens';
 
 const BEARER = /^Bearer\s+([0-9a-fA-F-]{36})\.([A-Za-z0-9_-]{16,128})$/i;
 /** Compared against when the host is unknown, so both paths cost one hash and one compare. */

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isRole, type Actor, type Role } from './auth.decorators';
-import { AuthError } from './auth.errors';
-import { AuthSettings } from './auth.settings';
+import { isRole, type Actor, type Role } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
+import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';
-import type { ApiTokenRecord } from './identity.state';
-import { API_TOKEN_PREFIX, randomSecret, sha256Hex } from './secret-tokens';
+import type { ApiTokenRecord } from '../domain/identity.state';
+import { API_TOKEN_PREFIX, randomSecret, sha256Hex } from '../core/secret-tokens';
 
 export interface ApiTokenView {
   id: string;

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isEventStoreError } from '@rf/event-store';
-import { AppConfig } from '../config/app-config';
-import type { Actor } from './auth.decorators';
-import { AuthError } from './auth.errors';
-import { AuthSettings } from './auth.settings';
+import { AppConfig } from '../core/app-config';
+import type { Actor } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
+import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';
-import type { EnrolmentTokenRecord } from './identity.state';
-import { SlidingWindowLimiter } from './rate-limiter';
-import { ENROLMENT_TOKEN_PREFIX, randomSecret, sha256Hex } from './secret-tokens';
+import type { EnrolmentTokenRecord } from '../domain/identity.state';
+import { SlidingWindowLimiter } from '../core/rate-limiter';
+import { ENROLMENT_TOKEN_PREFIX, randomSecret, sha256Hex } from '../core/secret-tokens';
 
 export interface CreatedEnrolmentToken {
   /** For listing and revoking; not a secret. */

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, type AppendResult, type EventStore, type ExpectedRevision } from '@rf/event-store';
 import { toEventData, type EventActor, type FleetEvent } from '@rf/events';
-import { FLEET_STATE_PREFIXES } from './fleet-state';
+import { FLEET_STATE_PREFIXES } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
-import { WritePositions } from './write-positions';
+import { WritePositions } from '../domain/write-positions';
 
 /** Who and why, for an event's metadata (DESIGN.md §3). */
 export interface CommandContext {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type { Subscription } from 'rxjs';
 import { comparePositions, hostStream, type Position } from '@rf/events';
 import { EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
-import { FLEET_STATE_PREFIXES, FleetState } from './fleet-state';
+import { FLEET_STATE_PREFIXES, FleetState } from '../domain/fleet-state';
 
 const CATCH_UP_TIMEOUT_MS = 120_000;
 const RESUBSCRIBE_DELAY_MS = 1000;

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AgentMessagesService } from './agent-messages.service';
+import { AgentMessagesService } from '../ingest/agent-messages.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
 import { HostCommandsService } from './hosts.service';
@@ -7,7 +7,7 @@ import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
-import { WritePositions } from './write-positions';
+import { WritePositions } from '../domain/write-positions';
 
 const services = [
   FleetStateService,

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { hostStream } from '@rf/events';
-import { AgentSessions } from '../gateway/agent-sessions';
+import { AgentSessions } from '../gateways/agent-sessions';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
-import { requireHost } from './hosts.guard';
-import { KeyedMutex } from './keyed-mutex';
+import { requireHost } from '../domain/require-host';
+import { KeyedMutex } from '../core/keyed-mutex';
 
 /** Host lifecycle orders: revocation closes the agent's socket at once. */
 @Injectable()

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { JobLogQuery } from '@rf/projections';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../core/app-config';
 
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 86_400_000;

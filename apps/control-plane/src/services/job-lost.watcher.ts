@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { hostStream, jobStream } from '@rf/events';
 import { isEventStoreError } from '@rf/event-store';
-import { AppConfig } from '../config/app-config';
-import { AgentSessions } from '../gateway/agent-sessions';
+import { AppConfig } from '../core/app-config';
+import { AgentSessions } from '../gateways/agent-sessions';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, systemContext } from './fleet-event.writer';
 

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { isEventStoreError } from '@rf/event-store';
 import { jobStream, makeEnvelope, validateJobArgs, type JobKind, type JobStatus } from '@rf/events';
-import { AppError } from '../api/app-error';
-import { AgentSessions } from '../gateway/agent-sessions';
-import { invalidInput } from './command-errors';
-import { isTerminal, type JobState } from './fleet-state';
+import { AppError } from '../core/app-error';
+import { AgentSessions } from '../gateways/agent-sessions';
+import { invalidInput } from '../core/invalid-input';
+import { isTerminal, type JobState } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, systemContext, type CommandContext } from './fleet-event.writer';
-import { requireHost } from './hosts.guard';
-import { KeyedMutex } from './keyed-mutex';
+import { requireHost } from '../domain/require-host';
+import { KeyedMutex } from '../core/keyed-mutex';
 
 export interface RequestJobOptions {
   readonly scheduleId?: string;

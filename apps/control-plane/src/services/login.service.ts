@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { Actor } from './auth.decorators';
-import { AuthError } from './auth.errors';
-import { AuthSettings } from './auth.settings';
+import type { Actor } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
+import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';
-import type { UserRecord } from './identity.state';
-import { PasswordHasher } from './password.hasher';
-import { randomSecret } from './secret-tokens';
-import { SlidingWindowLimiter } from './rate-limiter';
+import type { UserRecord } from '../domain/identity.state';
+import { PasswordHasher } from '../repositories/password.hasher';
+import { randomSecret } from '../core/secret-tokens';
+import { SlidingWindowLimiter } from '../core/rate-limiter';
 import { SessionService, type NewSession } from './session.service';
 
 /** Stream for failed logins whose username matches nobody; `user-` keeps it in the identity/audit family. */

@@ -9,7 +9,7 @@ import {
   type ProjectionLag,
   type ProjectionState,
 } from '@rf/projections';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../core/app-config';
 
 /** How long boot waits for the read models to catch up before serving (stale reads are better than no boot). */
 const CATCH_UP_TIMEOUT_MS = 120_000;

@@ -17,8 +17,8 @@ import {
   JobsQuery,
   isProjectionError,
 } from '@rf/projections';
-import { AppConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
+import { AppConfig } from '../core/app-config';
+import { ConfigModule } from '../core/config.module';
 import { ProjectionsModule } from './projections.module';
 import { ProjectionStatus } from './projection-status.service';
 import { JobLogRetention } from './job-log-retention.service';

@@ -8,14 +8,14 @@ import {
   SnapshotsQuery,
 } from '@rf/projections';
 import { JOB_STATUSES } from '@rf/events';
-import { CommandsModule } from '../commands/commands.module';
-import { FleetStateService } from '../commands/fleet-state.service';
-import { ProjectionsModule } from '../projections/projections.module';
-import { ProjectionStatus } from '../projections/projection-status.service';
-import { MetricsRegistry } from './metrics.registry';
-import { READ_MODELS, type ReadModels } from './read-models.port';
-import { ReadModelsReader } from './read-models.reader';
-import { ReadinessProbes } from './readiness.probes';
+import { CommandsModule } from './fleet.module';
+import { FleetStateService } from './fleet-state.service';
+import { ProjectionsModule } from './projections.module';
+import { ProjectionStatus } from './projection-status.service';
+import { MetricsRegistry } from '../core/metrics.registry';
+import { READ_MODELS, type ReadModels } from '../repositories/read-models.port';
+import { ReadModelsReader } from '../repositories/read-models.reader';
+import { ReadinessProbes } from '../core/readiness.probes';
 
 const LAG_SAMPLE_MS = 1000;
 

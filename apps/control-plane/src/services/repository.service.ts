@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { hostStream, isRepoUrl, makeEnvelope, urlHasCredentials, type Envelope } from '@rf/events';
-import { AppError } from '../api/app-error';
-import { SecretBox } from '../crypto/secret-box';
-import { AgentSessions } from '../gateway/agent-sessions';
+import { AppError } from '../core/app-error';
+import { SecretBox } from '../core/secret-box';
+import { AgentSessions } from '../gateways/agent-sessions';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
-import { requireHost } from './hosts.guard';
-import { KeyedMutex } from './keyed-mutex';
+import { requireHost } from '../domain/require-host';
+import { KeyedMutex } from '../core/keyed-mutex';
 
 export interface RepositoryInput {
   readonly url: string;

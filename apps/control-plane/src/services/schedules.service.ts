@@ -11,13 +11,13 @@ import {
   type Schedule,
   type WireMessageOf,
 } from '@rf/events';
-import { AgentSessions } from '../gateway/agent-sessions';
-import { invalidInput } from './command-errors';
+import { AgentSessions } from '../gateways/agent-sessions';
+import { invalidInput } from '../core/invalid-input';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
-import { requireHost } from './hosts.guard';
+import { requireHost } from '../domain/require-host';
 import { JobCommandsService } from './jobs.service';
-import { KeyedMutex } from './keyed-mutex';
+import { KeyedMutex } from '../core/keyed-mutex';
 
 export interface FireDecision {
   readonly schedule: Schedule;

@@ -1,9 +1,9 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import * as path from 'node:path';
-import { AppConfig } from '../config/app-config';
-import { AuthSettings } from './auth.settings';
-import { randomSecret, sha256Hex } from './secret-tokens';
-import { SessionRepository } from './session.repository';
+import { AppConfig } from '../core/app-config';
+import { AuthSettings } from '../core/auth.settings';
+import { randomSecret, sha256Hex } from '../core/secret-tokens';
+import { SessionRepository } from '../repositories/session.repository';
 
 export interface NewSession {
   /** The cookie value; only its sha256 is stored. */

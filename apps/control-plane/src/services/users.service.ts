@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isEventStoreError } from '@rf/event-store';
 import { type FleetEvent } from '@rf/events';
-import { isRole, type Actor, type Role } from './auth.decorators';
-import { AuthError } from './auth.errors';
+import { isRole, type Actor, type Role } from '../middleware/auth.decorators';
+import { AuthError } from '../core/auth.errors';
 import { IdentityLog } from './identity.log';
-import type { UserRecord } from './identity.state';
-import { MIN_PASSWORD_LENGTH, PasswordHasher } from './password.hasher';
+import type { UserRecord } from '../domain/identity.state';
+import { MIN_PASSWORD_LENGTH, PasswordHasher } from '../repositories/password.hasher';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 

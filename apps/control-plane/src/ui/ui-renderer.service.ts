@@ -3,8 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { Eta } from 'eta';
 import type { Request } from 'express';
 import { actorOf, csrfHiddenInput, roleSatisfies, type Actor, type Role } from '../auth';
-import { AppConfig } from '../config/app-config';
-import { uiSourceDir } from './ui-paths';
+import { AppConfig } from '../core/app-config';
+import { uiSourceDir } from '../repositories/ui-assets.repository';
 
 export interface PageOptions {
   readonly title: string;

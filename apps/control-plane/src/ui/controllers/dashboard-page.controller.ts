@@ -2,7 +2,7 @@ import { Controller, Get, Header, Req, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Roles } from '../../auth';
-import { DashboardPresenter, outcomesChartData } from '../dashboard.presenter';
+import { DashboardPresenter, outcomesChartData } from '../presenters/dashboard.presenter';
 import { fmt } from '../ui-fmt';
 import { jsonForScript } from '../ui-html';
 import { UiExceptionFilter } from '../ui-exception.filter';

@@ -16,16 +16,16 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Eta } from 'eta';
 import type { Request, Response } from 'express';
 import { actorOf, csrfHiddenInput, Public, roleSatisfies, Roles } from '../../auth';
-import { ParseIdPipe, RequestContext } from '../../api/request-context';
-import type { CommandContext } from '../../commands/fleet-event.writer';
-import { JobCommandsService } from '../../commands/jobs.service';
+import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
+import type { CommandContext } from '../../services/fleet-event.writer';
+import { JobCommandsService } from '../../services/jobs.service';
 import { UiExceptionFilter } from '../ui-exception.filter';
 import { jsonForScript } from '../ui-html';
 import { fmt } from '../ui-fmt';
-import { uiSourceDir } from '../ui-paths';
+import { uiSourceDir } from '../../repositories/ui-assets.repository';
 import { UiRenderer } from '../ui-renderer.service';
 import { isCodedError } from '../ui-forms';
-import { JobPagePresenter } from './job-page.presenter';
+import { JobPagePresenter } from '../presenters/job-page.presenter';
 
 /** Outcomes of the Cancel button, as fixed texts (nothing from the query string is echoed). */
 const CANCEL_NOTES: Readonly<Record<string, string>> = {

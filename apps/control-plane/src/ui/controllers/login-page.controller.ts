@@ -2,9 +2,9 @@ import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseFilters } 
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { actorOf, CSRF_COOKIE, Public, Roles, SESSION_COOKIE } from '../../auth';
-import { SessionService } from '../../auth/session.service';
-import { readCookie } from '../../auth/auth.cookies';
-import { AppConfig } from '../../config/app-config';
+import { SessionService } from '../../services/session.service';
+import { readCookie } from '../../middleware/auth.cookies';
+import { AppConfig } from '../../core/app-config';
 import { safeNext } from '../ui-html';
 import { UiExceptionFilter } from '../ui-exception.filter';
 import { UiRenderer } from '../ui-renderer.service';

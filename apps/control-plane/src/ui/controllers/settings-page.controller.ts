@@ -2,9 +2,9 @@ import { Body, Controller, Get, Header, Param, Post, Req, Res, UseFilters } from
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentActor, EnrolmentService, isRole, Roles, ROLES, roleSatisfies, type Actor } from '../../auth';
-import { ApiTokensService } from '../../auth/api-tokens.service';
-import { UsersService } from '../../auth/users.service';
-import { ParseIdPipe } from '../../api/request-context';
+import { ApiTokensService } from '../../services/api-tokens.service';
+import { UsersService } from '../../services/users.service';
+import { ParseIdPipe } from '../../middleware/request-context';
 import { fmt } from '../ui-fmt';
 import { fieldErrors, intOrRaw, isCodedError, text, type FormBody } from '../ui-forms';
 import { UiExceptionFilter } from '../ui-exception.filter';

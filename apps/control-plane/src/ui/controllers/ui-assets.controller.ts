@@ -4,7 +4,7 @@ import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth';
-import { uiSourceDir } from './ui-paths';
+import { uiSourceDir } from '../../repositories/ui-assets.repository';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.css': 'text/css; charset=utf-8',

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ReadModelsModule } from '../../api/read-models.module';
-import { CommandsModule } from '../../commands/commands.module';
+import { ReadModelsModule } from '../../services/read-models.module';
+import { CommandsModule } from '../../services/fleet.module';
 import { UiModule } from '../ui.module';
-import { JobPageController } from './job-page.controller';
-import { JobPagePresenter } from './job-page.presenter';
+import { JobPageController } from '../controllers/job-page.controller';
+import { JobPagePresenter } from '../presenters/job-page.presenter';
 
 /** The job page; shares the admin UI's layout and error handling through UiModule. */
 @Module({

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
-import { ReadModelsReader } from '../api/read-models.reader';
-import { AgentSessions } from '../gateway/agent-sessions';
-import { backupFreshness, nextScheduled, type Freshness } from './ui-format';
+import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { AgentSessions } from '../../gateways/agent-sessions';
+import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
 
 export interface FleetHostRow {
   readonly id: string;

@@ -8,11 +8,11 @@ import {
   type SnapshotView,
 } from '@rf/projections';
 import { JOB_KINDS } from '@rf/events';
-import { AppError } from '../api/app-error';
-import type { ReadModels } from '../api/read-models.port';
-import { ReadModelsReader } from '../api/read-models.reader';
-import { AgentSessions } from '../gateway/agent-sessions';
-import { backupFreshness, cronText, nextRun, type Freshness } from './ui-format';
+import { AppError } from '../../core/app-error';
+import type { ReadModels } from '../../repositories/read-models.port';
+import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { AgentSessions } from '../../gateways/agent-sessions';
+import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 
 export interface ScheduleEditorRow {
   readonly index: number;

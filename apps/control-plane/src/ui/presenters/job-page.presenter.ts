@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { JobLogLineView, JobView } from '@rf/projections';
-import { AppError } from '../../api/app-error';
-import { ReadModelsReader } from '../../api/read-models.reader';
-import { AppConfig } from '../../config/app-config';
+import { AppError } from '../../core/app-error';
+import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { AppConfig } from '../../core/app-config';
 import * as format from '../ui-format';
 
 /** Lines rendered into the page itself; the script fetches any beyond this from `/api/jobs/{id}/logs`. */
