@@ -3,9 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runTokens } from '../cli/tokens.command';
-import { runUsers } from '../cli/users.command';
-import { eventually, field, startAuthTestServer, tempDataDir, TestClient } from '../controllers/auth.test-harness';
+import { runTokens } from './tokens.command';
+import { runUsers } from './users.command';
+import {
+  eventually,
+  field,
+  startAuthTestServer,
+  tempDataDir,
+  TestClient,
+} from '../controllers/auth.test-harness';
 import type { CliIo } from './identity-cli';
 
 function captureIo(dataDir: string, stdin = ''): CliIo & { out: string[]; err: string[] } {

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { createEventStore, type EventStore } from '@rf/event-store';
 import { AppConfig, ConfigError } from '../core/app-config';
-import type { Actor } from '../middleware/auth.decorators';
+import type { Actor } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { IdentityLog } from '../services/identity.log';
 

@@ -1,5 +1,5 @@
 import { ApiTokensService } from '../services/api-tokens.service';
-import { isRole } from '../middleware/auth.decorators';
+import { isRole } from '../core/actor';
 import { AuthSettings } from '../core/auth.settings';
 import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from './identity-cli';
 

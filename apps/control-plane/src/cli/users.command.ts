@@ -1,4 +1,4 @@
-import { isRole } from '../middleware/auth.decorators';
+import { isRole } from '../core/actor';
 import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from './identity-cli';
 import { PasswordHasher } from '../repositories/password.hasher';
 import { randomPassword } from '../core/secret-tokens';

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiTokensService } from '../services/api-tokens.service';
-import { CurrentActor, Roles, type Actor } from '../middleware/auth.decorators';
+import { CurrentActor, Roles } from '../middleware/auth.decorators';
+import { type Actor } from '../core/actor';
 import { CreateApiTokenDto } from '../dtos/auth.dtos';
 
 @Controller('api/tokens')

@@ -1,17 +1,25 @@
 import { Module } from '@nestjs/common';
-import { CommandsModule } from '../services/fleet.module';
+import { FleetModule } from '../services/fleet.module';
+import { ReadModelsModule } from '../services/read-models.module';
+import { ApiTokensController } from './api-tokens.controller';
+import { AuditController } from './audit.controller';
+import { AuthController } from './auth.controller';
+import { EnrolmentController } from './enrolment.controller';
 import { HealthController } from './health.controller';
 import { HostsCommandsController } from './hosts-commands.controller';
-import { JobsCommandsController } from './jobs-commands.controller';
-import { AuditController } from './audit.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
+import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
-import { ReadModelsModule } from '../services/read-models.module';
+import { UsersController } from './users.controller';
 
-/** The REST API (DESIGN.md §5) except auth, which the AuthModule serves. */
+/** The REST API (DESIGN.md §5): every controller under /api, plus health and metrics. */
 @Module({
-  imports: [CommandsModule, ReadModelsModule],
+  imports: [FleetModule, ReadModelsModule],
   controllers: [
+    AuthController,
+    UsersController,
+    ApiTokensController,
+    EnrolmentController,
     HealthController,
     HostsQueriesController,
     HostsCommandsController,

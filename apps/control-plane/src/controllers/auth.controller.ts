@@ -8,7 +8,8 @@ import {
   SESSION_COOKIE,
   setSessionCookies,
 } from '../middleware/auth.cookies';
-import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { CurrentActor, Public, Roles } from '../middleware/auth.decorators';
+import { type Actor } from '../core/actor';
 import { LoginDto } from '../dtos/auth.dtos';
 import { AuthSettings } from '../core/auth.settings';
 import { AuthError } from '../core/auth.errors';

@@ -22,9 +22,15 @@ import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/event-
 import { HttpExceptionFilter, validationErrorFactory } from '../middleware/http-exception.filter';
 import { AppConfig } from '../core/app-config';
 import { ConfigModule } from '../core/config.module';
+import { RepositoriesModule } from '../repositories/repositories.module';
+import { ApiTokensController } from './api-tokens.controller';
+import { AuthController } from './auth.controller';
+import { EnrolmentController } from './enrolment.controller';
+import { UsersController } from './users.controller';
 import { AuthModule } from '../middleware/auth.module';
 import { AuthSettings } from '../core/auth.settings';
-import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { CurrentActor, Public, Roles } from '../middleware/auth.decorators';
+import { type Actor } from '../core/actor';
 import { RequestAuthenticator } from '../middleware/request-authenticator';
 
 /*
@@ -98,13 +104,15 @@ export async function startAuthTestServer(
     imports: [
       ConfigModule.forRoot(config),
       TestStoreModule,
+      RepositoriesModule,
       AuthModule.forRoot({
         now: () => Date.now() + clock.offsetMs,
         writeBanner: (text) => banners.push(text),
         ...options.settings,
       }),
     ],
-    controllers: [ProbeController],
+    // The auth area's own controllers, as ApiModule mounts them.
+    controllers: [ProbeController, AuthController, UsersController, ApiTokensController, EnrolmentController],
   })
   class TestAppModule {}
 

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { clientIp } from './auth.controller';
-import { CurrentActor, Public, Roles, type Actor } from '../middleware/auth.decorators';
+import { CurrentActor, Public, Roles } from '../middleware/auth.decorators';
+import { type Actor } from '../core/actor';
 import { CreateEnrolmentTokenDto, EnrolDto } from '../dtos/auth.dtos';
 import { EnrolmentService } from '../services/enrolment.service';
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, HttpCode, HttpStatus, Param, Put } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../middleware/auth.decorators';
-import type { CommandContext } from '../services/fleet-event.writer';
+import type { CommandContext } from '../core/command-context';
 import { HostCommandsService } from '../services/hosts.service';
 import { RepositoryCommandsService } from '../services/repository.service';
 import { ScheduleCommandsService } from '../services/schedules.service';

@@ -1,7 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Inject, Controller, Get, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Roles } from '../middleware/auth.decorators';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { AppError } from '../core/app-error';
 import { ReadModelsReader } from '../repositories/read-models.reader';
 import { ParseIdPipe } from '../middleware/request-context';
@@ -13,7 +13,7 @@ import { mapHostResponse, mapSchedules, mapSnapshot, type HostResponse } from '.
 export class HostsQueriesController {
   constructor(
     private readonly reader: ReadModelsReader,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
   ) {}
 
   @Get()

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../middleware/auth.decorators';
-import type { CommandContext } from '../services/fleet-event.writer';
+import type { CommandContext } from '../core/command-context';
 import { JobCommandsService } from '../services/jobs.service';
 import { CreateJobDto, JobCancelledDto, JobCreatedDto, jobArgsOf } from '../dtos/job.dtos';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';

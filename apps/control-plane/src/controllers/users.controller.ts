@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { CurrentActor, Roles, type Actor } from '../middleware/auth.decorators';
+import { CurrentActor, Roles } from '../middleware/auth.decorators';
+import { type Actor } from '../core/actor';
 import { CreateUserDto, UpdateUserDto } from '../dtos/auth.dtos';
 import { SessionService } from '../services/session.service';
 import { UsersService } from '../services/users.service';

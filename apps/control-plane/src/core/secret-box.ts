@@ -1,6 +1,4 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 /** An AES-256-GCM ciphertext as stored in events: every field base64 except `key_id`. */
 export interface SealedSecret {
@@ -25,46 +23,21 @@ export class SecretBoxError extends Error {
   }
 }
 
-const KEY_BYTES = 32;
+export const SECRET_KEY_BYTES = 32;
 
 /**
  * Encrypts repository secrets at rest (DESIGN.md §8). The key never leaves this
  * object; `seal` output is safe to put in events, `open` is called only when a
- * secret must go to an authenticated agent socket.
+ * secret must go to an authenticated agent socket. Pure: the key comes from
+ * the key file through `SecretKeyRepository`.
  */
 export class SecretBox {
   readonly keyId: string;
 
   constructor(private readonly key: Buffer) {
-    if (key.length !== KEY_BYTES)
-      throw new SecretBoxError('secret_key_invalid', `secret key must be ${KEY_BYTES} bytes`);
+    if (key.length !== SECRET_KEY_BYTES)
+      throw new SecretBoxError('secret_key_invalid', `secret key must be ${SECRET_KEY_BYTES} bytes`);
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  }
-
-  /**
-   * Loads the key file (64 hex chars), creating it with mode 0600 when absent.
-   * A file readable by group/others is tightened rather than trusted as-is.
-   */
-  static fromKeyFile(file: string): SecretBox {
-    if (!fs.existsSync(file)) {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      try {
-        // `wx` so two processes starting at once do not overwrite each other's key.
-        fs.writeFileSync(file, randomBytes(KEY_BYTES).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-    }
-    const stat = fs.statSync(file);
-    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
-    const text = fs.readFileSync(file, 'utf8').trim();
-    if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-      throw new SecretBoxError(
-        'secret_key_invalid',
-        `RF_SECRET_KEY_FILE ${file} must hold 64 hex characters (a 256-bit key)`,
-      );
-    }
-    return new SecretBox(Buffer.from(text, 'hex'));
   }
 
   seal(plaintext: string): SealedSecret {

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@rf/events';
-import { isRole, type Role } from '../middleware/auth.decorators';
+import { isRole, type Role } from '../core/actor';
 
 export interface UserRecord {
   readonly id: string;

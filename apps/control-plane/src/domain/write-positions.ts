@@ -1,11 +1,9 @@
-import { Injectable } from '@nestjs/common';
 import { comparePositions, type Position } from '@rf/events';
 
 /**
  * The newest position this process appended. Read endpoints wait for the
  * read models to reach it, so a write followed by a read sees its own change.
  */
-@Injectable()
 export class WritePositions {
   private last: Position | null = null;
 

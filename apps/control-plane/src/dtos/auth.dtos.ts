@@ -12,10 +12,13 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { ROLES, type Role } from '../middleware/auth.decorators';
-import { HOSTNAME_PATTERN, PLATFORM_PATTERN } from '../services/enrolment.service';
-import { MIN_PASSWORD_LENGTH } from '../repositories/password.hasher';
-import { USERNAME_PATTERN } from '../services/users.service';
+import { ROLES, type Role } from '../core/actor';
+import {
+  HOSTNAME_PATTERN,
+  MIN_PASSWORD_LENGTH,
+  PLATFORM_PATTERN,
+  USERNAME_PATTERN,
+} from '../domain/identity.rules';
 
 export class LoginDto {
   @IsString()

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { DisconnectReason } from '@rf/events';
+import type { AgentDispatch } from '../core/agent-dispatch.port';
 
 /** One authenticated agent socket, as the command side sees it (no socket API leaks out). */
 export interface AgentSession {
@@ -16,11 +17,12 @@ export interface AgentSession {
 
 /**
  * The live agent connections by host (at most one each). An agent is online
- * here only after a successful `hello`. Other areas read `lastSeen` and
- * `isOnline` for the hosts page instead of waiting for the read model.
+ * here only after a successful `hello`. Services reach it through the
+ * `AgentDispatch` port (bound in app.module.ts): they send orders and read
+ * `lastSeen` and `isOnline` for the hosts page instead of waiting for the read model.
  */
 @Injectable()
-export class AgentSessions {
+export class AgentSessions implements AgentDispatch {
   private readonly byHost = new Map<string, AgentSession>();
   private closer: ((hostId: string, reason: DisconnectReason, message: string) => Promise<void>) | undefined;
 

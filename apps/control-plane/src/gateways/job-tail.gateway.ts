@@ -4,7 +4,8 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import WebSocket, { WebSocketServer } from 'ws';
 import { isId } from '@rf/events';
 import { MetricsRegistry } from '../core/metrics.registry';
-import { RequestAuthenticator, isRole } from '../auth';
+import { RequestAuthenticator } from '../middleware/request-authenticator';
+import { isRole } from '../core/actor';
 import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
 import { JobFeeds } from './job-feeds';
 import type { JobFeed } from './job-feed';

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
-import { ACTOR_REQUEST_KEY, type Actor } from './auth.decorators';
+import { ACTOR_REQUEST_KEY } from './auth.decorators';
+import { type Actor } from '../core/actor';
 
 export const SESSION_COOKIE = 'rf_session';
 /** Readable by page scripts (not HttpOnly) so htmx can echo it in `x-csrf-token`. */

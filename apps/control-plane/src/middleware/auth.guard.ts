@@ -1,7 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { PUBLIC_KEY, ROLES_KEY, roleSatisfies, type Actor, type Role } from './auth.decorators';
+import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
+import { roleSatisfies, type Actor, type Role } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER } from './auth.cookies';
 import { RequestAuthenticator } from './request-authenticator';

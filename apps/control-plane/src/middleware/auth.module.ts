@@ -1,25 +1,19 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuthSettings } from '../core/auth.settings';
 import { AdminBootstrapService } from '../services/admin-bootstrap.service';
 import { AgentCredentialsService } from '../services/agent-credentials.service';
-import { ApiTokensController } from '../controllers/api-tokens.controller';
 import { ApiTokensService } from '../services/api-tokens.service';
-import { AuthController } from '../controllers/auth.controller';
-import { AuthGuard } from './auth.guard';
-import { AuthSettings } from '../core/auth.settings';
-import { EnrolmentController } from '../controllers/enrolment.controller';
 import { EnrolmentService } from '../services/enrolment.service';
 import { IdentityLog } from '../services/identity.log';
 import { LoginService } from '../services/login.service';
-import { PasswordHasher } from '../repositories/password.hasher';
-import { RequestAuthenticator } from './request-authenticator';
 import { SessionService } from '../services/session.service';
-import { UsersController } from '../controllers/users.controller';
 import { UsersService } from '../services/users.service';
+import { AuthGuard } from './auth.guard';
+import { RequestAuthenticator } from './request-authenticator';
 
 const services: Provider[] = [
   IdentityLog,
-  PasswordHasher,
   SessionService,
   LoginService,
   UsersService,
@@ -34,17 +28,19 @@ const services: Provider[] = [
 /**
  * Authentication and access for the whole app: a global deny-by-default
  * guard, login/sessions, users, API tokens, enrolment and agent credentials.
- * Needs `AppConfig` and `EVENT_STORE` from the root module.
+ * Their REST controllers are in ApiModule. Needs `AppConfig`, `EVENT_STORE`
+ * and the RepositoriesModule from the root module.
  */
 @Global()
 @Module({
-  controllers: [AuthController, UsersController, ApiTokensController, EnrolmentController],
   providers: [...services, { provide: AuthSettings, useValue: new AuthSettings() }],
   exports: [
+    AuthSettings,
     IdentityLog,
     AgentCredentialsService,
     RequestAuthenticator,
     EnrolmentService,
+    LoginService,
     UsersService,
     ApiTokensService,
     SessionService,

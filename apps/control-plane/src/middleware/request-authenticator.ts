@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { AppConfig } from '../core/app-config';
 import { ApiTokensService } from '../services/api-tokens.service';
-import type { Actor } from './auth.decorators';
+import type { Actor } from '../core/actor';
 import { readCookie, SESSION_COOKIE } from './auth.cookies';
 import { IdentityLog } from '../services/identity.log';
 import { SessionService } from '../services/session.service';

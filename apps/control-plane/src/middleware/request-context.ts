@@ -2,9 +2,9 @@ import { createParamDecorator, type ExecutionContext, type PipeTransform, Inject
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { isId } from '@rf/events';
-import type { Actor } from './auth.decorators';
+import type { Actor } from '../core/actor';
 import { actorOf } from './auth.decorators';
-import type { CommandContext } from '../services/fleet-event.writer';
+import type { CommandContext } from '../core/command-context';
 import { AppError } from '../core/app-error';
 
 /** The request id (pino-http's `req.id`, honouring a sane X-Request-Id) used as the events' correlation id. */

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 
-export const MIN_PASSWORD_LENGTH = 8;
-
 /** argon2id hashing; the only place that touches the native module. */
 @Injectable()
 export class PasswordHasher {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../core/app-config';
-import type { Actor } from '../middleware/auth.decorators';
+import type { Actor } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
 import { randomPassword } from '../core/secret-tokens';

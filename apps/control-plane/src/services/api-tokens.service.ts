@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isRole, type Actor, type Role } from '../middleware/auth.decorators';
+import { isRole, type Actor, type Role } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';

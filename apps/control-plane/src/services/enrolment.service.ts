@@ -2,13 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isEventStoreError } from '@rf/event-store';
 import { AppConfig } from '../core/app-config';
-import type { Actor } from '../middleware/auth.decorators';
+import type { Actor } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';
 import type { EnrolmentTokenRecord } from '../domain/identity.state';
 import { SlidingWindowLimiter } from '../core/rate-limiter';
 import { ENROLMENT_TOKEN_PREFIX, randomSecret, sha256Hex } from '../core/secret-tokens';
+import { HOSTNAME_PATTERN, PLATFORM_PATTERN } from '../domain/identity.rules';
 
 export interface CreatedEnrolmentToken {
   /** For listing and revoking; not a secret. */
@@ -42,9 +43,6 @@ export interface EnrolResult {
   agent_secret: string;
 }
 
-export const HOSTNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-/** GOOS/GOARCH-style names; stored lower-cased so one host never shows as both `linux` and `Linux`. */
-export const PLATFORM_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
 const MAX_EXPIRY_MINUTES = 7 * 24 * 60;
 
 /** Quotes for a POSIX shell only when needed, so the usual command stays readable. */

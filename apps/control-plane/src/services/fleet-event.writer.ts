@@ -1,23 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, type AppendResult, type EventStore, type ExpectedRevision } from '@rf/event-store';
-import { toEventData, type EventActor, type FleetEvent } from '@rf/events';
+import { toEventData, type FleetEvent } from '@rf/events';
+import type { CommandContext } from '../core/command-context';
 import { FLEET_STATE_PREFIXES } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { WritePositions } from '../domain/write-positions';
-
-/** Who and why, for an event's metadata (DESIGN.md §3). */
-export interface CommandContext {
-  readonly actor: EventActor;
-  readonly correlationId: string;
-  readonly causationId?: string;
-}
-
-export const SYSTEM_ACTOR: EventActor = { kind: 'system', id: 'control-plane' };
-
-export function systemContext(correlationId: string = randomUUID()): CommandContext {
-  return { actor: SYSTEM_ACTOR, correlationId };
-}
 
 /**
  * The command side's only way to append: validates each event against the

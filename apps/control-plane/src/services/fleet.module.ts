@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AgentMessagesService } from '../ingest/agent-messages.service';
+import { WritePositions } from '../domain/write-positions';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
 import { HostCommandsService } from './hosts.service';
@@ -7,7 +7,6 @@ import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
-import { WritePositions } from '../domain/write-positions';
 
 const services = [
   FleetStateService,
@@ -16,11 +15,14 @@ const services = [
   ScheduleCommandsService,
   RepositoryCommandsService,
   HostCommandsService,
-  AgentMessagesService,
   JobLostWatcher,
   WritePositions,
 ];
 
-/** Services that turn operator orders and agent messages into events. */
+/**
+ * The fleet state that follows the log and the operator orders decided on it
+ * (hosts, jobs, schedules, repository), plus the job-lost watcher. Orders
+ * reach agents through the `AGENT_DISPATCH` port the root module binds.
+ */
 @Module({ providers: services, exports: services })
-export class CommandsModule {}
+export class FleetModule {}

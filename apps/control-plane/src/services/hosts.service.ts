@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { hostStream } from '@rf/events';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { FleetStateService } from './fleet-state.service';
-import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
+import { FleetEventWriter } from './fleet-event.writer';
+import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -14,7 +15,7 @@ export class HostCommandsService {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
   ) {}
 
   /** Appends HostRevoked (once; repeating is a no-op) and closes the host's socket. */

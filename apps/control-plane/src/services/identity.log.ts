@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import { EVENT_STORE, type AppendOptions, type EventStore } from '@rf/event-store';
 import { toEventData, type FleetEvent, type Position, type RecordedEvent } from '@rf/events';
-import type { Actor } from '../middleware/auth.decorators';
+import type { Actor } from '../core/actor';
 import { IdentityState } from '../domain/identity.state';
 
 export const IDENTITY_STREAM_PREFIXES = ['user-', 'token-', 'enrolment-', 'host-'] as const;

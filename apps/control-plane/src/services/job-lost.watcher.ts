@@ -1,10 +1,17 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { hostStream, jobStream } from '@rf/events';
 import { isEventStoreError } from '@rf/event-store';
 import { AppConfig } from '../core/app-config';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { FleetStateService } from './fleet-state.service';
-import { FleetEventWriter, systemContext } from './fleet-event.writer';
+import { FleetEventWriter } from './fleet-event.writer';
+import { systemContext } from '../core/command-context';
 
 /**
  * Declares a dispatched/running job lost when its agent has been away longer
@@ -21,7 +28,7 @@ export class JobLostWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly config: AppConfig,
   ) {}
 

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isEventStoreError } from '@rf/event-store';
-import { jobStream, makeEnvelope, validateJobArgs, type JobKind, type JobStatus } from '@rf/events';
+import {
+  jobStream,
+  makeEnvelope,
+  validateJobArgs,
+  type Envelope,
+  type JobKind,
+  type JobStatus,
+} from '@rf/events';
 import { AppError } from '../core/app-error';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
 import { isTerminal, type JobState } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
-import { FleetEventWriter, systemContext, type CommandContext } from './fleet-event.writer';
+import { FleetEventWriter } from './fleet-event.writer';
+import { systemContext, type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -32,7 +40,7 @@ export class JobCommandsService {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
   ) {}
 
   async requestJob(
@@ -160,7 +168,7 @@ export class JobCommandsService {
     });
   }
 
-  private commandRun(job: JobState): object {
+  private commandRun(job: JobState): Envelope<'command.run'> {
     return makeEnvelope('command.run', {
       job_id: job.jobId,
       kind: job.kind,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Actor } from '../middleware/auth.decorators';
+import type { Actor } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';

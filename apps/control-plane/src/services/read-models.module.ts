@@ -8,7 +8,7 @@ import {
   SnapshotsQuery,
 } from '@rf/projections';
 import { JOB_STATUSES } from '@rf/events';
-import { CommandsModule } from './fleet.module';
+import { FleetModule } from './fleet.module';
 import { FleetStateService } from './fleet-state.service';
 import { ProjectionsModule } from './projections.module';
 import { ProjectionStatus } from './projection-status.service';
@@ -64,7 +64,7 @@ export class ReadModelsProbes {
 
 /** `READ_MODELS` over the projections area's module: the query objects plus read-your-writes and lag. */
 @Module({
-  imports: [CommandsModule, ProjectionsModule],
+  imports: [FleetModule, ProjectionsModule],
   providers: [
     {
       provide: READ_MODELS,

@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { hostStream, isRepoUrl, makeEnvelope, urlHasCredentials, type Envelope } from '@rf/events';
 import { AppError } from '../core/app-error';
 import { SecretBox } from '../core/secret-box';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { FleetStateService } from './fleet-state.service';
-import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
+import { FleetEventWriter } from './fleet-event.writer';
+import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -28,7 +29,7 @@ export class RepositoryCommandsService {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly box: SecretBox,
   ) {}
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   checkClass,
   eventIdFromEnvelope,
@@ -11,10 +11,11 @@ import {
   type Schedule,
   type WireMessageOf,
 } from '@rf/events';
-import { AgentSessions } from '../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
 import { FleetStateService } from './fleet-state.service';
-import { FleetEventWriter, type CommandContext } from './fleet-event.writer';
+import { FleetEventWriter } from './fleet-event.writer';
+import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
 import { JobCommandsService } from './jobs.service';
 import { KeyedMutex } from '../core/keyed-mutex';
@@ -36,7 +37,7 @@ export class ScheduleCommandsService {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly jobs: JobCommandsService,
   ) {}
 

@@ -1,6 +1,4 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import * as path from 'node:path';
-import { AppConfig } from '../core/app-config';
 import { AuthSettings } from '../core/auth.settings';
 import { randomSecret, sha256Hex } from '../core/secret-tokens';
 import { SessionRepository } from '../repositories/session.repository';
@@ -23,14 +21,12 @@ const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 /** Browser sessions with idle and absolute expiry, persisted so a restart does not log everyone out. */
 @Injectable()
 export class SessionService implements OnModuleDestroy {
-  private readonly repo: SessionRepository;
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(
-    config: AppConfig,
+    private readonly repo: SessionRepository,
     private readonly settings: AuthSettings,
   ) {
-    this.repo = new SessionRepository(path.join(config.dataDir, 'sessions.db'));
     this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS);
     this.purgeTimer.unref();
   }

@@ -2,13 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isEventStoreError } from '@rf/event-store';
 import { type FleetEvent } from '@rf/events';
-import { isRole, type Actor, type Role } from '../middleware/auth.decorators';
+import { isRole, type Actor, type Role } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { IdentityLog } from './identity.log';
 import type { UserRecord } from '../domain/identity.state';
-import { MIN_PASSWORD_LENGTH, PasswordHasher } from '../repositories/password.hasher';
-
-export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+import { MIN_PASSWORD_LENGTH, USERNAME_PATTERN } from '../domain/identity.rules';
+import { PasswordHasher } from '../repositories/password.hasher';
 
 /** What the API shows of a user: never the hash. */
 export interface UserView {

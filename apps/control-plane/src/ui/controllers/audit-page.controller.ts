@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { isId } from '@rf/events';
 import { parseSince, type AuditLine } from '@rf/projections';
-import { Roles } from '../../auth';
+import { Roles } from '../../middleware/auth.decorators';
 import { AppError } from '../../core/app-error';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { fmt } from '../ui-fmt';

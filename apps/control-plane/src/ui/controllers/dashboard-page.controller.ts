@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Req, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Roles } from '../../auth';
+import { Roles } from '../../middleware/auth.decorators';
 import { DashboardPresenter, outcomesChartData } from '../presenters/dashboard.presenter';
 import { fmt } from '../ui-fmt';
 import { jsonForScript } from '../ui-html';

@@ -2,9 +2,9 @@ import { Body, Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { JOB_KINDS, KEEP_RULES, type JobKind } from '@rf/events';
-import { Roles } from '../../auth';
+import { Roles } from '../../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
-import type { CommandContext } from '../../services/fleet-event.writer';
+import type { CommandContext } from '../../core/command-context';
 import { JobCommandsService } from '../../services/jobs.service';
 import { RepositoryCommandsService } from '../../services/repository.service';
 import { ScheduleCommandsService } from '../../services/schedules.service';

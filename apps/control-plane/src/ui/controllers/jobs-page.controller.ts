@@ -2,10 +2,10 @@ import { Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } fro
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { JOB_KINDS, JOB_STATUSES } from '@rf/events';
-import { Roles } from '../../auth';
+import { Roles } from '../../middleware/auth.decorators';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
-import type { CommandContext } from '../../services/fleet-event.writer';
+import type { CommandContext } from '../../core/command-context';
 import { JobCommandsService } from '../../services/jobs.service';
 import { isCodedError } from '../ui-forms';
 import { fmt } from '../ui-fmt';

@@ -1,7 +1,8 @@
 import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { actorOf, CSRF_COOKIE, Public, Roles, SESSION_COOKIE } from '../../auth';
+import { actorOf, Public, Roles } from '../../middleware/auth.decorators';
+import { CSRF_COOKIE, SESSION_COOKIE } from '../../middleware/auth.cookies';
 import { SessionService } from '../../services/session.service';
 import { readCookie } from '../../middleware/auth.cookies';
 import { AppConfig } from '../../core/app-config';

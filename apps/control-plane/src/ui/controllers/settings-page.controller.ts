@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Header, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentActor, EnrolmentService, isRole, Roles, ROLES, roleSatisfies, type Actor } from '../../auth';
+import { CurrentActor, Roles } from '../../middleware/auth.decorators';
+import { isRole, ROLES, roleSatisfies, type Actor } from '../../core/actor';
+import { EnrolmentService } from '../../services/enrolment.service';
 import { ApiTokensService } from '../../services/api-tokens.service';
 import { UsersService } from '../../services/users.service';
 import { ParseIdPipe } from '../../middleware/request-context';

@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
-import { AgentSessions } from '../../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
 
 export interface FleetHostRow {
@@ -32,7 +32,7 @@ export class DashboardPresenter {
   constructor(
     private readonly reader: ReadModelsReader,
     private readonly dashboard: DashboardQuery,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
   ) {}
 
   async overview(now: Date): Promise<FleetOverview> {

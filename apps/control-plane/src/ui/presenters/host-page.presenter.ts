@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   RepoStatsQuery,
   type HostSchedulesView,
@@ -11,7 +11,7 @@ import { JOB_KINDS } from '@rf/events';
 import { AppError } from '../../core/app-error';
 import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
-import { AgentSessions } from '../../gateways/agent-sessions';
+import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 
 export interface ScheduleEditorRow {
@@ -93,7 +93,7 @@ export class HostPagePresenter {
   constructor(
     private readonly reader: ReadModelsReader,
     private readonly repoStats: RepoStatsQuery,
-    private readonly sessions: AgentSessions,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
