@@ -7,7 +7,7 @@ import { RepositoryCommandsService } from '../services/repository.service';
 import { ScheduleCommandsService } from '../services/schedules.service';
 import { ConfigureRepositoryDto, PutSchedulesDto } from '../dtos/host.dtos';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';
-import { redactRepoUrl } from '../dtos/response-mappers';
+import type { ConfiguredRepositoryResponse } from '../dtos/response-mappers';
 
 /** Operator orders about a host: revoke, repository, schedules. */
 @ApiTags('hosts')
@@ -23,11 +23,8 @@ export class HostsCommandsController {
   @Roles('admin')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse({ description: 'The host is revoked and its agent disconnected.' })
-  async revoke(
-    @Param('id', ParseIdPipe) hostId: string,
-    @RequestContext() ctx: CommandContext,
-  ): Promise<void> {
-    await this.hosts.revoke(hostId, ctx);
+  revoke(@Param('id', ParseIdPipe) hostId: string, @RequestContext() ctx: CommandContext): Promise<void> {
+    return this.hosts.revoke(hostId, ctx);
   }
 
   @Put(':id/repository')
@@ -35,18 +32,12 @@ export class HostsCommandsController {
   @ApiOkResponse({
     description: 'The repository as stored: URL without credentials, and whether a password is set.',
   })
-  async configureRepository(
+  configureRepository(
     @Param('id', ParseIdPipe) hostId: string,
     @Body() dto: ConfigureRepositoryDto,
     @RequestContext() ctx: CommandContext,
-  ): Promise<{ url: string; username: string | null; password_set: true; credential_set: boolean }> {
-    await this.repository.configure(hostId, dto, ctx);
-    return {
-      url: redactRepoUrl(dto.url),
-      username: dto.username ?? null,
-      password_set: true,
-      credential_set: dto.credential !== undefined,
-    };
+  ): Promise<ConfiguredRepositoryResponse> {
+    return this.repository.configure(hostId, dto, ctx);
   }
 
   @Put(':id/schedules')

@@ -12,6 +12,27 @@ export function redactRepoUrl(url: string): string {
   return url.replace(/(:\/\/)[^/@\s]*@/, '$1');
 }
 
+/** `PUT /api/hosts/{id}/repository`: the repository as stored, secrets only as set / not set. */
+export interface ConfiguredRepositoryResponse {
+  url: string;
+  username: string | null;
+  password_set: true;
+  credential_set: boolean;
+}
+
+export function mapConfiguredRepository(input: {
+  readonly url: string;
+  readonly username?: string;
+  readonly credential?: string;
+}): ConfiguredRepositoryResponse {
+  return {
+    url: redactRepoUrl(input.url),
+    username: input.username ?? null,
+    password_set: true,
+    credential_set: input.credential !== undefined,
+  };
+}
+
 /** Live facts from the gateway that are fresher than the read model. */
 export interface HostLiveState {
   readonly online: boolean;

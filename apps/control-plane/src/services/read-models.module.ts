@@ -8,7 +8,11 @@ import {
   SnapshotsQuery,
 } from '@rf/projections';
 import { JOB_STATUSES } from '@rf/events';
+import { AuditTrailService } from './audit-trail.service';
 import { FleetModule } from './fleet.module';
+import { HealthService } from './health.service';
+import { HostQueriesService } from './host-queries.service';
+import { JobQueriesService } from './job-queries.service';
 import { FleetStateService } from './fleet-state.service';
 import { ProjectionsModule } from './projections.module';
 import { ProjectionStatus } from './projection-status.service';
@@ -62,7 +66,14 @@ export class ReadModelsProbes {
   }
 }
 
-/** `READ_MODELS` over the projections area's module: the query objects plus read-your-writes and lag. */
+/** What the REST read endpoints call. */
+const queryServices = [HostQueriesService, JobQueriesService, AuditTrailService, HealthService];
+
+/**
+ * The read side: `READ_MODELS` over the ProjectionsModule (the query objects
+ * plus read-your-writes and lag), the `/readyz` and `/metrics` probes, and the
+ * read services the REST controllers call.
+ */
 @Module({
   imports: [FleetModule, ProjectionsModule],
   providers: [
@@ -98,7 +109,8 @@ export class ReadModelsProbes {
     },
     ReadModelsReader,
     ReadModelsProbes,
+    ...queryServices,
   ],
-  exports: [READ_MODELS, ReadModelsReader],
+  exports: [READ_MODELS, ReadModelsReader, ...queryServices],
 })
 export class ReadModelsModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { hostStream, isRepoUrl, makeEnvelope, urlHasCredentials, type Envelope } from '@rf/events';
 import { AppError } from '../core/app-error';
+import { mapConfiguredRepository, type ConfiguredRepositoryResponse } from '../dtos/response-mappers';
 import { SecretBox } from '../core/secret-box';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { FleetStateService } from './fleet-state.service';
@@ -33,7 +34,12 @@ export class RepositoryCommandsService {
     private readonly box: SecretBox,
   ) {}
 
-  async configure(hostId: string, input: RepositoryInput, ctx: CommandContext): Promise<void> {
+  /** Seals the secrets into RepositoryConfigured and pushes `config.update`; answers what was stored, secrets as set / not set. */
+  async configure(
+    hostId: string,
+    input: RepositoryInput,
+    ctx: CommandContext,
+  ): Promise<ConfiguredRepositoryResponse> {
     await this.fleet.syncHost(hostId);
     requireHost(this.fleet.state, hostId);
     if (urlHasCredentials(input.url)) {
@@ -66,6 +72,7 @@ export class RepositoryCommandsService {
       );
     });
     this.pushConfig(hostId);
+    return mapConfiguredRepository(input);
   }
 
   /** Sends `config.update` to the host's socket if it is online and a repository is configured. */
