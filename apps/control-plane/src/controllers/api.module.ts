@@ -12,7 +12,10 @@ import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
 import { UsersController } from './users.controller';
 
-/** The REST API (DESIGN.md §5): every controller under /api, plus health and metrics. */
+/**
+ * The REST API (docs/architecture.md, "External contract"): every controller
+ * under /api, plus health and metrics.
+ */
 @Module({
   imports: [FleetModule, ReadModelsModule],
   controllers: [

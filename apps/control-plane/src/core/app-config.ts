@@ -69,7 +69,7 @@ function parsePublicUrl(raw: string | undefined, host: string, port: number): st
 
 /**
  * The control plane's configuration, read and validated once at boot from the
- * environment (DESIGN.md §5). Provided to Nest as a value; CLIs call `fromEnv`.
+ * environment (docs/architecture.md, "External contract"). Provided to Nest as a value; CLIs call `fromEnv`.
  */
 export class AppConfig {
   readonly listenHost: string;

@@ -1,6 +1,6 @@
 /**
  * Errors the core raises carry a code, never an HTTP status; the exception
- * filter at the edge maps codes to statuses (STYLE.md).
+ * filter at the edge maps codes to statuses (docs/architecture.md, "External contract").
  */
 export type AppErrorCode =
   'invalid_input' | 'not_found' | 'conflict' | 'host_revoked' | 'job_finished' | 'unavailable' | 'forbidden';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventActor } from '@rf/events';
 
-/** Who and why, for an event's metadata (DESIGN.md §3). */
+/** Who and why, for an event's metadata (docs/architecture.md, "Event catalog"). */
 export interface CommandContext {
   readonly actor: EventActor;
   readonly correlationId: string;

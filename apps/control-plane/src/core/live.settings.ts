@@ -20,7 +20,7 @@ function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 }
 
 /**
- * Tunables of the live tail (DESIGN.md §7), validated once at boot:
+ * Tunables of the live tail (docs/architecture.md, "Live tail"), validated once at boot:
  * `RF_LIVE_QUEUE_SIZE` (messages per subscriber, default 64),
  * `RF_LIVE_MAX_BUFFERED_BYTES` (a socket's unsent bytes before its queue fills, default 64 KiB),
  * `RF_LIVE_PING_S` (keep-alive ping to browsers, default 30 s).

@@ -5,7 +5,10 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './app-config';
 import { buildPinoOptions } from './pino-options';
 
-/** nestjs-pino with base `{service, version}`, request ids and secret redaction (DESIGN.md §8). */
+/**
+ * nestjs-pino with base `{service, version}`, request ids and secret redaction
+ * (docs/architecture.md, "Security").
+ */
 @Module({
   imports: [
     LoggerModule.forRootAsync({

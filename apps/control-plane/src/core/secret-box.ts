@@ -26,7 +26,7 @@ export class SecretBoxError extends Error {
 export const SECRET_KEY_BYTES = 32;
 
 /**
- * Encrypts repository secrets at rest (DESIGN.md §8). The key never leaves this
+ * Encrypts repository secrets at rest (docs/architecture.md, "Security"). The key never leaves this
  * object; `seal` output is safe to put in events, `open` is called only when a
  * secret must go to an authenticated agent socket. Pure: the key comes from
  * the key file through `SecretKeyRepository`.

@@ -4,7 +4,7 @@ import { JOB_KINDS, JOB_STATUSES, type JobKind } from '@rf/events';
 
 /**
  * `POST /api/hosts/{id}/jobs`: the kind plus its args at the top level
- * (DESIGN.md §5). Arg fields are only allowed through here; the catalog's
+ * (docs/architecture.md, "External contract"). Arg fields are only allowed through here; the catalog's
  * `validateJobArgs` checks them against the kind and names a bad one.
  */
 export class CreateJobDto {

@@ -21,7 +21,7 @@ import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
 const MAX_INFLIGHT_PER_SOCKET = 4096;
 
 /**
- * The agent WebSocket at `/agent` (DESIGN.md §4): bearer auth on upgrade (401
+ * The agent WebSocket at `/agent` (docs/architecture.md, "Wire protocol"): bearer auth on upgrade (401
  * otherwise), hello with protocol negotiation, append-then-ack ingest,
  * heartbeats, replacement of an older connection and revocation.
  */

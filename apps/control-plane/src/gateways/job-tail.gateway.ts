@@ -16,7 +16,7 @@ import { TailSubscriber } from './tail-subscriber';
 const STREAM_PATH = /^\/api\/jobs\/([^/]+)\/stream$/;
 
 /**
- * `GET /api/jobs/{id}/stream` (DESIGN.md §7): browsers and API clients watch
+ * `GET /api/jobs/{id}/stream` (docs/architecture.md, "Live tail"): browsers and API clients watch
  * one job. Session cookie (same-origin) or API token; any role may watch.
  * Sends the persisted log and the latest progress, then live lines, progress
  * and status, then `end` and a normal close once the job is over. Each socket

@@ -2,7 +2,7 @@ import type { JobStatus } from '@rf/events';
 
 /**
  * What the live tail sends to a browser over `/api/jobs/{id}/stream`
- * (DESIGN.md §7). Every message is one JSON text frame.
+ * (docs/architecture.md, "Live tail"). Every message is one JSON text frame.
  */
 export interface LiveLogMessage {
   readonly type: 'log';

@@ -367,7 +367,7 @@ export class AgentMessagesService {
     return retryLater(message.id);
   }
 
-  /** DESIGN.md §3: a job's telemetry stream expires after `logRetentionDays`. */
+  /** docs/architecture.md, "Event catalog": a job's telemetry stream expires after `logRetentionDays`. */
   private ensureRetention(jobId: string): void {
     if (this.retentionSet.has(jobId)) return;
     this.retentionSet.add(jobId);

@@ -12,7 +12,7 @@ import type { Position } from '@rf/events';
 /**
  * What the REST read endpoints need from the projections: the libs' query
  * objects plus read-your-writes and lag. Provided under `READ_MODELS` by an
- * adapter over the projections area's Nest module.
+ * adapter over the ProjectionsModule (services/read-models.module.ts).
  */
 export interface ReadModels {
   readonly hosts: HostsQuery;
