@@ -20,7 +20,7 @@ describe('SecretKeyRepository (real key files)', () => {
     assert.equal(b.open(a.seal('hunter2')), 'hunter2');
   });
 
-  it('tightens a key file that group or others can read', { skip: process.platform === 'win32' }, () => {
+  it('tightens a key file that group or others can read', () => {
     const file = path.join(dir, 'loose.key');
     fs.writeFileSync(file, 'ab'.repeat(32) + '\n', { mode: 0o644 });
     fs.chmodSync(file, 0o644);
