@@ -11,7 +11,8 @@ export { processStopper, powershellArgs, taskkillArgs, windowsCtrlCScript } from
 export type { HelperRunner, ProcessStopper } from './process/process-stopper';
 export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
-export * from './args/restic-args';
+export { argsForJob } from './args/restic-args';
+export type { ResticInvocation, ResticJob } from './args/restic-args';
 export { sameSnapshotId } from './parsers/json-fields';
 export { parseResticLine } from './parsers/restic-line.parser';
 export type { ResticLine, ResticExitError } from './parsers/restic-line.parser';
@@ -62,5 +63,3 @@ export { parseRestoreOutput } from './parsers/restic-restore.parser';
 export type { RestoreCounters, RestoreReport } from './parsers/restic-restore.parser';
 export { parseUnlockOutput, parsePruneText } from './parsers/restic-maintenance.parser';
 export type { PruneReport, UnlockReport } from './parsers/restic-maintenance.parser';
-export { resticBinariesForTests, resticFixturesDir, repoRoot as resticTestRepoRoot } from './restic-testing';
-export type { ResticTestBinary } from './restic-testing';
