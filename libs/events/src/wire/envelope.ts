@@ -9,7 +9,6 @@ import {
   isUuid,
   scanStructure,
 } from '../catalog/validation';
-import { redactSecrets } from './secret-fields';
 import { isWireType, WIRE_PAYLOAD_CLASSES, type WirePayloadMap, type WireType } from './wire-messages';
 
 export const PROTOCOL_VERSION = 1;
@@ -267,9 +266,4 @@ export function makeErrorEnvelope(error: WireError, opts: MakeEnvelopeOptions = 
     },
     opts,
   );
-}
-
-/** A copy safe to log: secret fields (repository passwords, credentials; see SECRET_FIELD_NAMES) replaced. */
-export function redactMessage<M extends { type: string; payload: unknown }>(msg: M): M {
-  return redactSecrets(msg);
 }
