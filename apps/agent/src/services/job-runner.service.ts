@@ -317,6 +317,8 @@ export class JobRunnerService {
       }
     }
     const inv = argsForJob(toResticJob(job.kind, job.args));
+    // The log says what ran (arguments only: the repository and its secrets travel in restic's environment).
+    log('agent', `restic ${[inv.command, ...inv.args].map(shellWord).join(' ')}`);
     const throttle = new ProgressThrottle(this.d.progressIntervalMs ?? 1000);
     let summary: BackupSummary | undefined;
     const runStarted = Date.now();
@@ -608,6 +610,11 @@ export class JobRunnerService {
       for (const f of idle) f();
     }
   }
+}
+
+/** An argument as a shell would need it written (for reading, not for running). */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function summaryStats(s: BackupSummary): Record<string, unknown> {

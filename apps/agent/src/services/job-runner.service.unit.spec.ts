@@ -127,7 +127,7 @@ describe('JobRunnerService', () => {
     processes.runs[1].release({});
     await until('both finished', () => sent.filter((s) => s.type === 'job.finished').length === 2);
     assert.deepEqual(
-      sent.filter((s) => s.type !== 'command.result').map((s) => `${s.type}:${s.jobId}`),
+      sent.filter((s) => s.type.startsWith('job.')).map((s) => `${s.type}:${s.jobId}`),
       ['job.started:a', 'job.finished:a', 'job.started:b', 'job.finished:b'],
     );
   });
@@ -223,5 +223,19 @@ describe('JobRunnerService', () => {
       logged.join('\n'),
     );
     assert.ok(logged.includes('stale lock removed'));
+  });
+
+  it('starts the log with the restic command it runs: arguments only, never the repository or its password', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'c', kind: 'backup', args: { paths: ['/srv/my data'], tags: ['nightly'] } });
+    await until('backup runs', () => processes.runs.length === 1);
+    const first = sent.find((s) => s.type === 'log.stream')!;
+    assert.equal(first.payload.stream, 'agent');
+    assert.equal(first.payload.seq, 1);
+    const text = String(first.payload.payload);
+    assert.match(text, /^restic backup --json --tag=nightly -- '\/srv\/my data'$/);
+    assert.ok(!text.includes('pw') && !text.includes('/r '), text);
+    processes.runs[0].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
   });
 });
