@@ -3,6 +3,7 @@ export * from './catalog/validation';
 export * from './catalog/job-args';
 export * from './catalog/schedule';
 export * from './catalog/events';
+export * from './catalog/job-lifecycle';
 export * from './catalog/streams';
 export * from './catalog/event-ids';
 export * from './catalog/upcasters';

@@ -5,6 +5,7 @@ import {
   EVENT_STORE,
   eventForMessage,
   eventIdFromEnvelope,
+  evolveJobStatus,
   isCatalogError,
   isEventStoreError,
   jobLogStream,
@@ -12,11 +13,12 @@ import {
   toEventData,
   type EventData,
   type EventStore,
+  type FleetEventOf,
   type WireMessage,
 } from '@rf/events';
 import { MetricsRegistry } from '../api/metrics.registry';
 import { AppConfig } from '../config/app-config';
-import { FLEET_STATE_PREFIXES, isTerminal } from './fleet-state';
+import { FLEET_STATE_PREFIXES } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { LogSeqTracker } from './log-seq.tracker';
 import { ScheduleCommandsService } from './schedules.service';
@@ -320,7 +322,7 @@ export class AgentMessagesService {
     // A fire for an unknown or disabled schedule is acked and logged, but starts (and records) nothing.
     const fire = message.type === 'schedule.fire' ? this.schedules.acceptFire(hostId, message) : undefined;
     if (fire === null) return { id: message.id, ok: true };
-    if (message.type === 'job.finished' && this.alreadyFinished(message.payload.job_id)) {
+    if (mapped.event.type === 'JobFinished' && !this.decidesOutcome(mapped.event)) {
       // A resend of a stored outcome (only a JobLost guess may be replaced by the agent's report).
       this.countResends(1);
       return { id: message.id, ok: true };
@@ -345,9 +347,10 @@ export class AgentMessagesService {
     }
   }
 
-  private alreadyFinished(jobId: string): boolean {
-    const job = this.fleet.state.jobs.get(jobId);
-    return job !== undefined && isTerminal(job.status) && job.status !== 'lost';
+  /** Whether the job lifecycle would take this report as the job's outcome (false: one is already stored). */
+  private decidesOutcome(event: FleetEventOf<'JobFinished'>): boolean {
+    const job = this.fleet.state.jobs.get(event.data.job_id);
+    return job === undefined || evolveJobStatus(job.status, event).outcome;
   }
 
   /** `logAs`: how many envelopes this failure stands for in the log line (0: already logged). */

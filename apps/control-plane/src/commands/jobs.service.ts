@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   isEventStoreError,
+  isTerminal,
   jobStream,
   makeEnvelope,
   validateJobArgs,
@@ -11,7 +12,7 @@ import {
 import { AppError } from '../api/app-error';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { invalidInput } from './command-errors';
-import { isTerminal, type JobState } from './fleet-state';
+import type { JobState } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter, systemContext, type CommandContext } from './fleet-event.writer';
 import { requireHost } from './hosts.guard';
@@ -117,7 +118,8 @@ export class JobCommandsService {
       const session = this.sessions.get(hostId);
       if (!session) return;
       for (const job of this.fleet.state.activeJobs(hostId)) {
-        if (job.status === 'dispatched' && !job.cancelRequested) session.send(this.commandRun(job));
+        if (job.status === 'dispatched' && !job.accepted && !job.cancelRequested)
+          session.send(this.commandRun(job));
         if (job.cancelRequested) session.send(makeEnvelope('command.cancel', { job_id: job.jobId }));
       }
     });

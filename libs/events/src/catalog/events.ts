@@ -1,13 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsOptional, ValidateNested } from 'class-validator';
-import {
-  JOB_FINAL_STATUSES,
-  JOB_KINDS,
-  type JobArgs,
-  type JobFinalStatus,
-  type JobKind,
-  validateJobArgs,
-} from './job-args';
+import { JOB_KINDS, type JobArgs, type JobKind, validateJobArgs } from './job-args';
+import { JOB_FINAL_STATUSES, type JobFinalStatus } from './job-lifecycle';
 import { Schedule, scheduleListIssues } from './schedule';
 import {
   type FieldIssue,

@@ -37,23 +37,6 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const isJobKind = (v: unknown): v is JobKind =>
   typeof v === 'string' && (JOB_KINDS as readonly string[]).includes(v);
 
-export const JOB_STATUSES = [
-  'queued',
-  'dispatched',
-  'running',
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-/** The statuses a job can finish with (JobFinished.status). */
-export const JOB_FINAL_STATUSES = ['succeeded', 'warning', 'failed', 'cancelled'] as const;
-export type JobFinalStatus = (typeof JOB_FINAL_STATUSES)[number];
-/** Terminal statuses of a job's lifecycle (final statuses plus `lost`). */
-export const JOB_TERMINAL_STATUSES: readonly JobStatus[] = [...JOB_FINAL_STATUSES, 'lost'];
-
 // ---------------------------------------------------------------------------
 // Field rules shared by args, schedules and snapshots
 
