@@ -9,7 +9,7 @@ export * from './engine/read-models.rebuilder';
 export * from './engine/dump-read-models';
 export * from './read-models/all.projections';
 export { hostsProjection, HOST_STATUSES, type HostStatus } from './read-models/hosts.projection';
-export { jobsProjection, isTerminalStatus } from './read-models/jobs.projection';
+export { jobsProjection } from './read-models/jobs.projection';
 export { snapshotsProjection } from './read-models/snapshots.projection';
 export { schedulesProjection } from './read-models/schedules.projection';
 export { repoStatsProjection } from './read-models/repo-stats.projection';
