@@ -1,21 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   currentSchemaVersion,
-  DEFAULT_MAX_APPEND_SIZE,
-  EVENT_STORE,
   eventForMessage,
   eventIdFromEnvelope,
   evolveJobStatus,
   isCatalogError,
-  isEventStoreError,
   jobLogStream,
   metadataForMessage,
   toEventData,
   type EventData,
-  type EventStore,
   type FleetEventOf,
   type WireMessage,
 } from '@rf/events';
+import { DEFAULT_MAX_APPEND_SIZE, EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
 import { MetricsRegistry } from '../api/metrics.registry';
 import { AppConfig } from '../config/app-config';
 import { FLEET_STATE_PREFIXES } from './fleet-state';

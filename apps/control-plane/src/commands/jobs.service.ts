@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { isEventStoreError } from '@rf/event-store';
 import {
-  isEventStoreError,
   isTerminal,
   jobStream,
   makeEnvelope,

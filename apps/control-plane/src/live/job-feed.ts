@@ -2,16 +2,15 @@ import type { Subscription } from 'rxjs';
 import {
   evolveJobStatus,
   fromRecorded,
-  isEventStoreError,
   isJobLifecycleEvent,
   isTerminal,
   jobLogStream,
   jobStream,
-  type EventStore,
   type JobStatus,
   type Position,
   type RecordedEvent,
 } from '@rf/events';
+import { isEventStoreError, type EventStore } from '@rf/event-store';
 import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
 
 /** What one `joblog-` or `job-` event means to a watcher; `null` for events the tail does not show. */

@@ -1,7 +1,13 @@
 import { Type } from 'class-transformer';
 import { IsOptional, ValidateNested } from 'class-validator';
-import { JOB_KINDS, type JobArgs, type JobKind, validateJobArgs } from './job-args';
-import { JOB_FINAL_STATUSES, type JobFinalStatus } from './job-lifecycle';
+import {
+  JOB_FINAL_STATUSES,
+  JOB_KINDS,
+  type JobArgs,
+  type JobFinalStatus,
+  type JobKind,
+  validateJobArgs,
+} from './job-args';
 import { Schedule, scheduleListIssues } from './schedule';
 import {
   type FieldIssue,

@@ -37,6 +37,14 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const isJobKind = (v: unknown): v is JobKind =>
   typeof v === 'string' && (JOB_KINDS as readonly string[]).includes(v);
 
+/**
+ * The statuses a job can be reported finished with (JobFinished.status): by the
+ * agent, or by the control plane cancelling a queued job. The job lifecycle
+ * (job-lifecycle.ts) owns the full status list and the terminal set.
+ */
+export const JOB_FINAL_STATUSES = ['succeeded', 'warning', 'failed', 'cancelled'] as const;
+export type JobFinalStatus = (typeof JOB_FINAL_STATUSES)[number];
+
 // ---------------------------------------------------------------------------
 // Field rules shared by args, schedules and snapshots
 

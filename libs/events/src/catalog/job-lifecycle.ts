@@ -1,4 +1,5 @@
 import type { FleetEventOf } from './events';
+import { JOB_FINAL_STATUSES, type JobFinalStatus } from './job-args';
 
 /*
  * A job's life, decided in one place. Pure: no I/O, no clock. The fleet state
@@ -14,23 +15,11 @@ import type { FleetEventOf } from './events';
  * the agent's own late JobFinished replaces it (JobLost stays in the log).
  */
 
-export const JOB_STATUSES = [
-  'queued',
-  'dispatched',
-  'running',
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-] as const;
+/** Every status of a job, in lifecycle order. */
+export const JOB_STATUSES = ['queued', 'dispatched', 'running', ...JOB_FINAL_STATUSES, 'lost'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** The statuses an agent (or the control plane, cancelling a queued job) finishes a job with: JobFinished.status. */
-export const JOB_FINAL_STATUSES = ['succeeded', 'warning', 'failed', 'cancelled'] as const;
-export type JobFinalStatus = (typeof JOB_FINAL_STATUSES)[number];
-
-/** The statuses a job ends in: the final statuses plus `lost`. The only list of them. */
+/** The statuses a job ends in: what a JobFinished reports, plus `lost`. The only list of them. */
 export const JOB_TERMINAL_STATUSES = [...JOB_FINAL_STATUSES, 'lost'] as const;
 export type JobTerminalStatus = (typeof JOB_TERMINAL_STATUSES)[number];
 
