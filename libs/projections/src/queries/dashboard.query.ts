@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isTerminal, JOB_TERMINAL_STATUSES, type JobTerminalStatus } from '@rf/events';
+import { isTerminal, JOB_STATUSES, JOB_TERMINAL_STATUSES, type JobTerminalStatus } from '@rf/events';
 import { n, s, type Row } from './row-values';
 
 /** Jobs that ended on one UTC day, by terminal status. */
@@ -8,7 +8,10 @@ export type DailyOutcomes = {
   readonly date: string;
 } & { readonly [S in JobTerminalStatus]: number };
 
-const TERMINAL_SQL = JOB_TERMINAL_STATUSES.map((st) => `'${st}'`).join(', ');
+const sqlList = (statuses: readonly string[]): string => statuses.map((st) => `'${st}'`).join(', ');
+const TERMINAL_SQL = sqlList(JOB_TERMINAL_STATUSES);
+/** The open statuses, as an IN list the status index can serve. */
+const OPEN_SQL = sqlList(JOB_STATUSES.filter((st) => !isTerminal(st)));
 const noOutcomes = (): Record<JobTerminalStatus, number> =>
   Object.fromEntries(JOB_TERMINAL_STATUSES.map((st) => [st, 0])) as Record<JobTerminalStatus, number>;
 
@@ -43,7 +46,7 @@ export class DashboardQuery {
     }
     const active = this.db
       .prepare(
-        "SELECT SUM(status IN ('queued', 'dispatched')) AS queued, SUM(status = 'running') AS running FROM jobs WHERE status IN ('queued', 'dispatched', 'running')",
+        `SELECT SUM(status IN ('queued', 'dispatched')) AS queued, SUM(status = 'running') AS running FROM jobs WHERE status IN (${OPEN_SQL})`,
       )
       .get() as Row;
     const since24h = new Date(now.getTime() - DAY_MS).toISOString();
