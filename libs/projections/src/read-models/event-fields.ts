@@ -64,7 +64,7 @@ export interface EventActor {
   readonly name: string | null;
 }
 
-/** `metadata.actor` as recorded by the control plane (every event names who caused it). */
+/** `metadata.actor` as recorded by the control plane (docs/architecture.md, "Event catalog"). */
 export const actorOf = (event: { readonly metadata: unknown }): EventActor | null => {
   const actor = fields(fields(event.metadata)['actor']);
   const kind = str(actor, 'kind');

@@ -246,9 +246,10 @@ function linesDropped(view: View, event: ProjectionEvent & FleetEventOf<'LogLine
 
 /**
  * Jobs and their persisted log. A job's lifecycle comes from `job-{id}`, its
- * progress and log lines from `joblog-{id}`; its status only through the job
- * lifecycle (`evolveJobStatus` in @rf/events), so a late or repeated event
- * never reopens a finished job, and the agent's late report replaces `lost`.
+ * progress and log lines from `joblog-{id}` (docs/architecture.md, "Event catalog");
+ * its status only through the job lifecycle (`evolveJobStatus` in @rf/events),
+ * so a late or repeated event never reopens a finished job, and the agent's late
+ * report replaces `lost`.
  */
 export const jobsProjection = defineProjection<JobsTables>({
   name: 'jobs',
