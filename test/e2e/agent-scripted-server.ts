@@ -292,15 +292,27 @@ export function writeAgentConfig(o: AgentProcessOptions): string {
   return configPath;
 }
 
-/** A real `node dist/apps/agent/src/cli.js run` process with its JSON log captured. */
+/** The single-file agent `npm run build` writes (scripts/build-agent.js). */
+export function agentBundlePath(): string {
+  return path.join(repoRoot(), 'dist', 'agent', 'restic-fleet-agent.js');
+}
+
+/**
+ * A real agent process with its JSON log captured: `node dist/apps/agent/src/cli.js run`,
+ * or `node <script> run` for another build such as the single-file agent.
+ */
 export class AgentProcess {
   readonly child: ChildProcess;
   readonly logLines: string[] = [];
   private exited: Promise<number | null>;
 
-  constructor(configPath: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
-    const cli = path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js');
-    this.child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--config', configPath], {
+  constructor(
+    configPath: string,
+    env: Record<string, string> = {},
+    nodeArgs: string[] = [],
+    script = path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js'),
+  ) {
+    this.child = spawn(process.execPath, [...nodeArgs, script, 'run', '--config', configPath], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,6 +10,7 @@ export * from './catalog/event-codec';
 export * from './wire/wire-messages';
 export * from './wire/envelope';
 export * from './wire/message-events';
+export * from './wire/agent-version';
 export {
   createSqliteEventStore,
   SqliteEventStore,

@@ -9,6 +9,8 @@ export type { ResticRunOptions, ResticRunResult, ResticStream } from './process/
 export { resticEnvironment } from './process/restic-environment';
 export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
+export { waitForExit } from './process/child-exit';
+export type { ChildExit } from './process/child-exit';
 export * from './args/restic-args';
 export { sameSnapshotId } from './parsers/json-fields';
 export { parseResticLine } from './parsers/restic-line.parser';

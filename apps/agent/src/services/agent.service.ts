@@ -27,6 +27,10 @@ export interface AgentServiceOptions {
   config: AgentConfig;
   logger: AgentLogger;
   clock?: Clock;
+  /** The control plane acked this connection's hello: it has recorded the agent as connected. */
+  onConnected?: (serverUrl: string) => void;
+  /** `agent.update_available` arrived from `serverUrl` (the updater decides what to do). */
+  onUpdateOffer?: (offer: WirePayloadMap['agent.update_available'], serverUrl: string) => void;
 }
 
 /**
@@ -52,6 +56,7 @@ export class AgentService {
   private heartbeat: NodeJS.Timeout | undefined;
   private pumpTimer: NodeJS.Timeout | undefined;
   private handshaken = false;
+  private helloId: string | undefined;
   private stopping = false;
   private closed = false;
 
@@ -90,7 +95,7 @@ export class AgentService {
       unauthorizedMs: cfg.reconnect_unauthorized_ms,
     };
     this.conn = new AgentConnection({
-      serverUrl: cfg.server,
+      serverUrls: cfg.servers,
       agentId: cfg.agent_id,
       agentSecret: cfg.agent_secret,
       backoff,
@@ -100,6 +105,7 @@ export class AgentService {
         onMessage: (text) => this.onMessage(text),
         onClose: () => {
           this.handshaken = false;
+          this.helloId = undefined;
         },
       },
     });
@@ -120,6 +126,11 @@ export class AgentService {
     this.scheduler.start();
     this.conn.start();
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.config.heartbeat_interval_s * 1000);
+  }
+
+  /** Jobs accepted and not yet finished (queued or running). */
+  get activeJobs(): number {
+    return this.jobs.activeJobs;
   }
 
   /** Cancels running jobs (SIGINT to restic), persists what is left and disconnects. */
@@ -217,7 +228,9 @@ export class AgentService {
   }
 
   private onOpen(): void {
-    this.conn.send(JSON.stringify(this.envelope('hello', undefined, helloFacts(this.resticVersionText))));
+    const hello = this.envelope('hello', undefined, helloFacts(this.resticVersionText));
+    this.helloId = hello.id;
+    this.conn.send(JSON.stringify(hello));
     this.handshaken = true;
     this.outbox.rewindSend();
     this.pump();
@@ -254,6 +267,11 @@ export class AgentService {
     const msg: WireMessage = parsed.message;
     switch (msg.type) {
       case 'ack':
+        if (this.helloId !== undefined && msg.payload.ids.includes(this.helloId)) {
+          this.helloId = undefined;
+          const url = this.conn.serverUrl;
+          if (url !== undefined) this.o.onConnected?.(url);
+        }
         this.outbox.ack(msg.payload.ids);
         return;
       case 'config.update':
@@ -284,12 +302,11 @@ export class AgentService {
       case 'error':
         this.onServerError(msg.payload);
         return;
-      case 'agent.update_available':
-        this.log.info(
-          { latest_version: msg.payload.latest_version },
-          'agent: a newer agent version is available',
-        );
+      case 'agent.update_available': {
+        const url = this.conn.serverUrl;
+        if (url !== undefined) this.o.onUpdateOffer?.(msg.payload, url);
         return;
+      }
       default:
         this.log.debug({ type: msg.type }, 'agent: ignoring message type');
     }

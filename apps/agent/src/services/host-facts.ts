@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundledVersion } from '../build-info';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -16,9 +17,11 @@ export function wireArch(arch: string = process.arch): string {
 }
 
 let cachedVersion: string | undefined;
-/** The version in the restic-fleet package.json the agent runs from. */
+/** The version baked into the single-file agent, else the one in the restic-fleet package.json it runs from. */
 export function agentVersion(start = __dirname): string {
   if (cachedVersion) return cachedVersion;
+  const baked = bundledVersion();
+  if (baked) return (cachedVersion = baked);
   let dir = start;
   for (let i = 0; i < 8; i++) {
     const p = path.join(dir, 'package.json');

@@ -31,8 +31,10 @@ import {
   isUuid,
   registerFastCheck,
   registerPostCheck,
+  Rule,
   RULES,
 } from '../catalog/validation';
+import { isAgentVersion } from './agent-version';
 
 /*
  * Wire protocol payloads (DESIGN.md §4), snake_case as in the reference
@@ -128,11 +130,26 @@ export type SnapshotsReportPayload = SnapshotListFields;
 export const RepoStatsPayload = RepoStatsFields;
 export type RepoStatsPayload = RepoStatsFields;
 
-/** Informational: the agent does not update itself. */
+/**
+ * The control plane serves a newer single-file agent. An agent with
+ * `auto_update: true` downloads `url`, checks `sha256` and installs it
+ * (apps/agent/README.md, "Updates"); any other agent only logs it.
+ */
 export class AgentUpdateAvailablePayload {
-  @IsText(64) readonly latest_version!: string;
-  @IsText(2048) readonly package_url!: string;
-  @IsOptional() @IsOptionalText(65_536) readonly changelog?: string;
+  @Rule('agent_version', isAgentVersion, 'a version such as 1.2.3') readonly version!: string;
+  @Rule('sha256', (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), '64 lower-case hex digits')
+  readonly sha256!: string;
+  @Rule('http_url', isHttpUrl, 'an http(s) URL of at most 2048 characters') readonly url!: string;
+}
+
+function isHttpUrl(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length > 2048) return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** Sent by the server only after the events for these envelope ids are appended. */

@@ -62,9 +62,9 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     last_check_status: 'ok',
   },
   'agent.update_available': {
-    latest_version: '0.2.0',
-    package_url: 'https://packages.example/apt',
-    changelog: 'fixes',
+    version: '0.2.0',
+    sha256: 'a'.repeat(64),
+    url: 'https://fleet.example/agent/restic-fleet-agent.js',
   },
   ack: { ids: [ENVELOPE_ID] },
   error: {

@@ -1,7 +1,8 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
 import { ResticError } from '../restic.errors';
 import { ResticVersion } from '../restic-version';
+import { waitForExit } from './child-exit';
 import { LineSplitter } from './line-splitter';
 import { resticEnvironment, ResticRepository } from './restic-environment';
 
@@ -90,18 +91,15 @@ export class ResticProcessRepository {
       };
     }
 
-    const child = execa(opts.bin, [opts.command, ...opts.args], {
+    const child = spawn(opts.bin, [opts.command, ...opts.args], {
       env,
-      extendEnv: false,
       cwd: opts.cwd,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
+    const exited = waitForExit(child);
 
     let callbackError: unknown;
     let cancelled = false;
@@ -149,16 +147,15 @@ export class ResticProcessRepository {
     }
 
     try {
-      const result = await child;
+      const result = await exited;
       out.end();
       err.end();
       if (callbackError !== undefined) throw callbackError;
-      const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
-      const signal = result.signal ?? null;
-      if (exitCode === null && signal === null) {
+      const { exitCode, signal } = result;
+      if (result.spawnError || (exitCode === null && signal === null)) {
         throw new ResticError(
           'spawn_failed',
-          `could not start ${opts.bin}: ${result.shortMessage ?? 'unknown error'}`,
+          `could not start ${opts.bin}: ${result.spawnError?.message ?? 'unknown error'}`,
         );
       }
       return {
