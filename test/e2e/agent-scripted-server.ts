@@ -74,6 +74,10 @@ export class ScriptedServer {
   autoAck: boolean;
   rejectAuth = false;
   onHello: ((s: ScriptedServer) => void) | undefined;
+  /** Plain GET responses by path (e.g. an agent file offered for update). */
+  readonly files = new Map<string, Buffer>();
+  /** Paths fetched with GET, in order. */
+  readonly fetched: string[] = [];
   private readonly seen = new Set<string>();
   private http: http.Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -229,6 +233,12 @@ export class ScriptedServer {
         .end(JSON.stringify({ agent_id: this.agentId, agent_secret: this.agentSecret }));
       return;
     }
+    const file = req.method === 'GET' ? this.files.get(req.url ?? '') : undefined;
+    if (file) {
+      this.fetched.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/javascript', 'content-length': file.length }).end(file);
+      return;
+    }
     res.writeHead(404).end();
   }
 
@@ -249,6 +259,8 @@ export class ScriptedServer {
       const m = r.message;
       if (m.type === 'hello') {
         this.hellos.push(m);
+        // Like the real control plane: the hello is acked once the connection is recorded.
+        ws.send(encodeEnvelope(makeEnvelope('ack', { ids: [m.id] })));
         this.onHello?.(this);
         return;
       }

@@ -6,6 +6,7 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CryptoModule } from './crypto/crypto.module';
+import { DeliveryModule } from './delivery/delivery.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { LiveModule } from './live/live.module';
 import { SessionsModule } from './gateway/sessions.module';
@@ -27,6 +28,7 @@ export class AppModule {
         AuthModule,
         SessionsModule,
         GatewayModule,
+        DeliveryModule,
         ApiModule,
         UiModule,
         LiveModule,

@@ -6,11 +6,10 @@ import { AgentFileRepository, UpdateMarkerRepository } from '../repositories/age
 import {
   isTrialMessage,
   TrialAgentRepository,
-  type TrialAgent,
   type TrialMessage,
 } from '../repositories/trial-agent.repository';
 import { AgentService } from './agent.service';
-import { AgentUpdaterService, UPDATE_TRIAL_MS } from './agent-updater.service';
+import { AgentUpdaterService, UPDATE_TRIAL_MS, type TrialHandle } from './agent-updater.service';
 
 /** Exit status that asks the service manager for a restart (systemd `Restart=on-failure`). */
 export const EXIT_RESTART = 75;
@@ -49,7 +48,7 @@ export class AgentSupervisor {
   private readonly updater: AgentUpdaterService;
   private readonly markers: UpdateMarkerRepository | undefined;
   private readonly files: AgentFileRepository | undefined;
-  private adoptedChild: TrialAgent | undefined;
+  private adoptedChild: TrialHandle | undefined;
   private trialReported = false;
   private adoptedByParent = false;
   private watchdog: NodeJS.Timeout | undefined;
@@ -174,7 +173,7 @@ export class AgentSupervisor {
     parent.onDisconnect(() => this.stop('the parent agent went away'));
   }
 
-  private adopt(child: TrialAgent): void {
+  private adopt(child: TrialHandle): void {
     this.adoptedChild = child;
     this.o.logger.info(
       { pid: child.pid },

@@ -2,7 +2,10 @@ import { isNewerAgentVersion, type WirePayloadMap } from '@rf/events';
 import type { AgentLogger } from '../logger';
 import type { AgentDownloadRepository } from '../repositories/agent-download.repository';
 import type { AgentFileRepository, UpdateMarkerRepository } from '../repositories/agent-file.repository';
-import type { TrialAgent, TrialAgentRepository } from '../repositories/trial-agent.repository';
+import type { TrialAgent, TrialOptions } from '../repositories/trial-agent.repository';
+
+/** The parts of a trial child the updater and the supervisor use. */
+export type TrialHandle = Pick<TrialAgent, 'outcome' | 'exited' | 'pid' | 'stop' | 'adopt' | 'signal'>;
 
 export type UpdateOffer = WirePayloadMap['agent.update_available'];
 
@@ -22,7 +25,7 @@ export interface UpdateHost {
   /** Starts a fresh in-process agent again (after a failed update). */
   startAgent(): Promise<void>;
   /** No service manager: the connected trial child is the agent now; relay signals to it. */
-  adopt(child: TrialAgent): void;
+  adopt(child: TrialHandle): void;
   /** A service manager restarts us with the promoted file. */
   restartThroughServiceManager(): void;
 }
@@ -32,12 +35,17 @@ export interface AgentUpdaterDeps {
   readonly currentVersion: string;
   readonly configPath: string;
   /** The single file this agent runs from; undefined when it runs from a source checkout. */
-  readonly files: AgentFileRepository | undefined;
-  readonly markers: UpdateMarkerRepository | undefined;
+  readonly files:
+    | Pick<
+        AgentFileRepository,
+        'file' | 'candidate' | 'previous' | 'writeCandidate' | 'discardCandidate' | 'promote'
+      >
+    | undefined;
+  readonly markers: Pick<UpdateMarkerRepository, 'write'> | undefined;
   /** systemd or the Windows service wrapper restarts the agent when it exits non-zero. */
   readonly supervised: boolean;
   readonly download: Pick<AgentDownloadRepository, 'fetch'>;
-  readonly trials: Pick<TrialAgentRepository, 'start'>;
+  readonly trials: { start(o: TrialOptions): TrialHandle };
   readonly host: UpdateHost;
   readonly logger: AgentLogger;
   readonly now?: () => Date;
@@ -49,16 +57,16 @@ type State = 'idle' | 'waiting' | 'updating' | 'handed-over';
 
 /**
  * Self-update of the single-file agent (apps/agent/README.md, "Updates").
- * Offers are only acted on with `auto_update: true`, for a strictly newer
- * version, from the control plane the agent is connected to. The new file is
- * downloaded with a timeout and a size cap, checked against the offered
- * sha256, and run as a trial child; it replaces the running file only once
- * the control plane has acked its hello. Anything else leaves the old agent
+ * Offers are only acted on with `auto_update: true` and for a strictly newer
+ * version. The file is fetched from the control plane the agent is connected
+ * to, with a timeout and a size cap, checked against the offered sha256, and
+ * run as a trial child; it replaces the running file only once the control
+ * plane has acked the child's hello. Anything else leaves the old agent
  * running, and an offer that failed is not retried by this process.
  */
 export class AgentUpdaterService {
   private state: State = 'idle';
-  private pending: { offer: UpdateOffer; serverUrl: string } | undefined;
+  private pending: { offer: UpdateOffer; url: string } | undefined;
   private recheck: NodeJS.Timeout | undefined;
   private readonly failed = new Set<string>();
   private readonly told = new Set<string>();
@@ -95,11 +103,9 @@ export class AgentUpdaterService {
       );
       return;
     }
-    if (!sameOrigin(offer.url, serverUrl)) {
-      log.warn(
-        { ...ctx, url: offer.url, server: serverUrl },
-        'agent: update offer refused: it points away from the control plane this agent is connected to',
-      );
+    const url = onServer(offer.url, serverUrl);
+    if (url === undefined) {
+      log.warn({ ...ctx, url: offer.url }, 'agent: update offer refused: its url is not an http(s) URL');
       return;
     }
     if (this.failed.has(offer.sha256)) {
@@ -108,7 +114,7 @@ export class AgentUpdaterService {
       );
       return;
     }
-    this.pending = { offer, serverUrl };
+    this.pending = { offer, url };
     this.tryNow();
   }
 
@@ -138,22 +144,22 @@ export class AgentUpdaterService {
     }
     this.pending = undefined;
     this.state = 'updating';
-    void this.install(p.offer).catch((err: unknown) => {
+    void this.install(p.offer, p.url).catch((err: unknown) => {
       // install() handles its own failures; this only guards against a bug leaving the agent stopped.
       this.d.logger.error({ err: (err as Error).message }, 'agent: update failed unexpectedly');
       this.state = 'idle';
     });
   }
 
-  private async install(offer: UpdateOffer): Promise<void> {
+  private async install(offer: UpdateOffer, url: string): Promise<void> {
     const log = this.d.logger;
     const files = this.d.files!;
     const ctx = { version: offer.version, current: this.d.currentVersion };
-    log.info({ ...ctx, url: offer.url }, 'agent: downloading the offered agent');
+    log.info({ ...ctx, url }, 'agent: downloading the offered agent');
     let sha256: string;
     let bytes: Buffer;
     try {
-      ({ sha256, bytes } = await this.d.download.fetch(offer.url, {
+      ({ sha256, bytes } = await this.d.download.fetch(url, {
         timeoutMs: UPDATE_DOWNLOAD_TIMEOUT_MS,
         maxBytes: UPDATE_MAX_BYTES,
       }));
@@ -220,7 +226,7 @@ export class AgentUpdaterService {
     await this.rollBack(offer, trial, outcome.reason);
   }
 
-  private async rollBack(offer: UpdateOffer, trial: TrialAgent, reason: string): Promise<void> {
+  private async rollBack(offer: UpdateOffer, trial: TrialHandle, reason: string): Promise<void> {
     this.failed.add(offer.sha256);
     await trial.stop(10_000);
     this.d.files?.discardCandidate();
@@ -239,10 +245,18 @@ export class AgentUpdaterService {
   }
 }
 
-function sameOrigin(a: string, b: string): boolean {
+/**
+ * The offered file's path on the control plane this agent is connected to:
+ * the agent only ever downloads from the server it authenticated to, whatever
+ * host name the offer carries (RF_PUBLIC_URL may differ from agent.yaml's).
+ */
+export function onServer(offerUrl: string, serverUrl: string): string | undefined {
   try {
-    return new URL(a).origin === new URL(b).origin;
+    const offered = new URL(offerUrl);
+    const server = new URL(serverUrl);
+    if (offered.protocol !== 'http:' && offered.protocol !== 'https:') return undefined;
+    return new URL(offered.pathname + offered.search, server.origin).toString();
   } catch {
-    return false;
+    return undefined;
   }
 }

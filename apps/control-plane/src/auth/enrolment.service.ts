@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isEventStoreError } from '@rf/events';
 import { AppConfig } from '../config/app-config';
+import { installCommands } from '../delivery/install-scripts.service';
 import type { Actor } from './auth.decorators';
 import { AuthError } from './auth.errors';
 import { AuthSettings } from './auth.settings';
@@ -16,8 +17,10 @@ export interface CreatedEnrolmentToken {
   /** Shown once; only its sha256 is stored. */
   token: string;
   expires_at: string;
-  /** One line an operator pastes on the new host. */
+  /** One line an operator pastes on a new Linux host (the served install.sh). */
   command: string;
+  /** The same for Windows (the served install.ps1, in an elevated PowerShell). */
+  windows_command: string;
 }
 
 export type EnrolmentTokenStatus = 'pending' | 'used' | 'revoked' | 'expired';
@@ -46,10 +49,6 @@ export const HOSTNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 /** GOOS/GOARCH-style names; stored lower-cased so one host never shows as both `linux` and `Linux`. */
 export const PLATFORM_PATTERN = /^[A-Za-z0-9_]{1,32}$/;
 const MAX_EXPIRY_MINUTES = 7 * 24 * 60;
-
-/** Quotes for a POSIX shell only when needed, so the usual command stays readable. */
-const shellQuote = (value: string): string =>
-  /^[A-Za-z0-9_./:@=%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 
 /**
  * One-time, expiring enrolment tokens and the exchange of one for agent
@@ -103,13 +102,8 @@ export class EnrolmentService {
       actor,
       { expectedRevision: 'no_stream' },
     );
-    const server = shellQuote(this.config.publicUrl);
-    return {
-      id,
-      token,
-      expires_at: expiresAt,
-      command: `npx restic-fleet-agent enrol --server ${server} --token ${token} && restic-fleet-agent service install`,
-    };
+    const commands = installCommands(this.config.publicUrl, token);
+    return { id, token, expires_at: expiresAt, command: commands.linux, windows_command: commands.windows };
   }
 
   /** Newest first; never the token itself (only its hash is known). */

@@ -12,6 +12,7 @@ import { JobCommandsService } from '../commands/jobs.service';
 import { RepositoryCommandsService } from '../commands/repository.service';
 import { ScheduleCommandsService } from '../commands/schedules.service';
 import { AppConfig } from '../config/app-config';
+import { AgentUpdatesService } from '../delivery/agent-updates.service';
 import { AgentConnection, type ConnectionDeps } from './agent-connection';
 import { AgentSessions } from './agent-sessions';
 import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
@@ -43,6 +44,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     private readonly schedules: ScheduleCommandsService,
     private readonly repository: RepositoryCommandsService,
     private readonly writer: FleetEventWriter,
+    private readonly updates: AgentUpdatesService,
     private readonly config: AppConfig,
     metrics: MetricsRegistry,
   ) {
@@ -150,6 +152,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     // Order matters to the agent: repository first, then schedules, then work.
     this.repository.pushConfig(hostId);
     this.schedules.pushSchedules(hostId);
+    this.updates.offerOnHello(hostId, message.payload.agent_version);
     void this.jobs
       .resendUnaccepted(hostId)
       .then(() => this.jobs.dispatchQueued(hostId))

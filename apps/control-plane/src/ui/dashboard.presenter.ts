@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
 import { ReadModelsReader } from '../api/read-models.reader';
+import { AgentBundleService } from '../delivery/agent-bundle.service';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { backupFreshness, nextScheduled, type Freshness } from './ui-format';
 
@@ -17,12 +18,24 @@ export interface FleetHostRow {
   readonly repoSizeBytes: number | null;
   readonly repositorySet: boolean;
   readonly nextRun: { readonly at: string; readonly kind: string } | null;
+  readonly agentVersion: string | null;
+  /** Runs an agent older than the one this control plane serves. */
+  readonly agentOutdated: boolean;
 }
 
 export interface FleetOverview {
   readonly now: Date;
   readonly hosts: FleetHostRow[];
-  readonly totals: { online: number; hosts: number; running: number; queued: number; failed24h: number };
+  readonly totals: {
+    online: number;
+    hosts: number;
+    running: number;
+    queued: number;
+    failed24h: number;
+    outdatedAgents: number;
+  };
+  /** The agent version this control plane serves (null when it has none to serve). */
+  readonly servedAgent: string | null;
   readonly daily: DailyOutcomes[];
 }
 
@@ -33,6 +46,7 @@ export class DashboardPresenter {
     private readonly reader: ReadModelsReader,
     private readonly dashboard: DashboardQuery,
     private readonly sessions: AgentSessions,
+    private readonly bundles: AgentBundleService,
   ) {}
 
   async overview(now: Date): Promise<FleetOverview> {
@@ -56,6 +70,8 @@ export class DashboardPresenter {
         repoSizeBytes: h.repoSizeBytes,
         repositorySet: h.repository !== null,
         nextRun: next ? { at: next.at.toISOString(), kind: next.kind } : null,
+        agentVersion: h.agentVersion,
+        agentOutdated: this.bundles.isOutdated(h.agentVersion),
       };
     });
     const summary = this.dashboard.summary(now, 30);
@@ -68,7 +84,9 @@ export class DashboardPresenter {
         running: summary.jobs.running,
         queued: summary.jobs.queued,
         failed24h: summary.jobs.failedLast24h,
+        outdatedAgents: hosts.filter((h) => h.agentOutdated).length,
       },
+      servedAgent: this.bundles.current?.version ?? null,
       daily: summary.daily,
     };
   }

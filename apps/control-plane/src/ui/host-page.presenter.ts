@@ -11,6 +11,7 @@ import { JOB_KINDS } from '@rf/events';
 import { AppError } from '../api/app-error';
 import type { ReadModels } from '../api/read-models.port';
 import { ReadModelsReader } from '../api/read-models.reader';
+import { AgentBundleService } from '../delivery/agent-bundle.service';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { backupFreshness, cronText, nextRun, type Freshness } from './ui-format';
 
@@ -50,6 +51,8 @@ export interface HostPage {
   /** Prefill for "Back up now": the first backup schedule's paths. */
   readonly backupDefaults: { paths: string; excludes: string; tags: string };
   readonly kinds: readonly string[];
+  /** The agent version this control plane serves, and whether this host runs an older one. */
+  readonly agent: { readonly served: string | null; readonly outdated: boolean };
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
@@ -94,6 +97,7 @@ export class HostPagePresenter {
     private readonly reader: ReadModelsReader,
     private readonly repoStats: RepoStatsQuery,
     private readonly sessions: AgentSessions,
+    private readonly bundles: AgentBundleService,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
@@ -133,6 +137,10 @@ export class HostPagePresenter {
         tags: strList(firstBackup?.['tags'], ', '),
       },
       kinds: JOB_KINDS,
+      agent: {
+        served: this.bundles.current?.version ?? null,
+        outdated: this.bundles.isOutdated(host.agentVersion),
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ReadModelsModule } from '../api/read-models.module';
 import { CommandsModule } from '../commands/commands.module';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { SessionsModule } from '../gateway/sessions.module';
 import { ProjectionsModule } from '../projections/projections.module';
 import { DashboardPresenter } from './dashboard.presenter';
@@ -21,7 +22,7 @@ import { UiRenderer } from './ui-renderer.service';
  * layout and error handling.
  */
 @Module({
-  imports: [CommandsModule, ReadModelsModule, ProjectionsModule, SessionsModule],
+  imports: [CommandsModule, ReadModelsModule, ProjectionsModule, SessionsModule, DeliveryModule],
   controllers: [
     UiAssetsController,
     LoginPageController,

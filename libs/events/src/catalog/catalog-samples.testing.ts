@@ -115,6 +115,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     credential: secret,
   },
   HostRevoked: { host_id: HOST, reason: 'decommissioned', revoked_at: T0 },
+  AgentUpdateRequested: { host_id: HOST, version: '0.2.0', sha256: 'a'.repeat(64), requested_at: T0 },
   RepoStatsReported: {
     host_id: HOST,
     job_id: JOB,

@@ -188,6 +188,14 @@ export class HostRevokedData {
   @IsTimestamp() readonly revoked_at!: string;
 }
 
+/** An operator asked a host's agent to install the agent file the control plane serves. */
+export class AgentUpdateRequestedData {
+  @IsId() readonly host_id!: string;
+  @IsText(64) readonly version!: string;
+  @IsText(64) readonly sha256!: string;
+  @IsTimestamp() readonly requested_at!: string;
+}
+
 /** Repository facts as the agent reports them (the wire `repo.stats` payload). */
 export class RepoStatsFields {
   @IsOptional() @IsId() readonly job_id?: string;
@@ -461,6 +469,7 @@ export const EVENT_DATA_CLASSES = {
   AgentDisconnected: AgentDisconnectedData,
   RepositoryConfigured: RepositoryConfiguredData,
   HostRevoked: HostRevokedData,
+  AgentUpdateRequested: AgentUpdateRequestedData,
   RepoStatsReported: RepoStatsReportedData,
   JobRequested: JobRequestedData,
   JobDispatched: JobDispatchedData,
