@@ -29,15 +29,24 @@ function fail(message) {
   process.exit(1);
 }
 
-// Modules reachable from the agent's imports that it never calls: the control
-// plane's server side (reachable from @rf/events while it still carries the
-// event store) and pino's worker-thread transports (the agent logs JSON to
-// stdout). They become stubs that throw on use, so loading the bundle never
-// looks for node_modules and does not pay for code it does not run.
-const UNUSED = /^(better-sqlite3|@eventstore\/db-client|@nestjs\/.*|nestjs-pino|express|thread-stream)$/;
-const unusedStubs = {
-  name: 'unused-module-stubs',
+// The control plane's server side must never reach the agent: the build fails,
+// naming the importer, if an import chain pulls one of these in.
+const SERVER_ONLY =
+  /^(better-sqlite3|@eventstore\/db-client|@nestjs\/.*|nestjs-pino|express|@rf\/event-store|@rf\/projections)$/;
+// pino's worker-thread transports: reachable through pino, never used (the
+// agent logs JSON to stdout). A stub that throws if ever called keeps their
+// code, and node:worker_threads, out of the agent's memory.
+const UNUSED = /^thread-stream$/;
+const agentBoundary = {
+  name: 'agent-boundary',
   setup(build) {
+    build.onResolve({ filter: SERVER_ONLY }, (args) => ({
+      errors: [
+        {
+          text: `${args.path} is control-plane code (imported by ${args.importer}); the agent must not load it`,
+        },
+      ],
+    }));
     build.onResolve({ filter: UNUSED }, (args) => ({ path: args.path, namespace: 'unused' }));
     build.onLoad({ filter: /.*/, namespace: 'unused' }, (args) => ({
       loader: 'js',
@@ -76,7 +85,7 @@ async function main() {
       format: 'cjs',
       mainFields: ['module', 'main'],
       tsconfig: path.join(root, 'tsconfig.json'),
-      plugins: [unusedStubs],
+      plugins: [agentBoundary],
       define: {
         RF_AGENT_BUILD_VERSION: JSON.stringify(version),
         RF_AGENT_UNIT_TEMPLATE: JSON.stringify(unitTemplate),
