@@ -3,7 +3,10 @@
  * version number: the real control plane offers its newer file on hello, the
  * agent runs it as a trial child and swaps it in once it connected. Against a
  * scripted control plane: a corrupted download is refused and a new file that
- * crashes at load is rolled back, the old agent running on in both cases.
+ * crashes at load is rolled back, the old agent running on in both cases; under
+ * a service manager (the test restarts the agent on exit 75, as systemd would)
+ * the restarted new version confirms, and one that never connects is replaced
+ * by the previous file.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -171,7 +174,7 @@ describe('agent self-update', { timeout: 900_000 }, () => {
     });
   });
 
-  describe('refusals (scripted control plane)', () => {
+  describe('against a scripted control plane: refusals, rollback, service-manager restarts', () => {
     let server: ScriptedServer;
     let agent: InstalledAgent | undefined;
 
@@ -200,9 +203,10 @@ describe('agent self-update', { timeout: 900_000 }, () => {
       pathName: string,
       bytes: Buffer,
       sha256 = createHash('sha256').update(bytes).digest('hex'),
+      version = '9.9.9',
     ) => {
       server.files.set(pathName, bytes);
-      server.send('agent.update_available', { version: '9.9.9', sha256, url: `${server.url}${pathName}` });
+      server.send('agent.update_available', { version, sha256, url: `${server.url}${pathName}` });
     };
 
     it('a corrupted download is refused and the old agent keeps running', async () => {
@@ -248,6 +252,81 @@ describe('agent self-update', { timeout: 900_000 }, () => {
         30_000,
       );
       assert.equal(server.fetched.length, 1);
+    });
+
+    it('under a service manager: swaps, exits 75 for a restart, and the restarted new version confirms', async () => {
+      await agent?.stop();
+      const dir = oldHost('supervised');
+      const config = writeAgentConfig({ dir, server, config: { auto_update: true } });
+      const file = path.join(dir, 'restic-fleet-agent.js');
+      const oldSha = sha256File(file);
+      const manifest = JSON.parse(fs.readFileSync(agentBundlePath().replace(/\.js$/, '.json'), 'utf8')) as {
+        version: string;
+        sha256: string;
+      };
+      // This test plays systemd: it restarts the agent when it exits 75 (Restart=on-failure).
+      const env = { HOME: work, RF_AGENT_SUPERVISOR: 'systemd' };
+      const first = new InstalledAgent(file, config, env);
+      agent = first;
+      const hellos = server.hellos.length;
+      first.start();
+      await waitUntil('the old agent to say hello', () => server.hellos.length > hellos || undefined, 30_000);
+      offer(
+        '/agent/restic-fleet-agent.js',
+        fs.readFileSync(agentBundlePath()),
+        manifest.sha256,
+        manifest.version,
+      );
+      const code = await first.exitCode(60_000);
+      assert.equal(code, 75, first.logLines.slice(-10).join('\n'));
+      assert.ok(first.logged(/restarting through the service manager/));
+      assert.equal(sha256File(file), manifest.sha256, 'the new file is in place before the restart');
+      assert.equal(sha256File(`${file}.prev`), oldSha);
+      const marker = JSON.parse(fs.readFileSync(`${file}.update.json`, 'utf8')) as Record<string, unknown>;
+      assert.deepEqual([marker.from_version, marker.to_version, marker.starts], [OLD, manifest.version, 0]);
+
+      const restarted = new InstalledAgent(file, config, env);
+      agent = restarted;
+      const before = server.hellos.length;
+      restarted.start();
+      await waitUntil(
+        'the new version to confirm',
+        () => restarted.logged(/update confirmed/) || undefined,
+        30_000,
+      );
+      const hello = server.hellos.slice(before).at(-1)!;
+      assert.equal(hello.type === 'hello' ? hello.payload.agent_version : '', manifest.version);
+      assert.ok(!fs.existsSync(`${file}.update.json`), 'the marker is cleared once it connected');
+    });
+
+    it('under a service manager: a new version that keeps failing to connect puts the previous file back', async () => {
+      await agent?.stop();
+      const dir = oldHost('crash-loop');
+      const config = writeAgentConfig({ dir, server, config: { auto_update: true } });
+      const file = path.join(dir, 'restic-fleet-agent.js');
+      // The state after an update to this very file whose restarts never connected.
+      fs.copyFileSync(file, `${file}.prev`);
+      fs.writeFileSync(file, fs.readFileSync(agentBundlePath()));
+      const manifest = JSON.parse(fs.readFileSync(agentBundlePath().replace(/\.js$/, '.json'), 'utf8')) as {
+        version: string;
+      };
+      fs.writeFileSync(
+        `${file}.update.json`,
+        JSON.stringify({
+          from_version: OLD,
+          to_version: manifest.version,
+          promoted_at: new Date().toISOString(),
+          starts: 3,
+        }),
+      );
+      const prevSha = sha256File(`${file}.prev`);
+      const a = new InstalledAgent(file, config, { HOME: work, RF_AGENT_SUPERVISOR: 'systemd' });
+      agent = a;
+      a.start();
+      assert.equal(await a.exitCode(30_000), 75);
+      assert.ok(a.logged(/update rolled back: it started 3 times without connecting/));
+      assert.equal(sha256File(file), prevSha, 'the previous file is back');
+      assert.ok(!fs.existsSync(`${file}.prev`) && !fs.existsSync(`${file}.update.json`));
     });
 
     it('a new file that crashes at load is rolled back and the old agent reconnects', async () => {

@@ -105,6 +105,19 @@ export class InstalledAgent {
     this.child = child;
   }
 
+  /** Waits (bounded) for the process to exit by itself and returns its exit code. */
+  async exitCode(timeoutMs: number): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the agent did not exit within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   logged(re: RegExp): boolean {
     return this.logLines.some((l) => re.test(l));
   }

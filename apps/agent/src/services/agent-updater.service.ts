@@ -210,7 +210,8 @@ export class AgentUpdaterService {
       if (this.d.supervised) {
         this.d.markers?.write({
           from_version: this.d.currentVersion,
-          to_version: offer.version,
+          // What the new file said it is when it connected: the restarted agent checks against it.
+          to_version: outcome.version,
           promoted_at: (this.d.now?.() ?? new Date()).toISOString(),
           starts: 0,
         });
