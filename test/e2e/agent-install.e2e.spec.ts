@@ -80,6 +80,15 @@ describe('install.sh from the control plane onto an empty host', { timeout: 600_
     token = res.body.token;
     assert.equal(res.body.command, `curl -fsSL ${cp.url}/agent/install.sh | sudo sh -s -- --token ${token}`);
     assert.ok(Date.parse(res.body.expires_at) > Date.now());
+    assert.equal(
+      res.body.windows_command,
+      `& ([scriptblock]::Create((irm '${cp.url}/agent/install.ps1'))) -Token '${token}'`,
+    );
+    // Both scripts are served with this control plane's URL as their default server.
+    const sh = await fetch(`${cp.url}/agent/install.sh`).then((r) => r.text());
+    const ps1 = await fetch(`${cp.url}/agent/install.ps1`).then((r) => r.text());
+    assert.ok(sh.includes(`RF_SERVER_DEFAULT='${cp.url}'`));
+    assert.ok(ps1.includes(`[string]$Server = '${cp.url}'`));
   });
 
   it('installs into an empty directory with no node_modules above it and prints the run command', async () => {
