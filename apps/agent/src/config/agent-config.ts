@@ -136,11 +136,10 @@ function serverList(o: Record<string, unknown>, configPath: string): string[] {
   if (raw.length === 0) throw new ConfigError('server', `${configPath}: server (or servers) is required`);
   const out: string[] = [];
   for (const { field, value } of raw) {
-    let url: URL;
     try {
       if (typeof value !== 'string') throw new Error('not a string');
-      url = new URL(value);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+      const { protocol } = new URL(value);
+      if (protocol !== 'http:' && protocol !== 'https:') throw new Error('scheme');
     } catch {
       throw new ConfigError(field, `${configPath}: ${field} must be an http(s) URL (got "${String(value)}")`);
     }
