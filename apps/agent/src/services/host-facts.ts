@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { AgentCapability } from '@rf/events';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -39,7 +40,11 @@ export interface HelloFacts {
   os: string;
   arch: string;
   boot_time: string;
+  capabilities: string[];
 }
+
+/** What this agent understands beyond protocol 1 (AGENT_CAPABILITIES in @rf/events). */
+export const AGENT_CAPABILITIES_SUPPORTED: readonly AgentCapability[] = ['repositories'];
 
 export function helloFacts(resticVersion: string): HelloFacts {
   return {
@@ -50,5 +55,6 @@ export function helloFacts(resticVersion: string): HelloFacts {
     os: wireOs(),
     arch: wireArch(),
     boot_time: new Date(Math.round(Date.now() - os.uptime() * 1000)).toISOString(),
+    capabilities: [...AGENT_CAPABILITIES_SUPPORTED],
   };
 }
