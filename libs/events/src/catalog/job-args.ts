@@ -22,7 +22,7 @@ import {
   type UnknownFields,
 } from './validation';
 
-/** The operations an agent runs (the job kinds of the REST contract; lock classes in docs/repositories.md). */
+/** The operations an agent runs (docs/architecture.md, "External contract"; lock classes in docs/repositories.md). */
 export const JOB_KINDS = [
   'backup',
   'init',
