@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AgentCapability } from '@rf/events';
+import { AGENT_CAPABILITIES } from '@rf/events';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -43,9 +43,6 @@ export interface HelloFacts {
   capabilities: string[];
 }
 
-/** What this agent understands beyond protocol 1 (AGENT_CAPABILITIES in @rf/events). */
-export const AGENT_CAPABILITIES_SUPPORTED: readonly AgentCapability[] = ['repositories'];
-
 export function helloFacts(resticVersion: string): HelloFacts {
   return {
     protocol_version: PROTOCOL_VERSION,
@@ -55,6 +52,7 @@ export function helloFacts(resticVersion: string): HelloFacts {
     os: wireOs(),
     arch: wireArch(),
     boot_time: new Date(Math.round(Date.now() - os.uptime() * 1000)).toISOString(),
-    capabilities: [...AGENT_CAPABILITIES_SUPPORTED],
+    // This agent implements every capability the catalog it was built with names.
+    capabilities: [...AGENT_CAPABILITIES],
   };
 }
