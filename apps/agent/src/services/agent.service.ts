@@ -50,7 +50,10 @@ export class AgentService {
   private readonly conn: AgentConnection;
   private readonly clock: Clock;
   private readonly log: AgentLogger;
+  /** The default repository (config.update `repo_*`): jobs without repository_id use it. */
   private repository: ResticRepository | undefined;
+  /** Every repository the host is attached to, by id (config.update `repositories`). */
+  private repositories = new Map<string, ResticRepository>();
   private restic: Promise<ResticBinary> | undefined;
   private resticVersionText = '';
   private heartbeat: NodeJS.Timeout | undefined;
@@ -82,6 +85,7 @@ export class AgentService {
       emit: (type, jobId, payload) => this.emit(type, jobId, payload),
       takeDropped: (jobId) => this.outbox.takeDropped(jobId).logLines,
       repository: () => this.repository,
+      repositoryById: (id) => this.repositories.get(id),
       restic: () => this.resticBinary(),
       schedule: (id) => this.scheduler.schedule(id),
       logger: this.log,
@@ -294,6 +298,7 @@ export class AgentService {
           kind: msg.payload.kind,
           args: msg.payload.args,
           ...(msg.payload.schedule_id !== undefined ? { schedule_id: msg.payload.schedule_id } : {}),
+          ...(msg.payload.repository_id !== undefined ? { repository_id: msg.payload.repository_id } : {}),
         });
         return;
       case 'command.cancel':
@@ -357,14 +362,32 @@ export class AgentService {
   }
 
   private applyConfig(p: WirePayloadMap['config.update']): void {
-    this.repository = {
-      url: p.repo_url,
-      password: p.repo_password,
-      ...(p.repo_username ? { username: p.repo_username } : {}),
-      ...(p.repo_credential ? { credential: p.repo_credential } : {}),
-    };
-    // Secrets stay in memory only; log the location without any userinfo.
-    this.log.info({ repository: redactUrl(p.repo_url) }, 'agent: repository configured');
+    const access = (
+      url: string,
+      password: string,
+      username: string | undefined,
+      credential: string | undefined,
+    ): ResticRepository => ({
+      url,
+      password,
+      ...(username ? { username } : {}),
+      ...(credential ? { credential } : {}),
+    });
+    this.repository = access(p.repo_url, p.repo_password, p.repo_username, p.repo_credential);
+    // Each update states the whole set: a repository the host was detached from is forgotten.
+    const repositories = new Map<string, ResticRepository>();
+    if (p.repository_id !== undefined) repositories.set(p.repository_id, this.repository);
+    for (const r of p.repositories ?? [])
+      repositories.set(r.repository_id, access(r.url, r.password, r.username, r.credential));
+    this.repositories = repositories;
+    // Secrets stay in memory only; log the locations without any userinfo.
+    this.log.info(
+      {
+        repository: redactUrl(p.repo_url),
+        repositories: [...repositories].map(([id, r]) => ({ id, url: redactUrl(r.url) })),
+      },
+      'agent: repositories configured',
+    );
   }
 }
 

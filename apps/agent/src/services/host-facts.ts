@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundledVersion } from '../build-info';
+import { AGENT_CAPABILITIES } from '@rf/events';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -42,6 +43,7 @@ export interface HelloFacts {
   os: string;
   arch: string;
   boot_time: string;
+  capabilities: string[];
 }
 
 export function helloFacts(resticVersion: string): HelloFacts {
@@ -53,5 +55,7 @@ export function helloFacts(resticVersion: string): HelloFacts {
     os: wireOs(),
     arch: wireArch(),
     boot_time: new Date(Math.round(Date.now() - os.uptime() * 1000)).toISOString(),
+    // This agent implements every capability the catalog it was built with names.
+    capabilities: [...AGENT_CAPABILITIES],
   };
 }

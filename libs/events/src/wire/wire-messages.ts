@@ -1,5 +1,7 @@
-import { IsOptional } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsOptional, ValidateNested } from 'class-validator';
 import {
+  IsCapabilities,
   IsPlatformName,
   IsRepoUrl,
   kindArgsIssues,
@@ -23,6 +25,7 @@ import {
   IsId,
   IsNonNegative,
   IsObj,
+  IsObjArr,
   IsOneOf,
   IsOptionalText,
   IsPositiveInt,
@@ -51,6 +54,8 @@ export class HelloPayload {
   @IsPlatformName() readonly os!: string;
   @IsPlatformName() readonly arch!: string;
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
+  /** See AGENT_CAPABILITIES; older agents send none. */
+  @IsOptional() @IsCapabilities() readonly capabilities?: string[];
 }
 
 export class HeartbeatPayload {
@@ -61,12 +66,33 @@ registerFastCheck(
   flatFastCheck<HeartbeatPayload>([{ name: 'sent_at', rule: RULES.timestamp }]),
 );
 
-/** Repository settings for the agent. Carries secrets: never log it (see `redactMessage`). */
+/** One repository a host is attached to, with its secrets in the clear (they live only in the agent's memory). */
+export class RepositoryAccess {
+  @IsId() readonly repository_id!: string;
+  @IsRepoUrl() readonly url!: string;
+  @IsText(1024) readonly password!: string;
+  @IsOptional() @IsText(256) readonly username?: string;
+  @IsOptional() @IsText(4096) readonly credential?: string;
+}
+
+/**
+ * Repository settings for the agent. Carries secrets: never log it (see
+ * `redactMessage`). `repo_*` name the host's default repository (the one a
+ * job without `repository_id` uses; all an agent without the `repositories`
+ * capability reads); `repositories` lists every repository the host is
+ * attached to, the default one included.
+ */
 export class ConfigUpdatePayload {
   @IsRepoUrl() readonly repo_url!: string;
   @IsText(1024) readonly repo_password!: string;
   @IsOptional() @IsText(256) readonly repo_username?: string;
   @IsOptional() @IsText(4096) readonly repo_credential?: string;
+  @IsOptional() @IsId() readonly repository_id?: string;
+  @IsOptional()
+  @IsObjArr({ max: 256 })
+  @ValidateNested({ each: true })
+  @Type(() => RepositoryAccess)
+  readonly repositories?: RepositoryAccess[];
 }
 export const ScheduleSetPayload = ScheduleListFields;
 export type ScheduleSetPayload = ScheduleListFields;
@@ -88,6 +114,8 @@ export class CommandRunPayload {
   @IsObj() readonly args!: JobArgs;
   /** Set for scheduled jobs: the agent runs that schedule's pre/post hooks around restic. */
   @IsOptional() @IsId() readonly schedule_id?: string;
+  /** The repository to work on (a copy's source); the default one (config.update `repo_*`) when absent. */
+  @IsOptional() @IsId() readonly repository_id?: string;
 }
 registerPostCheck(CommandRunPayload, (p, prefix) => kindArgsIssues(p.kind, p.args, prefix));
 
@@ -239,4 +267,8 @@ export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
 /** Payload fields that carry secrets, by message type. */
 export const SECRET_PAYLOAD_FIELDS: Partial<Record<WireType, readonly string[]>> = {
   'config.update': ['repo_password', 'repo_credential'],
+};
+/** Secret fields of each item of a payload's list field, by message type. */
+export const SECRET_LIST_FIELDS: Partial<Record<WireType, Readonly<Record<string, readonly string[]>>>> = {
+  'config.update': { repositories: ['password', 'credential'] },
 };

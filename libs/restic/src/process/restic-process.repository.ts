@@ -4,7 +4,7 @@ import { ResticError } from '../restic.errors';
 import { ResticVersion } from '../restic-version';
 import { waitForExit } from './child-exit';
 import { LineSplitter } from './line-splitter';
-import { resticEnvironment, ResticRepository } from './restic-environment';
+import { resticCopyEnvironment, resticEnvironment, ResticRepository } from './restic-environment';
 
 export type ResticStream = 'stdout' | 'stderr';
 
@@ -12,8 +12,10 @@ export interface ResticRunOptions {
   bin: string;
   /** Decides how REST credentials are passed; unknown means the form every version accepts. */
   version?: ResticVersion;
-  /** Omit only for commands that need no repository (`version`). */
+  /** Omit only for commands that need no repository (`version`). A copy's destination. */
   repo?: ResticRepository;
+  /** `copy` and `init --copy-chunker-params`: the source repository (see resticCopyEnvironment). */
+  from?: ResticRepository;
   command: string;
   args: readonly string[];
   cwd?: string;
@@ -69,7 +71,14 @@ export class ResticProcessRepository {
     if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
       throw new ResticError('invalid_argument', 'timeoutMs must be a positive number', 'timeoutMs');
     }
-    const env = opts.repo ? resticEnvironment(opts.repo, opts.version) : withoutResticVars(process.env);
+    if (opts.from && !opts.repo) {
+      throw new ResticError('invalid_argument', 'from needs repo (the destination) as well', 'repo');
+    }
+    const env = opts.repo
+      ? opts.from
+        ? resticCopyEnvironment(opts.repo, opts.from, opts.version)
+        : resticEnvironment(opts.repo, opts.version)
+      : withoutResticVars(process.env);
     Object.assign(env, opts.extraEnv ?? {});
     const tailMax = opts.tailLines ?? 50;
     const stdoutTail: string[] = [];
