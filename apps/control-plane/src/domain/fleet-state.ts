@@ -189,6 +189,15 @@ export class FleetState {
       case 'LogStreamLine':
       case 'LogLinesDropped':
       case 'SnapshotsReported':
+      // No command decision reads repository events or agent update requests today.
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

@@ -281,6 +281,14 @@ export const hostsProjection = defineProjection<HostsTables>({
       case 'SchedulesChanged':
       case 'SchedulesApplied':
       case 'ScheduleFired':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

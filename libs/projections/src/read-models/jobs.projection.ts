@@ -359,6 +359,14 @@ export const jobsProjection = defineProjection<JobsTables>({
       case 'SchedulesApplied':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

@@ -81,6 +81,14 @@ export const repoStatsProjection = defineProjection<RepoStatsTables>({
       case 'SchedulesApplied':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

@@ -148,6 +148,14 @@ export const schedulesProjection = defineProjection<SchedulesTables>({
       case 'LogStreamLine':
       case 'LogLinesDropped':
       case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

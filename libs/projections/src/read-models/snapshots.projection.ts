@@ -93,6 +93,14 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
       case 'SchedulesChanged':
       case 'SchedulesApplied':
       case 'ScheduleFired':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':
