@@ -185,11 +185,11 @@ export class FleetState {
         if (j) j.status = evolveJobStatus(j.status, event).status;
         return;
       }
-      // The command side decides nothing from telemetry lines, snapshots or identity.
+      // The command side decides nothing from telemetry lines, snapshots or identity; no command
+      // decision reads repository events or agent update requests today.
       case 'LogStreamLine':
       case 'LogLinesDropped':
       case 'SnapshotsReported':
-      // No command decision reads repository events or agent update requests today.
       case 'AgentUpdateRequested':
       case 'RepositoryRegistered':
       case 'RepositoryChanged':
