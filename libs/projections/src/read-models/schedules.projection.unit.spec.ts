@@ -17,14 +17,25 @@ describe('schedules projection (pure evolve)', () => {
       s('SchedulesApplied', { version: 2, applied_at: at(10) }),
       s('SchedulesApplied', { version: 1, applied_at: at(20) }),
     );
-    assert.deepEqual(h.row<ScheduleSetRow>('schedule_sets', { host_id: 'h1' }), {
-      host_id: 'h1',
-      desired_version: 2,
-      desired_at: at(1000),
-      schedules: JSON.stringify(nightly),
-      applied_version: 2,
-      applied_at: at(10),
-    });
+    const set = h.row<ScheduleSetRow>('schedule_sets', { host_id: 'h1' });
+    assert.deepEqual(
+      { ...set, schedules: null },
+      {
+        host_id: 'h1',
+        desired_version: 2,
+        desired_at: at(1000),
+        schedules: null,
+        applied_version: 2,
+        applied_at: at(10),
+      },
+    );
+    // The list as the (upcast) event carries it: schema v1 schedules gain the host's own repository.
+    const stored = JSON.parse(set!.schedules) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      stored.map(({ repository_id: _repo, ...rest }) => rest),
+      nightly,
+    );
+    assert.equal(typeof stored[0]?.['repository_id'], 'string');
   });
 
   it('counts fires; a late fire of an earlier tick keeps the last job', () => {
