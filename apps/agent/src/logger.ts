@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { redactSecrets } from '@rf/events';
+import { isBundle } from './build-info';
 
 export type AgentLogger = pino.Logger;
 
@@ -23,7 +24,8 @@ export function agentLoggerOptions(level: string): pino.LoggerOptions {
 /** JSON logs to stdout; human-readable when stdout is a terminal. */
 export function createLogger(level = 'info', pretty = process.stdout.isTTY === true): AgentLogger {
   const options = agentLoggerOptions(level);
-  if (pretty && hasPinoPretty()) {
+  // pino-pretty runs in a worker thread that loads files from node_modules: never in the single-file agent.
+  if (pretty && !isBundle() && hasPinoPretty()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
   return pino(options);

@@ -76,12 +76,13 @@ export function installSystemdService(o: InstallOptions): string {
     o.print(unit);
     return target;
   }
-  for (const args of [['daemon-reload'], ['enable', '--now', UNIT_NAME]]) {
+  // restart, not start: installing again (a newer agent file) must replace the running agent.
+  for (const args of [['daemon-reload'], ['enable', UNIT_NAME], ['restart', UNIT_NAME]]) {
     const r = o.run('systemctl', args);
     if (r.status !== 0)
       throw new Error(`systemctl ${args.join(' ')} failed (${r.status}): ${r.output.trim()}`);
   }
-  o.print(`enabled and started ${UNIT_NAME}`);
+  o.print(`enabled and (re)started ${UNIT_NAME}`);
   return target;
 }
 
@@ -137,7 +138,11 @@ export function windowsServiceConfig(o: Omit<WindowsServiceOptions, 'print'>): R
     description: 'restic-fleet agent (runs restic for the control plane)',
     script: o.agentBin,
     scriptOptions: 'run',
-    env: [{ name: CONFIG_PATH_ENV, value: o.configPath }],
+    env: [
+      { name: CONFIG_PATH_ENV, value: o.configPath },
+      // The wrapper restarts the agent when it exits; updates rely on that (apps/agent/README.md).
+      { name: 'RF_AGENT_SUPERVISOR', value: 'windows' },
+    ],
     stopparentfirst: true,
     stoptimeout: o.cancelGraceS + 30,
   };

@@ -63,6 +63,7 @@ describe('windowsServiceConfig', () => {
     assert.equal(cfg.scriptOptions, 'run');
     assert.deepEqual(cfg.env, [
       { name: 'RF_AGENT_CONFIG', value: 'C:\\ProgramData\\restic fleet\\agent.yaml' },
+      { name: 'RF_AGENT_SUPERVISOR', value: 'windows' },
     ]);
   });
 

@@ -9,6 +9,7 @@ import {
   hasNoNul,
   IsArrOf,
   IsBool,
+  IsId,
   IsObj,
   IsOneOf,
   IsPositiveInt,
@@ -21,7 +22,7 @@ import {
   type UnknownFields,
 } from './validation';
 
-/** The operations an agent runs (docs/architecture.md, "External contract"). */
+/** The operations an agent runs (docs/architecture.md, "External contract"; lock classes in docs/repositories.md). */
 export const JOB_KINDS = [
   'backup',
   'init',
@@ -32,27 +33,19 @@ export const JOB_KINDS = [
   'restore',
   'snapshots',
   'stats',
+  'copy',
 ] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const isJobKind = (v: unknown): v is JobKind =>
   typeof v === 'string' && (JOB_KINDS as readonly string[]).includes(v);
 
-export const JOB_STATUSES = [
-  'queued',
-  'dispatched',
-  'running',
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-/** The statuses a job can finish with (JobFinished.status). */
+/**
+ * The statuses a job can be reported finished with (JobFinished.status): by the
+ * agent, or by the control plane cancelling a queued job. The job lifecycle
+ * (job-lifecycle.ts) owns the full status list and the terminal set.
+ */
 export const JOB_FINAL_STATUSES = ['succeeded', 'warning', 'failed', 'cancelled'] as const;
 export type JobFinalStatus = (typeof JOB_FINAL_STATUSES)[number];
-/** Terminal statuses of a job's lifecycle (final statuses plus `lost`). */
-export const JOB_TERMINAL_STATUSES: readonly JobStatus[] = [...JOB_FINAL_STATUSES, 'lost'];
 
 // ---------------------------------------------------------------------------
 // Field rules shared by args, schedules and snapshots
@@ -194,6 +187,19 @@ export class StatsArgs {
   @IsOptional() @IsOneOf(STATS_MODES) readonly mode?: StatsMode;
 }
 
+/**
+ * `restic copy` from the job's repository (the source) to another one. A
+ * destination that was never initialised is initialised first with the
+ * source's chunker parameters (docs/repositories.md).
+ */
+export class CopyArgs {
+  @IsId() readonly to_repository_id!: string;
+  /** Snapshot ids (or prefixes) to copy; all of the source's snapshots when absent. */
+  @IsOptional()
+  @IsArrOf(isSnapshotRef, 'a hex snapshot id (prefix of 4-64) or "latest"', { min: 1, max: 1000 })
+  readonly snapshots?: string[];
+}
+
 /** Kind → args type. */
 export interface JobArgsByKind {
   backup: BackupArgs;
@@ -205,6 +211,7 @@ export interface JobArgsByKind {
   restore: RestoreArgs;
   snapshots: SnapshotsArgs;
   stats: StatsArgs;
+  copy: CopyArgs;
 }
 export type JobArgs = JobArgsByKind[JobKind];
 /** A kind with its args, narrowed together: `switch (job.kind)` types `job.args`. */
@@ -220,6 +227,7 @@ export const JOB_ARGS_CLASSES: { readonly [K in JobKind]: ClassOf<JobArgsByKind[
   restore: RestoreArgs,
   snapshots: SnapshotsArgs,
   stats: StatsArgs,
+  copy: CopyArgs,
 };
 
 export interface ValidateJobArgsOptions {

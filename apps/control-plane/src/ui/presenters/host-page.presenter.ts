@@ -7,12 +7,13 @@ import {
   type RepoStatsView,
   type SnapshotView,
 } from '@rf/projections';
-import { JOB_KINDS } from '@rf/events';
+import { isTerminal, JOB_KINDS } from '@rf/events';
 import { AppError } from '../../core/app-error';
 import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
+import { AgentDeliveryService } from '../../services/agent-delivery.service';
 
 export interface ScheduleEditorRow {
   readonly index: number;
@@ -50,6 +51,8 @@ export interface HostPage {
   /** Prefill for "Back up now": the first backup schedule's paths. */
   readonly backupDefaults: { paths: string; excludes: string; tags: string };
   readonly kinds: readonly string[];
+  /** The agent version this control plane serves, and whether this host runs an older one. */
+  readonly agent: { readonly served: string | null; readonly outdated: boolean };
   readonly hooks: HooksPolicy;
 }
 
@@ -124,6 +127,7 @@ export class HostPagePresenter {
     private readonly reader: ReadModelsReader,
     private readonly repoStats: RepoStatsQuery,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly delivery: AgentDeliveryService,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
@@ -150,7 +154,7 @@ export class HostPagePresenter {
       schedules,
       rows,
       jobs,
-      activeJob: jobs.find((j) => ['queued', 'dispatched', 'running'].includes(j.status)) ?? null,
+      activeJob: jobs.find((j) => !isTerminal(j.status)) ?? null,
       snapshots: models.snapshots.forHost(hostId),
       stats: this.repoStats.latest(hostId),
       sizeHistory: {
@@ -164,6 +168,10 @@ export class HostPagePresenter {
       },
       kinds: JOB_KINDS,
       hooks: hooksPolicy(host.hooksAllowed),
+      agent: {
+        served: this.delivery.current?.version ?? null,
+        outdated: this.delivery.isOutdated(host.agentVersion),
+      },
     };
   }
 
