@@ -123,15 +123,15 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     return v;
   };
   const allowInsecure = bool('allow_insecure');
-  servers.forEach((server, i) => {
+  for (const server of servers) {
     const insecure = insecureServerProblem(server, allowInsecure);
     if (insecure) {
       throw new ConfigError(
-        servers.length > 1 ? `servers.${i}` : 'server',
+        fieldOfServer(o, server),
         `${configPath}: ${insecure}. Use an https:// URL, or set allow_insecure: true in this file if the network itself is trusted`,
       );
     }
-  });
+  }
   const logLevel = str('log_level', false) ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(
@@ -162,6 +162,14 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     allow_hooks: bool('allow_hooks'),
     allow_insecure: allowInsecure,
   };
+}
+
+/** Where a URL of the server list came from: `server`, or `servers.N`. */
+function fieldOfServer(o: Record<string, unknown>, url: string): string {
+  const same = (v: unknown): boolean => typeof v === 'string' && v.replace(/\/+$/, '') === url;
+  if (same(o.server)) return 'server';
+  const i = Array.isArray(o.servers) ? o.servers.findIndex(same) : -1;
+  return i >= 0 ? `servers.${i}` : 'server';
 }
 
 /** `server: URL` and/or `servers: [URL, …]`, in that order, without repeats; each an http(s) URL. */

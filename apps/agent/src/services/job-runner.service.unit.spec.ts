@@ -286,7 +286,10 @@ describe('JobRunnerService', () => {
     const text = String(first.payload.payload);
     assert.match(text, /^restic backup --json --tag=nightly -- '\/srv\/my data'$/);
     assert.ok(!text.includes('pw') && !text.includes('/r '), text);
-    processes.runs[0].release({});
-    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    // The backup, then the snapshots listing that follows it.
+    await until('finished', () => {
+      for (const run of processes.runs) run.release({});
+      return sent.some((s) => s.type === 'job.finished');
+    });
   });
 });
