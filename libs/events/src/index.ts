@@ -1,4 +1,14 @@
 export * from './store/event-store.port';
+export {
+  LogConsumer,
+  LogConsumerError,
+  isLogConsumerError,
+  type LogBatch,
+  type LogBatchOutcome,
+  type LogConsumerErrorCode,
+  type LogConsumerLag,
+  type LogConsumerOptions,
+} from './store/log.consumer';
 export * from './catalog/validation';
 export * from './catalog/job-args';
 export * from './catalog/schedule';

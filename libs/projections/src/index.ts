@@ -3,7 +3,6 @@ export * from './engine/projection.errors';
 export * from './engine/projection-state.repository';
 export * from './engine/read-models.database';
 export * from './engine/read-model.writer';
-export * from './engine/batch-events.operator';
 export * from './engine/projection.runner';
 export * from './engine/read-models.rebuilder';
 export * from './engine/dump-read-models';
