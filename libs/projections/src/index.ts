@@ -22,3 +22,16 @@ export * from './queries/repo-stats.query';
 export * from './queries/dashboard.query';
 export * from './audit/describe-event';
 export * from './audit/audit.query';
+export { StateSnapshotRepository, type StoredSnapshot } from './snapshots/state-snapshot.repository';
+export {
+  StateSnapshots,
+  type SnapshotRestoreOutcome,
+  type StateSnapshotCodec,
+  type StateSnapshotsOptions,
+} from './snapshots/state-snapshots';
+export { snapshotField, encodePosition } from './snapshots/snapshot-fields';
+export {
+  SnapshottedState,
+  type FoldedState,
+  type SnapshottedStateOptions,
+} from './snapshots/snapshotted-state';

@@ -45,7 +45,7 @@ describe('IdentityState', () => {
     assert.equal(u?.revision, 3);
   });
 
-  it('ignores a second delivery of the same event id', () => {
+  it('ignores a second delivery of an event (same or older position)', () => {
     const s = new IdentityState();
     s.apply(
       recorded('user-u1', 0, 'UserCreated', {
