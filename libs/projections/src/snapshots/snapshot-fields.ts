@@ -42,7 +42,10 @@ export const snapshotField = {
   position(v: unknown, what = 'position'): Position | null {
     if (v === null) return null;
     const [commit, prepare] = snapshotField.pair(v, what);
-    return { commit: BigInt(snapshotField.str(commit, what)), prepare: BigInt(snapshotField.str(prepare, what)) };
+    return {
+      commit: BigInt(snapshotField.str(commit, what)),
+      prepare: BigInt(snapshotField.str(prepare, what)),
+    };
   },
 };
 

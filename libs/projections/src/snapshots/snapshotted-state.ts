@@ -81,7 +81,8 @@ export class SnapshottedState<S extends FoldedState> {
     });
     const { outcome, state } = this.snapshots.restore(await o.store.headPosition());
     if (state) this.current = state;
-    else if (outcome.kind !== 'restored') o.report.info(`${o.name}: replaying from the log (${outcome.reason})`);
+    else if (outcome.kind !== 'restored')
+      o.report.info(`${o.name}: replaying from the log (${outcome.reason})`);
     this.consumer.start(this.current.position);
     if (!(await this.consumer.whenCaughtUp(o.catchUpTimeoutMs))) {
       this.stop();
@@ -108,7 +109,10 @@ export class SnapshottedState<S extends FoldedState> {
       try {
         this.current.apply(event);
       } catch (err) {
-        this.options.report.warn(err, `${this.options.name}: could not apply ${event.type} of ${event.streamId}`);
+        this.options.report.warn(
+          err,
+          `${this.options.name}: could not apply ${event.type} of ${event.streamId}`,
+        );
       }
     }
     this.snapshots?.applied(this.current, this.current.position, batch.events.length);

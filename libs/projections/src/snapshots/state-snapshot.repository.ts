@@ -20,7 +20,14 @@ export interface StoredSnapshot {
 export class StateSnapshotRepository {
   private readonly select: Database.Statement<
     [string],
-    { name: string; version: number; commit_pos: string | null; prepare_pos: string | null; body: string; written_at: string }
+    {
+      name: string;
+      version: number;
+      commit_pos: string | null;
+      prepare_pos: string | null;
+      body: string;
+      written_at: string;
+    }
   >;
   private readonly upsert: Database.Statement<[string, number, string | null, string | null, string, string]>;
   private readonly remove: Database.Statement<[string]>;

@@ -59,7 +59,11 @@ export class StateSnapshots<S> {
   }
 
   /** Opens `readmodels.db` (created if missing) for one state's snapshots; `close()` closes it. */
-  static open<S>(file: string, codec: StateSnapshotCodec<S>, options: StateSnapshotsOptions = {}): StateSnapshots<S> {
+  static open<S>(
+    file: string,
+    codec: StateSnapshotCodec<S>,
+    options: StateSnapshotsOptions = {},
+  ): StateSnapshots<S> {
     return new StateSnapshots(openReadModelsDatabase(file), codec, options);
   }
 
@@ -73,7 +77,9 @@ export class StateSnapshots<S> {
     try {
       stored = this.repository.load(name);
     } catch (err) {
-      return { outcome: { kind: 'unreadable', reason: `${name} snapshot could not be read: ${messageOf(err)}` } };
+      return {
+        outcome: { kind: 'unreadable', reason: `${name} snapshot could not be read: ${messageOf(err)}` },
+      };
     }
     if (!stored) return { outcome: { kind: 'missing', reason: `no ${name} snapshot yet` } };
     if (stored.version !== this.codec.version) {
