@@ -1,7 +1,8 @@
 // Start-up time of `restic-fleet serve` (spawn → /readyz ready) with an empty
 // data dir and with a long fleet history, plus the first start after an
 // upgrade (state snapshots missing). Usage:
-//   node dist/test/bench/startup.bench.js [--events N] [--hosts H] [--runs R] [--json]
+//   node dist/test/bench/startup.bench.js [--events N] [--hosts H] [--runs R] [--data DIR] [--json]
+// `--data DIR` keeps the filled data dir there (and reuses it when it already holds a log).
 //
 // The history is written through the real SQLite store (multi-event appends,
 // group commit), then a control plane runs once over it until ready and stops
@@ -36,6 +37,7 @@ const targetEvents = Number(opt('--events') ?? 2_000_000);
 const hosts = Number(opt('--hosts') ?? 40);
 const runs = Number(opt('--runs') ?? 5);
 const asJson = args.includes('--json');
+const keptData = opt('--data');
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -656,26 +658,31 @@ function dropSnapshots(dataDir: string): number {
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-startup-'));
-  const full = path.join(root, 'full');
-  fs.mkdirSync(full);
+  const full = keptData ? path.resolve(keptData) : path.join(root, 'full');
+  fs.mkdirSync(full, { recursive: true });
   try {
-    const t0 = Date.now();
-    const store = createSqliteEventStore({ path: path.join(full, 'events.db'), synchronous: 'NORMAL' });
-    let written: number;
-    try {
-      written = await fill(store);
-    } finally {
-      await store.close();
-    }
-    const fillMs = Date.now() - t0;
-    say(`filled ${written} events in ${fillMs} ms`);
-
     const port = await freePort();
-    const t1 = Date.now();
-    const first = await startServe(full, port, 60 * 60_000);
-    await stop(first);
-    const prepareMs = Date.now() - t1;
-    say(`first run over the history (read models and snapshots built) in ${prepareMs} ms`);
+    let fillMs = 0;
+    let prepareMs = 0;
+    if (fs.existsSync(path.join(full, 'events.db'))) {
+      say(`reusing the history in ${full}`);
+    } else {
+      const t0 = Date.now();
+      const store = createSqliteEventStore({ path: path.join(full, 'events.db'), synchronous: 'NORMAL' });
+      let written: number;
+      try {
+        written = await fill(store);
+      } finally {
+        await store.close();
+      }
+      fillMs = Date.now() - t0;
+      say(`filled ${written} events in ${fillMs} ms`);
+      const t1 = Date.now();
+      const first = await startServe(full, port, 60 * 60_000);
+      await stop(first);
+      prepareMs = Date.now() - t1;
+      say(`first run over the history (read models and snapshots built) in ${prepareMs} ms`);
+    }
 
     const empty: number[] = [];
     const fullRuns: number[] = [];

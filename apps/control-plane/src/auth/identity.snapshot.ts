@@ -9,7 +9,7 @@ import {
 } from './identity.state';
 
 /**
- * `IdentityState` in `readmodels.db` (docs/architecture.md, "State that starts
+ * `IdentityState` in `readmodels.db` (docs/following-the-log.md, "State that starts
  * fast"). Bump the version with any change to `IdentityState.apply` or to this
  * shape: older snapshots are then discarded and the state is replayed. It
  * holds password and token hashes, as the log does — never a secret itself.

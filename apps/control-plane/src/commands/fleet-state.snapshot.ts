@@ -10,7 +10,7 @@ import {
 } from './fleet-state';
 
 /**
- * `FleetState` in `readmodels.db` (docs/architecture.md, "State that starts
+ * `FleetState` in `readmodels.db` (docs/following-the-log.md, "State that starts
  * fast"). Bump the version with any change to `FleetState.apply` or to this
  * shape: older snapshots are then discarded and the state is replayed.
  *
@@ -36,9 +36,10 @@ export function fleetStateSnapshotCodec(options: FleetStateOptions = {}): StateS
       clock: s.clock,
       hosts: [...s.hosts.values()],
       schedules: [...s.schedules],
-      jobs: [...s.jobs.values()].map(
-        (j): EncodedJob => ({ ...j, requestedPosition: j.requestedPosition.toString() }),
-      ),
+      jobs: [...s.jobs.values()].map((j): EncodedJob => ({
+        ...j,
+        requestedPosition: j.requestedPosition.toString(),
+      })),
       finished: [...s.finishedQueue.keys()],
       lost: [...s.lostQueue.keys()],
       retired: [...s.retired],
@@ -89,9 +90,7 @@ function hostOf(h: Record<string, unknown>): HostState {
     connectedInLog: bool(h['connectedInLog'], 'connectedInLog'),
     disconnectedAt: numOrNull(h['disconnectedAt'], 'disconnectedAt'),
     repository:
-      h['repository'] === null
-        ? null
-        : (record(h['repository'], 'repository') as unknown as RepositoryState),
+      h['repository'] === null ? null : (record(h['repository'], 'repository') as unknown as RepositoryState),
     revision: num(h['revision'], 'revision'),
   };
 }

@@ -88,7 +88,7 @@ export interface FleetStateOptions {
  * After that a job's events change nothing here (the read models keep every
  * job); `retired` keeps the count by final status. Only log times decide, so
  * a replay and a snapshot plus the rest of the log give the same state
- * (docs/architecture.md, "State that starts fast").
+ * (docs/following-the-log.md, "State that starts fast").
  */
 export class FleetState {
   readonly hosts = new Map<string, HostState>();

@@ -93,7 +93,7 @@ interface Waiter {
 }
 
 /**
- * The one way to follow the log (docs/architecture.md, "Following the log"):
+ * The one way to follow the log (docs/following-the-log.md, "One consumer"):
  * catch up from a checkpoint, then stay live, in batches.
  *
  * - Starts after `from`, optionally only on some streams (`streamPrefixes`) or event types.
