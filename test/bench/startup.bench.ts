@@ -16,13 +16,11 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { createSqliteEventStore, type AppendResult, type EventStore } from '@rf/event-store';
 import {
-  createSqliteEventStore,
   currentSchemaVersion,
   toEventData,
-  type AppendResult,
   type EventData,
-  type EventStore,
   type FleetEvent,
   type Snapshot,
 } from '@rf/events';

@@ -1,37 +1,21 @@
-export * from './engine/projection.definition';
-export * from './engine/projection.errors';
-export * from './engine/projection-state.repository';
-export * from './engine/read-models.database';
-export * from './engine/read-model.writer';
-export * from './engine/projection.runner';
-export * from './engine/read-models.rebuilder';
-export * from './engine/dump-read-models';
-export * from './read-models/all.projections';
-export { hostsProjection, HOST_STATUSES, type HostStatus } from './read-models/hosts.projection';
-export { jobsProjection, isTerminalStatus } from './read-models/jobs.projection';
-export { snapshotsProjection } from './read-models/snapshots.projection';
-export { schedulesProjection } from './read-models/schedules.projection';
-export { repoStatsProjection } from './read-models/repo-stats.projection';
-export { redactUrl } from './read-models/event-fields';
-export * from './queries/hosts.query';
-export * from './queries/jobs.query';
-export * from './queries/job-log.query';
-export * from './queries/snapshots.query';
-export * from './queries/schedules.query';
-export * from './queries/repo-stats.query';
-export * from './queries/dashboard.query';
-export * from './audit/describe-event';
-export * from './audit/audit.query';
-export { StateSnapshotRepository, type StoredSnapshot } from './snapshots/state-snapshot.repository';
-export {
-  StateSnapshots,
-  type SnapshotRestoreOutcome,
-  type StateSnapshotCodec,
-  type StateSnapshotsOptions,
-} from './snapshots/state-snapshots';
-export { snapshotField, encodePosition } from './snapshots/snapshot-fields';
-export {
-  SnapshottedState,
-  type FoldedState,
-  type SnapshottedStateOptions,
-} from './snapshots/snapshotted-state';
+// The public surface of @rf/projections: the runner, rebuild, read-model queries
+// and the audit trail. Exported by name; fixtures live behind @rf/projections/testing.
+export { isProjectionError } from './engine/projection.errors';
+export { type ProjectionState } from './engine/projection-state.repository';
+export { openReadModelsDatabase } from './engine/read-models.database';
+export { type ProjectionLag, ProjectionRunner } from './engine/projection.runner';
+export { type RebuildProgress, rebuildReadModels } from './engine/read-models.rebuilder';
+export { dumpReadModels } from './engine/dump-read-models';
+export { ALL_PROJECTIONS } from './read-models/all.projections';
+export { HostsQuery, type HostView } from './queries/hosts.query';
+export { JobsQuery, type JobView } from './queries/jobs.query';
+export { type JobLogLineView, JobLogQuery } from './queries/job-log.query';
+export { SnapshotsQuery, type SnapshotView } from './queries/snapshots.query';
+export { type HostSchedulesView, SchedulesQuery } from './queries/schedules.query';
+export { RepoStatsQuery, type RepoStatsView } from './queries/repo-stats.query';
+export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
+export { type AuditLine } from './audit/describe-event';
+export { AuditQuery, parseSince } from './audit/audit.query';
+export { SnapshottedState, type FoldedState } from './snapshots/snapshotted-state';
+export { type StateSnapshotCodec } from './snapshots/state-snapshots';
+export { encodePosition, snapshotField } from './snapshots/snapshot-fields';

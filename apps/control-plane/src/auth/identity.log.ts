@@ -1,12 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import {
-  EVENT_STORE,
-  toEventData,
-  type AppendOptions,
-  type EventStore,
-  type FleetEvent,
-} from '@rf/events';
+import { EVENT_STORE, type AppendOptions, type EventStore } from '@rf/event-store';
+import { toEventData, type FleetEvent } from '@rf/events';
 import { SnapshottedState } from '@rf/projections';
 import { AppConfig } from '../config/app-config';
 import type { Actor } from './auth.decorators';

@@ -1,12 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import {
-  EVENT_STORE,
-  hostStream,
-  isEventStoreError,
-  isLogConsumerError,
-  type EventStore,
-  type Position,
-} from '@rf/events';
+import { EVENT_STORE, isEventStoreError, isLogConsumerError, type EventStore } from '@rf/event-store';
+import { hostStream, type Position } from '@rf/events';
 import { SnapshottedState } from '@rf/projections';
 import { AppConfig } from '../config/app-config';
 import { FLEET_STATE_PREFIXES, FleetState } from './fleet-state';

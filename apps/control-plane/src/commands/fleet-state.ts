@@ -3,7 +3,6 @@ import {
   fromRecorded,
   parseStreamName,
   type EncryptedSecret,
-  type StoredFleetEvent,
   type JobArgs,
   type JobKind,
   type JobStatus,
@@ -130,7 +129,7 @@ export class FleetState {
     return counts;
   }
 
-  private fold(event: StoredFleetEvent, recorded: RecordedEvent, at: number): void {
+  private fold(event: ReturnType<typeof fromRecorded>, recorded: RecordedEvent, at: number): void {
     switch (event.type) {
       case 'HostEnrolled': {
         const h = this.host(event.data.host_id);

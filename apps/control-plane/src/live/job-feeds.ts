@@ -1,13 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import {
-  EVENT_STORE,
-  LogConsumer,
-  parseStreamName,
-  streamPrefix,
-  type EventStore,
-  type LogBatch,
-} from '@rf/events';
+import { EVENT_STORE, LogConsumer, type EventStore, type LogBatch } from '@rf/event-store';
+import { parseStreamName } from '@rf/events';
 import { JobFeed } from './job-feed';
+
+/** A job's lifecycle and its telemetry. */
+const FEED_PREFIXES = ['job-', 'joblog-'] as const;
 
 interface Entry {
   readonly feed: Promise<JobFeed | null>;
@@ -106,7 +103,7 @@ export class JobFeeds implements OnModuleDestroy {
     const consumer = new LogConsumer(this.store, (batch) => this.route(batch), {
       name: 'the live job feeds',
       from: head,
-      streamPrefixes: [streamPrefix('job'), streamPrefix('joblog')],
+      streamPrefixes: FEED_PREFIXES,
       onError: (err, retrying) => {
         if (retrying) {
           this.logger.warn({ err }, 'live feed subscription failed; resubscribing');

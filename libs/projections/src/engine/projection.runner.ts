@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Position } from '@rf/events';
 import {
   isLogConsumerError,
   LogConsumer,
@@ -6,8 +7,7 @@ import {
   type LogBatch,
   type LogBatchOutcome,
   type LogConsumerLag,
-  type Position,
-} from '@rf/events';
+} from '@rf/event-store';
 import type { ProjectionDefinition } from './projection.definition';
 import { ProjectionError } from './projection.errors';
 import type { ProjectionState } from './projection-state.repository';

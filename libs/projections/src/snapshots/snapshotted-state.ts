@@ -1,11 +1,5 @@
-import {
-  LogConsumer,
-  type EventStore,
-  type LogBatch,
-  type LogConsumerOptions,
-  type Position,
-  type RecordedEvent,
-} from '@rf/events';
+import { LogConsumer, type EventStore, type LogBatch, type LogConsumerOptions } from '@rf/event-store';
+import { type Position, type RecordedEvent } from '@rf/events';
 import { StateSnapshots, type StateSnapshotCodec, type StateSnapshotsOptions } from './state-snapshots';
 
 /** A state kept in memory by folding log events; it knows the last position it applied. */

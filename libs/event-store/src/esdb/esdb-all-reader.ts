@@ -1,0 +1,51 @@
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { isSystemEvent, toClientPosition } from './esdb-event.mapper';
+
+/** One raw read of `$all` as the server answers it, system records included. */
+export type RawAllRead = (
+  from: Position | 'start' | 'end',
+  direction: 'forwards' | 'backwards',
+  maxCount: number,
+) => AsyncIterable<RecordedEvent>;
+
+/** The client's "no limit" for maxCount. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * `$all` without system records, with the port's semantics on top of the
+ * server's. The v6 client has no server-side filter on reads, so records are
+ * filtered here and `maxCount` counts what is yielded (the raw read is
+ * unbounded and abandoned once enough was yielded). The start position is
+ * inclusive in both directions: a backwards read from an event's position
+ * yields that event first, whether or not the server's backwards read
+ * includes its start.
+ */
+export async function* readAllWithoutSystemEvents(
+  raw: RawAllRead,
+  from: Position | 'start' | 'end',
+  direction: 'forwards' | 'backwards',
+  maxCount: number | undefined,
+): AsyncGenerator<RecordedEvent> {
+  const limit = maxCount ?? Number.POSITIVE_INFINITY;
+  if (limit <= 0) return;
+  let yielded = 0;
+  const fromPosition: Position | 'start' | 'end' =
+    from === 'start' || from === 'end' ? from : toClientPosition(from, 'fromPosition');
+  const boundary = typeof fromPosition === 'object' && direction === 'backwards' ? fromPosition : undefined;
+  if (boundary) {
+    for await (const e of raw(boundary, 'forwards', 1)) {
+      if (comparePositions(e.position, boundary) === 0 && !isSystemEvent(e)) {
+        yield e;
+        yielded += 1;
+      }
+    }
+    if (yielded >= limit) return;
+  }
+  for await (const e of raw(fromPosition, direction, UNBOUNDED)) {
+    if (boundary && comparePositions(e.position, boundary) >= 0) continue;
+    if (isSystemEvent(e)) continue;
+    yield e;
+    yielded += 1;
+    if (yielded >= limit) return;
+  }
+}
