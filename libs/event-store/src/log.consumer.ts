@@ -87,7 +87,7 @@ interface Waiter {
 }
 
 /**
- * The one way to follow the log (docs/following-the-log.md, "One consumer"):
+ * The one way to follow the log (docs/architecture.md, "Who follows it"):
  * catch up from a checkpoint, then stay live, in batches.
  *
  * - Starts after `from`, optionally only on some streams (`streamPrefixes`) or event types.

@@ -65,7 +65,7 @@ export interface SqliteEventStoreOptions {
   /**
    * How many of the newest appends are read back into that map on open (default 10,000, at most the
    * capacity): the retries that follow a restart are of what was appended just before it. Reading a
-   * row reads its whole body, so this bounds what every start reads (docs/following-the-log.md).
+   * row reads its whole body, so this bounds what every start reads (docs/architecture.md, "State that starts fast").
    */
   readonly recentIdsOnOpen?: number;
   /**

@@ -33,7 +33,7 @@ export interface SnapshottedStateOptions<S extends FoldedState> {
 /**
  * An in-memory fold that starts fast: restored from its snapshot, then a
  * `LogConsumer` applies only what came after it; the snapshot is saved on a
- * count/time cadence and on stop (docs/following-the-log.md, "State that starts fast").
+ * count/time cadence and on stop (docs/architecture.md, "State that starts fast").
  * A snapshot of another version, unreadable, or past the log's head is
  * discarded and the state is replayed from the start of the log.
  */

@@ -35,7 +35,7 @@ export interface StateSnapshotsOptions {
  * Snapshots of one in-memory state in `readmodels.db`: restores it at start
  * (only a snapshot of the current version, readable, and not past the log's
  * head), and saves it on a count/time cadence and on shutdown, so a start
- * reads only the events after the snapshot (docs/following-the-log.md, "State that starts fast").
+ * reads only the events after the snapshot (docs/architecture.md, "State that starts fast").
  */
 export class StateSnapshots<S> {
   private readonly repository: StateSnapshotRepository;

@@ -1,0 +1,325 @@
+import {
+  comparePositions,
+  fromRecorded,
+  parseStreamName,
+  type EncryptedSecret,
+  type JobArgs,
+  type JobKind,
+  type JobStatus,
+  type Position,
+  type RecordedEvent,
+  type Schedule,
+} from '@rf/events';
+
+export interface RepositoryState {
+  readonly url: string;
+  readonly username?: string;
+  readonly password: EncryptedSecret;
+  readonly credential?: EncryptedSecret;
+}
+
+export interface HostState {
+  readonly hostId: string;
+  hostname: string;
+  revoked: boolean;
+  /** What the log says: true between AgentConnected and AgentDisconnected. */
+  connectedInLog: boolean;
+  /** When the host was last seen going away (AgentDisconnected), ms since epoch. */
+  disconnectedAt: number | null;
+  repository: RepositoryState | null;
+  /** Last revision of `host-{id}`; -1 when only other streams mention the host. */
+  revision: number;
+}
+
+export interface ScheduleListState {
+  version: number;
+  schedules: Schedule[];
+  appliedVersion: number | null;
+  revision: number;
+}
+
+export interface JobState {
+  readonly jobId: string;
+  hostId: string;
+  kind: JobKind;
+  args: JobArgs;
+  status: JobStatus;
+  scheduleId: string | null;
+  correlationId: string;
+  cancelRequested: boolean;
+  /** Order of request in the log; queued jobs are dispatched in this order. */
+  requestedPosition: bigint;
+  /** ms since epoch of the last lifecycle event; the JobLost timer starts from the host's disconnect. */
+  updatedAt: number;
+  revision: number;
+}
+
+const TERMINAL: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'succeeded',
+  'warning',
+  'failed',
+  'cancelled',
+  'lost',
+]);
+export const isTerminal = (status: JobStatus): boolean => TERMINAL.has(status);
+
+/** The streams the command side needs to decide; joblog, snapshots and identity are not among them. */
+export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-'] as const;
+
+const DAY_MS = 86_400_000;
+
+export interface FleetStateOptions {
+  /** How long a finished job stays after its last lifecycle event (log time). Default 7 days. */
+  readonly finishedJobRetentionMs?: number;
+  /** How long a lost job stays: its agent may still come back and report the real outcome. Default 90 days. */
+  readonly lostJobRetentionMs?: number;
+}
+
+/**
+ * The control plane's decision state: a pure fold of host, job and schedule
+ * events (no I/O, no clock). Idempotent: an event at or before the last applied
+ * position is ignored, so the same event delivered twice changes nothing.
+ *
+ * Bounded: hosts and schedules are as many as the fleet, and a terminal job is
+ * let go of once the log's own clock (the latest `received_at` applied) has
+ * moved past its last lifecycle event by the retention — 7 days for a finished
+ * job, 90 for a lost one, so a late JobFinished after JobLost is still taken.
+ * After that a job's events change nothing here (the read models keep every
+ * job); `retired` keeps the count by final status. Only log times decide, so
+ * a replay and a snapshot plus the rest of the log give the same state
+ * (docs/architecture.md, "State that starts fast").
+ */
+export class FleetState {
+  readonly hosts = new Map<string, HostState>();
+  readonly schedules = new Map<string, ScheduleListState>();
+  readonly jobs = new Map<string, JobState>();
+  position: Position | null = null;
+  /** The latest event time applied (ms since epoch): the fold's only clock. */
+  clock = 0;
+  /** Terminal jobs, oldest change first, with the time of that change: the order they are let go in. */
+  readonly finishedQueue = new Map<string, number>();
+  readonly lostQueue = new Map<string, number>();
+  /** Jobs let go of, by their final status. */
+  readonly retired = new Map<JobStatus, number>();
+  private readonly finishedRetentionMs: number;
+  private readonly lostRetentionMs: number;
+
+  constructor(options: FleetStateOptions = {}) {
+    this.finishedRetentionMs = options.finishedJobRetentionMs ?? 7 * DAY_MS;
+    this.lostRetentionMs = options.lostJobRetentionMs ?? 90 * DAY_MS;
+  }
+
+  apply(recorded: RecordedEvent): void {
+    if (this.position && comparePositions(recorded.position, this.position) <= 0) return;
+    this.position = recorded.position;
+    const parsed = parseStreamName(recorded.streamId);
+    if (!parsed) return;
+    const event = fromRecorded(recorded);
+    const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    this.fold(event, recorded, at);
+    if (at > this.clock) this.clock = at;
+    if (parsed.category === 'job') this.requeue(parsed.id);
+    this.retireOld();
+  }
+
+  /** Jobs by status, the retired ones included. */
+  jobCounts(): Map<JobStatus, number> {
+    const counts = new Map(this.retired);
+    for (const j of this.jobs.values()) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
+    return counts;
+  }
+
+  private fold(event: ReturnType<typeof fromRecorded>, recorded: RecordedEvent, at: number): void {
+    switch (event.type) {
+      case 'HostEnrolled': {
+        const h = this.host(event.data.host_id);
+        h.hostname = event.data.hostname;
+        h.revision = recorded.revision;
+        return;
+      }
+      case 'AgentConnected': {
+        const h = this.host(event.data.host_id);
+        h.connectedInLog = true;
+        h.disconnectedAt = null;
+        h.hostname = event.data.hostname;
+        h.revision = recorded.revision;
+        return;
+      }
+      case 'AgentDisconnected': {
+        const h = this.host(event.data.host_id);
+        h.connectedInLog = false;
+        h.disconnectedAt = Date.parse(event.data.disconnected_at) || at;
+        h.revision = recorded.revision;
+        return;
+      }
+      case 'RepositoryConfigured': {
+        const h = this.host(event.data.host_id);
+        const d = event.data;
+        h.repository = {
+          url: d.url,
+          password: d.password,
+          ...(d.username !== undefined ? { username: d.username } : {}),
+          ...(d.credential !== undefined ? { credential: d.credential } : {}),
+        };
+        h.revision = recorded.revision;
+        return;
+      }
+      case 'HostRevoked': {
+        const h = this.host(event.data.host_id);
+        h.revoked = true;
+        h.revision = recorded.revision;
+        return;
+      }
+      case 'RepoStatsReported':
+        this.host(event.data.host_id).revision = recorded.revision;
+        return;
+      case 'SchedulesChanged': {
+        const s = this.scheduleList(event.data.host_id);
+        s.version = event.data.version;
+        s.schedules = event.data.schedules;
+        s.revision = recorded.revision;
+        return;
+      }
+      case 'SchedulesApplied': {
+        const s = this.scheduleList(event.data.host_id);
+        s.appliedVersion = event.data.version;
+        s.revision = recorded.revision;
+        return;
+      }
+      case 'ScheduleFired':
+        this.scheduleList(event.data.host_id).revision = recorded.revision;
+        return;
+      case 'JobRequested': {
+        const d = event.data;
+        this.jobs.set(d.job_id, {
+          jobId: d.job_id,
+          hostId: d.host_id,
+          kind: d.kind,
+          args: d.args,
+          status: 'queued',
+          scheduleId: d.schedule_id ?? null,
+          correlationId: event.metadata.correlation_id,
+          cancelRequested: false,
+          requestedPosition: recorded.position.commit,
+          updatedAt: at,
+          revision: recorded.revision,
+        });
+        return;
+      }
+      case 'JobDispatched':
+        this.transition(event.data.job_id, recorded, at, (j) =>
+          j.status === 'queued' ? 'dispatched' : j.status,
+        );
+        return;
+      case 'JobAccepted':
+      case 'JobStarted':
+        this.transition(event.data.job_id, recorded, at, (j) =>
+          j.status === 'queued' || j.status === 'dispatched' ? 'running' : j.status,
+        );
+        return;
+      case 'JobCancelRequested': {
+        const j = this.jobs.get(event.data.job_id);
+        if (j) j.cancelRequested = true;
+        this.transition(event.data.job_id, recorded, at, (x) => x.status);
+        return;
+      }
+      case 'JobRejected':
+        this.transition(event.data.job_id, recorded, at, (j) => (isTerminal(j.status) ? j.status : 'failed'));
+        return;
+      case 'JobFinished':
+        this.transition(event.data.job_id, recorded, at, (j) =>
+          isTerminal(j.status) && j.status !== 'lost' ? j.status : event.data.status,
+        );
+        return;
+      case 'JobLost':
+        this.transition(event.data.job_id, recorded, at, (j) => (isTerminal(j.status) ? j.status : 'lost'));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Queued jobs of a host in request order. */
+  queuedJobs(hostId: string): JobState[] {
+    const out: JobState[] = [];
+    for (const j of this.jobs.values()) if (j.hostId === hostId && j.status === 'queued') out.push(j);
+    return out.sort((a, b) => (a.requestedPosition < b.requestedPosition ? -1 : 1));
+  }
+
+  /** Jobs an agent holds (dispatched or running), for the JobLost timer. */
+  activeJobs(hostId?: string): JobState[] {
+    const out: JobState[] = [];
+    for (const j of this.jobs.values()) {
+      if (
+        (j.status === 'dispatched' || j.status === 'running') &&
+        (hostId === undefined || j.hostId === hostId)
+      )
+        out.push(j);
+    }
+    return out;
+  }
+
+  /** Puts a job that is now terminal at the end of its retention queue (or takes it out of both). */
+  private requeue(jobId: string): void {
+    this.finishedQueue.delete(jobId);
+    this.lostQueue.delete(jobId);
+    const job = this.jobs.get(jobId);
+    if (!job || !isTerminal(job.status)) return;
+    (job.status === 'lost' ? this.lostQueue : this.finishedQueue).set(jobId, job.updatedAt);
+  }
+
+  private retireOld(): void {
+    for (const [queue, retention] of [
+      [this.finishedQueue, this.finishedRetentionMs],
+      [this.lostQueue, this.lostRetentionMs],
+    ] as const) {
+      for (const [jobId, since] of queue) {
+        if (since >= this.clock - retention) break;
+        queue.delete(jobId);
+        const job = this.jobs.get(jobId);
+        if (!job) continue;
+        this.jobs.delete(jobId);
+        this.retired.set(job.status, (this.retired.get(job.status) ?? 0) + 1);
+      }
+    }
+  }
+
+  private host(hostId: string): HostState {
+    let h = this.hosts.get(hostId);
+    if (!h) {
+      h = {
+        hostId,
+        hostname: '',
+        revoked: false,
+        connectedInLog: false,
+        disconnectedAt: null,
+        repository: null,
+        revision: -1,
+      };
+      this.hosts.set(hostId, h);
+    }
+    return h;
+  }
+
+  private scheduleList(hostId: string): ScheduleListState {
+    let s = this.schedules.get(hostId);
+    if (!s) {
+      s = { version: 0, schedules: [], appliedVersion: null, revision: -1 };
+      this.schedules.set(hostId, s);
+    }
+    return s;
+  }
+
+  private transition(
+    jobId: string,
+    recorded: RecordedEvent,
+    at: number,
+    next: (j: JobState) => JobStatus,
+  ): void {
+    const j = this.jobs.get(jobId);
+    if (!j) return;
+    j.status = next(j);
+    j.updatedAt = at;
+    j.revision = recorded.revision;
+  }
+}
