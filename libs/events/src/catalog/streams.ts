@@ -10,6 +10,7 @@ export const STREAM_CATEGORIES = [
   'user',
   'token',
   'enrolment',
+  'repository',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -31,6 +32,8 @@ export const snapshotsStream = (hostId: string): string => streamName('snapshots
 export const userStream = (userId: string): string => streamName('user', userId);
 export const apiTokenStream = (tokenId: string): string => streamName('token', tokenId);
 export const enrolmentStream = (tokenId: string): string => streamName('enrolment', tokenId);
+/** A repository's registration, secrets, attached hosts and schedules. */
+export const repositoryStream = (repositoryId: string): string => streamName('repository', repositoryId);
 
 /** Prefix for `subscribeToAll({ streamNamePrefixes })`, e.g. `streamPrefix('job')` → `job-`. */
 export const streamPrefix = (category: StreamCategory): string => `${category}-`;
