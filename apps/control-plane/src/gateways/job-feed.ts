@@ -1,6 +1,14 @@
-import { fromRecorded, jobLogStream, jobStream, type JobStatus, type RecordedEvent } from '@rf/events';
+import {
+  evolveJobStatus,
+  fromRecorded,
+  isJobLifecycleEvent,
+  isTerminal,
+  jobLogStream,
+  jobStream,
+  type JobStatus,
+  type RecordedEvent,
+} from '@rf/events';
 import { isEventStoreError, type EventStore } from '@rf/event-store';
-import { FleetState, isTerminal } from '../domain/fleet-state';
 import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
 
 /** What one `joblog-` or `job-` event means to a watcher; `null` for events the tail does not show. */
@@ -70,11 +78,15 @@ export function feedItemOf(event: RecordedEvent): FeedItem | null {
  * job's `job-{id}` and `joblog-{id}` events to it from one shared `LogConsumer`,
  * after they were appended, in append order. Subscribers get items
  * synchronously and queue them on their own; the feed never waits for one.
- * The lifecycle is folded by the command side's `FleetState`, so a watcher
- * sees the same status the control plane decides with.
+ * The status is folded by the job lifecycle, as the control plane's own
+ * decisions and the jobs read model are.
  */
 export class JobFeed {
-  private readonly lifecycle = new FleetState();
+  /** Undefined until the job's first lifecycle event has been read. */
+  private jobStatus: JobStatus | undefined;
+  private cancelRequested = false;
+  /** Highest `job-{id}` revision folded; the catch-up read and the live subscription may overlap. */
+  private lifecycleRevision = -1;
   private readonly listeners = new Set<FeedListener>();
   private finished: Record<string, unknown> | null = null;
   private ending = false;
@@ -104,7 +116,7 @@ export class JobFeed {
       if (isEventStoreError(err, 'StreamNotFound') || isEventStoreError(err, 'StreamDeleted')) return false;
       throw err;
     }
-    if (!this.lifecycle.jobs.has(this.jobId)) return false;
+    if (this.jobStatus === undefined) return false;
     if (this.isTerminal) this.ending = this.ended = true;
     const pending = this.pending ?? [];
     this.pending = null;
@@ -126,7 +138,7 @@ export class JobFeed {
   }
 
   get status(): JobStatus {
-    return this.lifecycle.jobs.get(this.jobId)?.status ?? 'queued';
+    return this.jobStatus ?? 'queued';
   }
 
   get isTerminal(): boolean {
@@ -147,12 +159,11 @@ export class JobFeed {
   }
 
   statusMessage(): LiveStatusMessage {
-    const job = this.lifecycle.jobs.get(this.jobId);
     const f = this.finished;
     return {
       type: 'status',
       status: this.status,
-      cancel_requested: job?.cancelRequested ?? false,
+      cancel_requested: this.cancelRequested,
       exit_code: f && typeof f['exit_code'] === 'number' ? f['exit_code'] : null,
       error: f && typeof f['error'] === 'string' ? f['error'] : null,
       error_code: f && typeof f['error_code'] === 'string' ? f['error_code'] : null,
@@ -216,15 +227,19 @@ export class JobFeed {
     for (const l of this.listeners) l.onEnd(status);
   }
 
-  /** False when the event was already applied (the lifecycle fold skips it by position). */
+  /** Folds one `job-{id}` event; false when it was already folded. */
   private applyLifecycle(e: RecordedEvent): boolean {
-    const before = this.lifecycle.position;
-    this.lifecycle.apply(e);
-    if (this.lifecycle.position === before) return false;
-    if (e.type === 'JobFinished' || e.type === 'JobLost' || e.type === 'JobRejected') {
-      const typed = fromRecorded(e);
-      this.finished = { ...(typed.data as Record<string, unknown>) };
-      if (e.type === 'JobRejected') this.finished['error_code'] = 'rejected';
+    if (e.revision <= this.lifecycleRevision) return false;
+    this.lifecycleRevision = e.revision;
+    const event = fromRecorded(e);
+    if (!isJobLifecycleEvent(event)) return true;
+    const step = evolveJobStatus(this.jobStatus, event);
+    this.jobStatus = step.status;
+    if (event.type === 'JobCancelRequested') this.cancelRequested = true;
+    // Only the event that decided the outcome describes it (not a late JobLost after the agent's report).
+    if (step.outcome) {
+      this.finished = { ...(event.data as object) };
+      if (event.type === 'JobRejected') this.finished['error_code'] = 'rejected';
     }
     return true;
   }

@@ -115,6 +115,7 @@ function jobOf(j: Record<string, unknown>): JobState {
     status: jobStatus(j['status']),
     scheduleId: strOrNull(j['scheduleId'], 'scheduleId'),
     correlationId: str(j['correlationId'], 'correlationId'),
+    accepted: bool(j['accepted'], 'accepted'),
     cancelRequested: bool(j['cancelRequested'], 'cancelRequested'),
     requestedPosition: BigInt(str(j['requestedPosition'], 'requestedPosition')),
     updatedAt: num(j['updatedAt'], 'updatedAt'),
