@@ -18,7 +18,7 @@ if (res.status !== 0) {
   console.error('build: TypeScript reported errors (above). Fix them and run `npm run build` again.');
   if (!lenient) process.exit(res.status ?? 1);
 }
-for (const lib of ['events', 'projections', 'restic']) {
+for (const lib of ['alerts', 'events', 'projections', 'restic']) {
   const dir = path.join(root, 'dist', 'node_modules', '@rf', lib);
   fs.mkdirSync(dir, { recursive: true });
   const pkg = { name: `@rf/${lib}`, private: true, main: `../../../libs/${lib}/src/index.js` };

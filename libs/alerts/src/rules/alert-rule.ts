@@ -1,0 +1,69 @@
+import type { AlertRuleName } from '@rf/events';
+import type { EffectiveRuleSetting } from './alert-rule-settings';
+import type { FleetWatch, OpenAlert, WatchedHost } from './fleet-watch.state';
+
+/** A condition that holds now and has no open alert yet. */
+export interface RaiseCandidate {
+  readonly subject: string;
+  readonly host: WatchedHost;
+  readonly jobId?: string;
+  readonly scheduleId?: string;
+  readonly summary: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface RuleContext {
+  readonly watch: FleetWatch;
+  /** Milliseconds since the epoch, from the injected clock. */
+  readonly now: number;
+  /**
+   * When this process began watching. The control plane's own absence (it was
+   * stopped, so agents could not connect) counts from here, not from before.
+   */
+  readonly watchingSince: number;
+  setting(rule: AlertRuleName, hostId: string | undefined): EffectiveRuleSetting;
+  isOpen(rule: AlertRuleName, subject: string): boolean;
+}
+
+/**
+ * One built-in rule (docs/alerts.md, "Rules"). Rules only read the watch; the
+ * process turns what they say into raise and resolve decisions, checks that
+ * the rule is on for the host, and keeps one alert open per (rule, subject).
+ */
+export interface AlertRule {
+  readonly name: AlertRuleName;
+  /** Conditions that hold at `ctx.now` on hosts the rule is on for, skipping subjects with an open alert. */
+  candidates(ctx: RuleContext): Iterable<RaiseCandidate>;
+  /** Why an open alert of this rule resolves now, or null while it stays open. */
+  resolution(ctx: RuleContext, alert: OpenAlert, host: WatchedHost): string | null;
+}
+
+/** Hosts a rule may raise for: not revoked and the rule on for them. */
+export function* watchedHosts(ctx: RuleContext, rule: AlertRuleName): Iterable<WatchedHost> {
+  for (const h of ctx.watch.hosts.values()) if (!h.revoked && ctx.setting(rule, h.hostId).enabled) yield h;
+}
+
+/**
+ * The one-per-host conditions of `rule` that `pick` finds on watched hosts
+ * whose subject has no open alert yet, with the host and the subject.
+ */
+export function* hostConditions<T>(
+  ctx: RuleContext,
+  rule: AlertRuleName,
+  subjectOf: (hostId: string) => string,
+  pick: (h: WatchedHost) => T | undefined,
+): Iterable<{ readonly host: WatchedHost; readonly subject: string; readonly condition: T }> {
+  for (const host of watchedHosts(ctx, rule)) {
+    const condition = pick(host);
+    if (condition === undefined) continue;
+    const subject = subjectOf(host.hostId);
+    if (!ctx.isOpen(rule, subject)) yield { host, subject, condition };
+  }
+}
+
+/** The name a person knows the host by. */
+export const hostLabel = (h: WatchedHost): string => h.hostname ?? h.hostId;
+
+/** Resolution of the rules no later fact clears (log_lines_dropped, backup_anomaly): the acknowledgement closes them. */
+export const closedByAcknowledgement = (_ctx: RuleContext, alert: OpenAlert): string | null =>
+  alert.acknowledged ? `acknowledged by ${alert.acknowledgedBy ?? 'an operator'}` : null;
