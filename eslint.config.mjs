@@ -1,21 +1,7 @@
-// Flat config. The one project-specific rule: libraries are imported only
-// through their root entry (`@rf/events`), never by a deep path.
+// Flat config: code style only. Import rules (layers, deep imports, cycles,
+// test entries) live in .dependency-cruiser.cjs, run by `npm run lint` too.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const deepLibImports = {
-  patterns: [
-    {
-      group: ['**/libs/*/src', '**/libs/*/src/**'],
-      message: 'Import a library through its root entry (@rf/<name>), not by path.',
-    },
-    {
-      group: ['@rf/*/*'],
-      message:
-        'Import a library through its root entry (@rf/<name>) only; keep its public surface in index.ts.',
-    },
-  ],
-};
 
 export default tseslint.config(
   {
@@ -27,6 +13,7 @@ export default tseslint.config(
       'test-artifacts/**',
       '**/*.js',
       '**/*.mjs',
+      '**/*.cjs',
     ],
   },
   js.configs.recommended,
@@ -34,41 +21,8 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', deepLibImports],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
-    },
-  },
-  {
-    // Inside a library, its own files use relative imports; only other libs are restricted.
-    files: ['libs/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            ...deepLibImports.patterns,
-            { group: ['**/apps/**'], message: 'Libraries never import apps.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['apps/agent/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            ...deepLibImports.patterns,
-            {
-              group: ['**/control-plane/**', '@rf/projections'],
-              message: 'The agent shares only @rf/events and @rf/restic with the control plane.',
-            },
-          ],
-        },
-      ],
     },
   },
 );

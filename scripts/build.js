@@ -18,10 +18,31 @@ if (res.status !== 0) {
   console.error('build: TypeScript reported errors (above). Fix them and run `npm run build` again.');
   if (!lenient) process.exit(res.status ?? 1);
 }
-for (const lib of ['alerts', 'events', 'projections', 'restic']) {
-  const dir = path.join(root, 'dist', 'node_modules', '@rf', lib);
+// Drop compiled files whose source is gone (a moved or deleted file), so the
+// test runner never runs a stale spec from an earlier build.
+function pruneStale(dir) {
+  if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) pruneStale(p);
+    else if (/\.js(\.map)?$/.test(entry.name)) {
+      const source = path
+        .join(root, path.relative(path.join(root, 'dist'), p))
+        .replace(/\.js(\.map)?$/, '.ts');
+      if (!fs.existsSync(source)) fs.rmSync(p);
+    }
+  }
+  if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+}
+for (const top of ['apps', 'libs', 'test']) pruneStale(path.join(root, 'dist', top));
+// One shim per tsconfig `paths` entry (`@rf/<lib>` and `@rf/<lib>/testing`), so
+// the run-time names are exactly the compile-time ones.
+const { paths } = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8')).compilerOptions;
+for (const [name, [source]] of Object.entries(paths)) {
+  const dir = path.join(root, 'dist', 'node_modules', ...name.split('/'));
   fs.mkdirSync(dir, { recursive: true });
-  const pkg = { name: `@rf/${lib}`, private: true, main: `../../../libs/${lib}/src/index.js` };
+  const main = path.relative(dir, path.join(root, 'dist', source.replace(/\.ts$/, '.js')));
+  const pkg = { name, private: true, main: main.split(path.sep).join('/') };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 }
 // Browser bundles for the admin UI, when the UI exists.

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSqliteEventStore, type EventData, type EventStore } from '@rf/events';
+import { createSqliteEventStore, type EventStore } from '@rf/event-store';
+import { type EventData } from '@rf/events';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

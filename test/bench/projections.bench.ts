@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createSqliteEventStore, type EventData } from '@rf/events';
+import { createSqliteEventStore } from '@rf/event-store';
+import { type EventData } from '@rf/events';
 import {
   ALL_PROJECTIONS,
   ProjectionRunner,

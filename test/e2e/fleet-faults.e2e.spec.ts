@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { dumpReadModels, type AuditLine } from '@rf/projections';
-import { resticBinariesForTests } from '@rf/restic';
+import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { readStream, typesOf } from '../support/event-log.reader';
 import {

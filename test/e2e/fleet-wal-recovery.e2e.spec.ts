@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { inspectSqliteWal } from '@rf/events';
+import { inspectSqliteWal } from '@rf/event-store';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { readStream } from '../support/event-log.reader';
 import { eventually } from '../support/fleet';

@@ -1,10 +1,6 @@
 import * as path from 'node:path';
-import {
-  createSqliteEventStore,
-  isEventStoreError,
-  type RecordedEvent,
-  type StreamMetadata,
-} from '@rf/events';
+import { createSqliteEventStore, isEventStoreError, type StreamMetadata } from '@rf/event-store';
+import { type RecordedEvent } from '@rf/events';
 
 /**
  * Reads a control plane's embedded event log from its data dir, read-only,

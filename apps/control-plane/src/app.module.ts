@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventStoreModule } from '@rf/events';
+import { EventStoreModule } from '@rf/event-store';
 import { ApiModule } from './api/api.module';
 import { MetricsModule } from './api/metrics.module';
 import { AuthModule } from './auth/auth.module';

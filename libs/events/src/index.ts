@@ -1,34 +1,100 @@
-export * from './store/event-store.port';
-export * from './catalog/validation';
-export * from './catalog/job-args';
-export * from './catalog/schedule';
-export * from './catalog/encrypted-secret';
-export * from './catalog/channel-settings';
-export * from './catalog/alert-events';
-export * from './catalog/events';
-export * from './catalog/streams';
-export * from './catalog/event-ids';
-export * from './catalog/upcasters';
-export * from './catalog/event-codec';
-export * from './wire/wire-messages';
-export * from './wire/envelope';
-export * from './wire/message-events';
+// The public surface of @rf/events: the event catalog and the wire protocol.
+// Exported by name; test samples live behind @rf/events/testing.
 export {
-  createSqliteEventStore,
-  SqliteEventStore,
-  type SqliteEventStoreOptions,
-} from './store/sqlite/sqlite-event-store';
-export { createEsdbEventStore, type EsdbEventStoreOptions } from './store/esdb/esdb-event-store.factory';
+  comparePositions,
+  type EventData,
+  type Position,
+  type RecordedEvent,
+  START_POSITION,
+} from './catalog/recorded-event';
+export { checkClass, type FieldIssue, isCatalogError, isId } from './catalog/validation';
 export {
-  createEventStore,
-  createEventStoreFromEnv,
-  describeEventStoreConfig,
-  parseEventStoreConfig,
-  EventStoreConfigError,
-  RF_EVENTSTORE_FORMS,
-  type CreateEventStoreOptions,
-  type EventStoreConfig,
-  type EventStoreEnv,
-} from './store/event-store.config';
-export { EventStoreModule, type EventStoreModuleOptions } from './store/event-store.module';
-export { inspectSqliteWal, walHasTornTail, type WalInspection } from './store/sqlite/sqlite-wal.inspector';
+  isJobKind,
+  JOB_FINAL_STATUSES,
+  JOB_KINDS,
+  JOB_STATUSES,
+  type JobArgs,
+  type JobFinalStatus,
+  type JobKind,
+  type JobStatus,
+  KEEP_RULES,
+  validateJobArgs,
+} from './catalog/job-args';
+export { jobArgsForSchedule, Schedule } from './catalog/schedule';
+export {
+  type DisconnectReason,
+  FLEET_EVENT_TYPES,
+  type FleetEvent,
+  type FleetEventDataMap,
+  type FleetEventOf,
+  type FleetEventType,
+  fleetEvent,
+  isFleetEventType,
+  type UnknownFleetEvent,
+  isRepoUrl,
+  JobFinishedData,
+  JobLostData,
+  JobRejectedData,
+  LogStreamLineData,
+  SchedulesChangedData,
+  Snapshot,
+  urlHasCredentials,
+} from './catalog/events';
+export { EncryptedSecret } from './catalog/encrypted-secret';
+export {
+  ALERT_RULES,
+  ALERT_SEVERITIES,
+  alertRuleSettingsIssues,
+  type AlertRuleName,
+  type AlertRuleSetting,
+  type AlertRuleSettings,
+  type AlertRulesChangedData,
+  type AlertSeverity,
+  ChannelRouting,
+  hostOverridesIssues,
+  isAlertRuleName,
+  type NotificationFields,
+  NOTIFICATION_TRANSITIONS,
+  type NotificationTransition,
+  severityRank,
+  THRESHOLD_RULES,
+} from './catalog/alert-events';
+export {
+  CHANNEL_FIELDS,
+  CHANNEL_KINDS,
+  type ChannelFieldSpec,
+  type ChannelKind,
+  channelSettingsIssues,
+  DEFAULT_NTFY_SERVER,
+  type EmailSecurity,
+  isChannelKind,
+  type PlainChannelSettings,
+  type SealedChannelSettings,
+} from './catalog/channel-settings';
+export {
+  ALERT_RULES_STREAM,
+  alertStream,
+  channelStream,
+  deliveryStream,
+  hostStream,
+  jobLogStream,
+  jobStream,
+  parseStreamName,
+  schedulesStream,
+} from './catalog/streams';
+export { eventIdFromEnvelope, jobIdForScheduleFire, nameBasedUuid } from './catalog/event-ids';
+export { currentSchemaVersion, upcast } from './catalog/upcasters';
+export { type EventActor, type EventMetadataInput, fromRecorded, toEventData } from './catalog/event-codec';
+export { AGENT_TO_SERVER, SERVER_TO_AGENT, type WirePayloadMap, type WireType } from './wire/wire-messages';
+export {
+  encodeEnvelope,
+  type Envelope,
+  makeEnvelope,
+  makeErrorEnvelope,
+  parseEnvelope,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type WireMessage,
+  type WireMessageOf,
+  WireProtocolError,
+} from './wire/envelope';
+export { eventDataForMessage, eventForMessage, metadataForMessage } from './wire/message-events';

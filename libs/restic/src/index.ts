@@ -9,7 +9,8 @@ export type { ResticRunOptions, ResticRunResult, ResticStream } from './process/
 export { resticEnvironment } from './process/restic-environment';
 export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
-export * from './args/restic-args';
+export { argsForJob } from './args/restic-args';
+export type { ResticInvocation, ResticJob } from './args/restic-args';
 export { sameSnapshotId } from './parsers/json-fields';
 export { parseResticLine } from './parsers/restic-line.parser';
 export type { ResticLine, ResticExitError } from './parsers/restic-line.parser';
@@ -60,5 +61,3 @@ export { parseRestoreOutput } from './parsers/restic-restore.parser';
 export type { RestoreCounters, RestoreReport } from './parsers/restic-restore.parser';
 export { parseUnlockOutput, parsePruneText } from './parsers/restic-maintenance.parser';
 export type { PruneReport, UnlockReport } from './parsers/restic-maintenance.parser';
-export { resticBinariesForTests, resticFixturesDir, repoRoot as resticTestRepoRoot } from './restic-testing';
-export type { ResticTestBinary } from './restic-testing';

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { EVENT_STORE, type EventStore } from '@rf/events';
+import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import { Public } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { MetricsRegistry } from './metrics.registry';

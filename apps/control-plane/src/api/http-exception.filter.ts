@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import type { Request, Response } from 'express';
-import { isEventStoreError } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
 import { AppError } from './app-error';
 
 /** Error codes (ours and the auth area's) to HTTP statuses; the only place statuses are chosen. */

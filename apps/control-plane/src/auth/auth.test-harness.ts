@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/events';
+import { createSqliteEventStore, EVENT_STORE, type EventStore } from '@rf/event-store';
 import { HttpExceptionFilter, validationErrorFactory } from '../api/http-exception.filter';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isEventStoreError } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
 import { AppConfig } from '../config/app-config';
 import type { Actor } from './auth.decorators';
 import { AuthError } from './auth.errors';

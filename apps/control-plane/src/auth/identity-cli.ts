@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { createEventStore, type EventStore } from '@rf/events';
+import { createEventStore, type EventStore } from '@rf/event-store';
 import { AppConfig, ConfigError } from '../config/app-config';
 import type { Actor } from './auth.decorators';
 import { AuthError } from './auth.errors';

@@ -1,15 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
-import {
-  EVENT_STORE,
-  toEventData,
-  type AppendOptions,
-  type EventStore,
-  type FleetEvent,
-  type Position,
-  type RecordedEvent,
-} from '@rf/events';
+import { EVENT_STORE, type AppendOptions, type EventStore } from '@rf/event-store';
+import { toEventData, type FleetEvent, type Position, type RecordedEvent } from '@rf/events';
 import type { Actor } from './auth.decorators';
 import { IdentityState } from './identity.state';
 

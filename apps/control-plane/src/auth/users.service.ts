@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isEventStoreError, type FleetEvent } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
+import { type FleetEvent } from '@rf/events';
 import { isRole, type Actor, type Role } from './auth.decorators';
 import { AuthError } from './auth.errors';
 import { IdentityLog } from './identity.log';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { createEventStore, type EventStore } from '@rf/events';
+import { createEventStore, type EventStore } from '@rf/event-store';
 import { AuditQuery, HostsQuery, openReadModelsDatabase, parseSince, type AuditLine } from '@rf/projections';
 import { AppConfig } from '../config/app-config';
 import {

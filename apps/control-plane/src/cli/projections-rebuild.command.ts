@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { createEventStore, type EventStore } from '@rf/events';
+import { createEventStore, type EventStore } from '@rf/event-store';
 import {
   ALL_PROJECTIONS,
   isProjectionError,

@@ -1,19 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   currentSchemaVersion,
-  DEFAULT_MAX_APPEND_SIZE,
-  EVENT_STORE,
   eventForMessage,
   eventIdFromEnvelope,
   isCatalogError,
-  isEventStoreError,
   jobLogStream,
   metadataForMessage,
   toEventData,
   type EventData,
-  type EventStore,
   type WireMessage,
 } from '@rf/events';
+import { DEFAULT_MAX_APPEND_SIZE, EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
 import { MetricsRegistry } from '../api/metrics.registry';
 import { AppConfig } from '../config/app-config';
 import { FLEET_STATE_PREFIXES, isTerminal } from './fleet-state';

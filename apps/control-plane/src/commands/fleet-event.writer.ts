@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  EVENT_STORE,
-  toEventData,
-  type AppendResult,
-  type EventActor,
-  type EventStore,
-  type ExpectedRevision,
-  type FleetEvent,
-} from '@rf/events';
+import { EVENT_STORE, type AppendResult, type EventStore, type ExpectedRevision } from '@rf/event-store';
+import { toEventData, type EventActor, type FleetEvent } from '@rf/events';
 import { FLEET_STATE_PREFIXES } from './fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { WritePositions } from './write-positions';

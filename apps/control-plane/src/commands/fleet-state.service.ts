@@ -1,13 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import {
-  comparePositions,
-  EVENT_STORE,
-  hostStream,
-  isEventStoreError,
-  type EventStore,
-  type Position,
-} from '@rf/events';
+import { comparePositions, hostStream, type Position } from '@rf/events';
+import { EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
 import { FLEET_STATE_PREFIXES, FleetState } from './fleet-state';
 
 const CATCH_UP_TIMEOUT_MS = 120_000;

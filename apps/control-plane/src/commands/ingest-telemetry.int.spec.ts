@@ -8,16 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { Logger } from '@nestjs/common';
 import {
   AGENT_TO_SERVER,
-  createSqliteEventStore,
-  EventStoreError,
   jobLogStream,
   parseEnvelope,
   toEventData,
   type EventData,
-  type EventStore,
   type RecordedEvent,
   type WireMessage,
 } from '@rf/events';
+import { createSqliteEventStore, EventStoreError, type EventStore } from '@rf/event-store';
 import { MetricsRegistry } from '../api/metrics.registry';
 import { AppConfig } from '../config/app-config';
 import { AgentMessagesService, type IngestOutcome } from './agent-messages.service';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { hostStream, isEventStoreError, jobStream } from '@rf/events';
+import { hostStream, jobStream } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
 import { AppConfig } from '../config/app-config';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { FleetStateService } from './fleet-state.service';

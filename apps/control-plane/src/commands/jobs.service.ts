@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  isEventStoreError,
-  jobStream,
-  makeEnvelope,
-  validateJobArgs,
-  type JobKind,
-  type JobStatus,
-} from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
+import { jobStream, makeEnvelope, validateJobArgs, type JobKind, type JobStatus } from '@rf/events';
 import { AppError } from '../api/app-error';
 import { AgentSessions } from '../gateway/agent-sessions';
 import { invalidInput } from './command-errors';

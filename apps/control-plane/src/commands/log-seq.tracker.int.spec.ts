@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSqliteEventStore, jobLogStream, type EventStore } from '@rf/events';
+import { createSqliteEventStore, type EventStore } from '@rf/event-store';
+import { jobLogStream } from '@rf/events';
 import { LogSeqTracker } from './log-seq.tracker';
 
 const line = (jobId: string, seq: number) => ({

@@ -1,4 +1,5 @@
-import { isEventStoreError, jobLogStream, type EventStore } from '@rf/events';
+import { isEventStoreError, type EventStore } from '@rf/event-store';
+import { jobLogStream } from '@rf/events';
 
 /** Jobs remembered at once; a forgotten job is reloaded from its stream's tail. */
 const MAX_JOBS = 10_000;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/events';
+import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/event-store';
 
 /** A bad environment variable, named, so `serve` fails fast with a clear message. */
 export class ConfigError extends Error {

@@ -1,14 +1,13 @@
 import type { Subscription } from 'rxjs';
 import {
   fromRecorded,
-  isEventStoreError,
   jobLogStream,
   jobStream,
-  type EventStore,
   type JobStatus,
   type Position,
   type RecordedEvent,
 } from '@rf/events';
+import { isEventStoreError, type EventStore } from '@rf/event-store';
 import { FleetState, isTerminal } from '../commands/fleet-state';
 import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
 

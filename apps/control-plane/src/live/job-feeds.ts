@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_STORE, type EventStore } from '@rf/events';
+import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import { JobFeed } from './job-feed';
 
 /**

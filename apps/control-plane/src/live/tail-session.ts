@@ -1,4 +1,4 @@
-import { isEventStoreError } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
 import { feedItemOf, type FeedItem, type FeedListener, type JobFeed } from './job-feed';
 import type { LiveProgressMessage, LiveStatusMessage } from './live-messages';
 import type { TailSubscriber } from './tail-subscriber';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import { EVENT_STORE, type EventStore, type Position } from '@rf/events';
+import { EVENT_STORE, type EventStore } from '@rf/event-store';
+import { type Position } from '@rf/events';
 import {
   ALL_PROJECTIONS,
   openReadModelsDatabase,

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { createSqliteEventStore, type EventStore } from '@rf/events';
+import { createSqliteEventStore, type EventStore } from '@rf/event-store';
 import {
   ALL_PROJECTIONS,
   dumpReadModels,

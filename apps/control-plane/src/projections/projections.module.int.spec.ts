@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { EVENT_STORE, EventStoreModule, type EventStore } from '@rf/events';
+import { EVENT_STORE, EventStoreModule, type EventStore } from '@rf/event-store';
 import {
   AuditQuery,
   DashboardQuery,

@@ -1,6 +1,6 @@
 import { Module, type Provider } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import { EVENT_STORE, type EventStore } from '@rf/events';
+import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
   AuditQuery,
   DashboardQuery,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventData, Position, RecordedEvent } from '../store/event-store.port';
+import type { EventData, Position, RecordedEvent } from './recorded-event';
 import { EVENT_DATA_CLASSES, type FleetEvent, isFleetEventType, type UnknownFleetEvent } from './events';
 import { currentSchemaVersion, upcast } from './upcasters';
 import {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RecordedEvent } from '../store/event-store.port';
+import type { RecordedEvent } from './recorded-event';
 import {
   clone,
   ENVELOPE_ID,

@@ -1,7 +1,7 @@
 import type { EventMetadataInput } from '../catalog/event-codec';
 import { eventIdFromEnvelope, jobIdForScheduleFire } from '../catalog/event-ids';
 import { currentSchemaVersion } from '../catalog/upcasters';
-import type { EventData } from '../store/event-store.port';
+import type { EventData } from '../catalog/recorded-event';
 import type { FleetEvent } from '../catalog/events';
 import { hostStream, jobLogStream, jobStream, schedulesStream, snapshotsStream } from '../catalog/streams';
 import type { WireMessage } from './envelope';

@@ -1,4 +1,5 @@
-import type { EventStore, RecordedEvent } from '@rf/events';
+import type { EventStore } from '@rf/event-store';
+import type { RecordedEvent } from '@rf/events';
 import { ProjectionError } from '../engine/projection.errors';
 import { describeEvent, type AuditLine, type AuditNames } from './describe-event';
 

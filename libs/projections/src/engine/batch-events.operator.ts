@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { RecordedEvent, SubscriptionItem } from '@rf/events';
+import type { RecordedEvent } from '@rf/events';
+import type { SubscriptionItem } from '@rf/event-store';
 
 export interface EventBatch {
   readonly events: readonly RecordedEvent[];

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject, firstValueFrom, take, toArray, timeout } from 'rxjs';
-import type { SubscriptionItem } from '@rf/events';
+import type { SubscriptionItem } from '@rf/event-store';
 import { batchEvents } from './batch-events.operator';
 import { planned, recorded } from '../testing/fleet-events.fixture';
 

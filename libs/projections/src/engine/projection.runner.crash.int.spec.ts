@@ -4,14 +4,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createSqliteEventStore } from '@rf/events';
+import { createSqliteEventStore } from '@rf/event-store';
 import { ProjectionRunner } from './projection.runner';
 import { openReadModelsDatabase } from './read-models.database';
 import { rebuildReadModels } from './read-models.rebuilder';
 import { dumpReadModels } from './dump-read-models';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { fleetHistory } from '../testing/fleet-events.fixture';
-import { appendAll } from '../testing/event-log.helpers';
+import { appendAll, projectionRunnerChildPath } from '../testing';
 
 /** Starts the runner child and SIGKILLs it once its committed checkpoint passes `killAt`; resolves with that checkpoint. */
 function runAndKill(
@@ -21,13 +21,9 @@ function runAndKill(
   timeoutMs: number,
 ): Promise<bigint> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(__dirname, '..', 'testing', 'runner.child.js'), eventsFile, readModelsFile],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [projectionRunnerChildPath(), eventsFile, readModelsFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let seen = 0n;
     let buffer = '';
     let stderr = '';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type Database from 'better-sqlite3';
-import { createSqliteEventStore, type EventStore } from '@rf/events';
+import { createSqliteEventStore, type EventStore } from '@rf/event-store';
 import { ProjectionRunner } from './projection.runner';
 import { openReadModelsDatabase } from './read-models.database';
 import { rebuildReadModels } from './read-models.rebuilder';

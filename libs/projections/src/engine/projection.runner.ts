@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Subscription } from 'rxjs';
-import { comparePositions, type EventStore, type Position } from '@rf/events';
+import { comparePositions, type Position } from '@rf/events';
+import { type EventStore } from '@rf/event-store';
 import { batchEvents, type EventBatch } from './batch-events.operator';
 import type { ProjectionDefinition } from './projection.definition';
 import { ProjectionError } from './projection.errors';

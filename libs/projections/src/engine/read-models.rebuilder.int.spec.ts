@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { createSqliteEventStore, type EventStore } from '@rf/events';
+import { createSqliteEventStore, type EventStore } from '@rf/event-store';
 import type { ProjectionDefinition } from './projection.definition';
 import { openReadModelsDatabase } from './read-models.database';
 import { rebuildReadModels } from './read-models.rebuilder';

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { comparePositions, type EventStore, type Position, type RecordedEvent } from '@rf/events';
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { type EventStore } from '@rf/event-store';
 import {
   liveTables,
   rebuildTables,

@@ -1,4 +1,4 @@
-import type { AppendResult, EventStore } from '@rf/events';
+import type { AppendResult, EventStore } from '@rf/event-store';
 import type { PlannedEvent } from './fleet-events.fixture';
 
 /** Appends planned events in order, one append per run of events on the same stream. */

@@ -1,7 +1,7 @@
 // A projection runner in its own process, for the crash spec: runs until killed.
 //   node runner.child.js <events.db> <readmodels.db>
 // Prints "checkpoint <commit>" whenever the committed checkpoint moves.
-import { createSqliteEventStore } from '@rf/events';
+import { createSqliteEventStore } from '@rf/event-store';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { openReadModelsDatabase } from '../engine/read-models.database';
 import { ProjectionRunner } from '../engine/projection.runner';

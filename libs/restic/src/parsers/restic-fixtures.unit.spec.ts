@@ -10,7 +10,7 @@ import path from 'node:path';
 import { LineSplitter } from '../process/line-splitter';
 import { classifyOutcome } from '../restic-outcome';
 import { parseVersionOutput, versionAtLeast, ResticVersion } from '../restic-version';
-import { resticFixturesDir } from '../restic-testing';
+import { resticFixturesDir } from '../restic.testing';
 import { sameSnapshotId } from './json-fields';
 import { parseBackupLine, parseBackupOutput } from './restic-backup.parser';
 import { parseCheckOutput } from './restic-check.parser';

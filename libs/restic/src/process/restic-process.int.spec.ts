@@ -18,7 +18,7 @@ import { sameSnapshotId } from '../parsers/json-fields';
 import { ResticError } from '../restic.errors';
 import { locateRestic, readResticVersion } from '../restic-locator';
 import { classifyOutcome } from '../restic-outcome';
-import { resticBinariesForTests } from '../restic-testing';
+import { resticBinariesForTests } from '../restic.testing';
 import { ResticVersion } from '../restic-version';
 import { ResticRepository } from './restic-environment';
 import { ResticProcessRepository, ResticRunOptions, ResticRunResult } from './restic-process.repository';

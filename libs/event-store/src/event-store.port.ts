@@ -1,3 +1,4 @@
+import type { EventData, Position, RecordedEvent } from '@rf/events';
 import type { Observable } from 'rxjs';
 
 /**
@@ -6,34 +7,8 @@ import type { Observable } from 'rxjs';
  * (DESIGN.md §2). One contract suite runs against both.
  */
 
-/** A global position in `$all`. Mirrors EventStoreDB's commit/prepare pair; the SQLite adapter sets both to its global sequence. */
-export interface Position {
-  readonly commit: bigint;
-  readonly prepare: bigint;
-}
-
 /** `any` | `no_stream` | `stream_exists` | an exact revision (revisions count from 0). */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
-
-/** What a caller appends. `id` is a UUID; re-appending the same ids at the same expected revision is an idempotent success. */
-export interface EventData {
-  readonly id: string;
-  readonly type: string;
-  readonly data: unknown;
-  readonly metadata?: unknown;
-}
-
-/** What the store returns. `data` and `metadata` are parsed JSON. */
-export interface RecordedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly streamId: string;
-  readonly revision: number;
-  readonly position: Position;
-  readonly data: unknown;
-  readonly metadata: unknown;
-  readonly created: Date;
-}
 
 export interface AppendOptions {
   /** Default `any`. */
@@ -139,14 +114,6 @@ export const isEventStoreError = (err: unknown, code?: EventStoreErrorCode): err
 
 /** Default cap for one append, as in EventStoreDB (`MaxAppendSize`, 1 MiB). */
 export const DEFAULT_MAX_APPEND_SIZE = 1024 * 1024;
-
-export const START_POSITION: Position = { commit: 0n, prepare: 0n };
-
-export function comparePositions(a: Position, b: Position): number {
-  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
-  if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
-  return 0;
-}
 
 /** Nest injection token for the configured EventStore (provided by EventStoreModule.forRoot()). */
 export const EVENT_STORE = Symbol.for('restic-fleet.EventStore');

@@ -7,13 +7,8 @@ import type {
   ReadRevision,
   StreamMetadata as ClientStreamMetadata,
 } from '@eventstore/db-client';
-import type {
-  EventData,
-  ExpectedRevision,
-  Position,
-  RecordedEvent,
-  StreamMetadata,
-} from '../event-store.port';
+import type { EventData, Position, RecordedEvent } from '@rf/events';
+import type { ExpectedRevision, StreamMetadata } from '../event-store.port';
 // Shared input rules, so both adapters accept and reject the same appends and metadata.
 import { assertStreamMetadata, serializeEvents } from '../sqlite/event-input.validation';
 

@@ -9,18 +9,16 @@ import {
   type AppendOptions,
   type AppendResult,
   type DeleteStreamOptions,
-  type EventData,
   type EventStore,
   type ExpectedRevision,
-  type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
-  type RecordedEvent,
   type StreamMetadata,
   type SubscribeToAllOptions,
   type SubscribeToStreamOptions,
   type SubscriptionItem,
 } from '../event-store.port';
+import { type EventData, type Position, type RecordedEvent } from '@rf/events';
 import {
   assertExpectedRevision,
   assertStreamMetadata,

@@ -1,4 +1,4 @@
-import type { Position, RecordedEvent } from '../event-store.port';
+import type { Position, RecordedEvent } from '@rf/events';
 
 /**
  * One table holds every record in commit order. Every event has its own

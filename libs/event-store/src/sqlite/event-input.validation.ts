@@ -1,9 +1,5 @@
-import {
-  EventStoreError,
-  type EventData,
-  type ExpectedRevision,
-  type StreamMetadata,
-} from '../event-store.port';
+import { EventStoreError, type ExpectedRevision, type StreamMetadata } from '../event-store.port';
+import { type EventData } from '@rf/events';
 import { bodyHead } from './sqlite-event.schema';
 
 /** An event ready to insert: its stored body serialised once, at the caller's tick. */

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 
 /**
- * The agent and the CLIs import `@rf/events` too. The EventStoreDB client
+ * The control plane's CLIs import `@rf/event-store` too. The EventStoreDB client
  * (gRPC) and Nest (~20 MB each) must load only when the control plane boots
  * the module or selects ESDB, never just by importing the library.
  */
-describe('@rf/events import cost', () => {
+describe('@rf/event-store import cost', () => {
   it('importing the library loads neither @eventstore/db-client nor Nest; selecting ESDB loads the client', () => {
-    const index = path.resolve(__dirname, '..', 'index.js');
+    const index = path.resolve(__dirname, 'index.js');
     const probe = `
       const events = require(${JSON.stringify(index)});
       const loaded = (name) => Object.keys(require.cache).some((k) => k.includes(name));

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RecordedEvent, SubscriptionItem } from '../event-store.port';
+import type { RecordedEvent } from '@rf/events';
+import type { SubscriptionItem } from '../event-store.port';
 import {
   ResubscribingSubscription,
   type ResubscribingSubscriptionOptions,

@@ -7,8 +7,8 @@ type EsdbAdapterModule = typeof import('./esdb-event-store');
 
 /**
  * The EventStoreDB adapter's factory, loading the adapter (and with it
- * `@eventstore/db-client` and gRPC, ~20 MB) on first use: every app imports
- * `@rf/events`, but only ESDB deployments of the control plane need it.
+ * `@eventstore/db-client` and gRPC, ~20 MB) on first use: the control plane
+ * and its CLIs import `@rf/event-store`, but only ESDB deployments need it.
  */
 export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberately lazy, see above

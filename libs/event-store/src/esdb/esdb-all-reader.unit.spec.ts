@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { comparePositions, type Position, type RecordedEvent } from '../event-store.port';
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
 import { readAllWithoutSystemEvents, type RawAllRead } from './esdb-all-reader';
 
 const record = (n: number, streamId: string, type = 'Happened'): RecordedEvent => ({

@@ -1,4 +1,5 @@
-import type { RecordedEvent, SubscriptionItem } from '../event-store.port';
+import type { RecordedEvent } from '@rf/events';
+import type { SubscriptionItem } from '../event-store.port';
 
 /**
  * Keeps one logical catch-up subscription alive across connection losses.

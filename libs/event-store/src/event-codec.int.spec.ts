@@ -3,15 +3,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { EventStore, RecordedEvent } from '../store/event-store.port';
-import { createSqliteEventStore } from '../store/sqlite/sqlite-event-store';
-import { encodeEnvelope, makeEnvelope, parseEnvelope } from '../wire/envelope';
-import { eventForMessage, metadataForMessage } from '../wire/message-events';
-import { clone, HOST, JOB, SAMPLE_EVENTS, SAMPLE_METADATA, T0 } from './catalog-samples.testing';
-import { fromRecorded, toEventData } from './event-codec';
-import { eventIdFromEnvelope } from './event-ids';
-import { type FleetEvent, FLEET_EVENT_TYPES } from './events';
-import { jobLogStream, jobStream } from './streams';
+import {
+  encodeEnvelope,
+  eventForMessage,
+  eventIdFromEnvelope,
+  FLEET_EVENT_TYPES,
+  fromRecorded,
+  jobLogStream,
+  jobStream,
+  makeEnvelope,
+  metadataForMessage,
+  parseEnvelope,
+  toEventData,
+  type FleetEvent,
+  type RecordedEvent,
+} from '@rf/events';
+import { clone, HOST, JOB, SAMPLE_EVENTS, SAMPLE_METADATA, T0 } from '@rf/events/testing';
+import type { EventStore } from './event-store.port';
+import { createSqliteEventStore } from './sqlite/sqlite-event-store';
 
 /** The catalog against the real embedded store: what is written is what projections read back. */
 

@@ -1,21 +1,29 @@
 /*
  * Throughput of the wire → event path on one core, for log.stream (the bulk
  * of agent traffic). Run after a build:
- *   node dist/libs/events/src/wire/envelope.bench.js [--json] [--seconds N]
+ *   node dist/test/bench/envelope.bench.js [--json] [--seconds N]
  * Prints a table; with --json, one JSON object on the last line.
  * The control plane must ingest ≥ 20,000 envelopes/s including the append.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fromRecorded, toEventData } from '../catalog/event-codec';
-import { eventIdFromEnvelope } from '../catalog/event-ids';
-import { LogStreamLineData } from '../catalog/events';
-import { checkClass } from '../catalog/validation';
-import type { EventData, RecordedEvent } from '../store/event-store.port';
-import { createSqliteEventStore } from '../store/sqlite/sqlite-event-store';
-import { encodeEnvelope, makeEnvelope, parseEnvelope } from './envelope';
-import { eventDataForMessage, eventForMessage, metadataForMessage } from './message-events';
+import {
+  checkClass,
+  encodeEnvelope,
+  eventDataForMessage,
+  eventForMessage,
+  eventIdFromEnvelope,
+  fromRecorded,
+  LogStreamLineData,
+  makeEnvelope,
+  metadataForMessage,
+  parseEnvelope,
+  toEventData,
+  type EventData,
+  type RecordedEvent,
+} from '@rf/events';
+import { createSqliteEventStore } from '@rf/event-store';
 
 const args = process.argv.slice(2);
 const asJson = args.includes('--json');

@@ -26,8 +26,8 @@ const EVENT_STORE_LIFECYCLE = Symbol.for('restic-fleet.EventStoreLifecycle');
  * naming the variable and the accepted forms.
  *
  * Written with factory providers and no decorators so that importing
- * `@rf/events` does not load Nest: the agent and the CLIs share this library
- * and never use the module (Nest is loaded only when `forRoot()` is booted).
+ * `@rf/event-store` does not load Nest: the control plane's CLIs share this
+ * library and never use the module (Nest is loaded only when `forRoot()` is booted).
  */
 export class EventStoreModule {
   static forRoot(options: EventStoreModuleOptions = {}): DynamicModule {

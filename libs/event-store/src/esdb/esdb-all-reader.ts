@@ -1,4 +1,4 @@
-import { comparePositions, type Position, type RecordedEvent } from '../event-store.port';
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
 import { isSystemEvent, toClientPosition } from './esdb-event.mapper';
 
 /** One raw read of `$all` as the server answers it, system records included. */

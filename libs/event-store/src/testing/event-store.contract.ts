@@ -5,16 +5,13 @@ import { describe, it } from 'node:test';
 import type { Observable, Subscription } from 'rxjs';
 import {
   DEFAULT_MAX_APPEND_SIZE,
-  comparePositions,
   isEventStoreError,
-  type EventData,
   type EventStore,
   type EventStoreErrorCode,
   type ExpectedRevision,
-  type Position,
-  type RecordedEvent,
   type SubscriptionItem,
 } from '../event-store.port';
+import { comparePositions, type EventData, type Position, type RecordedEvent } from '@rf/events';
 
 /**
  * One contract suite for every EventStore adapter (DESIGN.md §2).

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { comparePositions } from '../event-store.port';
-import { collectAsync, eventStoreContract, makeEvents } from '../testing/event-store.contract';
+import { comparePositions } from '@rf/events';
+import { collectAsync, eventStoreContract, makeEvents, sqliteAppenderChildPath } from '../testing';
 import { createSqliteEventStore } from './sqlite-event-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sqlite-es-'));
@@ -26,13 +26,9 @@ eventStoreContract('sqlite', {
       return {
         label: `synchronous=${synchronous}`,
         spawnAppender: (stream) =>
-          spawn(
-            process.execPath,
-            [path.join(__dirname, 'testing', 'sqlite-appender.child.js'), file, stream, synchronous],
-            {
-              stdio: ['ignore', 'pipe', 'pipe'],
-            },
-          ),
+          spawn(process.execPath, [sqliteAppenderChildPath(), file, stream, synchronous], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          }),
         reopen: async () => createSqliteEventStore({ path: file, synchronous }),
         cleanup: async () => {
           for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
-import type { RecordedEvent, SubscriptionItem } from '../event-store.port';
+import type { RecordedEvent } from '@rf/events';
+import type { SubscriptionItem } from '../event-store.port';
 
 /** Tells subscriptions that new records were committed, or that the store closed. */
 export class CommitSignal {

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../event-store.port';
+import type { RecordedEvent } from '@rf/events';
 
 /** Returns the next page of events, or `undefined` when the read is over (never an empty page). Throws to fail the read. */
 export type NextPage = () => readonly RecordedEvent[] | undefined;

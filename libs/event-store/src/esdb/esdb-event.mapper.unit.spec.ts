@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAX_APPEND_SIZE, isEventStoreError, type EventData } from '../event-store.port';
+import { DEFAULT_MAX_APPEND_SIZE, isEventStoreError } from '../event-store.port';
+import { type EventData } from '@rf/events';
 import {
   fromClientPosition,
   fromClientRecordedEvent,

@@ -11,24 +11,26 @@ import {
 import { Observable } from 'rxjs';
 import {
   DEFAULT_MAX_APPEND_SIZE,
-  START_POSITION,
   EventStoreError,
-  comparePositions,
   type AppendOptions,
   type AppendResult,
   type DeleteStreamOptions,
-  type EventData,
   type EventStore,
   type ExpectedRevision,
-  type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
-  type RecordedEvent,
   type StreamMetadata,
   type SubscribeToAllOptions,
   type SubscribeToStreamOptions,
   type SubscriptionItem,
 } from '../event-store.port';
+import {
+  START_POSITION,
+  comparePositions,
+  type EventData,
+  type Position,
+  type RecordedEvent,
+} from '@rf/events';
 import { parseEsdbConnectionString } from './esdb-connection-string';
 import { isTransientEsdbError, mapEsdbError, type EsdbErrorContext } from './esdb-error.mapper';
 import {
