@@ -49,7 +49,7 @@ export interface HealthchecksSettings {
   readonly schedule_id: string;
 }
 
-/** A channel's settings with secrets opened, typed by kind; lives only while a notification is sent. */
+/** A channel's settings with secrets opened, typed by kind; held in memory only by the notifier, never stored or shown. */
 export type OpenedChannel =
   | { readonly kind: 'webhook'; readonly settings: WebhookSettings }
   | { readonly kind: 'slack' | 'discord' | 'teams'; readonly settings: IncomingWebhookSettings }

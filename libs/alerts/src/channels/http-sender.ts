@@ -34,26 +34,32 @@ export class HttpSender {
   async send(req: OutboundRequest): Promise<void> {
     const target = targetOf(req.url);
     const timeoutS = Math.round(this.timeoutMs / 100) / 10;
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    // One timer for the whole exchange, cleared when it is over (AbortSignal.timeout would outlive it).
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     let res: Response;
-    try {
-      res = await fetch(req.url, {
-        method: req.method,
-        headers: { 'user-agent': this.userAgent, ...req.headers },
-        body: req.body,
-        redirect: 'manual',
-        signal,
-      });
-    } catch (err) {
-      if (signal.aborted)
-        throw new DeliveryError('timeout', `no answer from ${target} within ${timeoutS} s`, true);
-      throw networkError((err as { cause?: unknown }).cause ?? err, target, 'receiver', timeoutS);
-    }
     let text = '';
     try {
-      text = await res.text();
-    } catch {
-      // The status is what counts; a body cut off (or timed out) is only detail for the message.
+      try {
+        res = await fetch(req.url, {
+          method: req.method,
+          headers: { 'user-agent': this.userAgent, ...req.headers },
+          body: req.body,
+          redirect: 'manual',
+          signal: abort.signal,
+        });
+      } catch (err) {
+        if (abort.signal.aborted)
+          throw new DeliveryError('timeout', `no answer from ${target} within ${timeoutS} s`, true);
+        throw networkError((err as { cause?: unknown }).cause ?? err, target, 'receiver', timeoutS);
+      }
+      try {
+        text = await res.text();
+      } catch {
+        // The status is what counts; a body cut off (or timed out) is only detail for the message.
+      }
+    } finally {
+      clearTimeout(timer);
     }
     if (res.status >= 200 && res.status < 300) return;
     if (res.status >= 300 && res.status < 400)

@@ -14,6 +14,7 @@ import type { WatchedEvent } from '../rules/fleet-watch.state';
 import type { AlertNoticeEvent, AlertView, Notice } from '../channels/notice';
 import { deliveryId } from './delivery-ids';
 import { reminderHours, routes } from './routing';
+import { TimeHeap } from './time-heap';
 
 const HOUR_MS = 3_600_000;
 
@@ -39,12 +40,19 @@ interface Track {
   retryAt: number | undefined;
 }
 
+/** What one channel is owed about one alert. */
 interface AlertTarget {
+  readonly type: 'alert';
+  readonly alert: AlertEntry;
+  readonly channelId: string;
   raised: Track;
   resolved: Track | undefined;
   reminder: Track | undefined;
   /** The highest reminder number delivered or given up. */
   remindersSettled: number;
+  /** When this target next needs a look (Infinity: nothing, or an attempt is out). */
+  checkAt: number;
+  live: boolean;
 }
 
 interface AlertEntry {
@@ -64,15 +72,27 @@ interface AlertEntry {
   readonly targets: Map<string, AlertTarget>;
 }
 
+/** What one healthchecks channel is owed about one job. */
+interface PingTarget {
+  readonly type: 'ping';
+  readonly job: PingJob;
+  readonly channelId: string;
+  readonly tracks: Map<PingTransition, Track>;
+  checkAt: number;
+  live: boolean;
+}
+
+type Target = AlertTarget | PingTarget;
+
 type PingTransition = 'start' | 'success' | 'fail';
 
 interface PingJob {
+  readonly jobId: string;
   readonly hostId: string;
   readonly scheduleId: string;
   ended: boolean;
   detail: string;
-  /** Channel id → its pings about this job. */
-  readonly targets: Map<string, Map<PingTransition, Track>>;
+  readonly targets: Map<string, PingTarget>;
 }
 
 /** A notification to attempt now. */
@@ -126,11 +146,16 @@ const NOTICE_EVENT: Readonly<Record<'raised' | 'resolved' | 'reminder', AlertNot
  * a replay plans exactly what is still owed: nothing accepted is planned again,
  * a failed attempt is retried at its recorded time. Which channels an alert
  * goes to is decided when it is raised, by the routing of that moment.
+ *
+ * `takeDue` hands each owed notification out once, in time order from a heap,
+ * until the log records its outcome (or `reopen` gives it back): a round costs
+ * what is due, not what is open.
  */
 export class DeliveryPlanner {
   readonly channels = new Map<string, ConfiguredChannel>();
   private readonly alerts = new Map<string, AlertEntry>();
   private readonly pings = new Map<string, PingJob>();
+  private readonly heap = new TimeHeap<Target>();
 
   apply(e: WatchedEvent): void {
     switch (e.type) {
@@ -142,6 +167,11 @@ export class DeliveryPlanner {
           settings: e.data.settings,
           routing: e.data.routing,
         });
+        // Reminder hours may have changed.
+        for (const a of this.alerts.values()) {
+          const t = a.targets.get(e.data.channel_id);
+          if (t !== undefined) this.touch(t);
+        }
         return;
       case 'ChannelRemoved':
         this.channelRemoved(e.data.channel_id);
@@ -151,7 +181,9 @@ export class DeliveryPlanner {
         return;
       case 'AlertAcknowledged': {
         const a = this.alerts.get(e.data.alert_id);
-        if (a !== undefined) a.acknowledged = true;
+        if (a === undefined) return;
+        a.acknowledged = true;
+        for (const t of a.targets.values()) this.touch(t);
         return;
       }
       case 'AlertResolved':
@@ -164,6 +196,7 @@ export class DeliveryPlanner {
       case 'JobRequested':
         if (e.data.schedule_id !== undefined)
           this.pings.set(e.data.job_id, {
+            jobId: e.data.job_id,
             hostId: e.data.host_id,
             scheduleId: e.data.schedule_id,
             ended: false,
@@ -225,57 +258,48 @@ export class DeliveryPlanner {
     }
   }
 
-  /** Every notification owed at `now`, in log order of what it is about. */
+  /** Every notification owed at `now` (a full look; changes nothing). */
   due(now: number): DueDelivery[] {
     const out: DueDelivery[] = [];
-    for (const a of this.alerts.values()) {
-      for (const [channelId, t] of a.targets) {
-        const channel = this.channels.get(channelId);
-        if (channel === undefined) continue;
-        for (const track of [t.raised, t.resolved]) {
-          if (track !== undefined && isDue(track, now)) out.push(this.alertDelivery(a, channel, track));
-        }
-        const k = this.reminderOwed(a, channel, t, now);
-        if (k === 0) continue;
-        const r = t.reminder;
-        if (r !== undefined && r.state === 'pending' && r.reminder === k) {
-          if (isDue(r, now)) out.push(this.alertDelivery(a, channel, r));
-        } else out.push(this.alertDelivery(a, channel, newTrack(a.id, 'reminder', channelId, k)));
-      }
-    }
-    for (const [jobId, job] of this.pings) {
-      for (const [channelId, tracks] of job.targets) {
-        const channel = this.channels.get(channelId);
-        if (channel === undefined) continue;
-        for (const track of tracks.values())
-          if (isDue(track, now)) out.push(this.pingDelivery(jobId, job, channel, track));
-      }
+    for (const a of this.alerts.values()) for (const t of a.targets.values()) this.dueOf(t, now, out);
+    for (const job of this.pings.values()) for (const t of job.targets.values()) this.dueOf(t, now, out);
+    return out;
+  }
+
+  /**
+   * The notifications owed at `now` that were not handed out yet. Each is handed
+   * out once; its target comes back when the log records the attempt's outcome,
+   * or when `reopen` returns it.
+   */
+  takeDue(now: number): DueDelivery[] {
+    const out: DueDelivery[] = [];
+    for (let at = this.heap.peekAt(); at !== undefined && at <= now; at = this.heap.peekAt()) {
+      const t = this.heap.pop() as Target;
+      if (!t.live || t.checkAt !== at) continue;
+      const before = out.length;
+      this.dueOf(t, now, out);
+      t.checkAt = Infinity;
+      if (out.length === before) this.touch(t, now);
     }
     return out;
   }
 
-  /** The next time after `now` that something falls due, if any (retries and reminders). */
-  nextDueAt(now: number): number | undefined {
-    let next: number | undefined;
-    const consider = (at: number | undefined): void => {
-      if (at !== undefined && at > now && (next === undefined || at < next)) next = at;
-    };
-    for (const a of this.alerts.values()) {
-      for (const [channelId, t] of a.targets) {
-        for (const track of [t.raised, t.resolved, t.reminder])
-          if (track?.state === 'pending') consider(track.retryAt);
-        const channel = this.channels.get(channelId);
-        const hours = channel === undefined ? 0 : reminderHours(channel.routing);
-        if (hours > 0 && a.resolvedAtIso === undefined && !a.acknowledged) {
-          const k = Math.floor((now - a.raisedAt) / (hours * HOUR_MS)) + 1;
-          consider(a.raisedAt + k * hours * HOUR_MS);
-        }
-      }
+  /** Gives back a delivery handed out by `takeDue` whose outcome could not be recorded. */
+  reopen(d: DueDelivery): void {
+    const t =
+      this.alerts.get(d.aboutId)?.targets.get(d.channel.id) ??
+      this.pings.get(d.aboutId)?.targets.get(d.channel.id);
+    if (t !== undefined) this.touch(t);
+  }
+
+  /** When something is next owed (a retry, a reminder, or now), if anything. */
+  nextDueAt(): number | undefined {
+    for (let t = this.heap.peek(); t !== undefined; t = this.heap.peek()) {
+      const at = this.heap.peekAt() as number;
+      if (t.live && t.checkAt === at) return at;
+      this.heap.pop();
     }
-    for (const job of this.pings.values())
-      for (const tracks of job.targets.values())
-        for (const track of tracks.values()) if (track.state === 'pending') consider(track.retryAt);
-    return next;
+    return undefined;
   }
 
   /** How many alerts and pinged jobs still have notifications in play (for tests and metrics). */
@@ -283,11 +307,68 @@ export class DeliveryPlanner {
     return { alerts: this.alerts.size, pings: this.pings.size };
   }
 
-  private reminderOwed(a: AlertEntry, channel: ConfiguredChannel, t: AlertTarget, now: number): number {
-    const hours = reminderHours(channel.routing);
-    if (hours === 0 || a.resolvedAtIso !== undefined || a.acknowledged || !settled(t.raised)) return 0;
-    const k = Math.floor((now - a.raisedAt) / (hours * HOUR_MS));
-    return k >= 1 && k > t.remindersSettled ? k : 0;
+  /** Re-plans a target after its state changed: when it next needs a look. */
+  private touch(t: Target, notBefore = -Infinity): void {
+    const at = this.checkAtOf(t);
+    t.checkAt = at;
+    // A look that found nothing never comes back for the same instant (no busy loop on an inconsistency).
+    if (at === Infinity || at <= notBefore) {
+      t.checkAt = Infinity;
+      return;
+    }
+    this.heap.push(at, t);
+  }
+
+  private checkAtOf(t: Target): number {
+    let at = Infinity;
+    const pending = (track: Track | undefined): void => {
+      if (track !== undefined && track.state === 'pending') at = Math.min(at, track.retryAt ?? 0);
+    };
+    if (t.type === 'ping') {
+      for (const track of t.tracks.values()) pending(track);
+      return at;
+    }
+    pending(t.raised);
+    pending(t.resolved);
+    const hours = this.remindersEvery(t);
+    if (hours > 0) {
+      pending(t.reminder);
+      at = Math.min(at, t.alert.raisedAt + (t.remindersSettled + 1) * hours * HOUR_MS);
+    }
+    return at;
+  }
+
+  /** Hours between reminders for this target now, 0 when none are owed (resolved, acknowledged, raised unsettled). */
+  private remindersEvery(t: AlertTarget): number {
+    const channel = this.channels.get(t.channelId);
+    if (
+      channel === undefined ||
+      t.alert.resolvedAtIso !== undefined ||
+      t.alert.acknowledged ||
+      !settled(t.raised)
+    )
+      return 0;
+    return reminderHours(channel.routing);
+  }
+
+  private dueOf(t: Target, now: number, out: DueDelivery[]): void {
+    const channel = this.channels.get(t.channelId);
+    if (channel === undefined) return;
+    if (t.type === 'ping') {
+      for (const track of t.tracks.values())
+        if (isDue(track, now)) out.push(this.pingDelivery(t.job, channel, track));
+      return;
+    }
+    for (const track of [t.raised, t.resolved])
+      if (track !== undefined && isDue(track, now)) out.push(this.alertDelivery(t.alert, channel, track));
+    const hours = this.remindersEvery(t);
+    if (hours === 0) return;
+    const k = Math.floor((now - t.alert.raisedAt) / (hours * HOUR_MS));
+    if (k < 1 || k <= t.remindersSettled) return;
+    const r = t.reminder;
+    if (r !== undefined && r.state === 'pending' && r.reminder === k) {
+      if (isDue(r, now)) out.push(this.alertDelivery(t.alert, channel, r));
+    } else out.push(this.alertDelivery(t.alert, channel, newTrack(t.alert.id, 'reminder', t.channelId, k)));
   }
 
   private alertRaised(d: FleetEventOf<'AlertRaised'>['data']): void {
@@ -314,12 +395,19 @@ export class DeliveryPlanner {
         !routes(c.routing, { rule: d.rule, severity: d.severity, hostId: d.host_id })
       )
         continue;
-      entry.targets.set(c.id, {
+      const target: AlertTarget = {
+        type: 'alert',
+        alert: entry,
+        channelId: c.id,
         raised: newTrack(d.alert_id, 'raised', c.id),
         resolved: undefined,
         reminder: undefined,
         remindersSettled: 0,
-      });
+        checkAt: Infinity,
+        live: true,
+      };
+      entry.targets.set(c.id, target);
+      this.touch(target);
     }
     if (entry.targets.size > 0) this.alerts.set(d.alert_id, entry);
   }
@@ -329,11 +417,12 @@ export class DeliveryPlanner {
     if (a === undefined || a.resolvedAtIso !== undefined) return;
     a.resolvedAtIso = new Date(Date.parse(d.resolved_at)).toISOString();
     a.resolution = d.reason;
-    for (const [channelId, t] of a.targets) {
+    for (const t of a.targets.values()) {
       // Still undelivered, the raised notice is stale: the resolution notice says all of it.
       supersede(t.raised);
       supersede(t.reminder);
-      t.resolved = newTrack(a.id, 'resolved', channelId);
+      t.resolved = newTrack(a.id, 'resolved', t.channelId);
+      this.touch(t);
     }
   }
 
@@ -349,18 +438,29 @@ export class DeliveryPlanner {
         c.settings.schedule_id !== job.scheduleId
       )
         continue;
-      let tracks = job.targets.get(c.id);
-      if (tracks === undefined) job.targets.set(c.id, (tracks = new Map()));
-      if (tracks.has(transition)) continue;
-      if (transition !== 'start') supersede(tracks.get('start'));
-      tracks.set(transition, newTrack(jobId, transition, c.id));
+      let t = job.targets.get(c.id);
+      if (t === undefined) {
+        t = { type: 'ping', job, channelId: c.id, tracks: new Map(), checkAt: Infinity, live: true };
+        job.targets.set(c.id, t);
+      }
+      if (t.tracks.has(transition)) continue;
+      if (transition !== 'start') supersede(t.tracks.get('start'));
+      t.tracks.set(transition, newTrack(jobId, transition, c.id));
+      this.touch(t);
     }
     this.forgetIfDone(jobId);
   }
 
   private recorded(e: FleetEventOf<'NotificationSent'> | FleetEventOf<'NotificationFailed'>): void {
     const d = e.data;
-    const track = this.trackOf(d);
+    const target =
+      d.alert_id !== undefined
+        ? this.alerts.get(d.alert_id)?.targets.get(d.channel_id)
+        : d.job_id !== undefined
+          ? this.pings.get(d.job_id)?.targets.get(d.channel_id)
+          : undefined;
+    if (target === undefined) return;
+    const track = trackOf(target, d);
     if (track === undefined || track.state === 'sent') return;
     if (e.type === 'NotificationSent') {
       track.state = 'sent';
@@ -370,40 +470,25 @@ export class DeliveryPlanner {
       track.retryAt = e.data.retry_at === undefined ? undefined : Date.parse(e.data.retry_at);
       if (e.data.retry_at === undefined) track.state = 'given_up';
     }
-    const target =
-      d.alert_id !== undefined ? this.alerts.get(d.alert_id)?.targets.get(d.channel_id) : undefined;
-    if (target !== undefined && track.transition === 'reminder' && track.state !== 'pending')
+    if (target.type === 'alert' && track.transition === 'reminder' && track.state !== 'pending')
       target.remindersSettled = Math.max(target.remindersSettled, track.reminder ?? 0);
-    if (d.alert_id !== undefined) this.forgetIfDone(d.alert_id);
-    if (d.job_id !== undefined) this.forgetIfDone(d.job_id);
-  }
-
-  private trackOf(d: NotificationFields): Track | undefined {
-    if (d.transition === 'start' || d.transition === 'success' || d.transition === 'fail') {
-      return d.job_id === undefined
-        ? undefined
-        : this.pings.get(d.job_id)?.targets.get(d.channel_id)?.get(d.transition);
-    }
-    const t = d.alert_id === undefined ? undefined : this.alerts.get(d.alert_id)?.targets.get(d.channel_id);
-    if (t === undefined) return undefined;
-    if (d.transition === 'raised') return t.raised;
-    if (d.transition === 'resolved') return t.resolved;
-    // A reminder is tracked from its first recorded attempt; a newer number replaces an older one.
-    const k = d.reminder ?? 0;
-    if (t.reminder === undefined || (t.reminder.reminder ?? 0) < k) {
-      supersede(t.reminder);
-      t.reminder = newTrack(d.alert_id ?? '', 'reminder', d.channel_id, k);
-    }
-    return t.reminder.reminder === k ? t.reminder : undefined;
+    this.touch(target);
+    this.forgetIfDone(d.alert_id ?? d.job_id ?? '');
   }
 
   private channelRemoved(channelId: string): void {
     this.channels.delete(channelId);
     for (const [id, a] of this.alerts) {
+      const t = a.targets.get(channelId);
+      if (t === undefined) continue;
+      t.live = false;
       a.targets.delete(channelId);
       if (a.targets.size === 0) this.alerts.delete(id);
     }
     for (const [id, job] of this.pings) {
+      const t = job.targets.get(channelId);
+      if (t === undefined) continue;
+      t.live = false;
       job.targets.delete(channelId);
       this.forgetIfDone(id);
     }
@@ -416,15 +501,19 @@ export class DeliveryPlanner {
       a !== undefined &&
       a.resolvedAtIso !== undefined &&
       [...a.targets.values()].every((t) => settled(t.resolved))
-    )
+    ) {
+      for (const t of a.targets.values()) t.live = false;
       this.alerts.delete(id);
+    }
     const job = this.pings.get(id);
     if (
       job !== undefined &&
       job.ended &&
-      [...job.targets.values()].every((m) => [...m.values()].every(settled))
-    )
+      [...job.targets.values()].every((t) => [...t.tracks.values()].every(settled))
+    ) {
+      for (const t of job.targets.values()) t.live = false;
       this.pings.delete(id);
+    }
   }
 
   private alertDelivery(a: AlertEntry, channel: ConfiguredChannel, track: Track): DueDelivery {
@@ -462,9 +551,10 @@ export class DeliveryPlanner {
     };
   }
 
-  private pingDelivery(jobId: string, job: PingJob, channel: ConfiguredChannel, track: Track): DueDelivery {
+  private pingDelivery(job: PingJob, channel: ConfiguredChannel, track: Track): DueDelivery {
     const transition = track.transition as PingTransition;
     const detail = transition === 'start' ? 'started' : job.detail;
+    const jobId = job.jobId;
     return {
       channel,
       deliveryId: track.deliveryId,
@@ -477,6 +567,23 @@ export class DeliveryPlanner {
       notice: (sentAt) => ({ type: 'ping', transition, deliveryId: track.deliveryId, jobId, detail, sentAt }),
     };
   }
+}
+
+/** The track a delivery record is about; a reminder is tracked from its first record, a newer number replacing an older. */
+function trackOf(t: Target, d: NotificationFields): Track | undefined {
+  if (t.type === 'ping')
+    return d.transition === 'start' || d.transition === 'success' || d.transition === 'fail'
+      ? t.tracks.get(d.transition)
+      : undefined;
+  if (d.transition === 'raised') return t.raised;
+  if (d.transition === 'resolved') return t.resolved;
+  if (d.transition !== 'reminder') return undefined;
+  const k = d.reminder ?? 0;
+  if (t.reminder === undefined || (t.reminder.reminder ?? 0) < k) {
+    supersede(t.reminder);
+    t.reminder = newTrack(t.alert.id, 'reminder', t.channelId, k);
+  }
+  return t.reminder.reminder === k ? t.reminder : undefined;
 }
 
 const isDue = (t: Track, now: number): boolean =>

@@ -119,7 +119,7 @@ describe('DeliveryPlanner', () => {
     assert.equal(second.attempt, 2);
     assert.equal(second.deliveryId, first.deliveryId);
     assert.equal(second.firstAttemptAt, log.now);
-    assert.equal(plannerOf(log).nextDueAt(log.now), log.now + 30_000);
+    assert.equal(plannerOf(log).nextDueAt(), log.now + 30_000);
     log.after(30_000).failed(second);
     assert.deepEqual(
       plannerOf(log)
@@ -153,7 +153,7 @@ describe('DeliveryPlanner', () => {
       .channel('never', { reminder_hours: 0 })
       .raise('a1');
     for (const d of plannerOf(log).due(log.now)) log.sent(d);
-    assert.equal(plannerOf(log).nextDueAt(log.now), log.now + HOUR);
+    assert.equal(plannerOf(log).nextDueAt(), log.now + HOUR);
     assert.deepEqual(summary(plannerOf(log).due(log.now + HOUR)), ['hourly reminder1 #1']);
     log.after(5 * HOUR + MINUTE);
     const later = plannerOf(log).due(log.now);
@@ -226,5 +226,25 @@ describe('DeliveryPlanner', () => {
     assert.deepEqual(summary(due), ['hc fail #1'], 'an unsent start is dropped once the outcome is known');
     const fail = due[0].notice(new Date(log.now));
     assert.ok(fail.type === 'ping' && fail.detail === 'failed: Fatal: wrong password');
+  });
+
+  it('takeDue hands each owed notification out once, until its outcome is recorded or it is reopened', () => {
+    const log = new DeliveryLog('2024-05-01T10:00:00Z')
+      .channel('c')
+      .raise('a1')
+      .raise('a2', { subject: 'host:h1' });
+    const p = plannerOf(log);
+    const taken = p.takeDue(log.now);
+    assert.deepEqual(summary(taken), ['c raised #1', 'c raised #1']);
+    assert.deepEqual(p.takeDue(log.now + HOUR), [], 'handed out already');
+    assert.equal(p.due(log.now).length, 2, 'still owed until recorded');
+    log.failed(taken[0], 30_000).sent(taken[1]);
+    for (const e of log.events.slice(-2)) p.apply(e);
+    assert.equal(p.nextDueAt(), log.now + 30_000);
+    assert.deepEqual(p.takeDue(log.now + 29_999), []);
+    const [retry] = p.takeDue(log.now + 30_000);
+    assert.equal(retry.attempt, 2);
+    p.reopen(retry);
+    assert.deepEqual(summary(p.takeDue(log.now + 30_000)), ['c raised #2'], 'a reopened delivery comes back');
   });
 });

@@ -49,7 +49,7 @@ export interface NotifierOptions {
   readonly onRecordError?: (err: unknown) => void;
 }
 
-/** How long to wait before trying again when the log refused a record. */
+/** How long to wait before trying again when the log refused a record or a lane was full. */
 const RECORD_RETRY_MS = 5_000;
 
 const attemptKey = (deliveryId: string, attempt: number): string => `${deliveryId}#${attempt}`;
@@ -93,11 +93,13 @@ export class Notifier {
   wake(): void {
     if (this.closed) return;
     const now = this.timer.now();
-    for (const d of this.planner.due(now)) {
+    for (const d of this.planner.takeDue(now)) {
       const key = attemptKey(d.deliveryId, d.attempt);
-      if (!this.recording.has(key)) this.queue.offer(d.channel.id, key, d);
+      if (this.recording.has(key) || this.queue.has(key)) continue;
+      // A full lane (a receiver far behind): hand it back and look again later.
+      if (!this.queue.offer(d.channel.id, key, d)) this.retryLater(d);
     }
-    this.armAt(this.planner.nextDueAt(now));
+    this.armAt(this.planner.nextDueAt());
   }
 
   /** Resolves once no delivery is queued or running. */
@@ -135,9 +137,14 @@ export class Notifier {
     await this.options.sender.send(this.open(c), notice);
   }
 
+  /** Opened once per configuration (a reconfigured channel is a new object), not per notification. */
+  private readonly opened = new WeakMap<ConfiguredChannel, OpenedChannel>();
+
   private open(c: ConfiguredChannel): OpenedChannel {
     try {
-      return openChannel(c.kind, c.settings, this.options.sealer);
+      let o = this.opened.get(c);
+      if (o === undefined) this.opened.set(c, (o = openChannel(c.kind, c.settings, this.options.sealer)));
+      return o;
     } catch (err) {
       if (err instanceof ChannelSettingsError) throw new DeliveryError(err.code, err.message, false);
       throw err;
@@ -186,9 +193,18 @@ export class Notifier {
       // Not recorded, so still owed: tried again later (receivers drop repeats by X-RF-Delivery).
       this.recording.delete(key);
       this.options.onRecordError?.(err);
-      if (!this.closed) this.armAt(this.timer.now() + RECORD_RETRY_MS);
+      this.retryLater(d);
     }
     this.options.onOutcome?.(outcome);
+  }
+
+  /** Gives a delivery back to the planner and looks again after a pause. */
+  private retryLater(d: DueDelivery): void {
+    if (this.closed) return;
+    this.timer.setTimeout(() => {
+      this.planner.reopen(d);
+      this.wake();
+    }, RECORD_RETRY_MS);
   }
 
   private armAt(at: number | undefined): void {

@@ -19,7 +19,7 @@ function awaySince(ctx: RuleContext, h: WatchedHost): number | undefined {
 export const agentOfflineRule: AlertRule = {
   name: 'agent_offline',
   *candidates(ctx) {
-    for (const h of watchedHosts(ctx, 'agent_offline')) {
+    for (const h of watchedHosts(ctx, 'agent_offline', (x) => !x.online && x.disconnectedAt !== undefined)) {
       const since = awaySince(ctx, h);
       if (since === undefined) continue;
       const subject = hostSubject(h.hostId);

@@ -38,9 +38,18 @@ export interface AlertRule {
   resolution(ctx: RuleContext, alert: OpenAlert, host: WatchedHost): string | null;
 }
 
-/** Hosts a rule may raise for: not revoked and the rule on for them. */
-export function* watchedHosts(ctx: RuleContext, rule: AlertRuleName): Iterable<WatchedHost> {
-  for (const h of ctx.watch.hosts.values()) if (!h.revoked && ctx.setting(rule, h.hostId).enabled) yield h;
+/**
+ * Hosts a rule may raise for: `worthALook` first (a cheap test of the host's
+ * own state, so a fleet's round skips most hosts at once), then not revoked
+ * and the rule on for the host.
+ */
+export function* watchedHosts(
+  ctx: RuleContext,
+  rule: AlertRuleName,
+  worthALook: (h: WatchedHost) => boolean,
+): Iterable<WatchedHost> {
+  for (const h of ctx.watch.hosts.values())
+    if (worthALook(h) && !h.revoked && ctx.setting(rule, h.hostId).enabled) yield h;
 }
 
 /**
@@ -53,9 +62,9 @@ export function* hostConditions<T>(
   subjectOf: (hostId: string) => string,
   pick: (h: WatchedHost) => T | undefined,
 ): Iterable<{ readonly host: WatchedHost; readonly subject: string; readonly condition: T }> {
-  for (const host of watchedHosts(ctx, rule)) {
+  for (const host of ctx.watch.hosts.values()) {
     const condition = pick(host);
-    if (condition === undefined) continue;
+    if (condition === undefined || host.revoked || !ctx.setting(rule, host.hostId).enabled) continue;
     const subject = subjectOf(host.hostId);
     if (!ctx.isOpen(rule, subject)) yield { host, subject, condition };
   }

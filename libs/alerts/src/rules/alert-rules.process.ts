@@ -68,21 +68,12 @@ export class AlertRulesProcess {
 
   evaluate(now: Date): AlertDecision[] {
     const watch = this.watch;
-    const settings = new Map<string, EffectiveRuleSetting>();
+    const setting = settingsOf(watch);
     const ctx: RuleContext = {
       watch,
       now: now.getTime(),
       watchingSince: this.watchingSince,
-      setting(rule, hostId) {
-        // Hosts without overrides share the global setting; only overridden hosts get their own entry.
-        const key =
-          hostId !== undefined && watch.config.host_overrides[hostId] !== undefined
-            ? `${rule} ${hostId}`
-            : rule;
-        let s = settings.get(key);
-        if (s === undefined) settings.set(key, (s = effectiveSetting(watch.config, rule, hostId)));
-        return s;
-      },
+      setting,
       isOpen: (rule, subject) => watch.openAlert(rule, subject) !== undefined,
     };
     const decisions: AlertDecision[] = [];
@@ -122,6 +113,31 @@ export class AlertRulesProcess {
     if (!ctx.setting(alert.rule, host.hostId).enabled) return `the ${alert.rule} rule was turned off`;
     return BUILT_IN_RULES[alert.rule].resolution(ctx, alert, host);
   }
+}
+
+/**
+ * The settings lookup of one round: every rule's global setting computed once,
+ * a host's own only for the hosts that have overrides (a few, usually).
+ */
+function settingsOf(watch: FleetWatch): RuleContext['setting'] {
+  const config = watch.config;
+  const global = {} as Record<AlertRuleName, EffectiveRuleSetting>;
+  for (const rule of ALERT_RULES) global[rule] = effectiveSetting(config, rule, undefined);
+  let anyOverride = false;
+  for (const _host in config.host_overrides) {
+    anyOverride = true;
+    break;
+  }
+  if (!anyOverride) return (rule) => global[rule];
+  const perHost = new Map<string, EffectiveRuleSetting>();
+  const overrides = config.host_overrides;
+  return (rule, hostId) => {
+    if (hostId === undefined || !Object.prototype.hasOwnProperty.call(overrides, hostId)) return global[rule];
+    const key = `${rule} ${hostId}`;
+    let s = perHost.get(key);
+    if (s === undefined) perHost.set(key, (s = effectiveSetting(config, rule, hostId)));
+    return s;
+  };
 }
 
 function resolveDecision(alert: OpenAlert, reason: string, now: Date): AlertDecision {

@@ -6,34 +6,29 @@ import { backupDeadline, type BackupDeadline } from './backup-interval';
 import type { WatchedHost, WatchedSchedule } from './fleet-watch.state';
 
 /** Where overdue counts from: the last succeeded backup of the schedule, or when the schedule was set up, whichever is later. */
-function referenceOf(h: WatchedHost, s: WatchedSchedule): { at: number; lastSuccess: number | undefined } {
+function referenceOf(h: WatchedHost, s: WatchedSchedule): number {
   const lastSuccess = h.lastBackupSuccess.get(s.id);
-  return { at: lastSuccess !== undefined && lastSuccess > s.since ? lastSuccess : s.since, lastSuccess };
+  return lastSuccess !== undefined && lastSuccess > s.since ? lastSuccess : s.since;
 }
 
-/** Deadlines change only with their inputs; a fleet's evaluation round must not re-walk every cron. */
-const memo = new WeakMap<WatchedSchedule, { key: string; deadline: BackupDeadline | null }>();
-function deadlineOf(
-  s: WatchedSchedule,
-  reference: number,
-  graceS: number | undefined,
-): BackupDeadline | null {
-  const key = `${reference}/${graceS ?? ''}`;
-  const hit = memo.get(s);
-  if (hit !== undefined && hit.key === key) return hit.deadline;
-  const deadline = backupDeadline(s.cron, reference, graceS);
-  memo.set(s, { key, deadline });
-  return deadline;
+/** The schedule's deadline, or null when it has none or it has not passed yet. */
+function passedDeadline(ctx: RuleContext, h: WatchedHost, s: WatchedSchedule): BackupDeadline | null {
+  const reference = referenceOf(h, s);
+  const graceS = ctx.setting('backup_overdue', h.hostId).threshold_s;
+  // Deadlines change only with their inputs; a fleet's evaluation round must not re-walk every cron.
+  let m = s.deadlineMemo;
+  if (m === undefined || m.reference !== reference || m.graceS !== graceS)
+    s.deadlineMemo = m = { reference, graceS, deadline: backupDeadline(s.cron, reference, graceS) };
+  return m.deadline !== null && ctx.now > m.deadline.deadline ? m.deadline : null;
 }
 
-function overdue(ctx: RuleContext, h: WatchedHost, s: WatchedSchedule): RaiseCandidate | null {
-  const ref = referenceOf(h, s);
-  const d = deadlineOf(s, ref.at, ctx.setting('backup_overdue', h.hostId).threshold_s);
-  if (d === null || ctx.now <= d.deadline) return null;
+function candidate(h: WatchedHost, s: WatchedSchedule, d: BackupDeadline): RaiseCandidate {
+  const lastSuccess = h.lastBackupSuccess.get(s.id);
+  const from = referenceOf(h, s);
   const since =
-    ref.lastSuccess !== undefined && ref.lastSuccess === ref.at
-      ? `since ${formatTime(ref.at)}`
-      : `since the schedule was set up at ${formatTime(ref.at)}`;
+    lastSuccess === from
+      ? `since ${formatTime(from)}`
+      : `since the schedule was set up at ${formatTime(from)}`;
   return {
     subject: scheduleSubject(h.hostId, s.id),
     host: h,
@@ -43,8 +38,8 @@ function overdue(ctx: RuleContext, h: WatchedHost, s: WatchedSchedule): RaiseCan
       `(it runs every ${formatDuration(d.intervalMs)}, grace ${formatDuration(d.graceMs)})`,
     details: {
       cron: s.cron,
-      last_success_at: ref.lastSuccess !== undefined ? iso(ref.lastSuccess) : null,
-      counted_from: iso(ref.at),
+      last_success_at: lastSuccess !== undefined ? iso(lastSuccess) : null,
+      counted_from: iso(from),
       interval_s: Math.round(d.intervalMs / 1000),
       grace_s: Math.round(d.graceMs / 1000),
       deadline: iso(d.deadline),
@@ -56,11 +51,11 @@ function overdue(ctx: RuleContext, h: WatchedHost, s: WatchedSchedule): RaiseCan
 export const backupOverdueRule: AlertRule = {
   name: 'backup_overdue',
   *candidates(ctx) {
-    for (const h of watchedHosts(ctx, 'backup_overdue')) {
+    for (const h of watchedHosts(ctx, 'backup_overdue', (x) => x.backupSchedules.size > 0)) {
       for (const s of h.backupSchedules.values()) {
-        if (ctx.isOpen('backup_overdue', scheduleSubject(h.hostId, s.id))) continue;
-        const c = overdue(ctx, h, s);
-        if (c !== null) yield c;
+        const d = passedDeadline(ctx, h, s);
+        if (d !== null && !ctx.isOpen('backup_overdue', scheduleSubject(h.hostId, s.id)))
+          yield candidate(h, s, d);
       }
     }
   },
@@ -68,7 +63,7 @@ export const backupOverdueRule: AlertRule = {
     const scheduleId = subjectPart(alert.subject, 'schedule') ?? '';
     const s = h.backupSchedules.get(scheduleId);
     if (s === undefined) return `schedule ${scheduleId} was removed or disabled`;
-    if (overdue(ctx, h, s) !== null) return null;
+    if (passedDeadline(ctx, h, s) !== null) return null;
     const last = h.lastBackupSuccess.get(scheduleId);
     return last !== undefined && last >= s.since
       ? `a backup of schedule ${scheduleId} succeeded at ${formatTime(last)}`

@@ -14,6 +14,7 @@ import {
   ruleConfigurationOf,
 } from './alert-rule-settings';
 import { type BackupAnomaly, backupSample, type BackupSample, findAnomaly, remember } from './backup-anomaly';
+import type { BackupDeadline } from './backup-interval';
 import { hostSubject } from './alert-subjects';
 import { isCheckFindingErrors, isLockFailure, type JobOutcome, outcomeOf } from './job-outcome';
 
@@ -36,6 +37,12 @@ export interface WatchedSchedule {
   readonly cron: string;
   /** When this schedule (with this cron) became desired and enabled. */
   readonly since: number;
+  /** The backup_overdue rule's cache of its deadline (a pure function of the schedule, reference and grace). */
+  deadlineMemo?: {
+    readonly reference: number;
+    readonly graceS: number | undefined;
+    readonly deadline: BackupDeadline | null;
+  };
 }
 
 /** An event-driven condition waiting for its alert (anomalies, dropped lines). */

@@ -7,7 +7,7 @@ import { firstLine, iso } from './alert-text';
 export const jobFailedRule: AlertRule = {
   name: 'job_failed',
   *candidates(ctx) {
-    for (const h of watchedHosts(ctx, 'job_failed')) {
+    for (const h of watchedHosts(ctx, 'job_failed', (x) => x.failing.size > 0)) {
       for (const f of h.failing.values()) {
         const subject = jobKindSubject(h.hostId, f.kind);
         if (ctx.isOpen('job_failed', subject)) continue;

@@ -2,6 +2,10 @@ import type { AlertRule } from './alert-rule';
 import { hostLabel, watchedHosts } from './alert-rule';
 import { hostSubject } from './alert-subjects';
 import { formatDuration, iso } from './alert-text';
+import type { WatchedHost } from './fleet-watch.state';
+
+const unapplied = (h: WatchedHost): boolean =>
+  h.online && h.desiredVersion !== undefined && (h.appliedVersion ?? -1) < h.desiredVersion;
 
 /**
  * The desired schedule version differs from the applied one for longer than
@@ -11,9 +15,8 @@ import { formatDuration, iso } from './alert-text';
 export const schedulesNotAppliedRule: AlertRule = {
   name: 'schedules_not_applied',
   *candidates(ctx) {
-    for (const h of watchedHosts(ctx, 'schedules_not_applied')) {
-      if (!h.online || h.desiredVersion === undefined || h.desiredAt === undefined) continue;
-      if ((h.appliedVersion ?? -1) >= h.desiredVersion) continue;
+    for (const h of watchedHosts(ctx, 'schedules_not_applied', unapplied)) {
+      if (h.desiredVersion === undefined || h.desiredAt === undefined) continue;
       const thresholdMs = (ctx.setting('schedules_not_applied', h.hostId).threshold_s ?? 0) * 1000;
       const since = Math.max(h.desiredAt, h.connectedAt ?? h.desiredAt);
       const subject = hostSubject(h.hostId);

@@ -28,6 +28,8 @@ const META: EventMetadataInput = {
 export class MemoryLog implements DeliveryRecordLog {
   readonly events: Array<WatchedEvent & { readonly stream: string }> = [];
   private readonly followers: Array<(events: readonly WatchedEvent[]) => void> = [];
+  private readonly ids = new Set<string>();
+  private readonly counts = new Map<string, number>();
 
   add<K extends FleetEventType>(stream: string, type: K, data: FleetEventDataMap[K]): this {
     this.store(stream, fleetEvent(type, data), `${type}-${this.events.length}`);
@@ -52,13 +54,20 @@ export class MemoryLog implements DeliveryRecordLog {
     });
   }
 
+  /** How many events of `type` the log holds (cheap enough to poll). */
+  count(type: FleetEventType): number {
+    return this.counts.get(type) ?? 0;
+  }
+
   of<K extends FleetEventType>(type: K): Array<FleetEventDataMap[K]> {
     return this.events.flatMap((e) => (e.type === type ? [e.data as FleetEventDataMap[K]] : []));
   }
 
   private store(stream: string, event: FleetEvent, id: string): boolean {
     toEventData(event, META);
-    if (this.events.some((e) => e.id === id)) return false;
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    this.counts.set(event.type, (this.counts.get(event.type) ?? 0) + 1);
     this.events.push({ ...event, id, stream, created: new Date() } as WatchedEvent & { stream: string });
     return true;
   }
