@@ -1,4 +1,5 @@
 import {
+  type EventMetadataInput,
   type FleetEvent,
   type FleetEventDataMap,
   type FleetEventType,
@@ -6,6 +7,7 @@ import {
   type JobFinalStatus,
   type JobKind,
   type Schedule,
+  toEventData,
 } from '@rf/events';
 import { type AlertDecision, AlertRulesProcess } from './alert-rules.process';
 import type { WatchedEvent } from './fleet-watch.state';
@@ -166,6 +168,13 @@ export class FleetLog {
   }
 }
 
+const DECISION_METADATA: EventMetadataInput = {
+  actor: { kind: 'system', id: 'alert-rules' },
+  correlation_id: 'rules',
+  causation_id: 'rules',
+  received_at: new Date(0).toISOString(),
+};
+
 /**
  * A live rules process following a FleetLog: `evaluate()` folds what was
  * appended since, evaluates at the log's clock, and appends the decisions to
@@ -190,7 +199,11 @@ export class LiveRules {
   evaluate(): AlertDecision[] {
     this.catchUp();
     const decisions = this.process.evaluate(new Date(this.log.now));
-    for (const d of decisions) this.log.record(d.event, d.eventId);
+    for (const d of decisions) {
+      // What the control plane would append: it must pass the catalog's validation.
+      toEventData(d.event, DECISION_METADATA, d.eventId);
+      this.log.record(d.event, d.eventId);
+    }
     this.catchUp();
     return decisions;
   }
