@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -167,5 +167,20 @@ describe('EmailSender against a real SMTP server', () => {
     const err = await deliveryFailure(sender.send(settings(port), notice));
     assert.equal(err.code, 'refused');
     assert.equal(err.message, `connection refused by 127.0.0.1:${port} — is the SMTP server running?`);
+  });
+
+  it('gives up on a server that accepts the connection but never greets', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const err = await deliveryFailure(
+        new EmailSender({ ca: tls.cert, timeoutMs: 300 }).send(settings(port), notice),
+      );
+      assert.equal(err.code, 'timeout');
+      assert.equal(err.message, `no answer from 127.0.0.1:${port} within 0.3 s`);
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

@@ -63,6 +63,12 @@ export class EmailSender {
       debug: false,
     });
     const content = emailContent(n);
+    // Each step has its own timeout; this bounds the whole exchange (a server that answers slowly at every step).
+    let overrun = false;
+    const overall = setTimeout(() => {
+      overrun = true;
+      transport.close();
+    }, 4 * this.timeoutMs);
     try {
       await transport.sendMail({
         from: s.from,
@@ -74,8 +80,15 @@ export class EmailSender {
         headers: { 'X-RF-Event': n.event, 'X-RF-Delivery': n.deliveryId },
       });
     } catch (err) {
+      if (overrun)
+        throw new DeliveryError(
+          'timeout',
+          `${s.host}:${s.port} did not take the mail within ${(4 * this.timeoutMs) / 1000} s`,
+          true,
+        );
       throw this.error(err, `${s.host}:${s.port}`);
     } finally {
+      clearTimeout(overall);
       transport.close();
     }
   }

@@ -77,7 +77,7 @@ export class AlertRulesProcess {
       isOpen: (rule, subject) => watch.openAlert(rule, subject) !== undefined,
     };
     const decisions: AlertDecision[] = [];
-    for (const alert of watch.open.values()) {
+    for (const alert of watch.openAlerts()) {
       const reason = this.resolution(ctx, alert);
       if (reason !== null) decisions.push(resolveDecision(alert, reason, now));
     }

@@ -102,4 +102,31 @@ describe('AlertRulesProcess', () => {
     log.record({ type: 'unknown', original_type: 'HostTeleported', data: {} } as never);
     assert.equal(raisedOf(new LiveRules(log, 0).at(log.now + 20 * MINUTE)).length, 2);
   });
+
+  it('copes with two open alerts for one subject (two nodes racing): neither is lost, no third is raised', () => {
+    const log = new FleetLog('2024-05-01T10:00:00Z').enrol('a').connect('a');
+    log.job('j1', 'a', 'backup', 'failed');
+    const raised = (alert_id: string) =>
+      log.append('AlertRaised', {
+        alert_id,
+        rule: 'job_failed',
+        severity: 'error',
+        subject: 'host:a/kind:backup',
+        host_id: 'a',
+        summary: 'backup job failed',
+        details: {},
+        raised_at: log.iso,
+      });
+    raised('first');
+    raised('second');
+    const rules = new LiveRules(log, 0);
+    assert.deepEqual(rules.evaluate(), []);
+    log.append('AlertResolved', { alert_id: 'first', reason: 'by hand', resolved_at: log.iso });
+    assert.deepEqual(rules.evaluate(), [], 'the second one still covers the condition');
+    log.job('j2', 'a', 'backup', 'succeeded');
+    assert.deepEqual(
+      resolvedOf(rules.evaluate()).map((r) => r.alert_id),
+      ['second'],
+    );
+  });
 });

@@ -111,7 +111,7 @@ export const alertKey = (rule: AlertRuleName, subject: string): string => `${rul
 export class FleetWatch {
   readonly hosts = new Map<string, WatchedHost>();
   /** Open alerts by (rule, subject). */
-  readonly open = new Map<string, OpenAlert>();
+  private readonly open = new Map<string, OpenAlert>();
   private readonly openById = new Map<string, OpenAlert>();
   private readonly jobs = new Map<string, WatchedJob>();
   private readonly raisedCount = new Map<string, number>();
@@ -125,6 +125,11 @@ export class FleetWatch {
 
   openAlert(rule: AlertRuleName, subject: string): OpenAlert | undefined {
     return this.open.get(alertKey(rule, subject));
+  }
+
+  /** Every alert not resolved yet. */
+  openAlerts(): Iterable<OpenAlert> {
+    return this.openById.values();
   }
 
   apply(e: WatchedEvent): void {
@@ -214,7 +219,9 @@ export class FleetWatch {
         const alert = this.openById.get(e.data.alert_id);
         if (alert === undefined) return;
         this.openById.delete(alert.alertId);
-        this.open.delete(alertKey(alert.rule, alert.subject));
+        // Only if it is the open one: two nodes racing may have opened another for the same subject.
+        const key = alertKey(alert.rule, alert.subject);
+        if (this.open.get(key) === alert) this.open.delete(key);
         return;
       }
       case 'AlertRulesChanged':
