@@ -1,5 +1,5 @@
 import type { AlertRule, RaiseCandidate, RuleContext } from './alert-rule';
-import { hostLabel, watchedHosts } from './alert-rule';
+import { hostLabel } from './alert-rule';
 import { scheduleSubject, subjectPart } from './alert-subjects';
 import { formatDuration, formatTime, iso } from './alert-text';
 import { backupDeadline, type BackupDeadline } from './backup-interval';
@@ -51,7 +51,10 @@ function candidate(h: WatchedHost, s: WatchedSchedule, d: BackupDeadline): Raise
 export const backupOverdueRule: AlertRule = {
   name: 'backup_overdue',
   *candidates(ctx) {
-    for (const h of watchedHosts(ctx, 'backup_overdue', (x) => x.backupSchedules.size > 0)) {
+    // The one rule that looks at every host on every round: plain loops, no allocation until a deadline has passed.
+    for (const h of ctx.watch.hosts.values()) {
+      if (h.backupSchedules.size === 0 || h.revoked || !ctx.setting('backup_overdue', h.hostId).enabled)
+        continue;
       for (const s of h.backupSchedules.values()) {
         const d = passedDeadline(ctx, h, s);
         if (d !== null && !ctx.isOpen('backup_overdue', scheduleSubject(h.hostId, s.id)))
