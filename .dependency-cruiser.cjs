@@ -1,32 +1,95 @@
 // The architecture rules `npm run lint` enforces (dependency-cruiser; eslint
 // checks code style only). Each rule says why in its comment; a violation
-// names the rule and the import. Run alone: `npx depcruise apps libs test`.
+// names the rule, the import and that comment. Run alone:
+// `npx depcruise --config .dependency-cruiser.cjs --output-type err-long apps libs test`.
+// The parts and arrows these rules hold are described in docs/architecture.md.
 
 /** Specs, test support and test helpers: the only code that may use a `/testing` entry. */
 const TEST_CODE = [
   '\\.spec\\.ts$',
   '^test/',
   '\\.testing\\.ts$',
+  '\\.test-harness\\.ts$',
   '/testing/',
   '^libs/[^/]+/src/testing\\.ts$',
 ];
 
 /** A library's testing entry and what sits behind it. */
-const TESTING_FILES = ['^libs/[^/]+/src/testing\\.ts$', '^libs/[^/]+/src/testing/', '\\.testing\\.ts$'];
+const TESTING_FILES = [
+  '^libs/[^/]+/src/testing\\.ts$',
+  '^libs/[^/]+/src/testing/',
+  '\\.testing\\.ts$',
+  '\\.test-harness\\.ts$',
+];
 
 /** Packages only the control plane's server side may load. */
 const SERVER_PACKAGES = 'node_modules/(better-sqlite3|@eventstore/db-client|@nestjs/[^/]+)/';
 
+/** Code that only tests run: specs and the harnesses they share. Folder rules leave it out (nothing imports a spec). */
+const CP_TEST_CODE = ['\\.spec\\.ts$', '\\.test-harness\\.ts$'];
+
 /**
- * Folder rules inside apps/control-plane/src: the allowed dependencies between
- * its folders, as a DAG. Add one entry per folder that must not import another,
- * e.g.
- *   { name: 'cp-core-is-a-leaf', severity: 'error',
- *     from: { path: '^apps/control-plane/src/core/' },
- *     to: { path: '^apps/control-plane/src/', pathNot: '^apps/control-plane/src/core/' } }
- * Folder-level cycles are already refused by `no-circular` below (module level).
+ * The folders of apps/control-plane/src, lowest first (docs/architecture.md,
+ * "Control plane layout"). A folder may import its own files and those of
+ * folders in lower rows, never a folder in its own row or above: so the
+ * folders form a DAG and a folder-level cycle cannot be written. The root
+ * files (main.ts, cli.ts, app.module.ts) compose everything and are imported
+ * by nothing below them.
  */
-const CONTROL_PLANE_FOLDER_RULES = [];
+const CP = 'apps/control-plane/src';
+const CP_LAYERS = [
+  ['core'],
+  ['domain'],
+  ['dtos', 'repositories'],
+  ['services'],
+  ['ingest', 'middleware'],
+  ['gateways'],
+  ['controllers', 'ui', 'cli'],
+];
+
+/** Node built-ins and packages that do I/O; only repositories, gateways, core (config, logging) and the edges use them. */
+const IO_MODULES = [
+  '^(node:)?(fs|fs/promises|child_process|net|tls|http|https|http2|dgram)$',
+  'node_modules/(better-sqlite3|ws|argon2|execa)/',
+];
+
+const CONTROL_PLANE_FOLDER_RULES = [
+  ...CP_LAYERS.flatMap((row, rank) => {
+    const lower = CP_LAYERS.slice(0, rank).flat();
+    return row.map((folder) => ({
+      name: `cp-${folder}-imports-only-lower-folders`,
+      comment: `${CP}/${folder}/ may import ${lower.length ? lower.join(', ') : 'no other folder'} (one-way folder DAG).`,
+      severity: 'error',
+      from: { path: `^${CP}/${folder}/`, pathNot: CP_TEST_CODE },
+      to: { path: `^${CP}/`, pathNot: [`^${CP}/(${[folder, ...lower].join('|')})/`] },
+    }));
+  }),
+  {
+    name: 'cp-root-files-are-the-top',
+    comment: 'main.ts, cli.ts and app.module.ts compose the app; no folder imports them.',
+    severity: 'error',
+    from: { path: `^${CP}/[^/]+/`, pathNot: CP_TEST_CODE },
+    to: { path: `^${CP}/[^/]+\\.ts$` },
+  },
+  {
+    name: 'cp-domain-is-pure',
+    comment: 'domain/ holds folds over events: no Nest, no RxJS, no I/O (time and ids come from the events).',
+    severity: 'error',
+    from: { path: `^${CP}/domain/`, pathNot: CP_TEST_CODE },
+    to: { path: ['node_modules/(@nestjs/[^/]+|rxjs)/', ...IO_MODULES] },
+  },
+  {
+    name: 'cp-io-behind-repositories',
+    comment:
+      'Services, ingest, DTOs, middleware and controllers (REST and UI) do no I/O of their own: files, SQLite, sockets and child processes sit in repositories/ or gateways/.',
+    severity: 'error',
+    from: {
+      path: `^${CP}/(domain|dtos|services|ingest|middleware|controllers|ui)/`,
+      pathNot: CP_TEST_CODE,
+    },
+    to: { path: IO_MODULES, dependencyTypesNot: ['type-only'] },
+  },
+];
 
 module.exports = {
   forbidden: [

@@ -7,7 +7,7 @@ import { RestClient } from '../support/rest-client';
 import { enrolHost, ScriptedAgent } from '../support/scripted-agent';
 
 /*
- * The REST surface of the core (DESIGN.md §5) against the real control plane
+ * The REST surface of the core (docs/architecture.md, "External contract") against the real control plane
  * process: read models with read-your-writes, secrets never returned,
  * validation naming fields, health/readiness/metrics/OpenAPI, graceful
  * shutdown.

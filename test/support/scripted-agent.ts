@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { RestClient } from './rest-client';
 
-/** A wire envelope as the tests write and read it (DESIGN.md §4). */
+/** A wire envelope as the tests write and read it (docs/architecture.md, "Wire protocol"). */
 export interface WireEnvelope {
   v: number;
   id: string;

@@ -1,18 +1,33 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { EventStoreModule } from '@rf/event-store';
-import { ApiModule } from './api/api.module';
-import { MetricsModule } from './api/metrics.module';
-import { AuthModule } from './auth/auth.module';
-import { AppConfig } from './config/app-config';
-import { ConfigModule } from './config/config.module';
-import { CryptoModule } from './crypto/crypto.module';
-import { GatewayModule } from './gateway/gateway.module';
-import { LiveModule } from './live/live.module';
-import { SessionsModule } from './gateway/sessions.module';
-import { LoggingModule } from './logging/logging.module';
+import { ApiModule } from './controllers/api.module';
+import { AGENT_DISPATCH } from './core/agent-dispatch.port';
+import { AppConfig } from './core/app-config';
+import { ConfigModule } from './core/config.module';
+import { LoggingModule } from './core/logging.module';
+import { MetricsModule } from './core/metrics.module';
+import { AgentSessions } from './gateways/agent-sessions';
+import { GatewaysModule } from './gateways/gateways.module';
+import { AuthModule } from './middleware/auth.module';
+import { RepositoriesModule } from './repositories/repositories.module';
 import { UiModule } from './ui/ui.module';
 
-/** The control plane's root module; `config` is validated before Nest boots. */
+/**
+ * Binds core/'s ports to their implementations. Global, so services in every
+ * module reach the agents' sockets through `AGENT_DISPATCH` without importing
+ * gateways/; the agent gateway registers each connection in `AgentSessions`.
+ */
+@Global()
+@Module({
+  providers: [AgentSessions, { provide: AGENT_DISPATCH, useExisting: AgentSessions }],
+  exports: [AgentSessions, AGENT_DISPATCH],
+})
+class PortsModule {}
+
+/**
+ * The control plane's root module and composition root (docs/architecture.md,
+ * "Control plane layout"); `config` is validated before Nest boots.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -23,13 +38,12 @@ export class AppModule {
         LoggingModule,
         EventStoreModule.forRoot({ config: config.eventStore }),
         MetricsModule,
-        CryptoModule,
+        RepositoriesModule,
         AuthModule,
-        SessionsModule,
-        GatewayModule,
+        PortsModule,
+        GatewaysModule,
         ApiModule,
         UiModule,
-        LiveModule,
       ],
     };
   }

@@ -4,10 +4,10 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, ConfigError } from './config/app-config';
+import { AppConfig, ConfigError } from './core/app-config';
 import { AppModule } from './app.module';
-import { HttpExceptionFilter, validationErrorFactory } from './api/http-exception.filter';
-import { AgentGateway } from './gateway/agent.gateway';
+import { HttpExceptionFilter, validationErrorFactory } from './middleware/http-exception.filter';
+import { AgentGateway } from './gateways/agent.gateway';
 
 export interface RunningServer {
   readonly app: NestExpressApplication;

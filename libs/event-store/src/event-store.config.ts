@@ -12,7 +12,8 @@ import { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/esdb-ev
 import { createSqliteEventStore } from './sqlite/sqlite-event-store';
 
 /**
- * Which event store to use, from `RF_EVENTSTORE` (DESIGN.md §2, §5):
+ * Which event store to use, from `RF_EVENTSTORE` (docs/architecture.md, "Event
+ * store" and "External contract"):
  *  - unset, empty or `sqlite` → the embedded SQLite store at `$RF_DATA_DIR/events.db`
  *    (`RF_DATA_DIR` defaults to `./data`);
  *  - `sqlite:///abs/path.db` (or `sqlite:/abs/path.db`) → SQLite at that file;

@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 /**
  * The event store port. Semantics follow EventStoreDB exactly so the embedded
  * SQLite adapter and the EventStoreDB adapter are interchangeable
- * (DESIGN.md §2). One contract suite runs against both.
+ * (docs/architecture.md, "Event store"). One contract suite runs against both.
  */
 
 /** `any` | `no_stream` | `stream_exists` | an exact revision (revisions count from 0). */

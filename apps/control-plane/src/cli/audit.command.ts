@@ -2,14 +2,14 @@ import * as fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { createEventStore, type EventStore } from '@rf/event-store';
 import { AuditQuery, HostsQuery, openReadModelsDatabase, parseSince, type AuditLine } from '@rf/projections';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '../core/app-config';
 import {
   CliUsageError,
   parseOptions,
   processOutput,
   single,
   type CliOutput,
-} from '../projections/cli-options';
+} from './cli-options';
 
 const USAGE = `Usage: restic-fleet audit [--stream S] [--since T] [--actor A] [--limit N] [--json]
   --stream S   an exact stream (job-<id>) or a category (job, host, schedules, joblog, …);

@@ -6,9 +6,9 @@ import {
   openReadModelsDatabase,
   rebuildReadModels,
 } from '@rf/projections';
-import { AppConfig } from '../config/app-config';
-import { CliUsageError, parseOptions, processOutput, type CliOutput } from '../projections/cli-options';
-import { renderRebuildProgress } from '../projections/rebuild-progress';
+import { AppConfig } from '../core/app-config';
+import { CliUsageError, parseOptions, processOutput, type CliOutput } from './cli-options';
+import { renderRebuildProgress } from './rebuild-progress';
 
 const USAGE = `Usage: restic-fleet projections rebuild [--name N]...
   Replays the whole event log into fresh read-model tables and swaps them in atomically.

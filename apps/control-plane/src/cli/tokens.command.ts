@@ -1,7 +1,7 @@
-import { ApiTokensService } from '../auth/api-tokens.service';
-import { isRole } from '../auth/auth.decorators';
-import { AuthSettings } from '../auth/auth.settings';
-import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from '../auth/identity-cli';
+import { ApiTokensService } from '../services/api-tokens.service';
+import { isRole } from '../core/actor';
+import { AuthSettings } from '../core/auth.settings';
+import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from './identity-cli';
 
 const USAGE = `Usage: restic-fleet tokens create --name N --role admin|operator|viewer [--expires-in-days D]
   Prints the API token (rf_…) once on stdout; only its hash is stored.

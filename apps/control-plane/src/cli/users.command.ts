@@ -1,8 +1,8 @@
-import { isRole } from '../auth/auth.decorators';
-import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from '../auth/identity-cli';
-import { PasswordHasher } from '../auth/password.hasher';
-import { randomPassword } from '../auth/secret-tokens';
-import { UsersService } from '../auth/users.service';
+import { isRole } from '../core/actor';
+import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from './identity-cli';
+import { PasswordHasher } from '../repositories/password.hasher';
+import { randomPassword } from '../core/secret-tokens';
+import { UsersService } from '../services/users.service';
 
 const USAGE = `Usage: restic-fleet users add NAME --role admin|operator|viewer [--password-stdin]
   Without --password-stdin a random password is generated and printed once.

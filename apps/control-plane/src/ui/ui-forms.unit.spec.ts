@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError } from '../api/app-error';
+import { AppError } from '../core/app-error';
 import { fieldErrors, jobArgsFromForm, jobFieldName, scheduleFieldOf, schedulesFromForm } from './ui-forms';
 import { jsonForScript, safeNext } from './ui-html';
 

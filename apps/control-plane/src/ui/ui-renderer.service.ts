@@ -1,10 +1,11 @@
-import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Eta } from 'eta';
 import type { Request } from 'express';
-import { actorOf, csrfHiddenInput, roleSatisfies, type Actor, type Role } from '../auth';
-import { AppConfig } from '../config/app-config';
-import { uiSourceDir } from './ui-paths';
+import { actorOf } from '../middleware/auth.decorators';
+import { roleSatisfies, type Actor, type Role } from '../core/actor';
+import { csrfHiddenInput } from '../middleware/auth.cookies';
+import { AppConfig } from '../core/app-config';
+import { UiAssetsRepository } from '../repositories/ui-assets.repository';
 
 export interface PageOptions {
   readonly title: string;
@@ -57,9 +58,12 @@ export function uiUserOf(actor: Actor | undefined): UiUser | null {
 export class UiRenderer {
   private readonly eta: Eta;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    assets: UiAssetsRepository,
+  ) {
     this.eta = new Eta({
-      views: path.join(uiSourceDir(), 'views'),
+      views: assets.viewsDir,
       autoEscape: true,
       cache: process.env.NODE_ENV === 'production',
       autoTrim: false,

@@ -1,27 +1,29 @@
 import { Module } from '@nestjs/common';
-import { ReadModelsModule } from '../api/read-models.module';
-import { CommandsModule } from '../commands/commands.module';
-import { SessionsModule } from '../gateway/sessions.module';
-import { ProjectionsModule } from '../projections/projections.module';
-import { DashboardPresenter } from './dashboard.presenter';
-import { AuditPageController } from './pages/audit.controller';
-import { DashboardPageController } from './pages/dashboard.controller';
-import { HostPageController } from './pages/host.controller';
-import { JobsListPageController } from './pages/jobs-list.controller';
-import { SettingsPageController } from './pages/settings.controller';
-import { HostPagePresenter } from './host-page.presenter';
-import { LoginPageController } from './pages/login.controller';
-import { UiAssetsController } from './ui-assets.controller';
+import { FleetModule } from '../services/fleet.module';
+import { ProjectionsModule } from '../services/projections.module';
+import { ReadModelsModule } from '../services/read-models.module';
+import { AuditPageController } from './controllers/audit-page.controller';
+import { DashboardPageController } from './controllers/dashboard-page.controller';
+import { HostPageController } from './controllers/host-page.controller';
+import { JobPageController } from './controllers/job-page.controller';
+import { JobsListPageController } from './controllers/jobs-page.controller';
+import { LoginPageController } from './controllers/login-page.controller';
+import { SettingsPageController } from './controllers/settings-page.controller';
+import { UiAssetsController } from './controllers/ui-assets.controller';
+import { DashboardPresenter } from './presenters/dashboard.presenter';
+import { HostPagePresenter } from './presenters/host-page.presenter';
+import { JobPagePresenter } from './presenters/job-page.presenter';
 import { UiExceptionFilter } from './ui-exception.filter';
 import { UiRenderer } from './ui-renderer.service';
 
 /**
- * The admin UI: server-rendered pages (eta) refreshed by htmx partials.
- * Exports `UiRenderer` and `UiExceptionFilter` so the job page shares the
- * layout and error handling.
+ * The admin UI: server-rendered pages (eta views in `ui/views`) refreshed by
+ * htmx partials, and the job page kept live by the browser bundle in
+ * `ui/client` over the live tail. Controllers render what presenters build
+ * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [CommandsModule, ReadModelsModule, ProjectionsModule, SessionsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule],
   controllers: [
     UiAssetsController,
     LoginPageController,
@@ -30,8 +32,8 @@ import { UiRenderer } from './ui-renderer.service';
     JobsListPageController,
     AuditPageController,
     SettingsPageController,
+    JobPageController,
   ],
-  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter, HostPagePresenter],
-  exports: [UiRenderer, UiExceptionFilter],
+  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter, HostPagePresenter, JobPagePresenter],
 })
 export class UiModule {}

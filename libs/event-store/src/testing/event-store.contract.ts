@@ -14,7 +14,7 @@ import {
 import { comparePositions, type EventData, type Position, type RecordedEvent } from '@rf/events';
 
 /**
- * One contract suite for every EventStore adapter (DESIGN.md §2).
+ * One contract suite for every EventStore adapter (docs/architecture.md, "Event store").
  *
  * The suite never assumes it owns the store: every stream it writes starts with
  * `uniquePrefix()`, and every `$all` assertion starts at the head taken before

@@ -22,7 +22,7 @@ export function nameBasedUuid(name: string): string {
 /**
  * The id of the `index`-th event appended for an envelope. Deterministic, so an
  * envelope resent after a reconnect yields the same event ids and the store's
- * idempotent append deduplicates it (DESIGN.md §4).
+ * idempotent append deduplicates it (docs/architecture.md, "Wire protocol").
  */
 export function eventIdFromEnvelope(envelopeId: string, index: number): string {
   if (typeof envelopeId !== 'string' || envelopeId.length === 0)

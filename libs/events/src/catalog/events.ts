@@ -49,7 +49,7 @@ import {
 } from './validation';
 
 /*
- * The event catalog (DESIGN.md §3). Type names are PascalCase past tense,
+ * The event catalog (docs/architecture.md, "Event catalog"). Type names are PascalCase past tense,
  * payload fields snake_case. Each payload is a class whose decorators validate
  * it on write (`toEventData`); reads trust the log and skip validation.
  */

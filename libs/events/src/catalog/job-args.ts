@@ -21,7 +21,7 @@ import {
   type UnknownFields,
 } from './validation';
 
-/** The operations an agent runs (DESIGN.md §5). */
+/** The operations an agent runs (docs/architecture.md, "External contract"). */
 export const JOB_KINDS = [
   'backup',
   'init',

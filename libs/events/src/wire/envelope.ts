@@ -260,7 +260,7 @@ export function encodeEnvelope(msg: WireMessage | Envelope<WireType>): string {
   return JSON.stringify(msg);
 }
 
-/** The `error` message answering a rejected one (DESIGN.md §4). */
+/** The `error` message answering a rejected one (docs/architecture.md, "Wire protocol"). */
 export function makeErrorEnvelope(error: WireError, opts: MakeEnvelopeOptions = {}): Envelope<'error'> {
   return makeEnvelope(
     'error',

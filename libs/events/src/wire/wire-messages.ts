@@ -35,7 +35,7 @@ import {
 } from '../catalog/validation';
 
 /*
- * Wire protocol payloads (DESIGN.md §4), snake_case as in the reference
+ * Wire protocol payloads (docs/architecture.md, "Wire protocol"), snake_case as in the reference
  * system's structs. Where a payload is exactly an event's data the event's
  * class is reused, so the two can never drift apart.
  */

@@ -1,4 +1,4 @@
-/** Codes, not HTTP statuses: the app edge maps them (STYLE.md). */
+/** Codes, not HTTP statuses: the app edge maps them (docs/architecture.md, "External contract"). */
 export type ProjectionErrorCode =
   'WaitTimeout' | 'RunnerStopped' | 'UnknownProjection' | 'InvalidArgument' | 'RebuildConflict';
 

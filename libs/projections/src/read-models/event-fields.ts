@@ -69,7 +69,7 @@ export interface EventActor {
   readonly name: string | null;
 }
 
-/** `metadata.actor` as recorded by the control plane (DESIGN.md §3). */
+/** `metadata.actor` as recorded by the control plane (docs/architecture.md, "Event catalog"). */
 export const actorOf = (event: RecordedEvent): EventActor | null => {
   const actor = fields(fields(event.metadata)['actor']);
   const kind = str(actor, 'kind');

@@ -40,7 +40,7 @@ const TERMINAL_TIME_FIELD: Readonly<Record<string, 'finished_at' | 'rejected_at'
 
 /**
  * Jobs and their persisted log. A job's lifecycle comes from `job-{id}`, its
- * progress and log lines from `joblog-{id}` (DESIGN.md §3). Statuses only move
+ * progress and log lines from `joblog-{id}` (docs/architecture.md, "Event catalog"). Statuses only move
  * forward (queued → dispatched → running → terminal); a late or repeated
  * lifecycle event never reopens a finished job. Log lines are keyed by
  * (job, seq), so a line delivered twice is stored and counted once.

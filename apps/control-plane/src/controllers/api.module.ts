@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { FleetModule } from '../services/fleet.module';
+import { ReadModelsModule } from '../services/read-models.module';
+import { ApiTokensController } from './api-tokens.controller';
+import { AuditController } from './audit.controller';
+import { AuthController } from './auth.controller';
+import { EnrolmentController } from './enrolment.controller';
+import { HealthController } from './health.controller';
+import { HostsCommandsController } from './hosts-commands.controller';
+import { HostsQueriesController } from './hosts-queries.controller';
+import { JobsCommandsController } from './jobs-commands.controller';
+import { JobsQueriesController } from './jobs-queries.controller';
+import { UsersController } from './users.controller';
+
+/**
+ * The REST API (docs/architecture.md, "External contract"): every controller
+ * under /api, plus health and metrics.
+ */
+@Module({
+  imports: [FleetModule, ReadModelsModule],
+  controllers: [
+    AuthController,
+    UsersController,
+    ApiTokensController,
+    EnrolmentController,
+    HealthController,
+    HostsQueriesController,
+    HostsCommandsController,
+    JobsQueriesController,
+    JobsCommandsController,
+    AuditController,
+  ],
+})
+export class ApiModule {}

@@ -1,0 +1,176 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/event-store';
+
+/** A bad environment variable, named, so `serve` fails fast with a clear message. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_LISTEN = '127.0.0.1:8080';
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function parseListen(raw: string): { host: string; port: number } {
+  // Accept "host:port", "[v6]:port" and a bare ":port" / "port".
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw) ?? /^()()(\d{1,5})$/.exec(raw);
+  if (!m)
+    throw new ConfigError('RF_LISTEN', `must look like host:port (e.g. ${DEFAULT_LISTEN}), got "${raw}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError('RF_LISTEN', `port must be 0..65535, got ${port}`);
+  const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '127.0.0.1' : m[2]);
+  return { host, port };
+}
+
+/** The events library owns the RF_EVENTSTORE grammar; we only turn its error into ours. */
+function readEventStore(env: Env, dataDir: string): EventStoreConfig {
+  try {
+    return parseEventStoreConfig({ ...env, RF_DATA_DIR: dataDir });
+  } catch (err) {
+    if (err instanceof EventStoreConfigError)
+      throw new ConfigError(err.variable, err.message.replace(/^RF_\w+: /, ''));
+    throw err;
+  }
+}
+
+function parsePublicUrl(raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined || raw.trim() === '') {
+    const h = host.includes(':') ? `[${host}]` : host;
+    return `http://${h}:${port}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('RF_PUBLIC_URL', `must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('RF_PUBLIC_URL', `must use http or https, got "${url.protocol}"`);
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * The control plane's configuration, read and validated once at boot from the
+ * environment (docs/architecture.md, "External contract"). Provided to Nest as a value; CLIs call `fromEnv`.
+ */
+export class AppConfig {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly dataDir: string;
+  readonly eventStore: EventStoreConfig;
+  readonly readModelsPath: string;
+  readonly secretKeyFile: string;
+  readonly adminUser: string | undefined;
+  readonly adminPassword: string | undefined;
+  readonly publicUrl: string;
+  readonly heartbeatIntervalS: number;
+  readonly jobLostGraceS: number;
+  readonly logRetentionDays: number;
+  readonly maxMessageBytes: number;
+  readonly projectionLagBoundMs: number;
+  readonly logLevel: string;
+  readonly prettyLogs: boolean;
+  readonly version: string;
+
+  private constructor(fields: Omit<AppConfig, never>) {
+    this.listenHost = fields.listenHost;
+    this.listenPort = fields.listenPort;
+    this.dataDir = fields.dataDir;
+    this.eventStore = fields.eventStore;
+    this.readModelsPath = fields.readModelsPath;
+    this.secretKeyFile = fields.secretKeyFile;
+    this.adminUser = fields.adminUser;
+    this.adminPassword = fields.adminPassword;
+    this.publicUrl = fields.publicUrl;
+    this.heartbeatIntervalS = fields.heartbeatIntervalS;
+    this.jobLostGraceS = fields.jobLostGraceS;
+    this.logRetentionDays = fields.logRetentionDays;
+    this.maxMessageBytes = fields.maxMessageBytes;
+    this.projectionLagBoundMs = fields.projectionLagBoundMs;
+    this.logLevel = fields.logLevel;
+    this.prettyLogs = fields.prettyLogs;
+    this.version = fields.version;
+  }
+
+  /** Validates every variable; throws `ConfigError` naming the first bad one. */
+  static fromEnv(env: Env = process.env): AppConfig {
+    const listen = parseListen((env.RF_LISTEN ?? DEFAULT_LISTEN).trim() || DEFAULT_LISTEN);
+    const dataDir = path.resolve((env.RF_DATA_DIR ?? '').trim() || './data');
+    const secretKeyFile = path.resolve(
+      (env.RF_SECRET_KEY_FILE ?? '').trim() || path.join(dataDir, 'secret.key'),
+    );
+    const adminUser = env.RF_ADMIN_USER?.trim() || undefined;
+    const adminPassword = env.RF_ADMIN_PASSWORD || undefined;
+    if (adminPassword !== undefined && adminUser === undefined) {
+      throw new ConfigError('RF_ADMIN_USER', 'must be set when RF_ADMIN_PASSWORD is set');
+    }
+    if (adminUser !== undefined && !/^[A-Za-z0-9._@-]{1,64}$/.test(adminUser)) {
+      throw new ConfigError('RF_ADMIN_USER', 'may contain only letters, digits and . _ @ - (1..64 chars)');
+    }
+    const logLevel = (env.RF_LOG_LEVEL ?? '').trim() || 'info';
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+      throw new ConfigError(
+        'RF_LOG_LEVEL',
+        `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`,
+      );
+    }
+    return new AppConfig({
+      listenHost: listen.host,
+      listenPort: listen.port,
+      dataDir,
+      eventStore: readEventStore(env, dataDir),
+      readModelsPath: path.join(dataDir, 'readmodels.db'),
+      secretKeyFile,
+      adminUser,
+      adminPassword,
+      publicUrl: parsePublicUrl(env.RF_PUBLIC_URL, listen.host, listen.port),
+      heartbeatIntervalS: readInt(env, 'RF_HEARTBEAT_INTERVAL_S', 30, 1, 3600),
+      jobLostGraceS: readInt(env, 'RF_JOB_LOST_GRACE_S', 600, 1, 7 * 86400),
+      logRetentionDays: readInt(env, 'RF_LOG_RETENTION_DAYS', 90, 1, 36500),
+      maxMessageBytes: readInt(env, 'RF_MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+      projectionLagBoundMs: readInt(env, 'RF_PROJECTION_LAG_BOUND_MS', 5000, 1, 3_600_000),
+      logLevel,
+      prettyLogs: env.RF_LOG_PRETTY === '1',
+      version: readPackageVersion(),
+    });
+  }
+}
+
+function readPackageVersion(): string {
+  try {
+    // Resolved relative to the compiled file so it works from dist/ and from an installed package.
+    const pkg = JSON.parse(fs.readFileSync(path.join(findRepoRoot(), 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function findRepoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}

@@ -1,0 +1,184 @@
+import type { RecordedEvent } from '@rf/events';
+import { isRole, type Role } from '../core/actor';
+
+export interface UserRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly passwordHash: string;
+  readonly disabled: boolean;
+  readonly createdAt: string;
+  /** Stream revision of `user-{id}`, for appends that must not race. */
+  readonly revision: number;
+}
+
+export interface ApiTokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly tokenHash: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly createdBy: string | null;
+  readonly revoked: boolean;
+}
+
+export interface EnrolmentTokenRecord {
+  readonly id: string;
+  readonly tokenHash: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly usedByHost: string | null;
+  readonly revoked: boolean;
+  readonly revision: number;
+}
+
+export interface HostCredentialRecord {
+  readonly hostId: string;
+  readonly hostname: string;
+  readonly secretHash: string;
+  readonly revoked: boolean;
+}
+
+/**
+ * Everything authentication needs, folded from the `user-`, `token-`,
+ * `enrolment-` and `host-` streams. Small (one entry per user, token and
+ * host), so it lives in memory and is rebuilt from the log at boot.
+ */
+export class IdentityState {
+  readonly users = new Map<string, UserRecord>();
+  readonly apiTokens = new Map<string, ApiTokenRecord>();
+  readonly enrolmentTokens = new Map<string, EnrolmentTokenRecord>();
+  readonly hosts = new Map<string, HostCredentialRecord>();
+  private readonly apiTokenIdsByHash = new Map<string, string>();
+  private readonly seen = new Set<string>();
+
+  userByName(username: string): UserRecord | undefined {
+    const wanted = username.toLowerCase();
+    for (const user of this.users.values()) if (user.username.toLowerCase() === wanted) return user;
+    return undefined;
+  }
+
+  apiTokenByHash(hash: string): ApiTokenRecord | undefined {
+    const id = this.apiTokenIdsByHash.get(hash);
+    return id === undefined ? undefined : this.apiTokens.get(id);
+  }
+
+  /** Folds one recorded event; replays of an event already applied are ignored (by event id). */
+  apply(event: RecordedEvent): void {
+    if (this.seen.has(event.id)) return;
+    this.seen.add(event.id);
+    const d = asRecord(event.data);
+    const at = event.created.toISOString();
+    switch (event.type) {
+      case 'UserCreated': {
+        const id = str(d.user_id) ?? idFromStream(event.streamId, 'user-');
+        const role = d.role;
+        if (!id || !isRole(role)) return;
+        this.users.set(id, {
+          id,
+          username: str(d.username) ?? id,
+          role,
+          passwordHash: str(d.password_hash) ?? '',
+          disabled: false,
+          createdAt: at,
+          revision: event.revision,
+        });
+        return;
+      }
+      case 'UserRoleChanged':
+        return this.updateUser(event, (u) => (isRole(d.role) ? { ...u, role: d.role } : u));
+      case 'UserPasswordChanged':
+        return this.updateUser(event, (u) => ({
+          ...u,
+          passwordHash: str(d.password_hash) ?? u.passwordHash,
+        }));
+      case 'UserDisabled':
+        return this.updateUser(event, (u) => ({ ...u, disabled: true }));
+      case 'UserEnabled':
+        return this.updateUser(event, (u) => ({ ...u, disabled: false }));
+      case 'ApiTokenCreated': {
+        const id = str(d.token_id) ?? idFromStream(event.streamId, 'token-');
+        const hash = str(d.token_hash);
+        if (!id || !hash || !isRole(d.role)) return;
+        this.apiTokens.set(id, {
+          id,
+          name: str(d.name) ?? id,
+          role: d.role,
+          tokenHash: hash,
+          createdAt: at,
+          expiresAt: str(d.expires_at) ?? null,
+          createdBy: str(d.created_by) ?? null,
+          revoked: false,
+        });
+        this.apiTokenIdsByHash.set(hash, id);
+        return;
+      }
+      case 'ApiTokenRevoked': {
+        const id = str(d.token_id) ?? idFromStream(event.streamId, 'token-');
+        const token = id ? this.apiTokens.get(id) : undefined;
+        if (token) this.apiTokens.set(token.id, { ...token, revoked: true });
+        return;
+      }
+      case 'EnrolmentTokenCreated': {
+        const id = str(d.token_id) ?? idFromStream(event.streamId, 'enrolment-');
+        const hash = str(d.token_hash);
+        const expiresAt = str(d.expires_at);
+        if (!id || !hash || !expiresAt) return;
+        this.enrolmentTokens.set(id, {
+          id,
+          tokenHash: hash,
+          createdAt: at,
+          expiresAt,
+          usedByHost: null,
+          revoked: false,
+          revision: event.revision,
+        });
+        return;
+      }
+      case 'EnrolmentTokenUsed':
+        return this.updateEnrolment(event, (t) => ({ ...t, usedByHost: str(d.host_id) ?? 'unknown' }));
+      case 'EnrolmentTokenRevoked':
+        return this.updateEnrolment(event, (t) => ({ ...t, revoked: true }));
+      case 'HostEnrolled': {
+        const hostId = str(d.host_id) ?? idFromStream(event.streamId, 'host-');
+        const secretHash = str(d.agent_secret_hash);
+        if (!hostId || !secretHash) return;
+        this.hosts.set(hostId, { hostId, hostname: str(d.hostname) ?? hostId, secretHash, revoked: false });
+        return;
+      }
+      case 'HostRevoked': {
+        const hostId = str(d.host_id) ?? idFromStream(event.streamId, 'host-');
+        const host = hostId ? this.hosts.get(hostId) : undefined;
+        if (host) this.hosts.set(host.hostId, { ...host, revoked: true });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private updateUser(event: RecordedEvent, change: (user: UserRecord) => UserRecord): void {
+    const id = str(asRecord(event.data).user_id) ?? idFromStream(event.streamId, 'user-');
+    const user = id ? this.users.get(id) : undefined;
+    if (user) this.users.set(user.id, { ...change(user), revision: event.revision });
+  }
+
+  private updateEnrolment(
+    event: RecordedEvent,
+    change: (token: EnrolmentTokenRecord) => EnrolmentTokenRecord,
+  ): void {
+    const id = str(asRecord(event.data).token_id) ?? idFromStream(event.streamId, 'enrolment-');
+    const token = id ? this.enrolmentTokens.get(id) : undefined;
+    if (token) this.enrolmentTokens.set(token.id, { ...change(token), revision: event.revision });
+  }
+}
+
+const asRecord = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+const idFromStream = (streamId: string, prefix: string): string | undefined =>
+  streamId.startsWith(prefix) ? streamId.slice(prefix.length) : undefined;

@@ -1,0 +1,57 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { JOB_KINDS, JOB_STATUSES, type JobKind } from '@rf/events';
+
+/**
+ * `POST /api/hosts/{id}/jobs`: the kind plus its args at the top level
+ * (docs/architecture.md, "External contract"). Arg fields are only allowed through here; the catalog's
+ * `validateJobArgs` checks them against the kind and names a bad one.
+ */
+export class CreateJobDto {
+  @ApiProperty({ enum: JOB_KINDS }) @IsIn(JOB_KINDS) readonly kind!: JobKind;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly paths?: unknown;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly excludes?: unknown;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly tags?: unknown;
+  @ApiPropertyOptional() @Allow() readonly one_file_system?: unknown;
+  @ApiPropertyOptional() @Allow() readonly exclude_caches?: unknown;
+  @ApiPropertyOptional() @Allow() readonly limit_upload_kib?: unknown;
+  @ApiPropertyOptional() @Allow() readonly limit_download_kib?: unknown;
+  @ApiPropertyOptional({ type: Object }) @Allow() readonly policy?: unknown;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly group_by?: unknown;
+  @ApiPropertyOptional() @Allow() readonly prune?: unknown;
+  @ApiPropertyOptional() @Allow() readonly max_unused?: unknown;
+  @ApiPropertyOptional() @Allow() readonly read_data_subset?: unknown;
+  @ApiPropertyOptional() @Allow() readonly snapshot_id?: unknown;
+  @ApiPropertyOptional() @Allow() readonly target?: unknown;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly include?: unknown;
+  @ApiPropertyOptional({ type: [String] }) @Allow() readonly exclude?: unknown;
+  @ApiPropertyOptional() @Allow() readonly mode?: unknown;
+}
+
+/** Splits the DTO into kind and raw args (every field but `kind`, undefined ones dropped). */
+export function jobArgsOf(dto: CreateJobDto): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(dto)) if (k !== 'kind' && v !== undefined) args[k] = v;
+  return args;
+}
+
+export class JobCreatedDto {
+  @ApiProperty() readonly job_id!: string;
+}
+
+export class JobCancelledDto {
+  @ApiProperty() readonly job_id!: string;
+  @ApiProperty({ enum: JOB_STATUSES }) readonly status!: string;
+}
+
+export class ListJobsQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) readonly host?: string;
+  @ApiPropertyOptional({ enum: JOB_STATUSES }) @IsOptional() @IsIn(JOB_STATUSES) readonly status?: string;
+  @ApiPropertyOptional({ enum: JOB_KINDS }) @IsOptional() @IsIn(JOB_KINDS) readonly kind?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(16) readonly limit?: string;
+}
+
+export class JobLogsQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(20) readonly after_seq?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(16) readonly limit?: string;
+}

@@ -1,8 +1,0 @@
-import { Global, Module } from '@nestjs/common';
-import { AgentSessions } from './agent-sessions';
-import { UpgradeRouter } from './upgrade-router';
-
-/** Live agent sessions and the shared upgrade router, for the gateways and the command side. */
-@Global()
-@Module({ providers: [AgentSessions, UpgradeRouter], exports: [AgentSessions, UpgradeRouter] })
-export class SessionsModule {}

@@ -1,0 +1,185 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { WebSocketServer } from 'ws';
+import { hostStream, type DisconnectReason, type WireMessageOf } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
+import { MetricsRegistry } from '../core/metrics.registry';
+import { AgentCredentialsService } from '../services/agent-credentials.service';
+import { AgentMessagesService } from '../ingest/agent-messages.service';
+import { FleetEventWriter } from '../services/fleet-event.writer';
+import { FleetStateService } from '../services/fleet-state.service';
+import { JobCommandsService } from '../services/jobs.service';
+import { RepositoryCommandsService } from '../services/repository.service';
+import { ScheduleCommandsService } from '../services/schedules.service';
+import { AppConfig } from '../core/app-config';
+import { AgentConnection, type ConnectionDeps } from './agent-connection';
+import { AgentSessions } from './agent-sessions';
+import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
+
+/** Envelopes one socket may have in flight before we stop reading from it. */
+const MAX_INFLIGHT_PER_SOCKET = 4096;
+
+/**
+ * The agent WebSocket at `/agent` (docs/architecture.md, "Wire protocol"): bearer auth on upgrade (401
+ * otherwise), hello with protocol negotiation, append-then-ack ingest,
+ * heartbeats, replacement of an older connection and revocation.
+ */
+@Injectable()
+export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AgentGateway.name);
+  private readonly connections = new Set<AgentConnection>();
+  private wss: WebSocketServer | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly deps: ConnectionDeps;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly router: UpgradeRouter,
+    private readonly credentials: AgentCredentialsService,
+    private readonly fleet: FleetStateService,
+    private readonly sessions: AgentSessions,
+    private readonly messages: AgentMessagesService,
+    private readonly jobs: JobCommandsService,
+    private readonly schedules: ScheduleCommandsService,
+    private readonly repository: RepositoryCommandsService,
+    private readonly writer: FleetEventWriter,
+    private readonly config: AppConfig,
+    metrics: MetricsRegistry,
+  ) {
+    const countAcked = metrics.counter('rf_envelopes_acked_total', 'Agent envelopes appended and acked');
+    metrics.gauge('rf_agents_connected', 'Agents connected (after hello)', () => this.sessions.count);
+    metrics.gauge(
+      'rf_agent_sockets_open',
+      'Agent sockets open, including those before hello',
+      () => this.connections.size,
+    );
+    this.deps = {
+      softCapBytes: config.maxMessageBytes,
+      maxInflight: MAX_INFLIGHT_PER_SOCKET,
+      logger: this.logger,
+      ingest: (hostId, messages, receivedAt) => this.messages.ingest(hostId, messages, receivedAt),
+      hello: (connection, message) => this.hello(connection, message),
+      recordDisconnect: (connection, reason) => this.recordDisconnect(connection, reason),
+      onClosed: (connection) => {
+        this.connections.delete(connection);
+        this.sessions.remove(connection);
+      },
+      countAcked: (n) => countAcked(n),
+    };
+  }
+
+  onModuleInit(): void {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // Messages between the soft cap and this get an `error` and the socket stays up; beyond it ws closes with 1009.
+      maxPayload: Math.max(this.config.maxMessageBytes * 4, this.config.maxMessageBytes + 65_536),
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.router.register('/agent', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.sessions.setHostCloser(async (hostId, reason, message) => {
+      const mine = [...this.connections].filter((c) => c.hostId === hostId);
+      await Promise.allSettled(mine.map((c) => c.close(reason, message)));
+    });
+    const intervalMs = this.config.heartbeatIntervalS * 1000;
+    this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), Math.max(100, intervalMs / 2));
+    this.heartbeatTimer.unref();
+  }
+
+  /** Records every live agent as disconnected (server_shutdown) and closes the sockets; call before the store closes. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await Promise.allSettled(
+      [...this.connections].map((c) => c.close('server_shutdown', 'control plane shutting down')),
+    );
+    this.wss?.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.shutdown();
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (this.shuttingDown) {
+      rejectUpgrade(socket, 503, 'control plane is shutting down');
+      return;
+    }
+    let hostId: string | null = null;
+    try {
+      hostId = (await this.credentials.verifyBearer(req.headers.authorization))?.hostId ?? null;
+    } catch (err) {
+      this.logger.error({ err }, 'agent credential check failed');
+      rejectUpgrade(socket, 503, 'cannot check credentials right now');
+      return;
+    }
+    // Our own state also knows revocations, in case the auth state has not applied HostRevoked yet.
+    if (hostId === null || this.fleet.state.hosts.get(hostId)?.revoked) {
+      rejectUpgrade(socket, 401, 'missing, invalid or revoked agent credentials', {
+        'WWW-Authenticate': 'Bearer',
+      });
+      return;
+    }
+    const id = hostId;
+    this.wss!.handleUpgrade(req, socket, head, (ws) => {
+      const connection = new AgentConnection(ws, id, this.deps);
+      this.connections.add(connection);
+    });
+  }
+
+  private async hello(connection: AgentConnection, message: WireMessageOf<'hello'>): Promise<void> {
+    const hostId = connection.hostId;
+    const previous = this.sessions.get(hostId);
+    if (previous && previous !== connection)
+      await previous.close('replaced', 'replaced by a newer connection of this host');
+    const [outcome] = await this.messages.ingest(hostId, [message], new Date().toISOString());
+    if (!outcome?.ok)
+      throw new Error(`AgentConnected could not be appended: ${outcome?.error.message ?? 'unknown'}`);
+    if (connection.closeReason) return;
+    const displaced = this.sessions.set(connection);
+    if (displaced) await displaced.close('replaced', 'replaced by a newer connection of this host');
+    this.logger.log(
+      {
+        host_id: hostId,
+        protocol_version: connection.protocolVersion,
+        agent_version: message.payload.agent_version,
+      },
+      'agent connected',
+    );
+    // Order matters to the agent: repository first, then schedules, then work.
+    this.repository.pushConfig(hostId);
+    this.schedules.pushSchedules(hostId);
+    void this.jobs
+      .resendUnaccepted(hostId)
+      .then(() => this.jobs.dispatchQueued(hostId))
+      .catch((err: unknown) => this.logger.error({ err, host_id: hostId }, 'dispatch after hello failed'));
+  }
+
+  private async recordDisconnect(connection: AgentConnection, reason: DisconnectReason): Promise<void> {
+    this.logger.log({ host_id: connection.hostId, reason }, 'agent disconnected');
+    try {
+      await this.writer.append(
+        hostStream(connection.hostId),
+        [
+          {
+            type: 'AgentDisconnected',
+            data: { host_id: connection.hostId, reason, disconnected_at: new Date().toISOString() },
+          },
+        ],
+        { actor: { kind: 'system', id: 'control-plane' }, correlationId: connection.connectionId },
+      );
+    } catch (err) {
+      if (!isEventStoreError(err, 'Closed'))
+        this.logger.error({ err, host_id: connection.hostId }, 'could not record AgentDisconnected');
+    }
+  }
+
+  private checkHeartbeats(): void {
+    const limit = Date.now() - 3 * this.config.heartbeatIntervalS * 1000;
+    for (const c of this.connections) {
+      if (c.lastSeen < limit) void c.close('heartbeat_timeout', 'no heartbeat for three intervals');
+    }
+  }
+}

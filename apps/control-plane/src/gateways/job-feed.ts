@@ -1,0 +1,243 @@
+import type { Subscription } from 'rxjs';
+import {
+  fromRecorded,
+  jobLogStream,
+  jobStream,
+  type JobStatus,
+  type Position,
+  type RecordedEvent,
+} from '@rf/events';
+import { isEventStoreError, type EventStore } from '@rf/event-store';
+import { FleetState, isTerminal } from '../domain/fleet-state';
+import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
+
+/** What one `joblog-` or `job-` event means to a watcher; `null` for events the tail does not show. */
+export type FeedItem =
+  | { readonly kind: 'line'; readonly revision: number; readonly message: LiveLogMessage }
+  | { readonly kind: 'progress'; readonly revision: number; readonly message: LiveProgressMessage }
+  | { readonly kind: 'control'; readonly revision: number; readonly message: LiveMessage };
+
+/** Receives the feed's live items; the gateway's per-socket session implements it. */
+export interface FeedListener {
+  onItem(item: FeedItem): void;
+  onStatus(status: LiveStatusMessage): void;
+  /** The job is over and every line it wrote has been delivered. */
+  onEnd(status: LiveStatusMessage): void;
+  /** The feed's subscription failed; no more items will come. */
+  onError(err: unknown): void;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** Maps a `joblog-{id}` event to what the tail sends; the same mapping serves catch-up and live. */
+export function feedItemOf(event: RecordedEvent): FeedItem | null {
+  const d = (event.data ?? {}) as Record<string, unknown>;
+  switch (event.type) {
+    case 'LogStreamLine':
+      return {
+        kind: 'line',
+        revision: event.revision,
+        message: {
+          type: 'log',
+          seq: num(d['seq']),
+          ts: str(d['ts']),
+          stream: str(d['stream']) || 'stdout',
+          payload: str(d['payload']),
+        },
+      };
+    case 'JobProgress':
+      return {
+        kind: 'progress',
+        revision: event.revision,
+        message: {
+          type: 'progress',
+          percent_done: num(d['percent_done']),
+          files_done: num(d['files_done']),
+          total_files: num(d['total_files']),
+          bytes_done: num(d['bytes_done']),
+          total_bytes: num(d['total_bytes']),
+          eta_seconds: typeof d['eta_seconds'] === 'number' ? d['eta_seconds'] : null,
+          throughput_bps: num(d['throughput_bps']),
+          ts: str(d['ts']),
+        },
+      };
+    case 'LogLinesDropped':
+      return {
+        kind: 'control',
+        revision: event.revision,
+        message: { type: 'dropped', from_seq: num(d['from_seq']), to_seq: num(d['to_seq']), reason: 'agent' },
+      };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The one live source for every browser watching a job: a single `$all`
+ * subscription filtered to `job-{id}` and `joblog-{id}` that starts at the log
+ * head, so it delivers events after they were appended, in append order.
+ * Subscribers get items synchronously and queue them on their own; the feed
+ * never waits for one. The lifecycle is folded by the command side's
+ * `FleetState`, so a watcher sees the same status the control plane decides with.
+ */
+export class JobFeed {
+  private readonly lifecycle = new FleetState();
+  private readonly listeners = new Set<FeedListener>();
+  private subscription: Subscription | undefined;
+  private finished: Record<string, unknown> | null = null;
+  private ending = false;
+  /** True once the job is terminal and its last lines have been delivered. */
+  ended = false;
+  /** Highest `joblog-{id}` revision delivered live; a catch-up reads until it has passed this. */
+  lastLogRevision = -1;
+  /** Set when the subscription failed; watchers are closed with it. */
+  failure: unknown = null;
+  onFailure: ((err: unknown) => void) | undefined;
+
+  private constructor(
+    readonly jobId: string,
+    private readonly store: EventStore,
+  ) {}
+
+  /** Reads the job's lifecycle and starts the live subscription; null when the job does not exist. */
+  static async open(store: EventStore, jobId: string): Promise<JobFeed | null> {
+    const feed = new JobFeed(jobId, store);
+    const head = await store.headPosition();
+    try {
+      for await (const e of store.readStream(jobStream(jobId))) feed.applyLifecycle(e);
+    } catch (err) {
+      if (isEventStoreError(err, 'StreamNotFound') || isEventStoreError(err, 'StreamDeleted')) return null;
+      throw err;
+    }
+    if (!feed.lifecycle.jobs.has(jobId)) return null;
+    if (feed.isTerminal) feed.ending = feed.ended = true;
+    feed.start(head);
+    return feed;
+  }
+
+  get status(): JobStatus {
+    return this.lifecycle.jobs.get(this.jobId)?.status ?? 'queued';
+  }
+
+  get isTerminal(): boolean {
+    return isTerminal(this.status);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  add(listener: FeedListener): void {
+    this.listeners.add(listener);
+  }
+
+  remove(listener: FeedListener): void {
+    this.listeners.delete(listener);
+  }
+
+  statusMessage(): LiveStatusMessage {
+    const job = this.lifecycle.jobs.get(this.jobId);
+    const f = this.finished;
+    return {
+      type: 'status',
+      status: this.status,
+      cancel_requested: job?.cancelRequested ?? false,
+      exit_code: f && typeof f['exit_code'] === 'number' ? f['exit_code'] : null,
+      error: f && typeof f['error'] === 'string' ? f['error'] : null,
+      error_code: f && typeof f['error_code'] === 'string' ? f['error_code'] : null,
+      stats:
+        f && typeof f['stats'] === 'object' && f['stats'] !== null
+          ? (f['stats'] as Record<string, unknown>)
+          : null,
+      finished_at:
+        f && typeof f['finished_at'] === 'string'
+          ? f['finished_at']
+          : f && typeof f['lost_at'] === 'string'
+            ? f['lost_at']
+            : null,
+    };
+  }
+
+  /** The persisted telemetry after `afterRevision`, for one watcher's catch-up. */
+  readLog(afterRevision: number): AsyncIterable<RecordedEvent> {
+    return this.store.readStream(jobLogStream(this.jobId), { fromRevision: afterRevision + 1 });
+  }
+
+  close(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.listeners.clear();
+  }
+
+  private start(head: Position | null): void {
+    const logStream = jobLogStream(this.jobId);
+    const lifeStream = jobStream(this.jobId);
+    this.subscription = this.store
+      .subscribeToAll({ fromPosition: head ?? 'start', streamNamePrefixes: [lifeStream, logStream] })
+      .subscribe({
+        next: (item) => {
+          if (item.kind !== 'event') return;
+          const e = item.event;
+          if (e.streamId === logStream) this.onLogEvent(e);
+          else if (e.streamId === lifeStream) this.onLifecycleEvent(e);
+        },
+        error: (err: unknown) => this.fail(err),
+      });
+  }
+
+  private fail(err: unknown): void {
+    this.failure = err;
+    this.onFailure?.(err);
+    for (const l of [...this.listeners]) l.onError(err);
+  }
+
+  private onLogEvent(e: RecordedEvent): void {
+    if (e.revision <= this.lastLogRevision) return;
+    this.lastLogRevision = e.revision;
+    const item = feedItemOf(e);
+    if (!item) return;
+    for (const l of this.listeners) l.onItem(item);
+  }
+
+  private onLifecycleEvent(e: RecordedEvent): void {
+    const before = this.lifecycle.position;
+    this.applyLifecycle(e);
+    if (this.lifecycle.position === before || this.ending) return;
+    if (!this.isTerminal) {
+      const status = this.statusMessage();
+      for (const l of this.listeners) l.onStatus(status);
+      return;
+    }
+    this.ending = true;
+    void this.settle();
+  }
+
+  /**
+   * The ingest appends a batch's lifecycle events before its telemetry (one
+   * commit), so lines may follow JobFinished in `$all`. Once, for all
+   * watchers, read what the log holds past the last delivered line, then end.
+   */
+  private async settle(): Promise<void> {
+    try {
+      for await (const e of this.readLog(this.lastLogRevision)) this.onLogEvent(e);
+    } catch (err) {
+      if (!isEventStoreError(err, 'StreamNotFound') && !isEventStoreError(err, 'StreamDeleted')) {
+        this.fail(err);
+        return;
+      }
+    }
+    this.ended = true;
+    const status = this.statusMessage();
+    for (const l of this.listeners) l.onEnd(status);
+  }
+
+  private applyLifecycle(e: RecordedEvent): void {
+    this.lifecycle.apply(e);
+    if (e.type === 'JobFinished' || e.type === 'JobLost' || e.type === 'JobRejected') {
+      const typed = fromRecorded(e);
+      this.finished = { ...(typed.data as Record<string, unknown>) };
+      if (e.type === 'JobRejected') this.finished['error_code'] = 'rejected';
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import * as path from 'node:path';
+import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../core/app-config';
+import { SecretBox } from '../core/secret-box';
+import { PasswordHasher } from './password.hasher';
+import { SecretKeyRepository } from './secret-key.repository';
+import { SessionRepository } from './session.repository';
+import { UiAssetsRepository } from './ui-assets.repository';
+
+/**
+ * The control plane's own files and native helpers, for every module: the
+ * repository-secret key (loaded or created 0600 once at boot from
+ * RF_SECRET_KEY_FILE, then held by the pure `SecretBox`), `sessions.db`,
+ * password hashing and the admin UI's files. The event log and the read
+ * models have their own modules (EventStoreModule, ProjectionsModule).
+ */
+@Global()
+@Module({
+  providers: [
+    SecretKeyRepository,
+    {
+      provide: SecretBox,
+      inject: [AppConfig, SecretKeyRepository],
+      useFactory: (config: AppConfig, keys: SecretKeyRepository) =>
+        new SecretBox(keys.load(config.secretKeyFile)),
+    },
+    {
+      provide: SessionRepository,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new SessionRepository(path.join(config.dataDir, 'sessions.db')),
+    },
+    PasswordHasher,
+    UiAssetsRepository,
+  ],
+  exports: [SecretBox, SessionRepository, PasswordHasher, UiAssetsRepository],
+})
+export class RepositoriesModule {}

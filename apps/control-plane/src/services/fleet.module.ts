@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { WritePositions } from '../domain/write-positions';
+import { FleetEventWriter } from './fleet-event.writer';
+import { FleetStateService } from './fleet-state.service';
+import { HostCommandsService } from './hosts.service';
+import { JobLostWatcher } from './job-lost.watcher';
+import { JobCommandsService } from './jobs.service';
+import { RepositoryCommandsService } from './repository.service';
+import { ScheduleCommandsService } from './schedules.service';
+
+const services = [
+  FleetStateService,
+  FleetEventWriter,
+  JobCommandsService,
+  ScheduleCommandsService,
+  RepositoryCommandsService,
+  HostCommandsService,
+  JobLostWatcher,
+  WritePositions,
+];
+
+/**
+ * The fleet state that follows the log and the operator orders decided on it
+ * (hosts, jobs, schedules, repository), plus the job-lost watcher. Orders
+ * reach agents through the `AGENT_DISPATCH` port the root module binds.
+ */
+@Module({ providers: services, exports: services })
+export class FleetModule {}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isEventStoreError } from '@rf/event-store';
+import {
+  jobStream,
+  makeEnvelope,
+  validateJobArgs,
+  type Envelope,
+  type JobKind,
+  type JobStatus,
+} from '@rf/events';
+import { AppError } from '../core/app-error';
+import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
+import { invalidInput } from '../core/invalid-input';
+import { isTerminal, type JobState } from '../domain/fleet-state';
+import { FleetStateService } from './fleet-state.service';
+import { FleetEventWriter } from './fleet-event.writer';
+import { systemContext, type CommandContext } from '../core/command-context';
+import { requireHost } from '../domain/require-host';
+import { KeyedMutex } from '../core/keyed-mutex';
+
+export interface RequestJobOptions {
+  readonly scheduleId?: string;
+  /** Deterministic id (schedule fires), so a resent fire requests no second job. */
+  readonly jobId?: string;
+  readonly eventId?: string;
+}
+
+/**
+ * Operator and schedule orders for jobs: request → dispatch when the agent is
+ * online (queued until it connects, in request order) → cancel. Decisions per
+ * host run one at a time (KeyedMutex) on a FleetState that has applied our
+ * own earlier appends; the appends that must not race carry expectedRevision.
+ */
+@Injectable()
+export class JobCommandsService {
+  private readonly logger = new Logger(JobCommandsService.name);
+  private readonly hostLocks = new KeyedMutex();
+
+  constructor(
+    private readonly fleet: FleetStateService,
+    private readonly writer: FleetEventWriter,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+  ) {}
+
+  async requestJob(
+    hostId: string,
+    kind: JobKind,
+    rawArgs: unknown,
+    ctx: CommandContext,
+    options: RequestJobOptions = {},
+  ): Promise<string> {
+    await this.fleet.syncHost(hostId);
+    requireHost(this.fleet.state, hostId);
+    const checked = validateJobArgs(kind, rawArgs ?? {}, { prefix: 'args', unknown: 'reject' });
+    if (!checked.ok) throw invalidInput(checked.issues);
+    const jobId = options.jobId ?? randomUUID();
+    await this.writer.append(
+      jobStream(jobId),
+      [
+        {
+          type: 'JobRequested',
+          data: {
+            job_id: jobId,
+            host_id: hostId,
+            kind,
+            args: checked.value,
+            ...(options.scheduleId !== undefined ? { schedule_id: options.scheduleId } : {}),
+            requested_at: new Date().toISOString(),
+          },
+        },
+      ],
+      ctx,
+      { expectedRevision: 'no_stream', ...(options.eventId ? { ids: [options.eventId] } : {}) },
+    );
+    void this.dispatchQueued(hostId).catch((err: unknown) =>
+      this.logger.error({ err, host_id: hostId }, 'dispatch failed'),
+    );
+    return jobId;
+  }
+
+  /**
+   * Sends `command.run` for every queued job of an online host, in request
+   * order. JobDispatched is appended first: a send lost with the socket is
+   * repeated on the next hello (`resendUnaccepted`); the agent dedupes by job id.
+   */
+  dispatchQueued(hostId: string): Promise<number> {
+    return this.hostLocks.run(hostId, async () => {
+      let sent = 0;
+      for (const job of this.fleet.state.queuedJobs(hostId)) {
+        const session = this.sessions.get(hostId);
+        if (!session) break;
+        if (job.cancelRequested) continue;
+        try {
+          await this.writer.append(
+            jobStream(job.jobId),
+            [
+              {
+                type: 'JobDispatched',
+                data: { job_id: job.jobId, host_id: hostId, dispatched_at: new Date().toISOString() },
+              },
+            ],
+            { ...systemContext(job.correlationId), causationId: job.jobId },
+            { expectedRevision: job.revision },
+          );
+        } catch (err) {
+          if (isEventStoreError(err, 'WrongExpectedVersion')) continue;
+          throw err;
+        }
+        if (session.send(this.commandRun(job))) sent++;
+      }
+      return sent;
+    });
+  }
+
+  /** After a reconnect: repeat `command.run` for jobs dispatched but never accepted, and pending cancels. */
+  resendUnaccepted(hostId: string): Promise<void> {
+    return this.hostLocks.run(hostId, async () => {
+      const session = this.sessions.get(hostId);
+      if (!session) return;
+      for (const job of this.fleet.state.activeJobs(hostId)) {
+        if (job.status === 'dispatched' && !job.cancelRequested) session.send(this.commandRun(job));
+        if (job.cancelRequested) session.send(makeEnvelope('command.cancel', { job_id: job.jobId }));
+      }
+    });
+  }
+
+  /** Cancels a job: a queued one finishes as cancelled at once; a dispatched/running one gets `command.cancel`. */
+  async cancelJob(jobId: string, ctx: CommandContext): Promise<JobStatus> {
+    const known = this.fleet.state.jobs.get(jobId);
+    if (!known) throw new AppError('not_found', `job ${jobId} does not exist`, { field: 'id' });
+    return this.hostLocks.run(known.hostId, async () => {
+      const job = this.fleet.state.jobs.get(jobId)!;
+      if (isTerminal(job.status))
+        throw new AppError('job_finished', `job ${jobId} has already finished (${job.status})`);
+      const now = new Date().toISOString();
+      if (!job.cancelRequested) {
+        await this.writer.append(
+          jobStream(jobId),
+          [{ type: 'JobCancelRequested', data: { job_id: jobId, requested_at: now } }],
+          ctx,
+        );
+      }
+      const current = this.fleet.state.jobs.get(jobId)!;
+      if (current.status === 'queued') {
+        await this.writer.append(
+          jobStream(jobId),
+          [
+            {
+              type: 'JobFinished',
+              data: {
+                job_id: jobId,
+                status: 'cancelled',
+                exit_code: -1,
+                finished_at: now,
+                error: 'cancelled before it was dispatched to the agent',
+                error_code: 'cancelled',
+              },
+            },
+          ],
+          ctx,
+          { expectedRevision: current.revision },
+        );
+        return 'cancelled';
+      }
+      this.sessions.send(current.hostId, makeEnvelope('command.cancel', { job_id: jobId }));
+      return current.status;
+    });
+  }
+
+  private commandRun(job: JobState): Envelope<'command.run'> {
+    return makeEnvelope('command.run', {
+      job_id: job.jobId,
+      kind: job.kind,
+      args: job.args,
+      ...(job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
+    });
+  }
+}

@@ -1,0 +1,249 @@
+import { Body, Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { JOB_KINDS, KEEP_RULES, type JobKind } from '@rf/events';
+import { Roles } from '../../middleware/auth.decorators';
+import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
+import type { CommandContext } from '../../core/command-context';
+import { JobCommandsService } from '../../services/jobs.service';
+import { RepositoryCommandsService } from '../../services/repository.service';
+import { ScheduleCommandsService } from '../../services/schedules.service';
+import { AppError } from '../../core/app-error';
+import { editorRow, HostPagePresenter } from '../presenters/host-page.presenter';
+import { fmt } from '../ui-fmt';
+import { cronText, nextRun } from '../ui-format';
+import {
+  fieldErrors,
+  isCodedError,
+  jobArgsFromForm,
+  jobFieldName,
+  scheduleFieldOf,
+  schedulesFromForm,
+  text,
+  type FormBody,
+} from '../ui-forms';
+import { jsonForScript } from '../ui-html';
+import { UiExceptionFilter } from '../ui-exception.filter';
+import { UiRenderer } from '../ui-renderer.service';
+
+const isHtmx = (req: Request): boolean => req.headers['hx-request'] === 'true';
+const HTML = 'text/html; charset=utf-8';
+
+/** The host page and its forms: repository, schedules, and "run a job now". */
+@ApiExcludeController()
+@UseFilters(UiExceptionFilter)
+@Controller()
+export class HostPageController {
+  constructor(
+    private readonly renderer: UiRenderer,
+    private readonly presenter: HostPagePresenter,
+    private readonly jobs: JobCommandsService,
+    private readonly repository: RepositoryCommandsService,
+    private readonly schedules: ScheduleCommandsService,
+  ) {}
+
+  @Get('hosts/:id')
+  @Roles('viewer')
+  @Header('Content-Type', HTML)
+  async page(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
+    const page = await this.presenter.load(id, new Date());
+    return this.renderer.render(
+      req,
+      'host',
+      { title: page.name, active: 'dashboard', charts: true },
+      {
+        page,
+        fmt,
+        sizeJson: jsonForScript(page.sizeHistory),
+        repoErrors: {},
+        repoSaved: false,
+        scheduleErrors: {},
+        scheduleSaved: null,
+      },
+    );
+  }
+
+  /**
+   * The restore form alone. A host page opened before the first snapshot was
+   * known shows a placeholder that asks for this every 5 s until it gets the form.
+   * Declared before `:part` so that route does not take it.
+   */
+  @Get('ui/partials/hosts/:id/restore')
+  @Roles('operator')
+  @Header('Content-Type', HTML)
+  async restoreForm(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
+    const page = await this.presenter.restoreChoices(id);
+    return this.renderer.partial(req, 'partials/host-restore', { page, fmt });
+  }
+
+  @Get('ui/partials/hosts/:id/:part')
+  @Roles('viewer')
+  @Header('Content-Type', HTML)
+  async live(
+    @Param('id', ParseIdPipe) id: string,
+    @Param('part') part: string,
+    @Req() req: Request,
+  ): Promise<string> {
+    if (part !== 'facts' && part !== 'activity') throw new AppError('not_found', `no partial ${part}`);
+    const page = await this.presenter.load(id, new Date());
+    return this.renderer.partial(req, `partials/host-${part}`, { page, fmt });
+  }
+
+  /** Live preview next to a cron field. */
+  @Get('ui/cron-preview')
+  @Roles('viewer')
+  @Header('Content-Type', HTML)
+  cronPreview(@Query() q: Record<string, unknown>, @Req() req: Request): string {
+    const raw = Object.entries(q).find(([k]) => k === 'cron' || /\[cron\]$/.test(k))?.[1];
+    const cron = typeof raw === 'string' ? raw.trim() : '';
+    const now = new Date();
+    const next = cron ? nextRun(cron, now) : null;
+    return this.renderer.partial(req, 'partials/cron-preview', {
+      cron,
+      text: cron ? cronText(cron) : null,
+      next: next ? fmt.timestamp(next.toISOString()) : null,
+    });
+  }
+
+  @Post('hosts/:id/repository')
+  @Roles('operator')
+  async configureRepository(
+    @Param('id', ParseIdPipe) id: string,
+    @Body() body: FormBody,
+    @RequestContext() ctx: CommandContext,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    let errors: Record<string, string[]> = {};
+    const input = {
+      url: text(body, 'url'),
+      password: text(body, 'password'),
+      ...(text(body, 'username') ? { username: text(body, 'username') } : {}),
+      ...(text(body, 'credential') ? { credential: text(body, 'credential') } : {}),
+    };
+    if (!input.url) errors['url'] = ['url: enter the repository URL, e.g. sftp:backup@nas:/srv/restic/web-1'];
+    if (!input.password)
+      errors['password'] = [
+        'password: enter the repository password (it is stored encrypted and never shown back)',
+      ];
+    if (!Object.keys(errors).length) {
+      try {
+        await this.repository.configure(id, input, ctx);
+      } catch (err) {
+        if (!isCodedError(err)) throw err;
+        errors = fieldErrors(err);
+      }
+    }
+    const saved = !Object.keys(errors).length;
+    if (!isHtmx(req) && saved) return res.redirect(303, `/hosts/${encodeURIComponent(id)}#repository`);
+    const page = await this.presenter.load(id, new Date());
+    res.status(saved || isHtmx(req) ? 200 : 400).type('html');
+    res.send(
+      this.renderer.partial(req, 'partials/host-repository', {
+        page,
+        fmt,
+        repoErrors: errors,
+        repoSaved: saved,
+        // A failed save keeps what was typed, except secrets.
+        draft: saved ? null : { url: input.url, username: input.username ?? '' },
+      }),
+    );
+  }
+
+  @Post('hosts/:id/schedules')
+  @Roles('operator')
+  async putSchedules(
+    @Param('id', ParseIdPipe) id: string,
+    @Body() body: FormBody,
+    @RequestContext() ctx: CommandContext,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const { schedules, rowOf } = schedulesFromForm(body);
+    const rowErrors: Record<string, Record<string, string[]>> = {};
+    let version: number | null = null;
+    try {
+      version = await this.schedules.setSchedules(id, schedules, ctx);
+    } catch (err) {
+      if (!isCodedError(err)) throw err;
+      for (const [field, msgs] of Object.entries(fieldErrors(err))) {
+        const at = scheduleFieldOf(field, rowOf);
+        const key = at.row === null ? '_form' : String(at.row);
+        ((rowErrors[key] ??= {})[at.field] ??= []).push(...msgs);
+      }
+    }
+    if (!isHtmx(req) && version !== null)
+      return res.redirect(303, `/hosts/${encodeURIComponent(id)}#schedules`);
+    const now = new Date();
+    const page = await this.presenter.load(id, now);
+    // On errors the editor shows what was submitted, so nothing typed is lost.
+    const rows = version === null ? this.submittedRows(body, now) : page.rows;
+    res.status(version !== null || isHtmx(req) ? 200 : 400).type('html');
+    res.send(
+      this.renderer.partial(req, 'partials/host-schedules', {
+        page: { ...page, rows },
+        fmt,
+        scheduleErrors: rowErrors,
+        scheduleSaved: version,
+      }),
+    );
+  }
+
+  @Post('hosts/:id/jobs')
+  @Roles('operator')
+  async runJob(
+    @Param('id', ParseIdPipe) id: string,
+    @Body() body: FormBody,
+    @RequestContext() ctx: CommandContext,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const kind = text(body, 'kind');
+    let errors: Record<string, string[]>;
+    if (!(JOB_KINDS as readonly string[]).includes(kind)) {
+      errors = { kind: [`kind must be one of ${JOB_KINDS.join(', ')}`] };
+    } else {
+      try {
+        const jobId = await this.jobs.requestJob(
+          id,
+          kind as JobKind,
+          jobArgsFromForm(kind as JobKind, body),
+          ctx,
+        );
+        const target = `/jobs/${encodeURIComponent(jobId)}`;
+        if (isHtmx(req)) res.setHeader('HX-Redirect', target).status(200).end();
+        else res.redirect(303, target);
+        return;
+      } catch (err) {
+        if (!isCodedError(err)) throw err;
+        errors = fieldErrors(err, jobFieldName);
+      }
+    }
+    res.status(isHtmx(req) ? 200 : 400).type('html');
+    res.send(this.renderer.partial(req, 'partials/form-errors', { errors }));
+  }
+
+  private submittedRows(body: FormBody, now: Date) {
+    const raw = body['s'];
+    const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : [];
+    return list
+      .filter((r): r is FormBody => typeof r === 'object' && r !== null)
+      .map((r, i) => {
+        const enabled = r['enabled'];
+        const asSchedule: Record<string, unknown> = {
+          id: text(r, 'id'),
+          kind: text(r, 'kind'),
+          cron: text(r, 'cron'),
+          enabled: Array.isArray(enabled) ? enabled.includes('on') : enabled === 'on',
+          paths: text(r, 'paths').split(/\r?\n/),
+          excludes: text(r, 'excludes').split(/\r?\n/),
+          tags: text(r, 'tags').split(','),
+          pre_hook: text(r, 'pre_hook'),
+          post_hook: text(r, 'post_hook'),
+          hook_timeout_s: text(r, 'hook_timeout_s'),
+          retention: Object.fromEntries(KEEP_RULES.map((k) => [k, text(r, k)]).filter(([, v]) => v !== '')),
+        };
+        return editorRow(asSchedule, i, now, text(r, 'new') === '1');
+      });
+  }
+}

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
+import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
+import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
+
+export interface FleetHostRow {
+  readonly id: string;
+  readonly name: string;
+  readonly online: boolean;
+  readonly status: string;
+  readonly os: string | null;
+  readonly lastSeen: string | null;
+  readonly lastBackupAt: string | null;
+  readonly freshness: Freshness;
+  readonly lastJob: { readonly id: string; readonly kind: string | null; readonly status: string } | null;
+  readonly repoSizeBytes: number | null;
+  readonly repositorySet: boolean;
+  readonly nextRun: { readonly at: string; readonly kind: string } | null;
+}
+
+export interface FleetOverview {
+  readonly now: Date;
+  readonly hosts: FleetHostRow[];
+  readonly totals: { online: number; hosts: number; running: number; queued: number; failed24h: number };
+  readonly daily: DailyOutcomes[];
+}
+
+/** The fleet dashboard: read models plus the gateway's live presence. */
+@Injectable()
+export class DashboardPresenter {
+  constructor(
+    private readonly reader: ReadModelsReader,
+    private readonly dashboard: DashboardQuery,
+    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+  ) {}
+
+  async overview(now: Date): Promise<FleetOverview> {
+    const models = await this.reader.fresh();
+    const hosts = models.hosts.list({ includeRevoked: false }).map((h): FleetHostRow => {
+      const schedules = models.schedules.forHost(h.id).schedules;
+      const last = models.jobs.list({ hostId: h.id, limit: 1 })[0];
+      const next = nextScheduled(schedules, now);
+      const online = this.sessions.isOnline(h.id);
+      const liveSeen = this.sessions.lastSeen(h.id);
+      return {
+        id: h.id,
+        name: h.hostname ?? h.id,
+        online,
+        status: online ? 'online' : h.status === 'online' ? 'offline' : h.status,
+        os: h.os,
+        lastSeen: liveSeen ? liveSeen.toISOString() : h.lastSeen,
+        lastBackupAt: h.lastBackup?.at ?? null,
+        freshness: backupFreshness(h.lastBackup?.at ?? null, schedules, now),
+        lastJob: last ? { id: last.id, kind: last.kind, status: last.status } : null,
+        repoSizeBytes: h.repoSizeBytes,
+        repositorySet: h.repository !== null,
+        nextRun: next ? { at: next.at.toISOString(), kind: next.kind } : null,
+      };
+    });
+    const summary = this.dashboard.summary(now, 30);
+    return {
+      now,
+      hosts,
+      totals: {
+        online: hosts.filter((h) => h.online).length,
+        hosts: hosts.length,
+        running: summary.jobs.running,
+        queued: summary.jobs.queued,
+        failed24h: summary.jobs.failedLast24h,
+      },
+      daily: summary.daily,
+    };
+  }
+}
+
+/** uPlot's column layout for the outcomes chart (x in Unix seconds). */
+export function outcomesChartData(daily: readonly DailyOutcomes[]): Record<string, number[]> {
+  return {
+    x: daily.map((d) => Date.parse(`${d.date}T00:00:00Z`) / 1000),
+    succeeded: daily.map((d) => d.succeeded),
+    warning: daily.map((d) => d.warning),
+    failed: daily.map((d) => d.failed),
+    cancelled: daily.map((d) => d.cancelled),
+    lost: daily.map((d) => d.lost),
+  };
+}
