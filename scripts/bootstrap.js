@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh machine ready: npm dependencies, then the Debian packages the
-// project drives (restic, rclone, chromium for browser tests). Runs first in
+// project drives (restic, rclone, chromium for browser tests, shellcheck for
+// the install script in `npm run lint`). Runs first in
 // `npm test` and `npm run quickstart`; cheap when everything is already there.
 //   node scripts/bootstrap.js [--for test|quickstart]
 'use strict';
@@ -56,7 +57,12 @@ function ensureNodeModules() {
 // 2. Debian packages, keyed by the binary each provides.
 function ensureDebianPackages() {
   const wanted = [{ bin: 'restic', pkg: 'restic' }];
-  if (purpose === 'test') wanted.push({ bin: 'rclone', pkg: 'rclone' }, { bin: 'chromium', pkg: 'chromium' });
+  if (purpose === 'test')
+    wanted.push(
+      { bin: 'rclone', pkg: 'rclone' },
+      { bin: 'chromium', pkg: 'chromium' },
+      { bin: 'shellcheck', pkg: 'shellcheck' },
+    );
   const missing = wanted.filter((w) => !which(w.bin));
   if (missing.length === 0) return;
   const pkgs = missing.map((m) => m.pkg);

@@ -51,4 +51,10 @@ if (fs.existsSync(uiBuild)) {
   const ui = spawnSync(process.execPath, [uiBuild], { cwd: root, stdio: 'inherit' });
   if (ui.status !== 0) process.exit(ui.status ?? 1);
 }
+// The agent as one file (dist/agent/restic-fleet-agent.js), served by the control plane.
+const agentBuild = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-agent.js')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (agentBuild.status !== 0) process.exit(agentBuild.status ?? 1);
 if (!process.env.RF_QUIET_BUILD) console.log(`build: ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);

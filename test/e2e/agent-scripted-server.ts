@@ -74,6 +74,10 @@ export class ScriptedServer {
   autoAck: boolean;
   rejectAuth = false;
   onHello: ((s: ScriptedServer) => void) | undefined;
+  /** Plain GET responses by path (e.g. an agent file offered for update). */
+  readonly files = new Map<string, Buffer>();
+  /** Paths fetched with GET, in order. */
+  readonly fetched: string[] = [];
   private readonly seen = new Set<string>();
   private http: http.Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -229,6 +233,12 @@ export class ScriptedServer {
         .end(JSON.stringify({ agent_id: this.agentId, agent_secret: this.agentSecret }));
       return;
     }
+    const file = req.method === 'GET' ? this.files.get(req.url ?? '') : undefined;
+    if (file) {
+      this.fetched.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/javascript', 'content-length': file.length }).end(file);
+      return;
+    }
     res.writeHead(404).end();
   }
 
@@ -249,6 +259,8 @@ export class ScriptedServer {
       const m = r.message;
       if (m.type === 'hello') {
         this.hellos.push(m);
+        // Like the real control plane: the hello is acked once the connection is recorded.
+        ws.send(encodeEnvelope(makeEnvelope('ack', { ids: [m.id] })));
         this.onHello?.(this);
         return;
       }
@@ -292,15 +304,27 @@ export function writeAgentConfig(o: AgentProcessOptions): string {
   return configPath;
 }
 
-/** A real `node dist/apps/agent/src/cli.js run` process with its JSON log captured. */
+/** The single-file agent `npm run build` writes (scripts/build-agent.js). */
+export function agentBundlePath(): string {
+  return path.join(repoRoot(), 'dist', 'agent', 'restic-fleet-agent.js');
+}
+
+/**
+ * A real agent process with its JSON log captured: `node dist/apps/agent/src/cli.js run`,
+ * or `node <script> run` for another build such as the single-file agent.
+ */
 export class AgentProcess {
   readonly child: ChildProcess;
   readonly logLines: string[] = [];
   private exited: Promise<number | null>;
 
-  constructor(configPath: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
-    const cli = path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js');
-    this.child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--config', configPath], {
+  constructor(
+    configPath: string,
+    env: Record<string, string> = {},
+    nodeArgs: string[] = [],
+    script = path.join(repoRoot(), 'dist', 'apps', 'agent', 'src', 'cli.js'),
+  ) {
+    this.child = spawn(process.execPath, [...nodeArgs, script, 'run', '--config', configPath], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -155,7 +155,7 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     await page.click('[data-testid=create-enrolment]');
     const command = (await page.locator('[data-testid=enrol-command]').textContent()) ?? '';
     await shot('settings-enrol');
-    const server = /--server (\S+)/.exec(command)?.[1];
+    const server = /^curl -fsSL (\S+)\/agent\/install\.sh \| sudo sh -s -- --token \S+$/.exec(command)?.[1];
     const token = /--token (\S+)/.exec(command)?.[1];
     assert.equal(server, cp.url, `command names this control plane: ${command}`);
     assert.ok(token, `command carries a token: ${command}`);

@@ -91,11 +91,17 @@ export class RcloneRestServer {
     return `rest:${this.url}/${sub}/`;
   }
 
-  static async start(root: string, timeoutMs = 15_000): Promise<RcloneRestServer> {
+  /** With `auth`, every request needs that HTTP basic user and password (restic gets them from the URL or RESTIC_REST_*). */
+  static async start(
+    root: string,
+    timeoutMs = 15_000,
+    auth?: { user: string; pass: string },
+  ): Promise<RcloneRestServer> {
     fs.mkdirSync(root, { recursive: true });
     const port = await freePort();
     const output: string[] = [];
-    const child = spawn('rclone', ['serve', 'restic', '--addr', `127.0.0.1:${port}`, root], {
+    const authArgs = auth ? ['--user', auth.user, '--pass', auth.pass] : [];
+    const child = spawn('rclone', ['serve', 'restic', '--addr', `127.0.0.1:${port}`, ...authArgs, root], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

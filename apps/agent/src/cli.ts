@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import {
   AgentConfig,
   ConfigError,
@@ -10,9 +11,11 @@ import {
   saveAgentConfig,
   CONFIG_SCHEMA_VERSION,
 } from './config/agent-config';
+import { bundledUnitTemplate, isBundle } from './build-info';
 import { createLogger } from './logger';
-import { AgentService } from './services/agent.service';
+import { AgentSupervisor, type ParentChannel } from './services/agent-supervisor.service';
 import { agentVersion, wireArch, wireOs } from './services/host-facts';
+import { TRIAL_ENV } from './repositories/trial-agent.repository';
 import {
   installSystemdService,
   uninstallSystemdService,
@@ -25,6 +28,7 @@ Usage:
   restic-fleet-agent enrol --server URL --token TOKEN [--config PATH]
       Register this host with the control plane using a one-time enrolment
       token (create one in the UI), and write the config file (mode 0600).
+      The token may come from RF_ENROL_TOKEN instead of --token.
   restic-fleet-agent run [--config PATH]
       Connect to the control plane and run jobs and schedules (the daemon).
   restic-fleet-agent service install [--config PATH] [--root DIR]
@@ -39,6 +43,7 @@ Options:
 
 Environment:
   RF_RESTIC_BIN   the restic binary to use (default: found on PATH)
+  RF_ENROL_TOKEN  the enrolment token for "enrol" (keeps it out of the process list)
 `;
 
 class UsageError extends Error {}
@@ -86,7 +91,7 @@ function configPathOf(p: Parsed): string {
 
 async function enrol(p: Parsed): Promise<void> {
   const server = str(p, '--server');
-  const token = str(p, '--token');
+  const token = str(p, '--token') ?? (process.env.RF_ENROL_TOKEN || undefined);
   if (!server) throw new UsageError('enrol: --server URL is required');
   if (!token) throw new UsageError('enrol: --token TOKEN is required (create an enrolment token in the UI)');
   let base: URL;
@@ -165,47 +170,47 @@ function serverMessage(text: string): string {
 }
 
 async function run(p: Parsed): Promise<void> {
+  // The daemon mostly waits on restic and the network. V8's optimizing compilers
+  // would page in ~5 MB of their own code for no measurable gain (apps/agent/README.md, "Memory").
+  v8.setFlagsFromString('--no-turbofan');
+  v8.setFlagsFromString('--no-maglev');
   const configPath = configPathOf(p);
   const cfg = loadAgentConfig(configPath);
   const logger = createLogger(cfg.log_level);
   logger.info({ config: configPath, agent_id: cfg.agent_id, version: agentVersion() }, 'agent: starting');
-  const agent = new AgentService({ config: cfg, logger });
-  await agent.start();
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'agent: stopping (cancelling running jobs)');
-    // Never hang on shutdown: restic gets SIGINT, then SIGKILL after the grace; allow that plus a margin.
-    const hardStop = setTimeout(
-      () => {
-        logger.error({}, 'agent: shutdown did not complete in time; exiting');
-        process.exit(1);
-      },
-      (cfg.cancel_grace_s + 20) * 1000,
-    );
-    hardStop.unref();
-    agent.stop().then(
-      () => {
-        logger.info({}, 'agent: stopped');
-        logger.flush();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'agent: error while stopping');
-        process.exit(1);
-      },
-    );
+  const supervisor = new AgentSupervisor({
+    configPath,
+    config: cfg,
+    logger,
+    agentFile: isBundle() ? __filename : undefined,
+    serviceManager: process.env.RF_AGENT_SUPERVISOR || undefined,
+    parent: parentChannel(),
+    exit: (code) => process.exit(code),
+  });
+  process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
+  process.on('SIGINT', () => supervisor.stop('SIGINT'));
+  await supervisor.start();
+}
+
+/** The IPC channel to an updating agent that started this one as a trial (see apps/agent/README.md). */
+function parentChannel(): ParentChannel | undefined {
+  const send = process.send?.bind(process);
+  if (process.env[TRIAL_ENV] !== '1' || !send) return undefined;
+  return {
+    send: (m) => void send(m),
+    onMessage: (cb) => void process.on('message', cb),
+    onDisconnect: (cb) => void process.once('disconnect', cb),
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 async function service(p: Parsed): Promise<void> {
   const action = p.positionals[1];
   if (action !== 'install' && action !== 'uninstall')
     throw new UsageError('service: use "service install" or "service uninstall"');
-  const agentBin = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'restic-fleet-agent.js');
+  // The single-file agent installs itself; a checkout installs its bin/ wrapper.
+  const agentBin = isBundle()
+    ? __filename
+    : path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'restic-fleet-agent.js');
   const configPath = configPathOf(p);
   const print = (line: string): void => void process.stdout.write(line + '\n');
   if (process.platform === 'win32') {
@@ -223,6 +228,7 @@ async function service(p: Parsed): Promise<void> {
   const systemdPresent = root === '/' ? undefined : false;
   if (action === 'install') {
     if (root === '/') loadAgentConfig(configPath); // fail early: a service without an enrolled config only crash-loops
+    const template = bundledUnitTemplate();
     installSystemdService({
       root,
       nodePath: process.execPath,
@@ -231,6 +237,7 @@ async function service(p: Parsed): Promise<void> {
       run: runCmd,
       print,
       systemdPresent,
+      ...(template !== undefined ? { template } : {}),
     });
   } else {
     uninstallSystemdService({ root, run: runCmd, print, systemdPresent });

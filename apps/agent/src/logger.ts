@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { isBundle } from './build-info';
 
 export type AgentLogger = pino.Logger;
 
@@ -24,7 +25,8 @@ export const REDACT_PATHS = [
 export function createLogger(level = 'info', pretty = process.stdout.isTTY === true): AgentLogger {
   const base = { service: 'restic-fleet-agent' };
   const redact = { paths: REDACT_PATHS, censor: '[redacted]' };
-  if (pretty && hasPinoPretty()) {
+  // pino-pretty runs in a worker thread that loads files from node_modules: never in the single-file agent.
+  if (pretty && !isBundle() && hasPinoPretty()) {
     return pino({ level, base, redact, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
   return pino({ level, base, redact });

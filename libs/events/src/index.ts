@@ -20,8 +20,35 @@ export {
   KEEP_RULES,
   validateJobArgs,
 } from './catalog/job-args';
-export { jobArgsForSchedule, Schedule } from './catalog/schedule';
 export {
+  jobArgsForSchedule,
+  REPOSITORY_SCHEDULE_KINDS,
+  RepositorySchedule,
+  type RepositoryScheduleKind,
+  Schedule,
+} from './catalog/schedule';
+export {
+  jobLockClaims,
+  type LockedJob,
+  locksCompatible,
+  REPOSITORY_LOCKS,
+  RESTIC_COMMAND_LOCKS,
+  type RepositoryLock,
+  type RepositoryLockClaim,
+  type ResticCommandName,
+} from './catalog/repository-locks';
+export {
+  EMPTY_REPOSITORIES_STATE,
+  evolveRepositories,
+  repositoriesOfHost,
+  type RepositoriesState,
+  type RepositorySecrets,
+  type RepositoryState,
+  repositoryEventsForConfigured,
+} from './catalog/repository-state';
+export {
+  AGENT_CAPABILITIES,
+  type AgentCapability,
   type DisconnectReason,
   FLEET_EVENT_TYPES,
   type FleetEvent,
@@ -80,9 +107,15 @@ export {
   jobLogStream,
   jobStream,
   parseStreamName,
+  repositoryStream,
   schedulesStream,
 } from './catalog/streams';
-export { eventIdFromEnvelope, jobIdForScheduleFire, nameBasedUuid } from './catalog/event-ids';
+export {
+  eventIdFromEnvelope,
+  jobIdForScheduleFire,
+  legacyRepositoryId,
+  nameBasedUuid,
+} from './catalog/event-ids';
 export { currentSchemaVersion, upcast } from './catalog/upcasters';
 export { type EventActor, type EventMetadataInput, fromRecorded, toEventData } from './catalog/event-codec';
 export { AGENT_TO_SERVER, SERVER_TO_AGENT, type WirePayloadMap, type WireType } from './wire/wire-messages';
@@ -98,3 +131,4 @@ export {
   WireProtocolError,
 } from './wire/envelope';
 export { eventDataForMessage, eventForMessage, metadataForMessage } from './wire/message-events';
+export { isAgentVersion, isNewerAgentVersion } from './wire/agent-version';

@@ -6,11 +6,15 @@ export { locateRestic, resticCandidates, readResticVersion } from './restic-loca
 export type { LocateResticOptions, LocatedRestic } from './restic-locator';
 export { ResticProcessRepository } from './process/restic-process.repository';
 export type { ResticRunOptions, ResticRunResult, ResticStream } from './process/restic-process.repository';
-export { resticEnvironment } from './process/restic-environment';
+export { resticCopyEnvironment, resticEnvironment } from './process/restic-environment';
 export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
-export { argsForJob } from './args/restic-args';
+export { waitForExit } from './process/child-exit';
+export type { ChildExit } from './process/child-exit';
+export { argsForJob, catConfigArgs, initCopyChunkerParamsArgs } from './args/restic-args';
 export type { ResticInvocation, ResticJob } from './args/restic-args';
+export { CopyReportBuilder, parseCopyLine, parseCopyOutput } from './parsers/restic-copy.parser';
+export type { CopiedSnapshot, CopyLine, CopyReport } from './parsers/restic-copy.parser';
 export { sameSnapshotId } from './parsers/json-fields';
 export { parseResticLine } from './parsers/restic-line.parser';
 export type { ResticLine, ResticExitError } from './parsers/restic-line.parser';

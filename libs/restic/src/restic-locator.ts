@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { waitForExit } from './process/child-exit';
 import { ResticError } from './restic.errors';
 import { parseVersionOutput, ResticVersion } from './restic-version';
+
+const VERSION_TIMEOUT_MS = 15_000;
 
 export interface LocateResticOptions {
   env?: NodeJS.ProcessEnv;
@@ -69,18 +72,25 @@ function isExecutable(file: string, platform: NodeJS.Platform): boolean {
 
 /** Runs `<bin> version` and parses it (text in every version; JSON also understood). */
 export async function readResticVersion(bin: string): Promise<ResticVersion> {
-  const res = await execa(bin, ['version'], {
-    reject: false,
-    timeout: 15_000,
-    stdin: 'ignore',
-    windowsHide: true,
+  const child = spawn(bin, ['version'], { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const exited = waitForExit(child);
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    if (stdout.length < 64 * 1024) stdout += d;
   });
-  const version = res.exitCode === 0 ? parseVersionOutput(String(res.stdout)) : undefined;
+  child.stderr.resume();
+  const timer = setTimeout(() => child.kill('SIGKILL'), VERSION_TIMEOUT_MS);
+  const res = await exited.finally(() => clearTimeout(timer));
+  const version = res.exitCode === 0 ? parseVersionOutput(stdout) : undefined;
   if (!version) {
     const why =
       res.exitCode === 0
-        ? `unrecognised output "${String(res.stdout).slice(0, 200)}"`
-        : (res.shortMessage ?? `exit ${res.exitCode}`);
+        ? `unrecognised output "${stdout.slice(0, 200)}"`
+        : res.spawnError
+          ? res.spawnError.message
+          : res.signal === 'SIGKILL'
+            ? `no answer within ${VERSION_TIMEOUT_MS / 1000} s`
+            : `exit ${res.exitCode ?? res.signal}`;
     throw new ResticError('not_runnable', `${bin} does not behave like restic (\`restic version\`: ${why})`);
   }
   return version;

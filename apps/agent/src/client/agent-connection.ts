@@ -36,7 +36,8 @@ export interface ConnectionHandlers {
 }
 
 export interface AgentConnectionOptions {
-  serverUrl: string;
+  /** Control-plane URLs in order of preference (`servers:` in agent.yaml). */
+  serverUrls: readonly string[];
   agentId: string;
   agentSecret: string;
   backoff: BackoffOptions;
@@ -55,6 +56,31 @@ export function agentSocketUrl(server: string): string {
 }
 
 /**
+ * Which control-plane URL to dial: the first that answers. A failed dial moves
+ * on to the next URL (after the usual backoff delay); a connection that was up
+ * and dropped starts again from the first, so a recovered primary is preferred.
+ */
+export class ServerRotation {
+  private index = 0;
+
+  constructor(readonly urls: readonly string[]) {
+    if (urls.length === 0) throw new Error('at least one control-plane URL is required');
+  }
+
+  get current(): string {
+    return this.urls[this.index]!;
+  }
+
+  dialFailed(): void {
+    this.index = (this.index + 1) % this.urls.length;
+  }
+
+  connectionDropped(): void {
+    this.index = 0;
+  }
+}
+
+/**
  * The agent's single outbound WebSocket. It owns dialling and re-dialling
  * (exponential backoff with full jitter, reset after a stable connection);
  * it knows nothing about envelopes beyond passing text in and out.
@@ -66,10 +92,16 @@ export class AgentConnection {
   private stableTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private nextDelayOverride: number | undefined;
-  private readonly url: string;
+  private readonly rotation: ServerRotation;
+  private connectedTo: string | undefined;
 
   constructor(private readonly o: AgentConnectionOptions) {
-    this.url = agentSocketUrl(o.serverUrl);
+    this.rotation = new ServerRotation(o.serverUrls);
+  }
+
+  /** The control-plane URL (as configured) of the open connection, if any. */
+  get serverUrl(): string | undefined {
+    return this.isOpen ? this.connectedTo : undefined;
   }
 
   get isOpen(): boolean {
@@ -121,7 +153,9 @@ export class AgentConnection {
 
   private dial(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.url, {
+    const server = this.rotation.current;
+    const url = agentSocketUrl(server);
+    const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.o.agentId}.${this.o.agentSecret}` },
       handshakeTimeout: 15_000,
       maxPayload: this.o.maxMessageBytes ?? 16 * 1024 * 1024,
@@ -130,7 +164,8 @@ export class AgentConnection {
     let opened = false;
     ws.on('open', () => {
       opened = true;
-      this.o.logger.info({ url: this.url }, 'agent: connected to control plane');
+      this.connectedTo = server;
+      this.o.logger.info({ url }, 'agent: connected to control plane');
       this.stableTimer = setTimeout(() => {
         this.attempt = 0;
       }, this.o.backoff.stableMs);
@@ -158,14 +193,17 @@ export class AgentConnection {
       ws.terminate();
     });
     ws.on('error', (err) => {
-      this.o.logger.warn({ err: err.message, url: this.url }, 'agent: connection error');
+      this.o.logger.warn({ err: err.message, url }, 'agent: connection error');
     });
     ws.on('close', (code) => {
       if (this.stableTimer) clearTimeout(this.stableTimer);
       if (this.ws === ws) this.ws = undefined;
       if (opened) {
-        this.o.logger.warn({ code }, 'agent: disconnected from control plane');
+        this.o.logger.warn({ code, url }, 'agent: disconnected from control plane');
+        this.rotation.connectionDropped();
         this.o.handlers.onClose();
+      } else {
+        this.rotation.dialFailed();
       }
       this.scheduleRedial();
     });

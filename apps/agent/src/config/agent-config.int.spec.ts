@@ -56,6 +56,36 @@ describe('agent config file', () => {
     }
   });
 
+  it('servers: several control-plane URLs in order, after server:, without repeats; round-trips', () => {
+    const p = path.join(dir, 'agent.yaml');
+    const cfg = parseAgentConfig(
+      { ...base, servers: ['http://cp-b:8080', 'http://127.0.0.1:8080', 'https://cp-c/'] },
+      p,
+    );
+    assert.deepEqual(cfg.servers, ['http://127.0.0.1:8080', 'http://cp-b:8080', 'https://cp-c']);
+    assert.equal(cfg.server, 'http://127.0.0.1:8080');
+    saveAgentConfig(p, cfg);
+    assert.deepEqual(loadAgentConfig(p).servers, cfg.servers);
+    const only = parseAgentConfig({ ...base, server: undefined, servers: ['http://cp-b:8080'] }, p);
+    assert.deepEqual([only.server, only.servers], ['http://cp-b:8080', ['http://cp-b:8080']]);
+    assert.equal(parseAgentConfig(base, p).auto_update, false);
+    assert.equal(parseAgentConfig({ ...base, auto_update: true }, p).auto_update, true);
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, servers: 'http://cp-b' }, 'servers'],
+      [{ ...base, servers: [] }, 'servers'],
+      [{ ...base, servers: ['http://cp-b', 'ftp://cp-c'] }, 'servers.1'],
+      [{ ...base, server: undefined }, 'server'],
+      [{ ...base, auto_update: 'yes' }, 'auto_update'],
+    ];
+    for (const [doc, field] of bad) {
+      assert.throws(
+        () => parseAgentConfig(doc, p),
+        (e: unknown) => e instanceof ConfigError && e.field === field && e.message.includes(field),
+        field,
+      );
+    }
+  });
+
   it('a missing file tells to enrol first; an unparsable one is moved aside', () => {
     assert.throws(() => loadAgentConfig(path.join(dir, 'none.yaml')), /run "restic-fleet-agent enrol/);
     const p = path.join(dir, 'agent.yaml');

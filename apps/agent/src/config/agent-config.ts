@@ -8,7 +8,12 @@ export const CONFIG_SCHEMA_VERSION = 1;
 
 /** The agent's on-disk configuration (`agent.yaml`, mode 0600: it holds the agent secret). */
 export interface AgentConfig {
+  /** The first control-plane URL (`server:`, or the first of `servers:`). */
   server: string;
+  /** Every control-plane URL in order of preference; the agent fails over between them. */
+  servers: string[];
+  /** Install newer agents the control plane offers (apps/agent/README.md, "Updates"). Default false. */
+  auto_update: boolean;
   agent_id: string;
   agent_secret: string;
   /** Where the outbox and schedule state live; see defaultStateDir. */
@@ -87,13 +92,7 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     }
     return v;
   };
-  const server = str('server', true) as string;
-  try {
-    const u = new URL(server);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-  } catch {
-    throw new ConfigError('server', `${configPath}: server must be an http(s) URL (got "${server}")`);
-  }
+  const servers = serverList(o, configPath);
   const logLevel = str('log_level', false) ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(
@@ -102,8 +101,13 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     );
   }
   const stateDir = str('state_dir', false) ?? defaultStateDir(configPath);
+  const autoUpdate = o.auto_update ?? false;
+  if (typeof autoUpdate !== 'boolean')
+    throw new ConfigError('auto_update', `${configPath}: auto_update must be true or false`);
   return {
-    server: server.replace(/\/+$/, ''),
+    server: servers[0]!,
+    servers,
+    auto_update: autoUpdate,
     agent_id: str('agent_id', true) as string,
     agent_secret: str('agent_secret', true) as string,
     state_dir: path.resolve(path.dirname(path.resolve(configPath)), stateDir),
@@ -117,6 +121,32 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     reconnect_max_ms: num('reconnect_max_ms', 60_000, 1, 24 * 3600_000),
     reconnect_unauthorized_ms: num('reconnect_unauthorized_ms', 10 * 60_000, 1, 24 * 3600_000),
   };
+}
+
+/** `server: URL` and/or `servers: [URL, …]`, in that order, without repeats; each an http(s) URL. */
+function serverList(o: Record<string, unknown>, configPath: string): string[] {
+  const raw: Array<{ field: string; value: unknown }> = [];
+  if (o.server !== undefined && o.server !== null && o.server !== '')
+    raw.push({ field: 'server', value: o.server });
+  if (o.servers !== undefined && o.servers !== null) {
+    if (!Array.isArray(o.servers) || o.servers.length === 0)
+      throw new ConfigError('servers', `${configPath}: servers must be a list of control-plane URLs`);
+    o.servers.forEach((value, i) => raw.push({ field: `servers.${i}`, value }));
+  }
+  if (raw.length === 0) throw new ConfigError('server', `${configPath}: server (or servers) is required`);
+  const out: string[] = [];
+  for (const { field, value } of raw) {
+    try {
+      if (typeof value !== 'string') throw new Error('not a string');
+      const { protocol } = new URL(value);
+      if (protocol !== 'http:' && protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ConfigError(field, `${configPath}: ${field} must be an http(s) URL (got "${String(value)}")`);
+    }
+    const normal = (value as string).replace(/\/+$/, '');
+    if (!out.includes(normal)) out.push(normal);
+  }
+  return out;
 }
 
 /**
@@ -153,7 +183,7 @@ export function loadAgentConfig(configPath: string): AgentConfig {
 export function saveAgentConfig(configPath: string, cfg: AgentConfig): void {
   const doc: Record<string, unknown> = {
     schema_version: CONFIG_SCHEMA_VERSION,
-    server: cfg.server,
+    ...(cfg.servers.length > 1 ? { servers: cfg.servers } : { server: cfg.server }),
     agent_id: cfg.agent_id,
     agent_secret: cfg.agent_secret,
     state_dir: cfg.state_dir,
@@ -162,6 +192,7 @@ export function saveAgentConfig(configPath: string, cfg: AgentConfig): void {
     log_level: cfg.log_level,
   };
   if (cfg.restic_bin) doc.restic_bin = cfg.restic_bin;
+  if (cfg.auto_update) doc.auto_update = true;
   const defaults = parseAgentConfig(
     { schema_version: CONFIG_SCHEMA_VERSION, server: cfg.server, agent_id: 'x', agent_secret: 'x' },
     configPath,

@@ -1,5 +1,5 @@
-import { execa } from 'execa';
-import * as readline from 'node:readline';
+import { spawn } from 'node:child_process';
+import { LineSplitter, waitForExit } from '@rf/restic';
 
 export interface HookResult {
   exitCode: number | undefined;
@@ -18,6 +18,8 @@ export interface HookRunOptions {
 
 const POSIX = process.platform !== 'win32';
 const KILL_AFTER_MS = 5000;
+/** A hook printing one endless line cannot exhaust the agent's memory. */
+const MAX_LINE_CHARS = 64 * 1024;
 
 /**
  * Runs a schedule's pre/post hook through the platform shell (sh on POSIX,
@@ -28,16 +30,14 @@ const KILL_AFTER_MS = 5000;
  */
 export class HookProcessRepository {
   async run(command: string, o: HookRunOptions): Promise<HookResult> {
-    const child = execa(command, {
+    const child = spawn(command, {
       shell: true,
-      reject: false,
       detached: POSIX,
-      stdin: 'ignore',
-      env: o.env,
-      extendEnv: true,
-      buffer: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...o.env },
       windowsHide: true,
     });
+    const exited = waitForExit(child);
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -59,25 +59,29 @@ export class HookProcessRepository {
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', o.onLine);
-    }
+    const splitters = [child.stdout, child.stderr].map((stream) => {
+      const lines = new LineSplitter(o.onLine, MAX_LINE_CHARS);
+      stream.on('data', (chunk: Buffer) => lines.push(chunk));
+      return lines;
+    });
     try {
-      const r = await child;
+      const r = await exited;
+      for (const lines of splitters) lines.end();
+      const exitCode = r.exitCode ?? undefined;
       if (timedOut) {
         return {
-          exitCode: r.exitCode,
+          exitCode,
           timedOut: true,
           cancelled: false,
           error: `timed out after ${o.timeoutMs / 1000} s`,
         };
       }
-      if (cancelled) return { exitCode: r.exitCode, timedOut: false, cancelled: true, error: 'cancelled' };
-      if (r.failed) {
+      if (cancelled) return { exitCode, timedOut: false, cancelled: true, error: 'cancelled' };
+      if (r.spawnError) return { exitCode, timedOut: false, cancelled: false, error: r.spawnError.message };
+      if (r.exitCode !== 0) {
         const why =
-          r.exitCode !== undefined ? `exited with code ${r.exitCode}` : (r.signal ?? r.shortMessage);
-        return { exitCode: r.exitCode, timedOut: false, cancelled: false, error: why };
+          r.exitCode !== null ? `exited with code ${r.exitCode}` : `killed by ${r.signal ?? 'a signal'}`;
+        return { exitCode, timedOut: false, cancelled: false, error: why };
       }
       return { exitCode: 0, timedOut: false, cancelled: false };
     } finally {

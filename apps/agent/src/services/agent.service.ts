@@ -27,6 +27,10 @@ export interface AgentServiceOptions {
   config: AgentConfig;
   logger: AgentLogger;
   clock?: Clock;
+  /** The control plane acked this connection's hello: it has recorded the agent as connected. */
+  onConnected?: (serverUrl: string) => void;
+  /** `agent.update_available` arrived from `serverUrl` (the updater decides what to do). */
+  onUpdateOffer?: (offer: WirePayloadMap['agent.update_available'], serverUrl: string) => void;
 }
 
 /**
@@ -46,12 +50,16 @@ export class AgentService {
   private readonly conn: AgentConnection;
   private readonly clock: Clock;
   private readonly log: AgentLogger;
+  /** The default repository (config.update `repo_*`): jobs without repository_id use it. */
   private repository: ResticRepository | undefined;
+  /** Every repository the host is attached to, by id (config.update `repositories`). */
+  private repositories = new Map<string, ResticRepository>();
   private restic: Promise<ResticBinary> | undefined;
   private resticVersionText = '';
   private heartbeat: NodeJS.Timeout | undefined;
   private pumpTimer: NodeJS.Timeout | undefined;
   private handshaken = false;
+  private helloId: string | undefined;
   private stopping = false;
   private closed = false;
 
@@ -77,6 +85,7 @@ export class AgentService {
       emit: (type, jobId, payload) => this.emit(type, jobId, payload),
       takeDropped: (jobId) => this.outbox.takeDropped(jobId).logLines,
       repository: () => this.repository,
+      repositoryById: (id) => this.repositories.get(id),
       restic: () => this.resticBinary(),
       schedule: (id) => this.scheduler.schedule(id),
       logger: this.log,
@@ -90,7 +99,7 @@ export class AgentService {
       unauthorizedMs: cfg.reconnect_unauthorized_ms,
     };
     this.conn = new AgentConnection({
-      serverUrl: cfg.server,
+      serverUrls: cfg.servers,
       agentId: cfg.agent_id,
       agentSecret: cfg.agent_secret,
       backoff,
@@ -100,6 +109,7 @@ export class AgentService {
         onMessage: (text) => this.onMessage(text),
         onClose: () => {
           this.handshaken = false;
+          this.helloId = undefined;
         },
       },
     });
@@ -120,6 +130,11 @@ export class AgentService {
     this.scheduler.start();
     this.conn.start();
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.config.heartbeat_interval_s * 1000);
+  }
+
+  /** Jobs accepted and not yet finished (queued or running). */
+  get activeJobs(): number {
+    return this.jobs.activeJobs;
   }
 
   /** Cancels running jobs (SIGINT to restic), persists what is left and disconnects. */
@@ -217,7 +232,9 @@ export class AgentService {
   }
 
   private onOpen(): void {
-    this.conn.send(JSON.stringify(this.envelope('hello', undefined, helloFacts(this.resticVersionText))));
+    const hello = this.envelope('hello', undefined, helloFacts(this.resticVersionText));
+    this.helloId = hello.id;
+    this.conn.send(JSON.stringify(hello));
     this.handshaken = true;
     this.outbox.rewindSend();
     this.pump();
@@ -254,6 +271,11 @@ export class AgentService {
     const msg: WireMessage = parsed.message;
     switch (msg.type) {
       case 'ack':
+        if (this.helloId !== undefined && msg.payload.ids.includes(this.helloId)) {
+          this.helloId = undefined;
+          const url = this.conn.serverUrl;
+          if (url !== undefined) this.o.onConnected?.(url);
+        }
         this.outbox.ack(msg.payload.ids);
         return;
       case 'config.update':
@@ -276,6 +298,7 @@ export class AgentService {
           kind: msg.payload.kind,
           args: msg.payload.args,
           ...(msg.payload.schedule_id !== undefined ? { schedule_id: msg.payload.schedule_id } : {}),
+          ...(msg.payload.repository_id !== undefined ? { repository_id: msg.payload.repository_id } : {}),
         });
         return;
       case 'command.cancel':
@@ -284,12 +307,11 @@ export class AgentService {
       case 'error':
         this.onServerError(msg.payload);
         return;
-      case 'agent.update_available':
-        this.log.info(
-          { latest_version: msg.payload.latest_version },
-          'agent: a newer agent version is available',
-        );
+      case 'agent.update_available': {
+        const url = this.conn.serverUrl;
+        if (url !== undefined) this.o.onUpdateOffer?.(msg.payload, url);
         return;
+      }
       default:
         this.log.debug({ type: msg.type }, 'agent: ignoring message type');
     }
@@ -340,14 +362,32 @@ export class AgentService {
   }
 
   private applyConfig(p: WirePayloadMap['config.update']): void {
-    this.repository = {
-      url: p.repo_url,
-      password: p.repo_password,
-      ...(p.repo_username ? { username: p.repo_username } : {}),
-      ...(p.repo_credential ? { credential: p.repo_credential } : {}),
-    };
-    // Secrets stay in memory only; log the location without any userinfo.
-    this.log.info({ repository: redactUrl(p.repo_url) }, 'agent: repository configured');
+    const access = (
+      url: string,
+      password: string,
+      username: string | undefined,
+      credential: string | undefined,
+    ): ResticRepository => ({
+      url,
+      password,
+      ...(username ? { username } : {}),
+      ...(credential ? { credential } : {}),
+    });
+    this.repository = access(p.repo_url, p.repo_password, p.repo_username, p.repo_credential);
+    // Each update states the whole set: a repository the host was detached from is forgotten.
+    const repositories = new Map<string, ResticRepository>();
+    if (p.repository_id !== undefined) repositories.set(p.repository_id, this.repository);
+    for (const r of p.repositories ?? [])
+      repositories.set(r.repository_id, access(r.url, r.password, r.username, r.credential));
+    this.repositories = repositories;
+    // Secrets stay in memory only; log the locations without any userinfo.
+    this.log.info(
+      {
+        repository: redactUrl(p.repo_url),
+        repositories: [...repositories].map(([id, r]) => ({ id, url: redactUrl(r.url) })),
+      },
+      'agent: repositories configured',
+    );
   }
 }
 

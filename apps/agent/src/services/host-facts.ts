@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundledVersion } from '../build-info';
+import { AGENT_CAPABILITIES } from '@rf/events';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -16,9 +18,11 @@ export function wireArch(arch: string = process.arch): string {
 }
 
 let cachedVersion: string | undefined;
-/** The version in the restic-fleet package.json the agent runs from. */
+/** The version baked into the single-file agent, else the one in the restic-fleet package.json it runs from. */
 export function agentVersion(start = __dirname): string {
   if (cachedVersion) return cachedVersion;
+  const baked = bundledVersion();
+  if (baked) return (cachedVersion = baked);
   let dir = start;
   for (let i = 0; i < 8; i++) {
     const p = path.join(dir, 'package.json');
@@ -39,6 +43,7 @@ export interface HelloFacts {
   os: string;
   arch: string;
   boot_time: string;
+  capabilities: string[];
 }
 
 export function helloFacts(resticVersion: string): HelloFacts {
@@ -50,5 +55,7 @@ export function helloFacts(resticVersion: string): HelloFacts {
     os: wireOs(),
     arch: wireArch(),
     boot_time: new Date(Math.round(Date.now() - os.uptime() * 1000)).toISOString(),
+    // This agent implements every capability the catalog it was built with names.
+    capabilities: [...AGENT_CAPABILITIES],
   };
 }

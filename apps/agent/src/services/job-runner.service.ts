@@ -1,6 +1,14 @@
 import {
   argsForJob,
+  catConfigArgs,
   classifyOutcome,
+  CopyReportBuilder,
+  initCopyChunkerParamsArgs,
+  parseCopyLine,
+  ResticError,
+  type CopyLine,
+  type ResticInvocation,
+  type ResticProgress,
   formatVersion,
   parseBackupLine,
   progressFromStatus,
@@ -32,7 +40,10 @@ export interface JobRunnerDeps {
   emit: Emit;
   /** Ends drop accounting for a job; returns dropped log lines (outbox size cap). */
   takeDropped: (jobId: string) => number;
+  /** The host's default repository (jobs without repository_id). */
   repository: () => ResticRepository | undefined;
+  /** The repositories the host is attached to, by id (config.update `repositories`). */
+  repositoryById?: (id: string) => ResticRepository | undefined;
   restic: () => Promise<ResticBinary>;
   schedule: (id: string) => StoredSchedule | undefined;
   logger: AgentLogger;
@@ -52,6 +63,7 @@ export interface CommandRun {
   kind: string;
   args?: unknown;
   schedule_id?: string;
+  repository_id?: string;
 }
 
 interface Job {
@@ -61,6 +73,10 @@ interface Job {
   scheduleId?: string;
   repoKey: string;
   repo: ResticRepository;
+  /** As the control plane named it; undefined for the default repository of an older control plane. */
+  repositoryId?: string;
+  /** A copy's destination. */
+  destination?: { id: string; repo: ResticRepository };
   abort: AbortController;
   state: 'queued' | 'running' | 'done';
   logLines: number;
@@ -152,10 +168,31 @@ export class JobRunnerService {
       reject(checked.issues.map((i) => i.message).join('; '), issue?.field);
       return;
     }
-    const repo = this.d.repository();
+    const repo =
+      cmd.repository_id !== undefined ? this.d.repositoryById?.(cmd.repository_id) : this.d.repository();
     if (!repo) {
-      reject('no repository is configured for this host; set one in the host settings first', 'repository');
+      if (cmd.repository_id !== undefined)
+        reject(`repository ${cmd.repository_id} is not configured on this host`, 'repository_id');
+      else
+        reject('no repository is configured for this host; set one in the host settings first', 'repository');
       return;
+    }
+    let destination: Job['destination'];
+    if (cmd.kind === 'copy') {
+      const to = String((checked.value as { to_repository_id: unknown }).to_repository_id);
+      const toRepo = this.d.repositoryById?.(to);
+      if (!toRepo) {
+        reject(
+          `the copy's destination repository ${to} is not configured on this host`,
+          'args.to_repository_id',
+        );
+        return;
+      }
+      if (toRepo.url === repo.url) {
+        reject('a copy needs a destination other than its source', 'args.to_repository_id');
+        return;
+      }
+      destination = { id: to, repo: toRepo };
     }
     const job: Job = {
       id: jobId,
@@ -164,6 +201,8 @@ export class JobRunnerService {
       scheduleId,
       repoKey: repo.url,
       repo,
+      ...(cmd.repository_id !== undefined ? { repositoryId: cmd.repository_id } : {}),
+      ...(destination ? { destination } : {}),
       abort: new AbortController(),
       state: 'queued',
       logLines: 0,
@@ -290,11 +329,28 @@ export class JobRunnerService {
         return;
       }
     }
+    if (job.destination) {
+      const failed = await this.prepareCopyDestination(job, job.destination, restic, log);
+      if (failed) {
+        this.finish(job, startedAt, failed);
+        return;
+      }
+    }
     const inv = argsForJob(toResticJob(job.kind, job.args));
     const throttle = new ProgressThrottle(this.d.progressIntervalMs ?? 1000);
     let summary: BackupSummary | undefined;
+    const copied = job.destination ? new CopyReportBuilder() : undefined;
     const runStarted = Date.now();
     const onLine = (stream: ResticStream, line: string, parsed: ResticLine): void => {
+      if (copied && parsed.kind === 'text') {
+        const c = parseCopyLine(line);
+        copied.add(c);
+        if (c.type === 'progress') {
+          const sample = throttle.offer(copyProgressSample(c, Date.now()));
+          if (sample) this.emitProgress(job, sample);
+          return;
+        }
+      }
       if (parsed.kind === 'json' && parsed.messageType === 'status') {
         if (job.kind === 'backup') {
           const b = parseBackupLine(line);
@@ -321,7 +377,9 @@ export class JobRunnerService {
       result = await this.processes.run({
         bin: restic.bin,
         version: restic.version,
-        repo: job.repo,
+        // A copy writes into its destination and reads its source (restic's --from-repo).
+        repo: job.destination?.repo ?? job.repo,
+        ...(job.destination ? { from: job.repo, extraEnv: { RESTIC_PROGRESS_FPS: '1' } } : {}),
         command: inv.command,
         args: inv.args,
         signal: job.abort.signal,
@@ -362,11 +420,24 @@ export class JobRunnerService {
         log('agent', `could not read restic stats output: ${(err as Error).message}`);
       }
     }
+    if (copied && job.destination) {
+      const report = copied.report();
+      stats = {
+        to_repository_id: job.destination.id,
+        copied: report.copied.length,
+        skipped: report.skipped.length,
+        snapshots: report.copied.slice(0, MAX_COPIED_LISTED),
+      };
+    }
     if (job.kind === 'snapshots' && result.stdoutLines && status === 'succeeded') {
       try {
         const snapshots = mapSnapshots(jsonDocument(result.stdoutLines));
         stats = { snapshot_count: snapshots.length };
-        this.d.emit('snapshots.report', job.id, { job_id: job.id, snapshots });
+        this.d.emit('snapshots.report', job.id, {
+          job_id: job.id,
+          ...repositoryIdOf(job.repositoryId),
+          snapshots,
+        });
       } catch (err) {
         log('agent', `could not read restic snapshots output: ${(err as Error).message}`);
       }
@@ -380,13 +451,8 @@ export class JobRunnerService {
         error = `${error ?? ''} (post-hook ${r})`.trim();
       }
     }
-    this.finish(job, startedAt, {
-      status,
-      exit_code: result.exitCode,
-      stats,
-      error,
-      error_code: outcome.code,
-    });
+    // The follow-up reports run restic too: they come before job.finished, so the control plane
+    // never counts the repository's lock free while this job still holds it (docs/repositories.md).
     if (job.kind === 'check' && status !== 'cancelled') {
       await this.reportRepoStats(job, restic, undefined, {
         last_check_at: this.now().toISOString(),
@@ -394,19 +460,105 @@ export class JobRunnerService {
       });
     }
     if (job.kind === 'stats' && statsDoc) await this.reportRepoStats(job, restic, statsDoc, {});
-    const changesSnapshots = job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune';
+    const changesSnapshots =
+      job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune' || job.kind === 'copy';
     if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
-      await this.reportSnapshots(job, restic);
+      await this.reportSnapshots(job, restic, job.repositoryId, job.repo);
+      if (job.destination) await this.reportSnapshots(job, restic, job.destination.id, job.destination.repo);
+    }
+    this.finish(job, startedAt, {
+      status,
+      exit_code: result.exitCode,
+      stats,
+      error,
+      error_code: outcome.code,
+    });
+  }
+
+  /**
+   * A copy's destination must exist; one that was never initialised is
+   * initialised with the source's chunker parameters, so the copied data
+   * deduplicates with later backups made straight into it. Returns the
+   * failure to finish the job with, if any.
+   */
+  private async prepareCopyDestination(
+    job: Job,
+    destination: NonNullable<Job['destination']>,
+    restic: ResticBinary,
+    log: (stream: string, line: string) => void,
+  ): Promise<Parameters<JobRunnerService['finish']>[2] | undefined> {
+    const step = async (inv: ResticInvocation, from?: ResticRepository) => {
+      const r = await this.processes.run({
+        bin: restic.bin,
+        version: restic.version,
+        repo: destination.repo,
+        ...(from ? { from } : {}),
+        command: inv.command,
+        args: inv.args,
+        signal: job.abort.signal,
+        timeoutMs: 30 * 60_000,
+        graceMs: this.d.cancelGraceMs ?? 10_000,
+        tailLines: 50,
+      });
+      return {
+        result: r,
+        outcome: classifyOutcome({
+          command: inv.command,
+          exitCode: r.exitCode,
+          signal: r.signal,
+          stderrLines: r.stderrTail,
+          stdoutLines: r.stdoutTail,
+          version: restic.version,
+          cancelled: r.cancelled,
+          timedOut: r.timedOut,
+        }),
+      };
+    };
+    const failedWith = (
+      what: string,
+      r: Awaited<ReturnType<typeof step>>,
+    ): Parameters<JobRunnerService['finish']>[2] => ({
+      status: r.outcome.status === 'cancelled' ? 'cancelled' : 'failed',
+      exit_code: r.result.exitCode,
+      error: `${what}: ${r.outcome.message}`,
+      error_code: r.outcome.code,
+    });
+    try {
+      const probe = await step(catConfigArgs());
+      if (probe.outcome.status === 'succeeded') return undefined;
+      if (probe.outcome.code !== 'repo_missing')
+        return failedWith(`cannot open the destination repository ${destination.id}`, probe);
+      log(
+        'agent',
+        `destination repository ${destination.id} is not initialised; initialising it with the source's chunker parameters`,
+      );
+      const init = await step(initCopyChunkerParamsArgs(), job.repo);
+      if (init.outcome.status !== 'succeeded')
+        return failedWith(`could not initialise the destination repository ${destination.id}`, init);
+      log('agent', `destination repository ${destination.id} initialised`);
+      return undefined;
+    } catch (err) {
+      return {
+        status: 'failed',
+        exit_code: null,
+        error: `could not run restic: ${(err as Error).message}`,
+        error_code: err instanceof ResticError ? 'invalid_args' : 'spawn_failed',
+      };
     }
   }
 
-  private async reportSnapshots(job: Job, restic: ResticBinary): Promise<void> {
+  private async reportSnapshots(
+    job: Job,
+    restic: ResticBinary,
+    repositoryId: string | undefined,
+    repo: ResticRepository,
+  ): Promise<void> {
     const inv = argsForJob({ kind: 'snapshots' });
     try {
       const r = await this.processes.run({
         bin: restic.bin,
         version: restic.version,
-        repo: job.repo,
+        repo,
         command: inv.command,
         args: inv.args,
         timeoutMs: 10 * 60_000,
@@ -415,7 +567,7 @@ export class JobRunnerService {
       if (r.exitCode !== 0)
         throw new Error(`restic snapshots exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
       const snapshots = mapSnapshots(jsonDocument(r.stdoutLines ?? []));
-      this.d.emit('snapshots.report', job.id, { job_id: job.id, snapshots });
+      this.d.emit('snapshots.report', job.id, { job_id: job.id, ...repositoryIdOf(repositoryId), snapshots });
     } catch (err) {
       // The next successful job reports again; the job itself already finished.
       this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'snapshots.report failed');
@@ -447,7 +599,12 @@ export class JobRunnerService {
         raw = statsDocument(jsonDocument(r.stdoutLines ?? []));
       }
       const restoreSize = job.kind === 'stats' && job.args.mode !== 'raw-data' ? jobDoc : undefined;
-      this.d.emit('repo.stats', job.id, { job_id: job.id, ...repoStatsFrom(raw, restoreSize), ...extra });
+      this.d.emit('repo.stats', job.id, {
+        job_id: job.id,
+        ...repositoryIdOf(job.repositoryId),
+        ...repoStatsFrom(raw, restoreSize),
+        ...extra,
+      });
     } catch (err) {
       this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'repo.stats failed');
     }
@@ -551,6 +708,28 @@ export class JobRunnerService {
   }
 }
 
+/** Copies listed in a copy job's stats; the count says how many there were in all. */
+const MAX_COPIED_LISTED = 1000;
+
+const repositoryIdOf = (id: string | undefined): { repository_id?: string } =>
+  id !== undefined ? { repository_id: id } : {};
+
+/** `restic copy` prints text progress per snapshot: packs copied, and the fraction once it knows the total. */
+function copyProgressSample(c: Extract<CopyLine, { type: 'progress' }>, at: number): ResticProgress {
+  return {
+    percentDone: c.percentDone ?? 0,
+    filesDone: c.packsDone,
+    totalFiles: c.packsTotal ?? c.packsDone,
+    bytesDone: 0,
+    totalBytes: 0,
+    errorCount: 0,
+    etaSeconds: undefined,
+    throughputBps: 0,
+    currentFiles: [],
+    at,
+  };
+}
+
 function summaryStats(s: BackupSummary): Record<string, unknown> {
   return {
     snapshot_id: s.snapshotId,
@@ -647,6 +826,8 @@ export function toResticJob(kind: JobKind, a: Record<string, unknown>): ResticJo
       return { kind };
     case 'stats':
       return { kind, mode: a.mode === 'raw-data' ? 'raw-data' : 'restore-size' };
+    case 'copy':
+      return { kind, snapshotIds: strs('snapshots') };
     default: {
       const exhaustive: never = kind;
       throw new Error(`unknown job kind ${String(exhaustive)}`);

@@ -34,7 +34,10 @@ class FakeProcesses {
   }
 }
 
-function setup(repo: { url: string; password: string } | null = { url: '/r', password: 'pw' }) {
+function setup(
+  repo: { url: string; password: string } | null = { url: '/r', password: 'pw' },
+  byId: ReadonlyMap<string, { url: string; password: string }> = new Map(),
+) {
   const sent: Sent[] = [];
   const processes = new FakeProcesses();
   const runner = new JobRunnerService({
@@ -42,6 +45,7 @@ function setup(repo: { url: string; password: string } | null = { url: '/r', pas
       void sent.push({ type, jobId, payload: payload as Record<string, unknown> }),
     takeDropped: () => 0,
     repository: () => repo ?? undefined,
+    repositoryById: (id) => byId.get(id),
     restic: () =>
       Promise.resolve({ bin: '/usr/bin/restic', version: { major: 0, minor: 14, patch: 0, raw: '' } }),
     schedule: () => undefined,
@@ -142,9 +146,52 @@ describe('JobRunnerService', () => {
       exitCode: 3,
       stderrTail: ['Warning: at least one source file could not be read'],
     });
+    // The snapshot list is re-read while the job still counts as running (its lock is still held).
+    await until('snapshots follow-up', () => processes.runs.length === 2);
+    assert.equal(processes.runs[1].opts.command, 'snapshots');
+    assert.equal(
+      sent.some((s) => s.type === 'job.finished'),
+      false,
+    );
+    processes.runs[1].release({});
     await until('finished', () => sent.some((s) => s.type === 'job.finished'));
     const fin = sent.find((s) => s.type === 'job.finished');
     assert.equal(fin?.payload.status, 'warning');
     assert.equal(fin?.payload.exit_code, 3);
+    const types = sent.map((s) => s.type);
+    assert.ok(types.indexOf('snapshots.report') < types.indexOf('job.finished'), types.join(','));
+  });
+
+  it('runs a job on the repository it names, and refuses one this host is not attached to', async () => {
+    const repos = new Map([
+      ['r-local', { url: '/local', password: 'pw-local' }],
+      ['r-offsite', { url: 'rest:http://127.0.0.1:9/offsite/', password: 'pw-offsite' }],
+    ]);
+    const { sent, processes, runner } = setup({ url: '/local', password: 'pw-local' }, repos);
+    runner.submit({ job_id: 'a', kind: 'check', args: {}, repository_id: 'r-offsite' });
+    await until('run', () => processes.runs.length === 1);
+    assert.deepEqual(processes.runs[0].opts.repo, repos.get('r-offsite'));
+    runner.submit({ job_id: 'b', kind: 'check', args: {}, repository_id: 'r-gone' });
+    assert.deepEqual(sent.find((s) => s.jobId === 'b')?.payload, {
+      job_id: 'b',
+      accepted: false,
+      error: 'repository r-gone is not configured on this host',
+      field: 'repository_id',
+    });
+    runner.submit({
+      job_id: 'c',
+      kind: 'copy',
+      args: { to_repository_id: 'r-gone' },
+      repository_id: 'r-local',
+    });
+    assert.equal(sent.find((s) => s.jobId === 'c')?.payload.field, 'args.to_repository_id');
+    runner.submit({
+      job_id: 'd',
+      kind: 'copy',
+      args: { to_repository_id: 'r-local' },
+      repository_id: 'r-local',
+    });
+    assert.equal(sent.find((s) => s.jobId === 'd')?.payload.field, 'args.to_repository_id');
+    processes.runs[0].release({});
   });
 });

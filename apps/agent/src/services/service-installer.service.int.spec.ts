@@ -26,7 +26,7 @@ describe('systemd service install into a temporary root', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('writes the unit and, with systemd present, reloads and enables it', () => {
+  it('writes the unit and, with systemd present, reloads, enables and (re)starts it', () => {
     const target = installSystemdService({
       root,
       nodePath: '/usr/bin/node',
@@ -42,11 +42,16 @@ describe('systemd service install into a temporary root', () => {
       fs.readFileSync(target, 'utf8'),
       /ExecStart=\/usr\/bin\/node \/opt\/rf\/bin\/restic-fleet-agent\.js run --config/,
     );
-    assert.deepEqual(calls, ['systemctl daemon-reload', 'systemctl enable --now restic-fleet-agent.service']);
+    assert.deepEqual(calls, [
+      'systemctl daemon-reload',
+      'systemctl enable restic-fleet-agent.service',
+      'systemctl restart restic-fleet-agent.service',
+    ]);
+    assert.match(fs.readFileSync(target, 'utf8'), /^Environment=RF_AGENT_SUPERVISOR=systemd$/m);
 
     uninstallSystemdService({ root, run, print: (l) => printed.push(l), systemdPresent: true });
     assert.ok(!fs.existsSync(target));
-    assert.deepEqual(calls.slice(2), [
+    assert.deepEqual(calls.slice(3), [
       'systemctl disable --now restic-fleet-agent.service',
       'systemctl daemon-reload',
     ]);

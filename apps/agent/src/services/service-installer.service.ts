@@ -76,12 +76,13 @@ export function installSystemdService(o: InstallOptions): string {
     o.print(unit);
     return target;
   }
-  for (const args of [['daemon-reload'], ['enable', '--now', UNIT_NAME]]) {
+  // restart, not start: installing again (a newer agent file) must replace the running agent.
+  for (const args of [['daemon-reload'], ['enable', UNIT_NAME], ['restart', UNIT_NAME]]) {
     const r = o.run('systemctl', args);
     if (r.status !== 0)
       throw new Error(`systemctl ${args.join(' ')} failed (${r.status}): ${r.output.trim()}`);
   }
-  o.print(`enabled and started ${UNIT_NAME}`);
+  o.print(`enabled and (re)started ${UNIT_NAME}`);
   return target;
 }
 
@@ -131,6 +132,8 @@ export function windowsService(action: 'install' | 'uninstall', o: WindowsServic
     description: 'restic-fleet agent (runs restic for the control plane)',
     script: o.agentBin,
     scriptOptions: `run --config "${o.configPath}"`,
+    // The wrapper restarts the agent when it exits; updates rely on that (apps/agent/README.md).
+    env: [{ name: 'RF_AGENT_SUPERVISOR', value: 'windows' }],
   });
   return new Promise((resolve, reject) => {
     svc.on('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));

@@ -3,13 +3,7 @@ import type Database from 'better-sqlite3';
 import { createEventStore, type EventStore } from '@rf/event-store';
 import { AuditQuery, HostsQuery, openReadModelsDatabase, parseSince, type AuditLine } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
-import {
-  CliUsageError,
-  parseOptions,
-  processOutput,
-  single,
-  type CliOutput,
-} from './cli-options';
+import { CliUsageError, parseOptions, processOutput, single, type CliOutput } from './cli-options';
 
 const USAGE = `Usage: restic-fleet audit [--stream S] [--since T] [--actor A] [--limit N] [--json]
   --stream S   an exact stream (job-<id>) or a category (job, host, schedules, joblog, …);

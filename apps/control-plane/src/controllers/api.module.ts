@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
+import { AgentDeliveryController } from './agent-delivery.controller';
+import { AgentUpdatesController } from './agent-updates.controller';
 import { ApiTokensController } from './api-tokens.controller';
 import { AuditController } from './audit.controller';
 import { AuthController } from './auth.controller';
@@ -14,7 +16,8 @@ import { UsersController } from './users.controller';
 
 /**
  * The REST API (docs/architecture.md, "External contract"): every controller
- * under /api, plus health and metrics.
+ * under /api, plus health and metrics, and /agent/* (the single-file agent and
+ * its install scripts).
  */
 @Module({
   imports: [FleetModule, ReadModelsModule],
@@ -29,6 +32,8 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     AuditController,
+    AgentDeliveryController,
+    AgentUpdatesController,
   ],
 })
 export class ApiModule {}

@@ -44,14 +44,20 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
   const newToken = async (json: Record<string, unknown> = {}) => {
     const res = await operator.request('POST', '/api/enrolment-tokens', { json, csrf: 'header' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string; token: string; expires_at: string; command: string };
+    return res.body as {
+      id: string;
+      token: string;
+      expires_at: string;
+      command: string;
+      windows_command: string;
+    };
   };
   const enrol = (token: string, hostname = 'web-1') =>
     new TestClient(server.url).request('POST', '/api/agents/enrol', {
       json: { token, hostname, os: 'linux', arch: 'amd64' },
     });
 
-  it('creates a one-time token with an expiry and a copyable command using RF_PUBLIC_URL', async () => {
+  it('creates a one-time token with an expiry and copyable install commands using RF_PUBLIC_URL', async () => {
     const before = Date.now();
     const t = await newToken({ expires_in_minutes: 30 });
     assert.match(t.token, /^rfe_[A-Za-z0-9_-]{43}$/);
@@ -59,7 +65,11 @@ describe('enrolment tokens, agent enrolment and agent credentials (real app, rea
     assert.ok(expires >= before + 30 * 60_000 - 1000 && expires <= Date.now() + 30 * 60_000 + 1000);
     assert.equal(
       t.command,
-      `npx restic-fleet-agent enrol --server https://fleet.example.org --token ${t.token} && restic-fleet-agent service install`,
+      `curl -fsSL https://fleet.example.org/agent/install.sh | sudo sh -s -- --token ${t.token}`,
+    );
+    assert.equal(
+      t.windows_command,
+      `& ([scriptblock]::Create((irm 'https://fleet.example.org/agent/install.ps1'))) -Token '${t.token}'`,
     );
     const stored = JSON.stringify(await all(server));
     assert.equal(stored.includes(t.token), false, 'only the hash is stored');

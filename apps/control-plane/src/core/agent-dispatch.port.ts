@@ -1,8 +1,12 @@
 import type { DisconnectReason, Envelope } from '@rf/events';
 
-/** The orders the control plane gives an agent (docs/architecture.md, "Wire protocol"). */
+/** The orders the control plane gives an agent (docs/architecture.md, "Wire protocol"), and update offers. */
 export type AgentOrder =
-  Envelope<'command.run'> | Envelope<'command.cancel'> | Envelope<'config.update'> | Envelope<'schedule.set'>;
+  | Envelope<'command.run'>
+  | Envelope<'command.cancel'>
+  | Envelope<'config.update'>
+  | Envelope<'schedule.set'>
+  | Envelope<'agent.update_available'>;
 
 /** One agent's live connection, as an order sender sees it. */
 export interface AgentLink {

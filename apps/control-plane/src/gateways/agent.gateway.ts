@@ -13,6 +13,7 @@ import { JobCommandsService } from '../services/jobs.service';
 import { RepositoryCommandsService } from '../services/repository.service';
 import { ScheduleCommandsService } from '../services/schedules.service';
 import { AppConfig } from '../core/app-config';
+import { AgentUpdatesService } from '../services/agent-updates.service';
 import { AgentConnection, type ConnectionDeps } from './agent-connection';
 import { AgentSessions } from './agent-sessions';
 import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
@@ -44,6 +45,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     private readonly schedules: ScheduleCommandsService,
     private readonly repository: RepositoryCommandsService,
     private readonly writer: FleetEventWriter,
+    private readonly updates: AgentUpdatesService,
     private readonly config: AppConfig,
     metrics: MetricsRegistry,
   ) {
@@ -151,6 +153,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     // Order matters to the agent: repository first, then schedules, then work.
     this.repository.pushConfig(hostId);
     this.schedules.pushSchedules(hostId);
+    this.updates.offerOnHello(hostId, message.payload.agent_version);
     void this.jobs
       .resendUnaccepted(hostId)
       .then(() => this.jobs.dispatchQueued(hostId))

@@ -5,6 +5,7 @@ import { AppConfig } from '../core/app-config';
 import type { Actor } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
+import { installCommands } from './install-scripts';
 import { IdentityLog } from './identity.log';
 import type { EnrolmentTokenRecord } from '../domain/identity.state';
 import { SlidingWindowLimiter } from '../core/rate-limiter';
@@ -17,8 +18,10 @@ export interface CreatedEnrolmentToken {
   /** Shown once; only its sha256 is stored. */
   token: string;
   expires_at: string;
-  /** One line an operator pastes on the new host. */
+  /** One line an operator pastes on a new Linux host (the served install.sh). */
   command: string;
+  /** The same for Windows (the served install.ps1, in an elevated PowerShell). */
+  windows_command: string;
 }
 
 export type EnrolmentTokenStatus = 'pending' | 'used' | 'revoked' | 'expired';
@@ -44,10 +47,6 @@ export interface EnrolResult {
 }
 
 const MAX_EXPIRY_MINUTES = 7 * 24 * 60;
-
-/** Quotes for a POSIX shell only when needed, so the usual command stays readable. */
-const shellQuote = (value: string): string =>
-  /^[A-Za-z0-9_./:@=%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 
 /**
  * One-time, expiring enrolment tokens and the exchange of one for agent
@@ -101,13 +100,8 @@ export class EnrolmentService {
       actor,
       { expectedRevision: 'no_stream' },
     );
-    const server = shellQuote(this.config.publicUrl);
-    return {
-      id,
-      token,
-      expires_at: expiresAt,
-      command: `npx restic-fleet-agent enrol --server ${server} --token ${token} && restic-fleet-agent service install`,
-    };
+    const commands = installCommands(this.config.publicUrl, token);
+    return { id, token, expires_at: expiresAt, command: commands.linux, windows_command: commands.windows };
   }
 
   /** Newest first; never the token itself (only its hash is known). */

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WritePositions } from '../domain/write-positions';
+import { AgentDeliveryService } from './agent-delivery.service';
+import { AgentUpdatesService } from './agent-updates.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
 import { HostCommandsService } from './hosts.service';
@@ -17,11 +19,14 @@ const services = [
   HostCommandsService,
   JobLostWatcher,
   WritePositions,
+  AgentDeliveryService,
+  AgentUpdatesService,
 ];
 
 /**
  * The fleet state that follows the log and the operator orders decided on it
- * (hosts, jobs, schedules, repository), plus the job-lost watcher. Orders
+ * (hosts, jobs, schedules, repository), plus the job-lost watcher and agent
+ * delivery (the served agent file, install scripts, update offers). Orders
  * reach agents through the `AGENT_DISPATCH` port the root module binds.
  */
 @Module({ providers: services, exports: services })

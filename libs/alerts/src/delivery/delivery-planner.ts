@@ -225,7 +225,15 @@ export class DeliveryPlanner {
       case 'AgentDisconnected':
       case 'RepositoryConfigured':
       case 'HostRevoked':
+      case 'AgentUpdateRequested':
       case 'RepoStatsReported':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobCancelRequested':

@@ -1,5 +1,5 @@
 import type { AlertRule, RuleContext } from './alert-rule';
-import { hostLabel, watchedHosts } from './alert-rule';
+import { hostLabel, hostResolution, watchedHosts } from './alert-rule';
 import { hostSubject } from './alert-subjects';
 import { formatDuration, formatTime, iso } from './alert-text';
 import type { WatchedHost } from './fleet-watch.state';
@@ -37,7 +37,5 @@ export const agentOfflineRule: AlertRule = {
       };
     }
   },
-  resolution(_ctx, _alert, h) {
-    return h.online ? 'the agent reconnected' : null;
-  },
+  resolution: hostResolution((_ctx, _alert, h) => (h.online ? 'the agent reconnected' : null)),
 };

@@ -90,10 +90,11 @@ export class AlertRulesProcess {
           event: fleetEvent('AlertRaised', {
             alert_id: alertId,
             rule,
-            severity: ctx.setting(rule, c.host.hostId).severity,
+            severity: ctx.setting(rule, c.host?.hostId).severity,
             subject: c.subject,
-            host_id: c.host.hostId,
-            ...(c.host.hostname !== undefined ? { hostname: c.host.hostname } : {}),
+            ...(c.host !== undefined ? { host_id: c.host.hostId } : {}),
+            ...(c.host?.hostname !== undefined ? { hostname: c.host.hostname } : {}),
+            ...(c.repositoryId !== undefined ? { repository_id: c.repositoryId } : {}),
             ...(c.jobId !== undefined ? { job_id: c.jobId } : {}),
             ...(c.scheduleId !== undefined ? { schedule_id: c.scheduleId } : {}),
             summary: c.summary.length > 1024 ? `${c.summary.slice(0, 1023)}…` : c.summary,
@@ -107,11 +108,8 @@ export class AlertRulesProcess {
   }
 
   private resolution(ctx: RuleContext, alert: OpenAlert): string | null {
-    const host = alert.hostId === undefined ? undefined : this.watch.hosts.get(alert.hostId);
-    if (host === undefined) return 'the host is no longer known';
-    if (host.revoked) return 'the host was removed';
-    if (!ctx.setting(alert.rule, host.hostId).enabled) return `the ${alert.rule} rule was turned off`;
-    return BUILT_IN_RULES[alert.rule].resolution(ctx, alert, host);
+    if (!ctx.setting(alert.rule, alert.hostId).enabled) return `the ${alert.rule} rule was turned off`;
+    return BUILT_IN_RULES[alert.rule].resolution(ctx, alert);
   }
 }
 

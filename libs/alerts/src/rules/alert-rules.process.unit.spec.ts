@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { legacyRepositoryId } from '@rf/events';
 import { FleetLog, HOUR, LiveRules, MINUTE, raisedOf, resolvedOf } from './alert-rules.testing';
 import { AlertRulesProcess } from './alert-rules.process';
 
@@ -111,7 +112,7 @@ describe('AlertRulesProcess', () => {
         alert_id,
         rule: 'job_failed',
         severity: 'error',
-        subject: 'host:a/kind:backup',
+        subject: `host:a/kind:backup/repository:${legacyRepositoryId('a')}`,
         host_id: 'a',
         summary: 'backup job failed',
         details: {},

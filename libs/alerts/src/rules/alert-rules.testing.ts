@@ -100,7 +100,7 @@ export class FleetLog {
     job: string,
     host: string,
     kind: JobKind = 'backup',
-    o: { schedule?: string; paths?: string[] } = {},
+    o: { schedule?: string; paths?: string[]; repository?: string } = {},
   ): this {
     this.jobs.set(job, { host, kind });
     const args = kind === 'backup' ? { paths: o.paths ?? ['/srv'] } : {};
@@ -110,6 +110,7 @@ export class FleetLog {
       kind,
       args,
       ...(o.schedule !== undefined ? { schedule_id: o.schedule } : {}),
+      ...(o.repository !== undefined ? { repository_id: o.repository } : {}),
       requested_at: this.iso,
     });
   }
@@ -137,9 +138,16 @@ export class FleetLog {
     host: string,
     kind: JobKind,
     status: JobFinalStatus,
-    o: Parameters<FleetLog['finish']>[2] & { schedule?: string; paths?: string[] } = {},
+    o: Parameters<FleetLog['finish']>[2] & { schedule?: string; paths?: string[]; repository?: string } = {},
   ): this {
     return this.request(job, host, kind, o).finish(job, status, o);
+  }
+
+  /** A repository shared by `hosts`. */
+  sharedRepository(id: string, name: string, hosts: readonly string[]): this {
+    this.append('RepositoryRegistered', { repository_id: id, name, url: `/srv/restic/${name}` });
+    for (const h of hosts) this.append('RepositoryAttached', { repository_id: id, host_id: h });
+    return this;
   }
 
   lost(job: string): this {

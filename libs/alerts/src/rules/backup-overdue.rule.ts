@@ -1,5 +1,5 @@
 import type { AlertRule, RaiseCandidate, RuleContext } from './alert-rule';
-import { hostLabel } from './alert-rule';
+import { hostLabel, hostResolution } from './alert-rule';
 import { scheduleSubject, subjectPart } from './alert-subjects';
 import { formatDuration, formatTime, iso } from './alert-text';
 import { backupDeadline, type BackupDeadline } from './backup-interval';
@@ -33,6 +33,7 @@ function candidate(h: WatchedHost, s: WatchedSchedule, d: BackupDeadline): Raise
     subject: scheduleSubject(h.hostId, s.id),
     host: h,
     scheduleId: s.id,
+    ...(s.repositoryId !== undefined ? { repositoryId: s.repositoryId } : {}),
     summary:
       `No successful backup of schedule ${s.id} on ${hostLabel(h)} ${since} ` +
       `(it runs every ${formatDuration(d.intervalMs)}, grace ${formatDuration(d.graceMs)})`,
@@ -62,7 +63,7 @@ export const backupOverdueRule: AlertRule = {
       }
     }
   },
-  resolution(ctx, alert, h) {
+  resolution: hostResolution((ctx, alert, h) => {
     const scheduleId = subjectPart(alert.subject, 'schedule') ?? '';
     const s = h.backupSchedules.get(scheduleId);
     if (s === undefined) return `schedule ${scheduleId} was removed or disabled`;
@@ -71,5 +72,5 @@ export const backupOverdueRule: AlertRule = {
     return last !== undefined && last >= s.since
       ? `a backup of schedule ${scheduleId} succeeded at ${formatTime(last)}`
       : `schedule ${scheduleId} changed and is no longer overdue`;
-  },
+  }),
 };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { legacyRepositoryId } from '@rf/events';
 import { FleetLog, LiveRules, raisedOf, resolvedOf } from './alert-rules.testing';
 
 describe('check_failed', () => {
@@ -13,10 +14,12 @@ describe('check_failed', () => {
     const raised = raisedOf(rules.evaluate());
     const check = raised.find((a) => a.rule === 'check_failed');
     assert.ok(check, JSON.stringify(raised));
-    assert.equal(check.subject, 'host:web-1/repository');
+    assert.equal(check.subject, `repository:${legacyRepositoryId('web-1')}`);
+    assert.equal(check.repository_id, legacyRepositoryId('web-1'));
+    assert.equal(check.host_id, 'web-1');
     assert.equal(
       check.summary,
-      'restic check found errors in the repository of web-1.example: The check found damage in the repository.',
+      'restic check found errors in repository web-1.example: The check found damage in the repository.',
     );
     log.job('b1', 'web-1', 'backup', 'succeeded');
     assert.deepEqual(resolvedOf(rules.evaluate()), [], 'a backup does not say the repository is sound');

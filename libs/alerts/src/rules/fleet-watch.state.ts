@@ -4,6 +4,7 @@ import {
   type DisconnectReason,
   type FleetEvent,
   type JobKind,
+  legacyRepositoryId,
   nameBasedUuid,
   type UnknownFleetEvent,
 } from '@rf/events';
@@ -24,6 +25,8 @@ export type WatchedEvent = (FleetEvent | UnknownFleetEvent) & { readonly id: str
 /** A job that ended badly and keeps its subject failing until a later job of the kind succeeds. */
 export interface FailedJob {
   readonly jobId: string;
+  readonly hostId: string;
+  readonly repositoryId: string;
   readonly kind: JobKind;
   readonly outcome: 'failed' | 'lost';
   readonly error: string | undefined;
@@ -35,6 +38,7 @@ export interface FailedJob {
 export interface WatchedSchedule {
   readonly id: string;
   readonly cron: string;
+  readonly repositoryId: string | undefined;
   /** When this schedule (with this cron) became desired and enabled. */
   readonly since: number;
   /** The backup_overdue rule's cache of its deadline (a pure function of the schedule, reference and grace). */
@@ -67,22 +71,32 @@ export interface WatchedHost {
   backupSchedules: Map<string, WatchedSchedule>;
   /** Schedule id → finish time of its last succeeded (or warning) backup. */
   lastBackupSuccess: Map<string, number>;
-  /** Job kind → the failure that opened the streak. */
-  failing: Map<JobKind, FailedJob>;
-  /** Lock failures in a row on the host's repository since its last success. */
-  lockStreak: number;
-  /** Set once two jobs in a row failed on the lock; cleared by a success. */
-  locked: FailedJob | undefined;
-  /** The last check that found errors, until a check finds none. */
-  checkFailure: FailedJob | undefined;
+  /** `<kind> <repository id>` → the failure that opened the streak. */
+  failing: Map<string, FailedJob>;
+  /** The repositories the host is attached to. */
+  repositories: Set<string>;
   /** Paths key → the last backups' samples. */
   backupHistory: Map<string, BackupSample[]>;
   pendingAnomaly: PendingCondition | undefined;
   pendingDrops: PendingCondition | undefined;
 }
 
+/** A repository, shared or not: lock and check conditions belong to it, not to a host. */
+export interface WatchedRepository {
+  readonly repositoryId: string;
+  name: string | undefined;
+  removed: boolean;
+  /** Lock failures in a row on it (from any host) since a job on it last succeeded. */
+  lockStreak: number;
+  /** Set once two jobs in a row failed on the lock; cleared by a success. */
+  locked: FailedJob | undefined;
+  /** The last check that found errors, until a check finds none. */
+  checkFailure: FailedJob | undefined;
+}
+
 interface WatchedJob {
   readonly hostId: string;
+  readonly repositoryId: string;
   readonly kind: JobKind;
   readonly scheduleId: string | undefined;
   /** Backups only: the sorted paths, so history compares a backup with the same backup. */
@@ -95,6 +109,7 @@ export interface OpenAlert {
   readonly subject: string;
   readonly severity: AlertSeverity;
   readonly hostId: string | undefined;
+  readonly repositoryId: string | undefined;
   readonly raisedAt: number;
   acknowledged: boolean;
   acknowledgedBy: string | undefined;
@@ -110,6 +125,7 @@ export const alertKey = (rule: AlertRuleName, subject: string): string => `${rul
  */
 export class FleetWatch {
   readonly hosts = new Map<string, WatchedHost>();
+  readonly repositories = new Map<string, WatchedRepository>();
   /** Open alerts by (rule, subject). */
   private readonly open = new Map<string, OpenAlert>();
   private readonly openById = new Map<string, OpenAlert>();
@@ -158,8 +174,35 @@ export class FleetWatch {
         const h = this.host(e.data.host_id);
         h.revoked = true;
         h.online = false;
+        h.repositories.clear();
         return;
       }
+      case 'RepositoryConfigured': {
+        // A host's own repository from before repositories were first-class (docs/repositories.md).
+        const h = this.host(e.data.host_id);
+        const r = this.repository(legacyRepositoryId(h.hostId));
+        r.name ??= h.hostname ?? h.hostId;
+        r.removed = false;
+        h.repositories.add(r.repositoryId);
+        return;
+      }
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged': {
+        const r = this.repository(e.data.repository_id);
+        r.name = e.data.name;
+        r.removed = false;
+        return;
+      }
+      case 'RepositoryRemoved':
+        this.repository(e.data.repository_id).removed = true;
+        for (const h of this.hosts.values()) h.repositories.delete(e.data.repository_id);
+        return;
+      case 'RepositoryAttached':
+        this.host(e.data.host_id).repositories.add(e.data.repository_id);
+        return;
+      case 'RepositoryDetached':
+        this.host(e.data.host_id).repositories.delete(e.data.repository_id);
+        return;
       case 'SchedulesChanged':
         this.schedulesChanged(this.host(e.data.host_id), e.data, at);
         return;
@@ -172,6 +215,7 @@ export class FleetWatch {
         const paths = e.data.kind === 'backup' ? (e.data.args as { paths?: unknown }).paths : undefined;
         this.jobs.set(e.data.job_id, {
           hostId: e.data.host_id,
+          repositoryId: e.data.repository_id ?? this.defaultRepository(e.data.host_id),
           kind: e.data.kind,
           scheduleId: e.data.schedule_id,
           pathsKey: Array.isArray(paths) ? [...paths].map(String).sort().join('\n') : undefined,
@@ -197,6 +241,7 @@ export class FleetWatch {
           subject: e.data.subject,
           severity: e.data.severity,
           hostId: e.data.host_id,
+          repositoryId: e.data.repository_id,
           raisedAt: time(e.data.raised_at, at),
           acknowledged: false,
           acknowledgedBy: undefined,
@@ -227,8 +272,10 @@ export class FleetWatch {
       case 'AlertRulesChanged':
         this.config = ruleConfigurationOf(e.data);
         return;
-      case 'RepositoryConfigured':
       case 'RepoStatsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositorySecretsSet':
+      case 'RepositorySchedulesChanged':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobStarted':
@@ -279,9 +326,7 @@ export class FleetWatch {
         backupSchedules: new Map(),
         lastBackupSuccess: new Map(),
         failing: new Map(),
-        lockStreak: 0,
-        locked: undefined,
-        checkFailure: undefined,
+        repositories: new Set(),
         backupHistory: new Map(),
         pendingAnomaly: undefined,
         pendingDrops: undefined,
@@ -289,6 +334,31 @@ export class FleetWatch {
       this.hosts.set(hostId, h);
     }
     return h;
+  }
+
+  private repository(repositoryId: string): WatchedRepository {
+    let r = this.repositories.get(repositoryId);
+    if (r === undefined) {
+      r = {
+        repositoryId,
+        name: undefined,
+        removed: false,
+        lockStreak: 0,
+        locked: undefined,
+        checkFailure: undefined,
+      };
+      this.repositories.set(repositoryId, r);
+    }
+    return r;
+  }
+
+  /** The repository a job that names none works on: the host's only one, else its own from before (docs/repositories.md). */
+  private defaultRepository(hostId: string): string {
+    const attached = this.hosts.get(hostId)?.repositories;
+    if (attached !== undefined && attached.size === 1) return attached.values().next().value as string;
+    const legacy = this.repository(legacyRepositoryId(hostId));
+    legacy.name ??= this.hosts.get(hostId)?.hostname ?? hostId;
+    return legacy.repositoryId;
   }
 
   private schedulesChanged(
@@ -302,10 +372,8 @@ export class FleetWatch {
     for (const s of d.schedules) {
       if (s.kind !== 'backup' || !s.enabled) continue;
       const before = h.backupSchedules.get(s.id);
-      next.set(
-        s.id,
-        before !== undefined && before.cron === s.cron ? before : { id: s.id, cron: s.cron, since: at },
-      );
+      const same = before !== undefined && before.cron === s.cron && before.repositoryId === s.repository_id;
+      next.set(s.id, same ? before : { id: s.id, cron: s.cron, repositoryId: s.repository_id, since: at });
     }
     h.backupSchedules = next;
   }
@@ -325,6 +393,8 @@ export class FleetWatch {
       outcome.status === 'failed' || outcome.status === 'lost'
         ? {
             jobId: e.data.job_id,
+            hostId: job.hostId,
+            repositoryId: job.repositoryId,
             kind: job.kind,
             outcome: outcome.status,
             error: outcome.error,
@@ -339,10 +409,11 @@ export class FleetWatch {
   }
 
   private jobSucceeded(h: WatchedHost, job: WatchedJob, jobId: string, outcome: JobOutcome): void {
-    h.failing.delete(job.kind);
-    h.lockStreak = 0;
-    h.locked = undefined;
-    if (job.kind === 'check') h.checkFailure = undefined;
+    h.failing.delete(failingKey(job.kind, job.repositoryId));
+    const r = this.repository(job.repositoryId);
+    r.lockStreak = 0;
+    r.locked = undefined;
+    if (job.kind === 'check') r.checkFailure = undefined;
     if (job.kind !== 'backup') return;
     if (job.scheduleId !== undefined) h.lastBackupSuccess.set(job.scheduleId, outcome.at);
     const sample = backupSample(outcome.stats);
@@ -357,13 +428,15 @@ export class FleetWatch {
   }
 
   private jobFailed(h: WatchedHost, failed: FailedJob): void {
-    if (!h.failing.has(failed.kind)) h.failing.set(failed.kind, failed);
+    const key = failingKey(failed.kind, failed.repositoryId);
+    if (!h.failing.has(key)) h.failing.set(key, failed);
+    const r = this.repository(failed.repositoryId);
     if (isLockFailure(failed.errorCode)) {
-      h.lockStreak++;
-      if (h.lockStreak >= 2 && h.locked === undefined) h.locked = failed;
-    } else h.lockStreak = 0;
-    if (failed.kind === 'check' && isCheckFindingErrors(failed) && h.checkFailure === undefined)
-      h.checkFailure = failed;
+      r.lockStreak++;
+      if (r.lockStreak >= 2 && r.locked === undefined) r.locked = failed;
+    } else r.lockStreak = 0;
+    if (failed.kind === 'check' && isCheckFindingErrors(failed) && r.checkFailure === undefined)
+      r.checkFailure = failed;
   }
 
   private linesDropped(job: WatchedJob, jobId: string, count: number, at: number): void {
@@ -385,6 +458,8 @@ export class FleetWatch {
     );
   }
 }
+
+const failingKey = (kind: JobKind, repositoryId: string): string => `${kind} ${repositoryId}`;
 
 function time(iso: string | undefined, fallback: number): number {
   if (iso === undefined) return fallback;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { legacyRepositoryId } from '@rf/events';
 import { FleetLog, LiveRules, MINUTE, raisedOf, resolvedOf } from './alert-rules.testing';
+
+const OWN = legacyRepositoryId('web-1');
 
 function fleet() {
   const log = new FleetLog('2024-05-01T10:00:00Z').enrol('web-1').connect('web-1');
@@ -17,7 +20,8 @@ describe('job_failed', () => {
     });
     const [a] = raisedOf(rules.evaluate());
     assert.equal(a.rule, 'job_failed');
-    assert.equal(a.subject, 'host:web-1/kind:backup');
+    assert.equal(a.subject, `host:web-1/kind:backup/repository:${OWN}`);
+    assert.equal(a.repository_id, OWN);
     assert.equal(a.job_id, 'j1');
     assert.equal(a.schedule_id, 's1');
     assert.equal(a.host_id, 'web-1');
@@ -41,7 +45,7 @@ describe('job_failed', () => {
     log.job('j1', 'web-1', 'backup', 'failed').job('j2', 'web-1', 'prune', 'failed');
     assert.deepEqual(
       raisedOf(rules.evaluate()).map((a) => a.subject),
-      ['host:web-1/kind:backup', 'host:web-1/kind:prune'],
+      [`host:web-1/kind:backup/repository:${OWN}`, `host:web-1/kind:prune/repository:${OWN}`],
     );
     log.job('j3', 'web-1', 'prune', 'succeeded');
     const resolved = resolvedOf(rules.evaluate());

@@ -1,30 +1,36 @@
 import type { AlertRule } from './alert-rule';
-import { hostConditions, hostLabel } from './alert-rule';
+import { repositoryLabel, repositoryResolution } from './alert-rule';
 import { repositorySubject } from './alert-subjects';
 import { iso } from './alert-text';
+import { repositoryConditions } from './repository-conditions';
 
-/** Jobs failed on the repository's lock twice in a row; a job on it that succeeds resolves it. */
+/** Jobs (of any host) failed on the repository's lock twice in a row; a job on it that succeeds resolves it. */
 export const repositoryLockedRule: AlertRule = {
   name: 'repository_locked',
   *candidates(ctx) {
-    for (const { host, subject, condition: f } of hostConditions(
+    for (const { repository, host, condition: f } of repositoryConditions(
       ctx,
       'repository_locked',
-      repositorySubject,
-      (h) => h.locked,
+      (r) => r.locked,
     )) {
       yield {
-        subject,
+        subject: repositorySubject(repository.repositoryId),
         host,
+        repositoryId: repository.repositoryId,
         jobId: f.jobId,
         summary:
-          `The repository of ${hostLabel(host)} is locked: ${host.lockStreak} jobs in a row failed on the lock. ` +
+          `Repository ${repositoryLabel(repository)} is locked: ${repository.lockStreak} jobs in a row failed on the lock. ` +
           'If no job is running on it, run an unlock job.',
-        details: { failures_in_a_row: host.lockStreak, last_failure_at: iso(f.at), last_kind: f.kind },
+        details: {
+          failures_in_a_row: repository.lockStreak,
+          last_failure_at: iso(f.at),
+          last_kind: f.kind,
+          last_host_id: f.hostId,
+        },
       };
     }
   },
-  resolution(_ctx, _alert, h) {
-    return h.locked === undefined ? 'a job on the repository succeeded' : null;
-  },
+  resolution: repositoryResolution((_ctx, _alert, r) =>
+    r.locked === undefined ? 'a job on the repository succeeded' : null,
+  ),
 };

@@ -20,7 +20,7 @@ describe('repository_locked', () => {
     assert.equal(a.rule, 'repository_locked');
     assert.equal(a.severity, 'warning');
     assert.equal(a.job_id, 'j2');
-    assert.match(a.summary, /The repository of web-1.example is locked: 2 jobs in a row failed on the lock/);
+    assert.match(a.summary, /^Repository web-1.example is locked: 2 jobs in a row failed on the lock/);
     log.job('j3', 'web-1', 'backup', 'failed', locked);
     assert.deepEqual(rules.evaluate(), []);
     log.job('j4', 'web-1', 'unlock', 'succeeded');
@@ -39,5 +39,34 @@ describe('repository_locked', () => {
     log.job('j4', 'web-1', 'backup', 'cancelled');
     log.job('j5', 'web-1', 'backup', 'failed', locked);
     assert.equal(raisedOf(rules.evaluate()).length, 1, 'a cancelled job does not break the streak');
+  });
+
+  it('watches a shared repository as one: lock failures from two hosts are in a row, and any host’s success resolves', () => {
+    const log = new FleetLog('2024-05-01T10:00:00Z').enrol('a').connect('a').enrol('b').connect('b');
+    log.rules({ job_failed: { enabled: false } }).sharedRepository('offsite', 'offsite', ['a', 'b']);
+    const rules = new LiveRules(log);
+    log.job('j1', 'a', 'backup', 'failed', { ...locked, repository: 'offsite' });
+    log.job('j2', 'b', 'prune', 'failed', { ...locked, repository: 'offsite' });
+    const [alert] = raisedOf(rules.evaluate());
+    assert.equal(alert.subject, 'repository:offsite');
+    assert.equal(alert.repository_id, 'offsite');
+    assert.equal(alert.host_id, 'b');
+    assert.match(alert.summary, /^Repository offsite is locked: 2 jobs in a row/);
+    log.append('HostRevoked', { host_id: 'a', revoked_at: log.iso });
+    assert.deepEqual(rules.evaluate(), [], 'one host leaving does not unlock the repository');
+    log.job('j3', 'b', 'backup', 'succeeded');
+    assert.deepEqual(
+      resolvedOf(rules.evaluate()).map((r) => r.reason),
+      ['a job on the repository succeeded'],
+      'b’s only repository',
+    );
+    log.job('j4', 'b', 'backup', 'failed', { ...locked, repository: 'offsite' });
+    log.job('j5', 'b', 'backup', 'failed', { ...locked, repository: 'offsite' });
+    assert.equal(raisedOf(rules.evaluate()).length, 1);
+    log.append('RepositoryRemoved', { repository_id: 'offsite' });
+    assert.deepEqual(
+      resolvedOf(rules.evaluate()).map((r) => r.reason),
+      ['the repository was removed'],
+    );
   });
 });

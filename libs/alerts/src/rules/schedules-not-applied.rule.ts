@@ -1,5 +1,5 @@
 import type { AlertRule } from './alert-rule';
-import { hostLabel, watchedHosts } from './alert-rule';
+import { hostLabel, hostResolution, watchedHosts } from './alert-rule';
 import { hostSubject } from './alert-subjects';
 import { formatDuration, iso } from './alert-text';
 import type { WatchedHost } from './fleet-watch.state';
@@ -36,9 +36,9 @@ export const schedulesNotAppliedRule: AlertRule = {
       };
     }
   },
-  resolution(_ctx, _alert, h) {
-    if (h.desiredVersion === undefined || (h.appliedVersion ?? -1) >= h.desiredVersion)
-      return `the agent applied schedule version ${h.appliedVersion ?? h.desiredVersion ?? 0}`;
-    return null;
-  },
+  resolution: hostResolution((_ctx, _alert, h) =>
+    h.desiredVersion === undefined || (h.appliedVersion ?? -1) >= h.desiredVersion
+      ? `the agent applied schedule version ${h.appliedVersion ?? h.desiredVersion ?? 0}`
+      : null,
+  ),
 };

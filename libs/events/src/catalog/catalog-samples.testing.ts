@@ -11,6 +11,8 @@ export const JOB = '0f8fad5b-d9cb-469f-a165-70867728950e';
 export const ENVELOPE_ID = '6f9619ff-8b86-4011-b42d-00c04fc964ff';
 export const ALERT = '5b7e0c9a-3d2f-5a1b-8c4d-6e7f8a9b0c1d';
 export const CHANNEL = 'ch-ops-mail';
+export const REPO = 'repo-offsite';
+export const REPO_2 = 'repo-local';
 
 const secret = {
   alg: 'aes-256-gcm',
@@ -85,7 +87,21 @@ export const SAMPLE_ARGS: { [K in JobKind]: JobArgsByKind[K] } = {
   restore: { snapshot_id: 'latest', target: '/tmp/restore', include: ['/srv/data/a'], exclude: ['*.log'] },
   snapshots: {},
   stats: { mode: 'raw-data' },
+  copy: { to_repository_id: REPO_2, snapshots: ['aaaaaaaa', 'latest'] },
 };
+
+export const REPOSITORY_SCHEDULES = [
+  {
+    id: 'r-forget',
+    kind: 'forget',
+    cron: '30 3 * * *',
+    enabled: true,
+    retention: { keep_daily: 7, keep_weekly: 4 },
+    options: { group_by: ['host', 'paths'], prune: true },
+  },
+  { id: 'r-check', kind: 'check', cron: '0 4 * * 0', enabled: true, options: { read_data_subset: '5%' } },
+  { id: 'r-copy', kind: 'copy', cron: '0 5 * * *', enabled: false, to_repository_id: REPO_2 },
+] as const;
 
 export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
   HostEnrolled: {
@@ -107,6 +123,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     arch: 'arm64',
     boot_time: T0,
     connected_at: T1,
+    capabilities: ['repositories'],
   },
   AgentDisconnected: { host_id: HOST, reason: 'heartbeat_timeout', disconnected_at: T0 },
   RepositoryConfigured: {
@@ -117,17 +134,35 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     credential: secret,
   },
   HostRevoked: { host_id: HOST, reason: 'decommissioned', revoked_at: T0 },
+  AgentUpdateRequested: { host_id: HOST, version: '0.2.0', sha256: 'a'.repeat(64), requested_at: T0 },
   RepoStatsReported: {
     host_id: HOST,
     job_id: JOB,
     total_size_bytes: 10,
     raw_size_bytes: 5,
     snapshot_count: 2,
+    repository_id: REPO,
     file_count: 9,
     compression_ratio: 2.5,
     last_check_at: T0,
     last_check_status: 'ok',
     reported_at: T0,
+  },
+  RepositoryRegistered: {
+    repository_id: REPO,
+    name: 'offsite',
+    url: 'rest:https://backup.example:8000/fleet',
+  },
+  RepositoryChanged: { repository_id: REPO, name: 'offsite-2', url: 's3:https://s3.example/fleet' },
+  RepositorySecretsSet: { repository_id: REPO, password: secret, username: 'fleet', credential: secret },
+  RepositoryAttached: { repository_id: REPO, host_id: HOST },
+  RepositoryDetached: { repository_id: REPO, host_id: HOST },
+  RepositoryRemoved: { repository_id: REPO, reason: 'moved to tape' },
+  RepositorySchedulesChanged: {
+    repository_id: REPO,
+    version: 2,
+    schedules:
+      REPOSITORY_SCHEDULES as unknown as FleetEventDataMap['RepositorySchedulesChanged']['schedules'],
   },
   JobRequested: {
     job_id: JOB,
@@ -135,6 +170,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     kind: 'backup',
     args: SAMPLE_ARGS.backup,
     schedule_id: 's-backup',
+    repository_id: REPO,
     requested_at: T0,
   },
   JobDispatched: { job_id: JOB, host_id: HOST, dispatched_at: T0 },
@@ -180,7 +216,13 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
   },
   SchedulesApplied: { host_id: HOST, version: 3, applied_at: T0 },
   ScheduleFired: { host_id: HOST, schedule_id: 's-backup', scheduled_at: T0, job_id: JOB },
-  SnapshotsReported: { host_id: HOST, job_id: JOB, snapshots: [SNAPSHOT], reported_at: T0 },
+  SnapshotsReported: {
+    host_id: HOST,
+    job_id: JOB,
+    repository_id: REPO,
+    snapshots: [SNAPSHOT],
+    reported_at: T0,
+  },
   UserCreated: { user_id: 'u1', username: 'alice', role: 'admin', password_hash: '$argon2id$v=19$x' },
   UserPasswordChanged: { user_id: 'u1', password_hash: '$argon2id$v=19$y', changed_at: T0 },
   UserRoleChanged: { user_id: 'u1', role: 'viewer', changed_at: T0 },

@@ -4,6 +4,7 @@ import type { RecordedEvent } from './recorded-event';
 import {
   clone,
   ENVELOPE_ID,
+  HOST,
   JOB,
   SAMPLE_EVENTS,
   SAMPLE_METADATA,
@@ -11,6 +12,7 @@ import {
   T0,
 } from './catalog-samples.testing';
 import { fromRecorded, toEventData } from './event-codec';
+import { legacyRepositoryId } from './event-ids';
 import { type FleetEvent, FLEET_EVENT_TYPES } from './events';
 import { currentSchemaVersion, upcast } from './upcasters';
 import { isCatalogError, isUuid } from './validation';
@@ -305,6 +307,33 @@ describe('fromRecorded', () => {
     assert.equal(read(v1('cancelled', 130)).error_code, 'cancelled');
     assert.equal(read(v1('succeeded', 0)).error_code, undefined);
     assert.equal(read(v1('failed', 1)).error_code, undefined);
+  });
+
+  it('upcasts JobRequested v1 to v2: the job worked on its host’s own repository', () => {
+    const { repository_id: _r, ...v1 } = clone(SAMPLE_EVENTS.JobRequested);
+    const e = fromRecorded(recorded('JobRequested', v1, { ...SAMPLE_METADATA, schema_version: 1 }));
+    assert.deepEqual(e.data, { ...v1, repository_id: legacyRepositoryId(HOST) });
+    const v2 = fromRecorded(recorded('JobRequested', v1, { ...SAMPLE_METADATA, schema_version: 2 }));
+    assert.equal(
+      (v2.data as { repository_id?: string }).repository_id,
+      undefined,
+      'v2 without it stays without',
+    );
+  });
+
+  it('upcasts SchedulesChanged v1 to v2: each schedule names its host’s own repository', () => {
+    const v1 = clone(SAMPLE_EVENTS.SchedulesChanged);
+    const e = fromRecorded(recorded('SchedulesChanged', v1, { ...SAMPLE_METADATA, schema_version: 1 }));
+    const schedules = (e.data as { schedules: { id: string; repository_id?: string }[] }).schedules;
+    assert.deepEqual(
+      schedules.map((s) => [s.id, s.repository_id]),
+      v1.schedules.map((s) => [s.id, legacyRepositoryId(HOST)]),
+    );
+    assert.equal('repository_id' in v1.schedules[0], false, 'the stored object is not mutated');
+    // A v1 list that (oddly) named one already keeps it.
+    const named = { ...v1, schedules: [{ ...v1.schedules[0], repository_id: 'other' }] };
+    const n = fromRecorded(recorded('SchedulesChanged', named, { ...SAMPLE_METADATA, schema_version: 1 }));
+    assert.equal((n.data as typeof named).schedules[0].repository_id, 'other');
   });
 
   it('does not upcast current-version data', () => {

@@ -37,3 +37,14 @@ export function jobIdForScheduleFire(envelopeId: string): string {
     throw new TypeError('envelopeId must be a non-empty string');
   return nameBasedUuid(`schedule.fire/${envelopeId.toLowerCase()}`);
 }
+
+/**
+ * The id of the repository a host's `RepositoryConfigured` history stands for
+ * (docs/repositories.md): derived from the host id, so every reader agrees
+ * without any event being rewritten.
+ */
+export function legacyRepositoryId(hostId: string): string {
+  if (typeof hostId !== 'string' || hostId.length === 0)
+    throw new TypeError('hostId must be a non-empty string');
+  return nameBasedUuid(`legacy-repository/${hostId}`);
+}

@@ -19,7 +19,9 @@ import {
   NotificationSentData,
 } from './alert-events';
 import { EncryptedSecret } from './encrypted-secret';
-import { Schedule, scheduleListIssues } from './schedule';
+
+export { EncryptedSecret };
+import { RepositorySchedule, Schedule, scheduleListIssues } from './schedule';
 import {
   type FieldIssue,
   IsObjArr,
@@ -35,6 +37,7 @@ import {
   IsPositiveInt,
   IsText,
   IsTimestamp,
+  isCode,
   isText,
   joinPath,
   registerPostCheck,
@@ -63,6 +66,17 @@ const isOsName = (v: unknown): boolean => typeof v === 'string' && OS_NAME_RE.te
 export const IsPlatformName = () =>
   Rule('isPlatformName', isOsName, 'must be a lower-case name [a-z0-9_], at most 32 characters');
 const IsHostname = () => IsText(253);
+
+/**
+ * Features an agent announces in `hello`. `repositories`: it reads
+ * `config.update.repositories`, `command.run.repository_id` and runs `copy`;
+ * an agent without it knows only its host's one repository, so the control
+ * plane sends it no job for another one.
+ */
+export const AGENT_CAPABILITIES = ['repositories'] as const;
+export type AgentCapability = (typeof AGENT_CAPABILITIES)[number];
+/** Unknown capability names are kept (a newer agent may announce more). */
+export const IsCapabilities = () => IsArrOf(isCode, 'a lower-case capability name', { max: 64 });
 
 export const DISCONNECT_REASONS = [
   'closed',
@@ -143,6 +157,18 @@ export class Snapshot {
   @IsOptional() @Rule('isSnapshotId', isHexId(8, 64), 'must be a hex snapshot id') readonly parent?: string;
 }
 
+/** A versioned desired list of a repository's schedules. */
+export class RepositoryScheduleListFields {
+  @IsCount() readonly version!: number;
+  @IsObjArr({ max: 1000 })
+  @ValidateNested({ each: true })
+  @Type(() => RepositorySchedule)
+  readonly schedules!: RepositorySchedule[];
+}
+registerPostCheck(RepositoryScheduleListFields, (d, prefix) =>
+  scheduleListIssues(d.schedules, joinPath(prefix, 'schedules'), 'reject'),
+);
+
 // ---------------------------------------------------------------------------
 // host-{hostId}
 
@@ -167,6 +193,8 @@ export class AgentConnectedData {
   @IsPlatformName() readonly arch!: string;
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
   @IsTimestamp() readonly connected_at!: string;
+  /** What the agent understands beyond protocol 1 (hello `capabilities`); absent from older agents. */
+  @IsOptional() @IsCapabilities() readonly capabilities?: string[];
 }
 
 export class AgentDisconnectedData {
@@ -189,9 +217,19 @@ export class HostRevokedData {
   @IsTimestamp() readonly revoked_at!: string;
 }
 
+/** An operator asked a host's agent to install the agent file the control plane serves. */
+export class AgentUpdateRequestedData {
+  @IsId() readonly host_id!: string;
+  @IsText(64) readonly version!: string;
+  @IsText(64) readonly sha256!: string;
+  @IsTimestamp() readonly requested_at!: string;
+}
+
 /** Repository facts as the agent reports them (the wire `repo.stats` payload). */
 export class RepoStatsFields {
   @IsOptional() @IsId() readonly job_id?: string;
+  /** The repository measured; absent from agents that know only their host's one repository. */
+  @IsOptional() @IsId() readonly repository_id?: string;
   @IsCount() readonly total_size_bytes!: number;
   @IsOptional() @IsCount() readonly raw_size_bytes?: number;
   @IsCount() readonly snapshot_count!: number;
@@ -207,6 +245,47 @@ export class RepoStatsReportedData extends RepoStatsFields {
 }
 
 // ---------------------------------------------------------------------------
+// repository-{repositoryId} (docs/repositories.md)
+
+export const IsRepositoryName = () => IsText(128);
+
+/** A repository joins the fleet under a name; its URL never holds a secret. */
+export class RepositoryRegisteredData {
+  @IsId() readonly repository_id!: string;
+  @IsRepositoryName() readonly name!: string;
+  @IsRepoUrl() readonly url!: string;
+}
+
+/** The name or URL changed (the URL of a repository that moved to another server). */
+export class RepositoryChangedData extends RepositoryRegisteredData {}
+
+/** The repository's secrets, sealed like RepositoryConfigured's. Replaces the previous ones whole. */
+export class RepositorySecretsSetData {
+  @IsId() readonly repository_id!: string;
+  @IsObj() @ValidateNested() @Type(() => EncryptedSecret) readonly password!: EncryptedSecret;
+  @IsOptional() @IsText(256) readonly username?: string;
+  @IsOptional() @IsObj() @ValidateNested() @Type(() => EncryptedSecret) readonly credential?: EncryptedSecret;
+}
+
+export class RepositoryAttachedData {
+  @IsId() readonly repository_id!: string;
+  @IsId() readonly host_id!: string;
+}
+
+export class RepositoryDetachedData extends RepositoryAttachedData {}
+
+/** Only the control plane's record goes; restic's data stays where it is. */
+export class RepositoryRemovedData {
+  @IsId() readonly repository_id!: string;
+  @IsOptional() @IsText(1024) readonly reason?: string;
+}
+
+/** The repository's maintenance and copy schedules (fired by the control plane, run on one attached host). */
+export class RepositorySchedulesChangedData extends RepositoryScheduleListFields {
+  @IsId() readonly repository_id!: string;
+}
+
+// ---------------------------------------------------------------------------
 // job-{jobId}
 
 export class JobRequestedData {
@@ -216,6 +295,12 @@ export class JobRequestedData {
   /** Validated against `kind` (validateJobArgs). */
   @IsObj() readonly args!: JobArgs;
   @IsOptional() @IsId() readonly schedule_id?: string;
+  /**
+   * Since schema v2: the repository the job works on (a copy's source). v1
+   * events are upcast to the host's own repository (see upcasters); a v2 event
+   * without it means the host's only repository.
+   */
+  @IsOptional() @IsId() readonly repository_id?: string;
   @IsTimestamp() readonly requested_at!: string;
 }
 
@@ -357,6 +442,8 @@ export class ScheduleFiredData {
 /** A host's full snapshot list (the wire `snapshots.report` payload). */
 export class SnapshotListFields {
   @IsOptional() @IsId() readonly job_id?: string;
+  /** The repository listed; absent from agents that know only their host's one repository. */
+  @IsOptional() @IsId() readonly repository_id?: string;
   @IsObjArr({ max: 100_000 })
   @ValidateNested({ each: true })
   @Type(() => Snapshot)
@@ -462,7 +549,15 @@ export const EVENT_DATA_CLASSES = {
   AgentDisconnected: AgentDisconnectedData,
   RepositoryConfigured: RepositoryConfiguredData,
   HostRevoked: HostRevokedData,
+  AgentUpdateRequested: AgentUpdateRequestedData,
   RepoStatsReported: RepoStatsReportedData,
+  RepositoryRegistered: RepositoryRegisteredData,
+  RepositoryChanged: RepositoryChangedData,
+  RepositorySecretsSet: RepositorySecretsSetData,
+  RepositoryAttached: RepositoryAttachedData,
+  RepositoryDetached: RepositoryDetachedData,
+  RepositoryRemoved: RepositoryRemovedData,
+  RepositorySchedulesChanged: RepositorySchedulesChangedData,
   JobRequested: JobRequestedData,
   JobDispatched: JobDispatchedData,
   JobAccepted: JobAcceptedData,

@@ -9,6 +9,7 @@ import {
   hasNoNul,
   IsArrOf,
   IsBool,
+  IsId,
   IsObj,
   IsOneOf,
   IsPositiveInt,
@@ -21,7 +22,7 @@ import {
   type UnknownFields,
 } from './validation';
 
-/** The operations an agent runs (docs/architecture.md, "External contract"). */
+/** The operations an agent runs (docs/architecture.md, "External contract"; lock classes in docs/repositories.md). */
 export const JOB_KINDS = [
   'backup',
   'init',
@@ -32,6 +33,7 @@ export const JOB_KINDS = [
   'restore',
   'snapshots',
   'stats',
+  'copy',
 ] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const isJobKind = (v: unknown): v is JobKind =>
@@ -194,6 +196,19 @@ export class StatsArgs {
   @IsOptional() @IsOneOf(STATS_MODES) readonly mode?: StatsMode;
 }
 
+/**
+ * `restic copy` from the job's repository (the source) to another one. A
+ * destination that was never initialised is initialised first with the
+ * source's chunker parameters (docs/repositories.md).
+ */
+export class CopyArgs {
+  @IsId() readonly to_repository_id!: string;
+  /** Snapshot ids (or prefixes) to copy; all of the source's snapshots when absent. */
+  @IsOptional()
+  @IsArrOf(isSnapshotRef, 'a hex snapshot id (prefix of 4-64) or "latest"', { min: 1, max: 1000 })
+  readonly snapshots?: string[];
+}
+
 /** Kind → args type. */
 export interface JobArgsByKind {
   backup: BackupArgs;
@@ -205,6 +220,7 @@ export interface JobArgsByKind {
   restore: RestoreArgs;
   snapshots: SnapshotsArgs;
   stats: StatsArgs;
+  copy: CopyArgs;
 }
 export type JobArgs = JobArgsByKind[JobKind];
 /** A kind with its args, narrowed together: `switch (job.kind)` types `job.args`. */
@@ -220,6 +236,7 @@ export const JOB_ARGS_CLASSES: { readonly [K in JobKind]: ClassOf<JobArgsByKind[
   restore: RestoreArgs,
   snapshots: SnapshotsArgs,
   stats: StatsArgs,
+  copy: CopyArgs,
 };
 
 export interface ValidateJobArgsOptions {

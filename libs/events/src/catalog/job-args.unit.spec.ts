@@ -98,6 +98,17 @@ describe('validateJobArgs', () => {
     rejects('stats', { mode: 'files-by-contents' }, 'args.mode');
   });
 
+  it('copy: names its destination; snapshots are ids, prefixes or latest, never flag-like', () => {
+    rejects('copy', {}, 'args.to_repository_id');
+    rejects('copy', { to_repository_id: 'a b' }, 'args.to_repository_id');
+    rejects('copy', { to_repository_id: 'r2', snapshots: [] }, 'args.snapshots');
+    rejects('copy', { to_repository_id: 'r2', snapshots: ['--from-repo=/x'] }, 'args.snapshots');
+    rejects('copy', { to_repository_id: 'r2', host: 'web-1' }, 'args.host');
+    const r = validateJobArgs('copy', { to_repository_id: 'r2', snapshots: ['latest', 'abcd1234'] });
+    assert.ok(r.ok);
+    if (r.ok) assert.deepEqual(r.value.snapshots, ['latest', 'abcd1234']);
+  });
+
   it('uses the given prefix for field paths', () => {
     const r = validateJobArgs('backup', { paths: [] }, { prefix: 'payload.args' });
     assert.equal(r.ok, false);

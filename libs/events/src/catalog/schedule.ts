@@ -40,6 +40,11 @@ export function isCronExpression(v: unknown): v is string {
 export class Schedule {
   @IsId() readonly id!: string;
   @IsOneOf(JOB_KINDS) readonly kind!: JobKind;
+  /**
+   * Since SchedulesChanged v2: the repository the fired job works on. v1 lists
+   * are upcast to the host's own repository; absent means the host's only one.
+   */
+  @IsOptional() @IsId() readonly repository_id?: string;
   @Rule('isCron', isCronExpression, 'must be a cron expression (5 or 6 fields, or @hourly/@daily/…)')
   readonly cron!: string;
   @IsBool() readonly enabled!: boolean;
@@ -66,13 +71,43 @@ export class Schedule {
   readonly hook_timeout_s?: number;
 }
 
+/** The kinds a repository schedules itself: maintenance, once per repository, and copies to another repository. */
+export const REPOSITORY_SCHEDULE_KINDS = ['forget', 'prune', 'check', 'stats', 'copy'] as const;
+export type RepositoryScheduleKind = (typeof REPOSITORY_SCHEDULE_KINDS)[number];
+
+/**
+ * One of a repository's schedules (RepositorySchedulesChanged). The control
+ * plane fires it and runs each fire on one online attached host. `forget`
+ * keeps `retention` per host and paths unless `options.group_by` says otherwise.
+ */
+export class RepositorySchedule {
+  @IsId() readonly id!: string;
+  @IsOneOf(REPOSITORY_SCHEDULE_KINDS) readonly kind!: RepositoryScheduleKind;
+  @Rule('isCron', isCronExpression, 'must be a cron expression (5 or 6 fields, or @hourly/@daily/…)')
+  readonly cron!: string;
+  @IsBool() readonly enabled!: boolean;
+  @IsOptional() @IsObj() @ValidateNested() @Type(() => RetentionPolicy) readonly retention?: RetentionPolicy;
+  /** copy: the destination repository. */
+  @IsOptional() @IsId() readonly to_repository_id?: string;
+  /** Further args of the kind (e.g. `prune` for forget, `read_data_subset` for check). */
+  @IsOptional() @IsObj() readonly options?: Record<string, unknown>;
+}
+
+/** What arg building needs from a host's or a repository's schedule. */
+interface ScheduleLike {
+  readonly kind: JobKind;
+  readonly retention?: RetentionPolicy;
+  readonly options?: Record<string, unknown>;
+}
+
 const TOP_LEVEL_ARG_FIELDS: Partial<Record<JobKind, readonly string[]>> = {
   backup: ['paths', 'excludes', 'tags'],
   forget: ['tags'],
+  copy: ['to_repository_id'],
 };
 
 /** Builds the raw (unvalidated) job args a schedule stands for: its options plus the top-level fields of its kind. */
-export function rawArgsForSchedule(schedule: Schedule): Record<string, unknown> {
+export function rawArgsForSchedule(schedule: ScheduleLike): Record<string, unknown> {
   const args: Record<string, unknown> = { ...(schedule.options ?? {}) };
   for (const f of TOP_LEVEL_ARG_FIELDS[schedule.kind] ?? []) {
     const v = (schedule as unknown as Record<string, unknown>)[f];
@@ -84,7 +119,7 @@ export function rawArgsForSchedule(schedule: Schedule): Record<string, unknown> 
 
 /** Validated job args for a schedule, or the issues under the schedule's own field names. */
 export function jobArgsForSchedule(
-  schedule: Schedule,
+  schedule: ScheduleLike,
   prefix = '',
   unknown: UnknownFields = 'reject',
 ): { ok: true; value: JobArgs } | { ok: false; issues: FieldIssue[] } {
@@ -107,7 +142,7 @@ export function jobArgsForSchedule(
 
 /** Checks every schedule's args against its kind and that ids are unique; used by SchedulesChanged and schedule.set. */
 export function scheduleListIssues(
-  schedules: readonly Schedule[],
+  schedules: readonly (ScheduleLike & { readonly id: string })[],
   prefix: string,
   unknown: UnknownFields,
 ): FieldIssue[] {

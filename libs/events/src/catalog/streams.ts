@@ -14,6 +14,7 @@ export const STREAM_CATEGORIES = [
   'alertrules',
   'channel',
   'delivery',
+  'repository',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -41,6 +42,8 @@ export const ALERT_RULES_STREAM = 'alertrules-fleet';
 export const channelStream = (channelId: string): string => streamName('channel', channelId);
 /** Delivery records of one alert, or of the pings about one job. */
 export const deliveryStream = (alertOrJobId: string): string => streamName('delivery', alertOrJobId);
+/** A repository's registration, secrets, attached hosts and schedules. */
+export const repositoryStream = (repositoryId: string): string => streamName('repository', repositoryId);
 
 /** Prefix for `subscribeToAll({ streamNamePrefixes })`, e.g. `streamPrefix('job')` → `job-`. */
 export const streamPrefix = (category: StreamCategory): string => `${category}-`;

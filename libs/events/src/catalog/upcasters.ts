@@ -1,3 +1,4 @@
+import { legacyRepositoryId } from './event-ids';
 import type { FleetEventType } from './events';
 
 /**
@@ -11,6 +12,8 @@ import type { FleetEventType } from './events';
 const CURRENT_VERSIONS: Partial<Record<FleetEventType, number>> = {
   JobFinished: 2,
   LogStreamLine: 2,
+  JobRequested: 2,
+  SchedulesChanged: 2,
 };
 
 export function currentSchemaVersion(type: FleetEventType): number {
@@ -26,8 +29,29 @@ const ERROR_CODE_BY_EXIT: Readonly<Record<number, string>> = {
   12: 'wrong_password',
 };
 
+/** Before v2 a host had one repository: the one its RepositoryConfigured history stands for. */
+function hostRepositoryId(d: Record<string, unknown>): string | undefined {
+  return typeof d.host_id === 'string' && d.host_id.length > 0 ? legacyRepositoryId(d.host_id) : undefined;
+}
+
 /** `UPCASTERS[type][v]` turns version v data into version v+1. */
 const UPCASTERS: Partial<Record<FleetEventType, Readonly<Record<number, Upcaster>>>> = {
+  JobRequested: {
+    1: (d) => {
+      const repository_id = hostRepositoryId(d);
+      return d.repository_id !== undefined || repository_id === undefined ? d : { ...d, repository_id };
+    },
+  },
+  SchedulesChanged: {
+    1: (d) => {
+      const repository_id = hostRepositoryId(d);
+      if (repository_id === undefined || !Array.isArray(d.schedules)) return d;
+      const schedules: unknown[] = d.schedules.map((s: unknown) =>
+        typeof s === 'object' && s !== null && !('repository_id' in s) ? { ...s, repository_id } : s,
+      );
+      return { ...d, schedules };
+    },
+  },
   JobFinished: {
     // v1 had no error_code; derive it where the outcome itself says what went wrong.
     1: (d) => {

@@ -11,6 +11,7 @@ import {
 } from '../catalog/validation';
 import {
   isWireType,
+  SECRET_LIST_FIELDS,
   SECRET_PAYLOAD_FIELDS,
   WIRE_PAYLOAD_CLASSES,
   type WirePayloadMap,
@@ -277,8 +278,22 @@ export function makeErrorEnvelope(error: WireError, opts: MakeEnvelopeOptions = 
 /** A copy safe to log: secret payload fields (repo passwords, credentials) replaced by `[redacted]`. */
 export function redactMessage<M extends { type: string; payload: unknown }>(msg: M): M {
   const fields = SECRET_PAYLOAD_FIELDS[msg.type as WireType];
-  if (!fields || !isPlainObject(msg.payload)) return msg;
+  const lists = SECRET_LIST_FIELDS[msg.type as WireType];
+  if ((!fields && !lists) || !isPlainObject(msg.payload)) return msg;
   const payload: Record<string, unknown> = { ...msg.payload };
-  for (const f of fields) if (payload[f] !== undefined) payload[f] = '[redacted]';
+  const redact = (o: Record<string, unknown>, names: readonly string[]): void => {
+    for (const f of names) if (o[f] !== undefined) o[f] = '[redacted]';
+  };
+  redact(payload, fields ?? []);
+  for (const [list, names] of Object.entries(lists ?? {})) {
+    const items = payload[list];
+    if (!Array.isArray(items)) continue;
+    payload[list] = items.map((item: unknown) => {
+      if (!isPlainObject(item)) return item;
+      const copy = { ...item };
+      redact(copy, names);
+      return copy;
+    });
+  }
   return { ...msg, payload };
 }

@@ -257,7 +257,26 @@ describe('parseEnvelope: malformed input never throws and says what is wrong', (
       ],
       ['snapshots.report', { snapshots: 'none' }, 'payload.snapshots'],
       ['repo.stats', { ...SAMPLE_PAYLOADS['repo.stats'], snapshot_count: -1 }, 'payload.snapshot_count'],
-      ['agent.update_available', { latest_version: '' }, 'payload.latest_version'],
+      [
+        'agent.update_available',
+        { ...SAMPLE_PAYLOADS['agent.update_available'], version: '' },
+        'payload.version',
+      ],
+      [
+        'agent.update_available',
+        { ...SAMPLE_PAYLOADS['agent.update_available'], version: 'latest' },
+        'payload.version',
+      ],
+      [
+        'agent.update_available',
+        { ...SAMPLE_PAYLOADS['agent.update_available'], sha256: 'ABC' },
+        'payload.sha256',
+      ],
+      [
+        'agent.update_available',
+        { ...SAMPLE_PAYLOADS['agent.update_available'], url: 'file:///etc/passwd' },
+        'payload.url',
+      ],
       ['ack', { ids: [] }, 'payload.ids'],
       ['ack', { ids: ['not-a-uuid'] }, 'payload.ids'],
       ['error', { code: 'BAD', message: 'x' }, 'payload.code'],

@@ -3,7 +3,14 @@ import { eventIdFromEnvelope, jobIdForScheduleFire } from '../catalog/event-ids'
 import { currentSchemaVersion } from '../catalog/upcasters';
 import type { EventData } from '../catalog/recorded-event';
 import type { FleetEvent } from '../catalog/events';
-import { hostStream, jobLogStream, jobStream, schedulesStream, snapshotsStream } from '../catalog/streams';
+import {
+  hostStream,
+  jobLogStream,
+  jobStream,
+  repositoryStream,
+  schedulesStream,
+  snapshotsStream,
+} from '../catalog/streams';
 import type { WireMessage } from './envelope';
 
 /** Where an agent message lands in the log. */
@@ -43,6 +50,7 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
             arch: p.arch,
             boot_time: p.boot_time,
             connected_at: message.ts,
+            capabilities: p.capabilities,
           }),
         },
       };
@@ -164,6 +172,7 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
           data: defined({
             host_id: hostId,
             job_id: p.job_id,
+            repository_id: p.repository_id,
             snapshots: p.snapshots,
             reported_at: message.ts,
           }),
@@ -172,13 +181,15 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
     }
     case 'repo.stats': {
       const p = message.payload;
+      // Facts about a named repository belong to its stream; an older agent's to its host's.
       return {
-        stream: hostStream(hostId),
+        stream: p.repository_id !== undefined ? repositoryStream(p.repository_id) : hostStream(hostId),
         event: {
           type: 'RepoStatsReported',
           data: defined({
             host_id: hostId,
             job_id: p.job_id,
+            repository_id: p.repository_id,
             total_size_bytes: p.total_size_bytes,
             raw_size_bytes: p.raw_size_bytes,
             snapshot_count: p.snapshot_count,

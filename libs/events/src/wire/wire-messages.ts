@@ -1,5 +1,7 @@
-import { IsOptional } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsOptional, ValidateNested } from 'class-validator';
 import {
+  IsCapabilities,
   IsPlatformName,
   IsRepoUrl,
   kindArgsIssues,
@@ -23,6 +25,7 @@ import {
   IsId,
   IsNonNegative,
   IsObj,
+  IsObjArr,
   IsOneOf,
   IsOptionalText,
   IsPositiveInt,
@@ -31,8 +34,10 @@ import {
   isUuid,
   registerFastCheck,
   registerPostCheck,
+  Rule,
   RULES,
 } from '../catalog/validation';
+import { isAgentVersion } from './agent-version';
 
 /*
  * Wire protocol payloads (docs/architecture.md, "Wire protocol"), snake_case as in the reference
@@ -49,6 +54,8 @@ export class HelloPayload {
   @IsPlatformName() readonly os!: string;
   @IsPlatformName() readonly arch!: string;
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
+  /** See AGENT_CAPABILITIES; older agents send none. */
+  @IsOptional() @IsCapabilities() readonly capabilities?: string[];
 }
 
 export class HeartbeatPayload {
@@ -59,12 +66,33 @@ registerFastCheck(
   flatFastCheck<HeartbeatPayload>([{ name: 'sent_at', rule: RULES.timestamp }]),
 );
 
-/** Repository settings for the agent. Carries secrets: never log it (see `redactMessage`). */
+/** One repository a host is attached to, with its secrets in the clear (they live only in the agent's memory). */
+export class RepositoryAccess {
+  @IsId() readonly repository_id!: string;
+  @IsRepoUrl() readonly url!: string;
+  @IsText(1024) readonly password!: string;
+  @IsOptional() @IsText(256) readonly username?: string;
+  @IsOptional() @IsText(4096) readonly credential?: string;
+}
+
+/**
+ * Repository settings for the agent. Carries secrets: never log it (see
+ * `redactMessage`). `repo_*` name the host's default repository (the one a
+ * job without `repository_id` uses; all an agent without the `repositories`
+ * capability reads); `repositories` lists every repository the host is
+ * attached to, the default one included.
+ */
 export class ConfigUpdatePayload {
   @IsRepoUrl() readonly repo_url!: string;
   @IsText(1024) readonly repo_password!: string;
   @IsOptional() @IsText(256) readonly repo_username?: string;
   @IsOptional() @IsText(4096) readonly repo_credential?: string;
+  @IsOptional() @IsId() readonly repository_id?: string;
+  @IsOptional()
+  @IsObjArr({ max: 256 })
+  @ValidateNested({ each: true })
+  @Type(() => RepositoryAccess)
+  readonly repositories?: RepositoryAccess[];
 }
 export const ScheduleSetPayload = ScheduleListFields;
 export type ScheduleSetPayload = ScheduleListFields;
@@ -86,6 +114,8 @@ export class CommandRunPayload {
   @IsObj() readonly args!: JobArgs;
   /** Set for scheduled jobs: the agent runs that schedule's pre/post hooks around restic. */
   @IsOptional() @IsId() readonly schedule_id?: string;
+  /** The repository to work on (a copy's source); the default one (config.update `repo_*`) when absent. */
+  @IsOptional() @IsId() readonly repository_id?: string;
 }
 registerPostCheck(CommandRunPayload, (p, prefix) => kindArgsIssues(p.kind, p.args, prefix));
 
@@ -128,11 +158,26 @@ export type SnapshotsReportPayload = SnapshotListFields;
 export const RepoStatsPayload = RepoStatsFields;
 export type RepoStatsPayload = RepoStatsFields;
 
-/** Informational: the agent does not update itself. */
+/**
+ * The control plane serves a newer single-file agent. An agent with
+ * `auto_update: true` downloads `url`, checks `sha256` and installs it
+ * (apps/agent/README.md, "Updates"); any other agent only logs it.
+ */
 export class AgentUpdateAvailablePayload {
-  @IsText(64) readonly latest_version!: string;
-  @IsText(2048) readonly package_url!: string;
-  @IsOptional() @IsOptionalText(65_536) readonly changelog?: string;
+  @Rule('agent_version', isAgentVersion, 'a version such as 1.2.3') readonly version!: string;
+  @Rule('sha256', (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), '64 lower-case hex digits')
+  readonly sha256!: string;
+  @Rule('http_url', isHttpUrl, 'an http(s) URL of at most 2048 characters') readonly url!: string;
+}
+
+function isHttpUrl(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length > 2048) return false;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** Sent by the server only after the events for these envelope ids are appended. */
@@ -222,4 +267,8 @@ export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
 /** Payload fields that carry secrets, by message type. */
 export const SECRET_PAYLOAD_FIELDS: Partial<Record<WireType, readonly string[]>> = {
   'config.update': ['repo_password', 'repo_credential'],
+};
+/** Secret fields of each item of a payload's list field, by message type. */
+export const SECRET_LIST_FIELDS: Partial<Record<WireType, Readonly<Record<string, readonly string[]>>>> = {
+  'config.update': { repositories: ['password', 'credential'] },
 };

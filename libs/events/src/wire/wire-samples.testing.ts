@@ -1,6 +1,8 @@
 import {
   ENVELOPE_ID,
   JOB,
+  REPO,
+  REPO_2,
   SAMPLE_ARGS,
   SAMPLE_EVENTS,
   SCHEDULES,
@@ -19,6 +21,7 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     os: 'linux',
     arch: 'amd64',
     boot_time: T0,
+    capabilities: ['repositories'],
   },
   heartbeat: { sent_at: T0 },
   'config.update': {
@@ -26,6 +29,17 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     repo_password: 'hunter2',
     repo_username: 'web-1',
     repo_credential: 'basic-secret',
+    repository_id: REPO,
+    repositories: [
+      {
+        repository_id: REPO,
+        url: 'rest:https://backup.example:8000/web-1',
+        password: 'hunter2',
+        username: 'web-1',
+        credential: 'basic-secret',
+      },
+      { repository_id: REPO_2, url: '/srv/restic/local', password: 'second-secret' },
+    ],
   },
   'schedule.set': {
     version: 3,
@@ -33,7 +47,7 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
   },
   'schedule.ack': { version: 3, applied_at: T0 },
   'schedule.fire': { schedule_id: 's-backup', scheduled_at: T0 },
-  'command.run': { job_id: JOB, kind: 'backup', args: SAMPLE_ARGS.backup },
+  'command.run': { job_id: JOB, kind: 'backup', args: SAMPLE_ARGS.backup, repository_id: REPO },
   'command.cancel': { job_id: JOB },
   'command.result': { job_id: JOB, accepted: false, error: 'another job is running' },
   'job.started': SAMPLE_EVENTS.JobStarted,
@@ -62,9 +76,9 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     last_check_status: 'ok',
   },
   'agent.update_available': {
-    latest_version: '0.2.0',
-    package_url: 'https://packages.example/apt',
-    changelog: 'fixes',
+    version: '0.2.0',
+    sha256: 'a'.repeat(64),
+    url: 'https://fleet.example/agent/restic-fleet-agent.js',
   },
   ack: { ids: [ENVELOPE_ID] },
   error: {

@@ -117,6 +117,8 @@ function summarise(
       return [hostTarget, `${c.who} configured the repository of ${c.host}`];
     case 'HostRevoked':
       return [hostTarget, `${c.who} revoked host ${c.host}`];
+    case 'AgentUpdateRequested':
+      return [hostTarget, `${c.who} asked the agent of ${c.host} to update to ${str(d, 'version') ?? '?'}`];
     case 'RepoStatsReported':
       return [
         hostTarget,

@@ -76,6 +76,11 @@ export interface StatsOptions {
   snapshotIds?: string[];
 }
 
+export interface CopyOptions {
+  /** Snapshots of the source to copy (ids, prefixes or `latest`); all when empty. */
+  snapshotIds?: string[];
+}
+
 export interface LsOptions {
   snapshotId: string;
   paths?: string[];
@@ -205,6 +210,26 @@ export function lsArgs(o: LsOptions): ResticInvocation {
   };
 }
 
+/**
+ * `restic copy` into the repository restic opens (`RESTIC_REPOSITORY`, the
+ * destination) from `RESTIC_FROM_REPOSITORY` (the source; see
+ * resticCopyEnvironment). No `--json`: every version prints text.
+ */
+export function copyArgs(o: CopyOptions = {}): ResticInvocation {
+  const ids = (o.snapshotIds ?? []).map((id, i) => snapshotIdArg(id, `snapshotIds[${i}]`));
+  return { command: 'copy', args: ids.length ? ['--', ...ids] : [] };
+}
+
+/** Initialises the destination of a copy with the source's chunker parameters, so copied data deduplicates. */
+export function initCopyChunkerParamsArgs(): ResticInvocation {
+  return { command: 'init', args: ['--json', '--copy-chunker-params'] };
+}
+
+/** `cat config`: the cheapest way to ask whether a repository exists (a shared lock, no data read). */
+export function catConfigArgs(): ResticInvocation {
+  return { command: 'cat', args: ['config'] };
+}
+
 export function versionArgs(): ResticInvocation {
   return { command: 'version', args: [] };
 }
@@ -220,6 +245,7 @@ export type ResticJob =
   | ({ kind: 'restore' } & RestoreOptions)
   | ({ kind: 'snapshots' } & SnapshotsOptions)
   | ({ kind: 'stats' } & StatsOptions)
+  | ({ kind: 'copy' } & CopyOptions)
   | ({ kind: 'ls' } & LsOptions);
 
 export function argsForJob(job: ResticJob): ResticInvocation {
@@ -242,6 +268,8 @@ export function argsForJob(job: ResticJob): ResticInvocation {
       return snapshotsArgs(job);
     case 'stats':
       return statsArgs(job);
+    case 'copy':
+      return copyArgs(job);
     case 'ls':
       return lsArgs(job);
     default: {

@@ -75,6 +75,50 @@ export function resticEnvironment(
   return env;
 }
 
+/**
+ * restic's environment for `copy` and `init --copy-chunker-params`: the
+ * destination is the repository restic opens (`RESTIC_REPOSITORY`,
+ * `RESTIC_PASSWORD`), the source comes from `RESTIC_FROM_REPOSITORY` and
+ * `RESTIC_FROM_PASSWORD` (restic 0.14 and later; 0.10–0.13 had `--repo2`
+ * with the roles reversed and are refused). Both passwords stay out of argv.
+ *
+ * REST credentials go into each URL (kept in the environment), because
+ * RESTIC_REST_USERNAME/PASSWORD would apply to both repositories alike.
+ * s3/b2/azure keys are process-wide variables, so two repositories of one
+ * such backend can only be paired when they use the same keys.
+ */
+export function resticCopyEnvironment(
+  destination: ResticRepository,
+  source: ResticRepository,
+  version: ResticVersion | undefined,
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  if (version !== undefined && !versionAtLeast(version, 0, 14)) {
+    throw new ResticError(
+      'invalid_argument',
+      `copying between repositories needs restic 0.14 or later (this host has ${version.major}.${version.minor}.${version.patch})`,
+      'version',
+    );
+  }
+  // `undefined` selects the URL form of REST credentials, which every version accepts.
+  const env = resticEnvironment(destination, undefined, base);
+  const from = resticEnvironment(source, undefined, {});
+  env.RESTIC_FROM_REPOSITORY = from.RESTIC_REPOSITORY;
+  env.RESTIC_FROM_PASSWORD = from.RESTIC_PASSWORD;
+  for (const [k, v] of Object.entries(from)) {
+    if (k.startsWith('RESTIC_')) continue;
+    if (env[k] !== undefined && env[k] !== v) {
+      throw new ResticError(
+        'invalid_argument',
+        `the source and destination repositories need different ${k} values; restic reads one per process, so they cannot be paired in one copy`,
+        'repo.credential',
+      );
+    }
+    env[k] = v;
+  }
+  return env;
+}
+
 function restUrlWithCredentials(url: string, username: string, password: string): string {
   let parsed: URL;
   try {

@@ -1,9 +1,10 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
 import { ResticError } from '../restic.errors';
 import { ResticVersion } from '../restic-version';
+import { waitForExit } from './child-exit';
 import { LineSplitter } from './line-splitter';
-import { resticEnvironment, ResticRepository } from './restic-environment';
+import { resticCopyEnvironment, resticEnvironment, ResticRepository } from './restic-environment';
 
 export type ResticStream = 'stdout' | 'stderr';
 
@@ -11,8 +12,10 @@ export interface ResticRunOptions {
   bin: string;
   /** Decides how REST credentials are passed; unknown means the form every version accepts. */
   version?: ResticVersion;
-  /** Omit only for commands that need no repository (`version`). */
+  /** Omit only for commands that need no repository (`version`). A copy's destination. */
   repo?: ResticRepository;
+  /** `copy` and `init --copy-chunker-params`: the source repository (see resticCopyEnvironment). */
+  from?: ResticRepository;
   command: string;
   args: readonly string[];
   cwd?: string;
@@ -68,7 +71,14 @@ export class ResticProcessRepository {
     if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
       throw new ResticError('invalid_argument', 'timeoutMs must be a positive number', 'timeoutMs');
     }
-    const env = opts.repo ? resticEnvironment(opts.repo, opts.version) : withoutResticVars(process.env);
+    if (opts.from && !opts.repo) {
+      throw new ResticError('invalid_argument', 'from needs repo (the destination) as well', 'repo');
+    }
+    const env = opts.repo
+      ? opts.from
+        ? resticCopyEnvironment(opts.repo, opts.from, opts.version)
+        : resticEnvironment(opts.repo, opts.version)
+      : withoutResticVars(process.env);
     Object.assign(env, opts.extraEnv ?? {});
     const tailMax = opts.tailLines ?? 50;
     const stdoutTail: string[] = [];
@@ -90,18 +100,15 @@ export class ResticProcessRepository {
       };
     }
 
-    const child = execa(opts.bin, [opts.command, ...opts.args], {
+    const child = spawn(opts.bin, [opts.command, ...opts.args], {
       env,
-      extendEnv: false,
       cwd: opts.cwd,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
+    const exited = waitForExit(child);
 
     let callbackError: unknown;
     let cancelled = false;
@@ -149,16 +156,15 @@ export class ResticProcessRepository {
     }
 
     try {
-      const result = await child;
+      const result = await exited;
       out.end();
       err.end();
       if (callbackError !== undefined) throw callbackError;
-      const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
-      const signal = result.signal ?? null;
-      if (exitCode === null && signal === null) {
+      const { exitCode, signal } = result;
+      if (result.spawnError || (exitCode === null && signal === null)) {
         throw new ResticError(
           'spawn_failed',
-          `could not start ${opts.bin}: ${result.shortMessage ?? 'unknown error'}`,
+          `could not start ${opts.bin}: ${result.spawnError?.message ?? 'unknown error'}`,
         );
       }
       return {

@@ -10,6 +10,7 @@ import { RepositoryCommandsService } from '../../services/repository.service';
 import { ScheduleCommandsService } from '../../services/schedules.service';
 import { AppError } from '../../core/app-error';
 import { editorRow, HostPagePresenter } from '../presenters/host-page.presenter';
+import { AgentUpdatesService } from '../../services/agent-updates.service';
 import { fmt } from '../ui-fmt';
 import { cronText, nextRun } from '../ui-format';
 import {
@@ -40,7 +41,29 @@ export class HostPageController {
     private readonly jobs: JobCommandsService,
     private readonly repository: RepositoryCommandsService,
     private readonly schedules: ScheduleCommandsService,
+    private readonly updates: AgentUpdatesService,
   ) {}
+
+  /** The Update button: offers the served agent to this host's agent now. */
+  @Post('hosts/:id/agent-update')
+  @Roles('operator')
+  async updateAgent(
+    @Param('id', ParseIdPipe) id: string,
+    @RequestContext() ctx: CommandContext,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    let message: string;
+    try {
+      const { version } = await this.updates.request(id, ctx);
+      message = `Offered agent ${version}. A host whose agent.yaml has auto_update: true installs it and reconnects with it within a minute or two; otherwise run the install line again on the host.`;
+    } catch (err) {
+      if (!isCodedError(err)) throw err;
+      message = err.message;
+    }
+    if (!isHtmx(req)) return res.redirect(303, `/hosts/${encodeURIComponent(id)}`);
+    res.type('html').send(this.renderer.view('partials/note', { message }));
+  }
 
   @Get('hosts/:id')
   @Roles('viewer')

@@ -3,6 +3,7 @@ import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
+import { AgentDeliveryService } from '../../services/agent-delivery.service';
 
 export interface FleetHostRow {
   readonly id: string;
@@ -17,12 +18,24 @@ export interface FleetHostRow {
   readonly repoSizeBytes: number | null;
   readonly repositorySet: boolean;
   readonly nextRun: { readonly at: string; readonly kind: string } | null;
+  readonly agentVersion: string | null;
+  /** Runs an agent older than the one this control plane serves. */
+  readonly agentOutdated: boolean;
 }
 
 export interface FleetOverview {
   readonly now: Date;
   readonly hosts: FleetHostRow[];
-  readonly totals: { online: number; hosts: number; running: number; queued: number; failed24h: number };
+  readonly totals: {
+    online: number;
+    hosts: number;
+    running: number;
+    queued: number;
+    failed24h: number;
+    outdatedAgents: number;
+  };
+  /** The agent version this control plane serves (null when it has none to serve). */
+  readonly servedAgent: string | null;
   readonly daily: DailyOutcomes[];
 }
 
@@ -33,6 +46,7 @@ export class DashboardPresenter {
     private readonly reader: ReadModelsReader,
     private readonly dashboard: DashboardQuery,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly delivery: AgentDeliveryService,
   ) {}
 
   async overview(now: Date): Promise<FleetOverview> {
@@ -56,6 +70,8 @@ export class DashboardPresenter {
         repoSizeBytes: h.repoSizeBytes,
         repositorySet: h.repository !== null,
         nextRun: next ? { at: next.at.toISOString(), kind: next.kind } : null,
+        agentVersion: h.agentVersion,
+        agentOutdated: this.delivery.isOutdated(h.agentVersion),
       };
     });
     const summary = this.dashboard.summary(now, 30);
@@ -68,7 +84,9 @@ export class DashboardPresenter {
         running: summary.jobs.running,
         queued: summary.jobs.queued,
         failed24h: summary.jobs.failedLast24h,
+        outdatedAgents: hosts.filter((h) => h.agentOutdated).length,
       },
+      servedAgent: this.delivery.current?.version ?? null,
       daily: summary.daily,
     };
   }

@@ -13,6 +13,7 @@ import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
+import { AgentDeliveryService } from '../../services/agent-delivery.service';
 
 export interface ScheduleEditorRow {
   readonly index: number;
@@ -50,6 +51,8 @@ export interface HostPage {
   /** Prefill for "Back up now": the first backup schedule's paths. */
   readonly backupDefaults: { paths: string; excludes: string; tags: string };
   readonly kinds: readonly string[];
+  /** The agent version this control plane serves, and whether this host runs an older one. */
+  readonly agent: { readonly served: string | null; readonly outdated: boolean };
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
@@ -94,6 +97,7 @@ export class HostPagePresenter {
     private readonly reader: ReadModelsReader,
     private readonly repoStats: RepoStatsQuery,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly delivery: AgentDeliveryService,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
@@ -133,6 +137,10 @@ export class HostPagePresenter {
         tags: strList(firstBackup?.['tags'], ', '),
       },
       kinds: JOB_KINDS,
+      agent: {
+        served: this.delivery.current?.version ?? null,
+        outdated: this.delivery.isOutdated(host.agentVersion),
+      },
     };
   }
 
