@@ -4,7 +4,9 @@ import {
   type ChannelKind,
   type ChannelRouting,
   deliveryStream,
+  evolveJobStatus,
   type FleetEventOf,
+  type JobStatus,
   type NotificationFields,
   type NotificationTransition,
   type SealedChannelSettings,
@@ -88,6 +90,7 @@ type PingTransition = 'start' | 'success' | 'fail';
 
 interface PingJob {
   readonly jobId: string;
+  status: JobStatus;
   readonly hostId: string;
   readonly scheduleId: string;
   ended: boolean;
@@ -197,6 +200,7 @@ export class DeliveryPlanner {
         if (e.data.schedule_id !== undefined)
           this.pings.set(e.data.job_id, {
             jobId: e.data.job_id,
+            status: 'queued',
             hostId: e.data.host_id,
             scheduleId: e.data.schedule_id,
             ended: false,
@@ -205,20 +209,10 @@ export class DeliveryPlanner {
           });
         return;
       case 'JobStarted':
-        this.ping(e.data.job_id, 'start', 'started');
-        return;
-      case 'JobFinished': {
-        const d = e.data;
-        const ok = d.status === 'succeeded' || d.status === 'warning';
-        const why = firstLine(d.error);
-        this.ping(d.job_id, ok ? 'success' : 'fail', `${d.status}${why ? `: ${why}` : ''}`);
-        return;
-      }
+      case 'JobFinished':
       case 'JobRejected':
-        this.ping(e.data.job_id, 'fail', `rejected by the agent: ${firstLine(e.data.error) ?? ''}`);
-        return;
       case 'JobLost':
-        this.ping(e.data.job_id, 'fail', `lost: ${firstLine(e.data.reason) ?? ''}`);
+        this.jobMoved(e);
         return;
       case 'HostEnrolled':
       case 'AgentConnected':
@@ -434,9 +428,34 @@ export class DeliveryPlanner {
     }
   }
 
-  private ping(jobId: string, transition: PingTransition, detail: string): void {
-    const job = this.pings.get(jobId);
+  /** A scheduled job moved in its lifecycle (the catalog's): it started, or this event is its outcome. */
+  private jobMoved(e: FleetEventOf<'JobStarted' | 'JobFinished' | 'JobRejected' | 'JobLost'>): void {
+    const job = this.pings.get(e.data.job_id);
     if (job === undefined) return;
+    const before = job.status;
+    const step = evolveJobStatus(before, e);
+    job.status = step.status;
+    if (e.type === 'JobStarted') {
+      if (before !== 'running' && step.status === 'running') this.ping(job, 'start', 'started');
+      return;
+    }
+    if (!step.outcome) return;
+    const ok = step.status === 'succeeded' || step.status === 'warning';
+    const why =
+      e.type === 'JobFinished'
+        ? firstLine(e.data.error)
+        : e.type === 'JobRejected'
+          ? firstLine(e.data.error)
+          : firstLine(e.data.reason);
+    const detail =
+      e.type === 'JobRejected'
+        ? `rejected by the agent: ${why ?? ''}`
+        : `${step.status}${why ? `: ${why}` : ''}`;
+    this.ping(job, ok ? 'success' : 'fail', detail);
+  }
+
+  private ping(job: PingJob, transition: PingTransition, detail: string): void {
+    const jobId = job.jobId;
     job.detail = detail;
     if (transition !== 'start') job.ended = true;
     for (const c of this.channels.values()) {

@@ -2,8 +2,11 @@ import {
   type AlertRuleName,
   type AlertSeverity,
   type DisconnectReason,
+  evolveJobStatus,
   type FleetEvent,
+  isTerminal,
   type JobKind,
+  type JobStatus,
   legacyRepositoryId,
   nameBasedUuid,
   type UnknownFleetEvent,
@@ -95,6 +98,7 @@ export interface WatchedRepository {
 }
 
 interface WatchedJob {
+  status: JobStatus;
   readonly hostId: string;
   readonly repositoryId: string;
   readonly kind: JobKind;
@@ -214,6 +218,7 @@ export class FleetWatch {
       case 'JobRequested': {
         const paths = e.data.kind === 'backup' ? (e.data.args as { paths?: unknown }).paths : undefined;
         this.jobs.set(e.data.job_id, {
+          status: 'queued',
           hostId: e.data.host_id,
           repositoryId: e.data.repository_id ?? this.defaultRepository(e.data.host_id),
           kind: e.data.kind,
@@ -384,9 +389,13 @@ export class FleetWatch {
   ): void {
     const job = this.jobs.get(e.data.job_id);
     if (job === undefined) return;
-    const outcome = outcomeOf(e, at);
+    // The catalog's lifecycle decides whether this event is the job's outcome (a late or repeated one is not).
+    const step = evolveJobStatus(job.status, e);
+    job.status = step.status;
+    if (!step.outcome || !isTerminal(step.status)) return;
+    const outcome = outcomeOf(e, step.status, at);
     // A lost job may still report later (its agent comes back); every other ending is final.
-    if (e.type !== 'JobLost') this.jobs.delete(e.data.job_id);
+    if (step.status !== 'lost') this.jobs.delete(e.data.job_id);
     const h = this.host(job.hostId);
     if (outcome.status === 'cancelled') return;
     const failed: FailedJob | undefined =

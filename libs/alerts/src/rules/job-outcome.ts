@@ -1,8 +1,8 @@
-import type { FleetEventOf, JobStatus } from '@rf/events';
+import type { FleetEventOf, JobTerminalStatus } from '@rf/events';
 
-/** How a job ended, read from whichever event ended it. */
+/** How a job ended: its terminal status (decided by the catalog's job lifecycle) and what the ending event says. */
 export interface JobOutcome {
-  readonly status: Extract<JobStatus, 'succeeded' | 'warning' | 'failed' | 'cancelled' | 'lost'>;
+  readonly status: JobTerminalStatus;
   readonly error: string | undefined;
   readonly errorCode: string | undefined;
   readonly stats: Readonly<Record<string, unknown>> | undefined;
@@ -18,11 +18,11 @@ const parsed = (iso: string, fallback: number): number => {
   return Number.isNaN(t) ? fallback : t;
 };
 
-export function outcomeOf(e: EndingEvent, recordedAt: number): JobOutcome {
+export function outcomeOf(e: EndingEvent, status: JobTerminalStatus, recordedAt: number): JobOutcome {
   switch (e.type) {
     case 'JobFinished':
       return {
-        status: e.data.status,
+        status,
         error: e.data.error,
         errorCode: e.data.error_code,
         stats: e.data.stats,
@@ -31,7 +31,7 @@ export function outcomeOf(e: EndingEvent, recordedAt: number): JobOutcome {
       };
     case 'JobRejected':
       return {
-        status: 'failed',
+        status,
         error: e.data.error,
         errorCode: 'rejected',
         stats: undefined,
@@ -40,7 +40,7 @@ export function outcomeOf(e: EndingEvent, recordedAt: number): JobOutcome {
       };
     case 'JobLost':
       return {
-        status: 'lost',
+        status,
         error: e.data.reason,
         errorCode: undefined,
         stats: undefined,
