@@ -257,6 +257,14 @@ export class FleetState {
       case 'EnrolmentTokenCreated':
       case 'EnrolmentTokenUsed':
       case 'EnrolmentTokenRevoked':
+      case 'AlertRaised':
+      case 'AlertAcknowledged':
+      case 'AlertResolved':
+      case 'AlertRulesChanged':
+      case 'ChannelConfigured':
+      case 'ChannelRemoved':
+      case 'NotificationSent':
+      case 'NotificationFailed':
       case 'unknown':
         return;
       default: {
