@@ -130,7 +130,8 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
       new WritePositions(),
       metrics,
     );
-  const appendedTotal = () => Number(/^rf_events_appended_total (\d+)$/m.exec(metrics.render())?.[1] ?? 0);
+  const appendedTotal = async () =>
+    Number(/^rf_events_appended_total (\d+)$/m.exec(await metrics.render())?.[1] ?? 0);
 
   const start = async () => {
     real = createSqliteEventStore({ path: path.join(dir, 'events.db') });
@@ -197,7 +198,7 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
   const firstBatch = batchA.flatMap((m, i) => [m, ...(batchB[i] ? [batchB[i]!] : [])]);
 
   it('appends lines, progress and a drop marker of two jobs in arrival order, lines together', async () => {
-    const before = appendedTotal();
+    const before = await appendedTotal();
     const outcomes = await service.ingest(HOST, firstBatch, new Date().toISOString());
     assert.deepEqual(acked(outcomes), ids(firstBatch), 'every envelope is acked');
     const a = await readAll(real, jobLogStream(jobA));
@@ -219,7 +220,7 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
     // Runs of lines share an append; progress and drop markers are appended alone.
     assert.deepEqual(observed.callsTo(jobLogStream(jobA)), [2, 1, 1, 1, 2]);
     assert.deepEqual(observed.callsTo(jobLogStream(jobB)), [3, 1]);
-    assert.equal(appendedTotal() - before, 11, 'rf_events_appended_total counts events');
+    assert.equal((await appendedTotal()) - before, 11, 'rf_events_appended_total counts events');
   });
 
   it('stores nothing twice when the same batch, then an overlapping one, is resent', async () => {
