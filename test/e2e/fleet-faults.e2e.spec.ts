@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { JOB_TERMINAL_STATUSES } from '@rf/events';
 import { dumpReadModels, type AuditLine } from '@rf/projections';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
@@ -33,7 +34,7 @@ import { RestClient } from '../support/rest-client';
 
 const GRACE_S = 6;
 const REPO_PASSWORD = `fleet-repo-${Date.now()}-pw`;
-const TERMINAL = ['succeeded', 'warning', 'failed', 'cancelled', 'lost'];
+const TERMINAL: readonly string[] = JOB_TERMINAL_STATUSES;
 const JOB_TIMEOUT = 90_000;
 /** Throttle for "mid-backup" scenarios: 4 MiB of random data at 512 KiB/s runs ~8 s. */
 const SLOW_KIB = 512;

@@ -10,15 +10,23 @@ export {
 export { checkClass, type FieldIssue, isCatalogError, isId } from './catalog/validation';
 export {
   isJobKind,
-  JOB_FINAL_STATUSES,
   JOB_KINDS,
-  JOB_STATUSES,
   type JobArgs,
   type JobKind,
-  type JobStatus,
   KEEP_RULES,
   validateJobArgs,
 } from './catalog/job-args';
+export {
+  evolveJobStatus,
+  isJobLifecycleEvent,
+  isTerminal,
+  JOB_STATUSES,
+  JOB_TERMINAL_STATUSES,
+  type JobLifecycleEvent,
+  type JobStatus,
+  type JobStatusStep,
+  type JobTerminalStatus,
+} from './catalog/job-lifecycle';
 export {
   jobArgsForSchedule,
   REPOSITORY_SCHEDULE_KINDS,
@@ -53,6 +61,7 @@ export {
   FLEET_EVENT_TYPES,
   type FleetEvent,
   type FleetEventDataMap,
+  type FleetEventOf,
   type FleetEventType,
   isFleetEventType,
   isRepoUrl,

@@ -1,10 +1,12 @@
 import {
   comparePositions,
+  evolveJobStatus,
   fromRecorded,
   parseStreamName,
   type EncryptedSecret,
   type JobArgs,
   type JobKind,
+  type JobLifecycleEvent,
   type JobStatus,
   type Position,
   type RecordedEvent,
@@ -46,6 +48,8 @@ export interface JobState {
   status: JobStatus;
   scheduleId: string | null;
   correlationId: string;
+  /** The agent answered `command.run` with accepted; the job stays `dispatched` until it starts. */
+  accepted: boolean;
   cancelRequested: boolean;
   /** Order of request in the log; queued jobs are dispatched in this order. */
   requestedPosition: bigint;
@@ -53,15 +57,6 @@ export interface JobState {
   updatedAt: number;
   revision: number;
 }
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set<JobStatus>([
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-]);
-export const isTerminal = (status: JobStatus): boolean => TERMINAL.has(status);
 
 /** The streams the command side needs to decide; joblog, snapshots and identity are not among them. */
 export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-'] as const;
@@ -145,14 +140,19 @@ export class FleetState {
         return;
       case 'JobRequested': {
         const d = event.data;
+        if (this.jobs.has(d.job_id)) {
+          this.transition(d.job_id, event, recorded, at);
+          return;
+        }
         this.jobs.set(d.job_id, {
           jobId: d.job_id,
           hostId: d.host_id,
           kind: d.kind,
           args: d.args,
-          status: 'queued',
+          status: evolveJobStatus(undefined, event).status,
           scheduleId: d.schedule_id ?? null,
           correlationId: event.metadata.correlation_id,
+          accepted: false,
           cancelRequested: false,
           requestedPosition: recorded.position.commit,
           updatedAt: at,
@@ -160,36 +160,62 @@ export class FleetState {
         });
         return;
       }
-      case 'JobDispatched':
-        this.transition(event.data.job_id, recorded, at, (j) =>
-          j.status === 'queued' ? 'dispatched' : j.status,
-        );
+      case 'JobAccepted': {
+        const j = this.jobs.get(event.data.job_id);
+        if (j) j.accepted = true;
+        this.transition(event.data.job_id, event, recorded, at);
         return;
-      case 'JobAccepted':
-      case 'JobStarted':
-        this.transition(event.data.job_id, recorded, at, (j) =>
-          j.status === 'queued' || j.status === 'dispatched' ? 'running' : j.status,
-        );
-        return;
+      }
       case 'JobCancelRequested': {
         const j = this.jobs.get(event.data.job_id);
         if (j) j.cancelRequested = true;
-        this.transition(event.data.job_id, recorded, at, (x) => x.status);
+        this.transition(event.data.job_id, event, recorded, at);
         return;
       }
+      case 'JobDispatched':
+      case 'JobStarted':
       case 'JobRejected':
-        this.transition(event.data.job_id, recorded, at, (j) => (isTerminal(j.status) ? j.status : 'failed'));
-        return;
       case 'JobFinished':
-        this.transition(event.data.job_id, recorded, at, (j) =>
-          isTerminal(j.status) && j.status !== 'lost' ? j.status : event.data.status,
-        );
-        return;
       case 'JobLost':
-        this.transition(event.data.job_id, recorded, at, (j) => (isTerminal(j.status) ? j.status : 'lost'));
+        this.transition(event.data.job_id, event, recorded, at);
         return;
-      default:
+      case 'JobProgress': {
+        // Telemetry (a joblog- stream, not followed here today): it moves the status, not the job stream's revision.
+        const j = this.jobs.get(event.data.job_id);
+        if (j) j.status = evolveJobStatus(j.status, event).status;
         return;
+      }
+      // The command side decides nothing from telemetry lines, snapshots or identity; no command
+      // decision reads repository events or agent update requests today.
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
+      case 'UserCreated':
+      case 'UserPasswordChanged':
+      case 'UserRoleChanged':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserLoggedIn':
+      case 'UserLoginFailed':
+      case 'ApiTokenCreated':
+      case 'ApiTokenRevoked':
+      case 'EnrolmentTokenCreated':
+      case 'EnrolmentTokenUsed':
+      case 'EnrolmentTokenRevoked':
+      case 'unknown':
+        return;
+      default: {
+        const _never: never = event;
+        return _never;
+      }
     }
   }
 
@@ -239,15 +265,11 @@ export class FleetState {
     return s;
   }
 
-  private transition(
-    jobId: string,
-    recorded: RecordedEvent,
-    at: number,
-    next: (j: JobState) => JobStatus,
-  ): void {
+  /** A job's status moves only through the job lifecycle; events of a job never requested are ignored. */
+  private transition(jobId: string, event: JobLifecycleEvent, recorded: RecordedEvent, at: number): void {
     const j = this.jobs.get(jobId);
     if (!j) return;
-    j.status = next(j);
+    j.status = evolveJobStatus(j.status, event).status;
     j.updatedAt = at;
     j.revision = recorded.revision;
   }

@@ -1,6 +1,9 @@
 import type { Subscription } from 'rxjs';
 import {
+  evolveJobStatus,
   fromRecorded,
+  isJobLifecycleEvent,
+  isTerminal,
   jobLogStream,
   jobStream,
   type JobStatus,
@@ -8,7 +11,6 @@ import {
   type RecordedEvent,
 } from '@rf/events';
 import { isEventStoreError, type EventStore } from '@rf/event-store';
-import { FleetState, isTerminal } from '../domain/fleet-state';
 import type { LiveLogMessage, LiveMessage, LiveProgressMessage, LiveStatusMessage } from './live-messages';
 
 /** What one `joblog-` or `job-` event means to a watcher; `null` for events the tail does not show. */
@@ -78,11 +80,15 @@ export function feedItemOf(event: RecordedEvent): FeedItem | null {
  * subscription filtered to `job-{id}` and `joblog-{id}` that starts at the log
  * head, so it delivers events after they were appended, in append order.
  * Subscribers get items synchronously and queue them on their own; the feed
- * never waits for one. The lifecycle is folded by the command side's
- * `FleetState`, so a watcher sees the same status the control plane decides with.
+ * never waits for one. The status is folded by the job lifecycle, as the
+ * control plane's own decisions and the jobs read model are.
  */
 export class JobFeed {
-  private readonly lifecycle = new FleetState();
+  /** Undefined until the job's first lifecycle event has been read. */
+  private jobStatus: JobStatus | undefined;
+  private cancelRequested = false;
+  /** Highest `job-{id}` revision folded; the catch-up read and the live subscription may overlap. */
+  private lifecycleRevision = -1;
   private readonly listeners = new Set<FeedListener>();
   private subscription: Subscription | undefined;
   private finished: Record<string, unknown> | null = null;
@@ -110,14 +116,14 @@ export class JobFeed {
       if (isEventStoreError(err, 'StreamNotFound') || isEventStoreError(err, 'StreamDeleted')) return null;
       throw err;
     }
-    if (!feed.lifecycle.jobs.has(jobId)) return null;
+    if (feed.jobStatus === undefined) return null;
     if (feed.isTerminal) feed.ending = feed.ended = true;
     feed.start(head);
     return feed;
   }
 
   get status(): JobStatus {
-    return this.lifecycle.jobs.get(this.jobId)?.status ?? 'queued';
+    return this.jobStatus ?? 'queued';
   }
 
   get isTerminal(): boolean {
@@ -137,12 +143,11 @@ export class JobFeed {
   }
 
   statusMessage(): LiveStatusMessage {
-    const job = this.lifecycle.jobs.get(this.jobId);
     const f = this.finished;
     return {
       type: 'status',
       status: this.status,
-      cancel_requested: job?.cancelRequested ?? false,
+      cancel_requested: this.cancelRequested,
       exit_code: f && typeof f['exit_code'] === 'number' ? f['exit_code'] : null,
       error: f && typeof f['error'] === 'string' ? f['error'] : null,
       error_code: f && typeof f['error_code'] === 'string' ? f['error_code'] : null,
@@ -201,9 +206,7 @@ export class JobFeed {
   }
 
   private onLifecycleEvent(e: RecordedEvent): void {
-    const before = this.lifecycle.position;
-    this.applyLifecycle(e);
-    if (this.lifecycle.position === before || this.ending) return;
+    if (!this.applyLifecycle(e) || this.ending) return;
     if (!this.isTerminal) {
       const status = this.statusMessage();
       for (const l of this.listeners) l.onStatus(status);
@@ -232,12 +235,20 @@ export class JobFeed {
     for (const l of this.listeners) l.onEnd(status);
   }
 
-  private applyLifecycle(e: RecordedEvent): void {
-    this.lifecycle.apply(e);
-    if (e.type === 'JobFinished' || e.type === 'JobLost' || e.type === 'JobRejected') {
-      const typed = fromRecorded(e);
-      this.finished = { ...(typed.data as Record<string, unknown>) };
-      if (e.type === 'JobRejected') this.finished['error_code'] = 'rejected';
+  /** Folds one `job-{id}` event; false when it was already folded. */
+  private applyLifecycle(e: RecordedEvent): boolean {
+    if (e.revision <= this.lifecycleRevision) return false;
+    this.lifecycleRevision = e.revision;
+    const event = fromRecorded(e);
+    if (!isJobLifecycleEvent(event)) return true;
+    const step = evolveJobStatus(this.jobStatus, event);
+    this.jobStatus = step.status;
+    if (event.type === 'JobCancelRequested') this.cancelRequested = true;
+    // Only the event that decided the outcome describes it (not a late JobLost after the agent's report).
+    if (step.outcome) {
+      this.finished = { ...(event.data as object) };
+      if (event.type === 'JobRejected') this.finished['error_code'] = 'rejected';
     }
+    return true;
   }
 }

@@ -3,17 +3,19 @@ import {
   currentSchemaVersion,
   eventForMessage,
   eventIdFromEnvelope,
+  evolveJobStatus,
   isCatalogError,
   jobLogStream,
   metadataForMessage,
   toEventData,
   type EventData,
+  type FleetEventOf,
   type WireMessage,
 } from '@rf/events';
 import { DEFAULT_MAX_APPEND_SIZE, EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
 import { MetricsRegistry } from '../core/metrics.registry';
 import { AppConfig } from '../core/app-config';
-import { FLEET_STATE_PREFIXES, isTerminal } from '../domain/fleet-state';
+import { FLEET_STATE_PREFIXES } from '../domain/fleet-state';
 import { FleetStateService } from '../services/fleet-state.service';
 import { ResendGuardAppender } from './resend-guard.appender';
 import { LogSeqTracker } from './log-seq.tracker';
@@ -321,7 +323,7 @@ export class AgentMessagesService {
     // A fire for an unknown or disabled schedule is acked and logged, but starts (and records) nothing.
     const fire = message.type === 'schedule.fire' ? this.schedules.acceptFire(hostId, message) : undefined;
     if (fire === null) return { id: message.id, ok: true };
-    if (message.type === 'job.finished' && this.alreadyFinished(message.payload.job_id)) {
+    if (mapped.event.type === 'JobFinished' && !this.decidesOutcome(mapped.event)) {
       // A resend of a stored outcome (only a JobLost guess may be replaced by the agent's report).
       this.countResends(1);
       return { id: message.id, ok: true };
@@ -351,9 +353,10 @@ export class AgentMessagesService {
     }
   }
 
-  private alreadyFinished(jobId: string): boolean {
-    const job = this.fleet.state.jobs.get(jobId);
-    return job !== undefined && isTerminal(job.status) && job.status !== 'lost';
+  /** Whether the job lifecycle would take this report as the job's outcome (false: one is already stored). */
+  private decidesOutcome(event: FleetEventOf<'JobFinished'>): boolean {
+    const job = this.fleet.state.jobs.get(event.data.job_id);
+    return job === undefined || evolveJobStatus(job.status, event).outcome;
   }
 
   /** `logAs`: how many envelopes this failure stands for in the log line (0: already logged). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isEventStoreError } from '@rf/event-store';
 import {
+  isTerminal,
   jobStream,
   makeEnvelope,
   validateJobArgs,
@@ -12,7 +13,7 @@ import {
 import { AppError } from '../core/app-error';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
-import { isTerminal, type JobState } from '../domain/fleet-state';
+import type { JobState } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { systemContext, type CommandContext } from '../core/command-context';
@@ -119,7 +120,8 @@ export class JobCommandsService {
       const session = this.sessions.get(hostId);
       if (!session) return;
       for (const job of this.fleet.state.activeJobs(hostId)) {
-        if (job.status === 'dispatched' && !job.cancelRequested) session.send(this.commandRun(job));
+        if (job.status === 'dispatched' && !job.accepted && !job.cancelRequested)
+          session.send(this.commandRun(job));
         if (job.cancelRequested) session.send(makeEnvelope('command.cancel', { job_id: job.jobId }));
       }
     });

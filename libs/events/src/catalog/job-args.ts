@@ -39,22 +39,13 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const isJobKind = (v: unknown): v is JobKind =>
   typeof v === 'string' && (JOB_KINDS as readonly string[]).includes(v);
 
-export const JOB_STATUSES = [
-  'queued',
-  'dispatched',
-  'running',
-  'succeeded',
-  'warning',
-  'failed',
-  'cancelled',
-  'lost',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-/** The statuses a job can finish with (JobFinished.status). */
+/**
+ * The statuses a job can be reported finished with (JobFinished.status): by the
+ * agent, or by the control plane cancelling a queued job. The job lifecycle
+ * (job-lifecycle.ts) owns the full status list and the terminal set.
+ */
 export const JOB_FINAL_STATUSES = ['succeeded', 'warning', 'failed', 'cancelled'] as const;
 export type JobFinalStatus = (typeof JOB_FINAL_STATUSES)[number];
-/** Terminal statuses of a job's lifecycle (final statuses plus `lost`). */
-export const JOB_TERMINAL_STATUSES: readonly JobStatus[] = [...JOB_FINAL_STATUSES, 'lost'];
 
 // ---------------------------------------------------------------------------
 // Field rules shared by args, schedules and snapshots

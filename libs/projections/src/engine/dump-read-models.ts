@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ProjectionDefinition } from './projection.definition';
+import { tableNames, type ProjectionDefinition } from './projection.definition';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 
 export type ReadModelDump = Record<string, Array<Record<string, unknown>>>;
@@ -16,12 +16,10 @@ export function dumpReadModels(
 ): ReadModelDump {
   const out: ReadModelDump = {};
   for (const p of projections) {
-    for (const t of p.tables) {
-      const cols = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as Array<{ name: string }>;
+    for (const t of tableNames(p)) {
+      const cols = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t) as Array<{ name: string }>;
       const order = cols.map((_, i) => String(i + 1)).join(', ');
-      out[t.name] = db.prepare(`SELECT * FROM "${t.name}" ORDER BY ${order}`).all() as Array<
-        Record<string, unknown>
-      >;
+      out[t] = db.prepare(`SELECT * FROM "${t}" ORDER BY ${order}`).all() as Array<Record<string, unknown>>;
     }
   }
   return out;

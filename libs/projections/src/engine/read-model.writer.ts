@@ -1,31 +1,21 @@
 import type Database from 'better-sqlite3';
-import {
-  comparePositions,
-  currentSchemaVersion,
-  isFleetEventType,
-  upcast,
-  type Position,
-  type RecordedEvent,
-} from '@rf/events';
-import {
-  liveTables,
-  type ProjectionDefinition,
-  type ProjectionHandler,
-  type TableNamer,
-} from './projection.definition';
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { liveTables, tableNames, type ProjectionDefinition, type TableNamer } from './projection.definition';
+import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
 import { ProjectionStateRepository, type ProjectionState } from './projection-state.repository';
-
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+import { quoteIdent } from './sqlite-projection.view';
 
 export function createTables(
   db: Database.Database,
   projection: ProjectionDefinition,
   table: TableNamer,
 ): void {
-  for (const t of projection.tables) {
-    db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(t.name))}`);
-    db.exec(`CREATE TABLE ${quoteIdent(table(t.name))} (${t.columns}) ${t.options ?? ''}`);
+  for (const [name, t] of Object.entries(projection.tables)) {
+    const columns = Object.entries(t.columns).map(([c, decl]) => `${quoteIdent(c)} ${decl}`);
+    if (t.constraints !== undefined) columns.push(t.constraints);
+    db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(name))}`);
+    db.exec(`CREATE TABLE ${quoteIdent(table(name))} (${columns.join(', ')}) ${t.options ?? ''}`);
   }
 }
 
@@ -36,24 +26,7 @@ export function createIndexes(db: Database.Database, projection: ProjectionDefin
 }
 
 export function dropTables(db: Database.Database, projection: ProjectionDefinition, table: TableNamer): void {
-  for (const t of projection.tables) db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(t.name))}`);
-}
-
-/** Runs the catalog's upcasters (old schema versions) while keeping the stored event's shape. */
-export function upcastRecorded(recorded: RecordedEvent): RecordedEvent {
-  // Same rule as the catalog's fromRecorded, without building a new object for the (usual) current-version event.
-  const type = recorded.type;
-  if (!isFleetEventType(type)) return recorded;
-  const meta = recorded.metadata as { schema_version?: unknown } | null;
-  const version = typeof meta?.schema_version === 'number' ? meta.schema_version : 1;
-  if (version >= currentSchemaVersion(type)) return recorded;
-  return { ...recorded, data: upcast(type, version, recorded.data) };
-}
-
-interface Bound {
-  readonly projection: ProjectionDefinition;
-  readonly handler: ProjectionHandler;
-  checkpoint: Position | null;
+  for (const name of tableNames(projection)) db.exec(`DROP TABLE IF EXISTS ${quoteIdent(table(name))}`);
 }
 
 export interface BatchResult {
@@ -70,8 +43,9 @@ export interface BatchResult {
  */
 export class ReadModelWriter {
   private readonly state: ProjectionStateRepository;
-  private readonly bound: Bound[];
-  private readonly byType = new Map<string, Bound[]>();
+  /** Each projection's checkpoint, in `projections` order; filled by load(). */
+  private checkpointOf: (Position | null)[] = [];
+  private applier: ProjectionBatchApplier | null = null;
   private generation = 0;
   private readonly applyTx: Database.Transaction<(events: readonly RecordedEvent[]) => BatchResult>;
 
@@ -87,7 +61,6 @@ export class ReadModelWriter {
       names.add(p.name);
     }
     this.state = new ProjectionStateRepository(db);
-    this.bound = [];
     this.applyTx = db.transaction((events: readonly RecordedEvent[]) => this.applyInTransaction(events));
   }
 
@@ -105,7 +78,7 @@ export class ReadModelWriter {
         const states = this.state.all();
         for (const p of this.projections) {
           const s = states.get(p.name);
-          const missing = p.tables.some((t) => !this.tableExists(this.table(t.name)));
+          const missing = tableNames(p).some((t) => !this.tableExists(this.table(t)));
           if (!s || s.version !== p.version || missing) {
             createTables(this.db, p, this.table);
             if (this.table === liveTables) createIndexes(this.db, p);
@@ -119,44 +92,37 @@ export class ReadModelWriter {
     return reset;
   }
 
-  /** (Re)reads checkpoints and the generation, and (re)prepares statements. */
+  /** (Re)reads checkpoints and the generation, and starts from empty row caches. */
   load(): void {
     const states = this.state.all();
     this.generation = this.state.generation();
-    this.bound.length = 0;
-    this.byType.clear();
-    for (const p of this.projections) {
+    this.checkpointOf = this.projections.map((p) => {
       const s = states.get(p.name);
       if (!s)
         throw new ProjectionError(
           'UnknownProjection',
           `projection "${p.name}" has no state row; call install() first`,
         );
-      const b: Bound = { projection: p, handler: p.bind(this.db, this.table), checkpoint: s.checkpoint };
-      this.bound.push(b);
-      for (const type of p.eventTypes) {
-        const list = this.byType.get(type) ?? [];
-        list.push(b);
-        this.byType.set(type, list);
-      }
-    }
+      return s.checkpoint;
+    });
+    this.applier = new ProjectionBatchApplier(this.db, this.projections, this.table);
   }
 
   /** Where a subscription must start: the lowest checkpoint (null = start of the log). */
   lowestCheckpoint(): Position | null {
     let low: Position | null | undefined;
-    for (const b of this.bound) {
-      if (b.checkpoint === null) return null;
-      if (low === undefined || comparePositions(b.checkpoint, low!) < 0) low = b.checkpoint;
+    for (const cp of this.checkpointOf) {
+      if (cp === null) return null;
+      if (low === undefined || comparePositions(cp, low!) < 0) low = cp;
     }
     return low ?? null;
   }
 
   checkpoints(): ProjectionState[] {
-    return this.bound.map((b) => ({
-      name: b.projection.name,
-      version: b.projection.version,
-      checkpoint: b.checkpoint,
+    return this.projections.map((p, i) => ({
+      name: p.name,
+      version: p.version,
+      checkpoint: this.checkpointOf[i] ?? null,
     }));
   }
 
@@ -165,7 +131,7 @@ export class ReadModelWriter {
     try {
       return this.applyTx.immediate(events);
     } catch (err) {
-      // The transaction rolled back: re-read checkpoints and re-bind handlers (dropping any per-batch state).
+      // The transaction rolled back: re-read checkpoints and drop the batch's cached rows.
       this.load();
       throw err;
     }
@@ -173,23 +139,17 @@ export class ReadModelWriter {
 
   private applyInTransaction(events: readonly RecordedEvent[]): BatchResult {
     if (this.state.generation() !== this.generation) return { committed: false, last: null };
-    for (const recorded of events) {
-      const targets = this.byType.get(recorded.type);
-      if (targets === undefined) continue;
-      const event = upcastRecorded(recorded);
-      for (const b of targets) {
-        if (b.checkpoint === null || comparePositions(event.position, b.checkpoint) > 0)
-          b.handler.apply(event);
-      }
-    }
-    for (const b of this.bound) b.handler.endBatch?.();
+    if (this.applier === null)
+      throw new ProjectionError('UnknownProjection', 'the read models are not loaded; call install() first');
+    this.applier.apply(events, this.checkpointOf);
     const last = events[events.length - 1]!.position;
-    for (const b of this.bound) {
-      if (b.checkpoint === null || comparePositions(last, b.checkpoint) > 0) {
-        this.state.advance(b.projection.name, last);
-        b.checkpoint = last;
+    this.projections.forEach((p, i) => {
+      const cp = this.checkpointOf[i] ?? null;
+      if (cp === null || comparePositions(last, cp) > 0) {
+        this.state.advance(p.name, last);
+        this.checkpointOf[i] = last;
       }
-    }
+    });
     return { committed: true, last };
   }
 

@@ -2,29 +2,24 @@ import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { ReadModelWriter } from './read-model.writer';
-import type { ProjectionDefinition } from './projection.definition';
+import { defineProjection, type AppendTable } from './projection.definition';
 import { ProjectionStateRepository } from './projection-state.repository';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { dumpReadModels } from './dump-read-models';
 import { fleetHistory, recordAll } from '../testing/fleet-events.fixture';
 
 /** A projection that fails on an event whose data says so: to prove a batch is all or nothing. */
-const failing: ProjectionDefinition = {
+const failing = defineProjection<{ failing_seen: AppendTable<{ event_id: string }, 'event_id'> }>({
   name: 'failing',
   version: 1,
-  tables: [{ name: 'failing_seen', columns: 'event_id TEXT PRIMARY KEY' }],
+  tables: { failing_seen: { kind: 'append', key: ['event_id'], columns: { event_id: 'TEXT PRIMARY KEY' } } },
   indexes: [],
-  eventTypes: ['JobRequested'],
-  bind(db, table) {
-    const insert = db.prepare(`INSERT INTO ${table('failing_seen')} (event_id) VALUES (?)`);
-    return {
-      apply(e) {
-        if ((e.data as { job_id?: string }).job_id === 'j-0-1') throw new Error('projection bug');
-        insert.run(e.id);
-      },
-    };
+  evolve(view, e) {
+    if (e.type !== 'JobRequested') return;
+    if (e.data.job_id === 'j-0-1') throw new Error('projection bug');
+    view.append('failing_seen', { event_id: e.id });
   },
-};
+});
 
 describe('ReadModelWriter', () => {
   let db: Database.Database;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteEventStore, type EventStore } from '@rf/event-store';
-import type { ProjectionDefinition } from './projection.definition';
+import { defineProjection, type KeyedTable } from './projection.definition';
 import { openReadModelsDatabase } from './read-models.database';
 import { rebuildReadModels } from './read-models.rebuilder';
 import { fleetHistory } from '../testing/fleet-events.fixture';
@@ -49,33 +49,28 @@ describe('rebuildReadModels next to another writer of readmodels.db', () => {
     let otherCommitted = 0;
     // Reads its table, lets the other connection try to commit a write, then writes: the interleaving
     // that broke a deferred transaction.
-    const reader: ProjectionDefinition = {
+    // The view reads its table (a cache miss goes to SQLite) before the batch writes at its end.
+    const reader = defineProjection<{ seen: KeyedTable<{ id: string }, 'id'> }>({
       name: 'read-then-write',
       version: 1,
-      tables: [{ name: 'seen', columns: 'id TEXT PRIMARY KEY' }],
+      tables: { seen: { kind: 'keyed', key: ['id'], columns: { id: 'TEXT PRIMARY KEY' } } },
       indexes: [],
-      eventTypes: ['HostEnrolled', 'JobRequested', 'LogStreamLine'],
-      bind(conn, table) {
-        const count = conn.prepare(`SELECT count(*) FROM ${table('seen')}`).pluck();
-        const insert = conn.prepare(`INSERT INTO ${table('seen')} (id) VALUES (?)`);
-        return {
-          apply(e) {
-            count.get();
-            otherTried++;
-            try {
-              other.exec('BEGIN IMMEDIATE');
-              other.prepare('INSERT INTO other_writer (v) VALUES (1)').run();
-              other.exec('COMMIT');
-              otherCommitted++;
-            } catch (err) {
-              if (other.inTransaction) other.exec('ROLLBACK');
-              assert.match(String(err), /locked|busy/i);
-            }
-            insert.run(e.id);
-          },
-        };
+      evolve(view, e) {
+        if (e.type !== 'HostEnrolled' && e.type !== 'JobRequested' && e.type !== 'LogStreamLine') return;
+        assert.equal(view.get('seen', { id: e.id }), undefined);
+        otherTried++;
+        try {
+          other.exec('BEGIN IMMEDIATE');
+          other.prepare('INSERT INTO other_writer (v) VALUES (1)').run();
+          other.exec('COMMIT');
+          otherCommitted++;
+        } catch (err) {
+          if (other.inTransaction) other.exec('ROLLBACK');
+          assert.match(String(err), /locked|busy/i);
+        }
+        view.put('seen', { id: e.id });
       },
-    };
+    });
     const result = await rebuildReadModels(store, db, [reader]);
     assert.ok(result.eventsRead > 0);
     assert.ok(otherTried > 0, 'the other connection tried to write during the rebuild');

@@ -1,15 +1,12 @@
 import type Database from 'better-sqlite3';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
 import { type EventStore } from '@rf/event-store';
-import {
-  liveTables,
-  rebuildTables,
-  type ProjectionDefinition,
-  type ProjectionHandler,
-} from './projection.definition';
+import { liveTables, rebuildTables, tableNames, type ProjectionDefinition } from './projection.definition';
+import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
 import { ProjectionStateRepository } from './projection-state.repository';
-import { createIndexes, createTables, dropTables, upcastRecorded } from './read-model.writer';
+import { createIndexes, createTables, dropTables } from './read-model.writer';
+import { quoteIdent } from './sqlite-projection.view';
 
 export interface RebuildProgress {
   readonly applied: number;
@@ -39,8 +36,6 @@ export interface RebuildResult {
   readonly generation: number;
   readonly elapsedMs: number;
 }
-
-const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * Replays the whole log into fresh `<table>__rebuild` tables and swaps them in
@@ -81,22 +76,8 @@ export async function rebuildReadModels(
   db.transaction(() => {
     for (const p of selected) createTables(db, p, rebuildTables);
   }).immediate();
-  const handlers = new Map<string, ProjectionHandler[]>();
-  const allHandlers: ProjectionHandler[] = [];
-  for (const p of selected) {
-    const h = p.bind(db, rebuildTables);
-    allHandlers.push(h);
-    for (const t of p.eventTypes) handlers.set(t, [...(handlers.get(t) ?? []), h]);
-  }
-  const applyEvents = (events: readonly RecordedEvent[]): void => {
-    for (const e of events) {
-      const hs = handlers.get(e.type);
-      if (hs === undefined) continue;
-      const typed = upcastRecorded(e);
-      for (const h of hs) h.apply(typed);
-    }
-    for (const h of allHandlers) h.endBatch?.();
-  };
+  const applier = new ProjectionBatchApplier(db, selected, rebuildTables);
+  const applyEvents = (events: readonly RecordedEvent[]): void => applier.apply(events);
   const applyTx = db.transaction(applyEvents);
   const applyBatch = (events: readonly RecordedEvent[]): void => applyTx.immediate(events);
 
@@ -178,8 +159,8 @@ export async function rebuildReadModels(
       }
       for (const p of selected) {
         dropTables(db, p, liveTables);
-        for (const t of p.tables)
-          db.exec(`ALTER TABLE ${quote(rebuildTables(t.name))} RENAME TO ${quote(t.name)}`);
+        for (const t of tableNames(p))
+          db.exec(`ALTER TABLE ${quoteIdent(rebuildTables(t))} RENAME TO ${quoteIdent(t)}`);
         createIndexes(db, p);
         state.save({ name: p.name, version: p.version, checkpoint: last });
       }

@@ -1,15 +1,19 @@
 import type Database from 'better-sqlite3';
+import { isTerminal, JOB_STATUSES, JOB_TERMINAL_STATUSES, type JobTerminalStatus } from '@rf/events';
 import { n, s, type Row } from './row-values';
 
-export interface DailyOutcomes {
+/** Jobs that ended on one UTC day, by terminal status. */
+export type DailyOutcomes = {
   /** UTC date, YYYY-MM-DD. */
   readonly date: string;
-  readonly succeeded: number;
-  readonly warning: number;
-  readonly failed: number;
-  readonly cancelled: number;
-  readonly lost: number;
-}
+} & { readonly [S in JobTerminalStatus]: number };
+
+const sqlList = (statuses: readonly string[]): string => statuses.map((st) => `'${st}'`).join(', ');
+const TERMINAL_SQL = sqlList(JOB_TERMINAL_STATUSES);
+/** The open statuses, as an IN list the status index can serve. */
+const OPEN_SQL = sqlList(JOB_STATUSES.filter((st) => !isTerminal(st)));
+const noOutcomes = (): Record<JobTerminalStatus, number> =>
+  Object.fromEntries(JOB_TERMINAL_STATUSES.map((st) => [st, 0])) as Record<JobTerminalStatus, number>;
 
 export interface DashboardSummary {
   readonly hosts: {
@@ -42,7 +46,7 @@ export class DashboardQuery {
     }
     const active = this.db
       .prepare(
-        "SELECT SUM(status IN ('queued', 'dispatched')) AS queued, SUM(status = 'running') AS running FROM jobs WHERE status IN ('queued', 'dispatched', 'running')",
+        `SELECT SUM(status IN ('queued', 'dispatched')) AS queued, SUM(status = 'running') AS running FROM jobs WHERE status IN (${OPEN_SQL})`,
       )
       .get() as Row;
     const since24h = new Date(now.getTime() - DAY_MS).toISOString();
@@ -55,27 +59,19 @@ export class DashboardQuery {
     const rows = this.db
       .prepare(
         `SELECT substr(finished_at, 1, 10) AS day, status, COUNT(*) AS c FROM jobs
-         WHERE finished_at >= ? AND status IN ('succeeded', 'warning', 'failed', 'cancelled', 'lost')
+         WHERE finished_at >= ? AND status IN (${TERMINAL_SQL})
          GROUP BY day, status`,
       )
       .all(first) as Row[];
-    const byDay = new Map<
-      string,
-      { succeeded: number; warning: number; failed: number; cancelled: number; lost: number }
-    >();
+    const byDay = new Map<string, Record<JobTerminalStatus, number>>();
     for (let i = 0; i < days; i++) {
       const date = new Date(today - (days - 1 - i) * DAY_MS).toISOString().slice(0, 10);
-      byDay.set(date, { succeeded: 0, warning: 0, failed: 0, cancelled: 0, lost: 0 });
+      byDay.set(date, noOutcomes());
     }
     for (const r of rows) {
       const bucket = byDay.get(s(r, 'day') ?? '');
       const st = s(r, 'status');
-      if (
-        bucket &&
-        (st === 'succeeded' || st === 'warning' || st === 'failed' || st === 'cancelled' || st === 'lost')
-      ) {
-        bucket[st] += n(r, 'c') ?? 0;
-      }
+      if (bucket && st !== null && isTerminal(st)) bucket[st] += n(r, 'c') ?? 0;
     }
     return {
       hosts,

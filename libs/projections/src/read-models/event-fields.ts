@@ -1,5 +1,3 @@
-import type { FleetEventDataMap, FleetEventType, RecordedEvent } from '@rf/events';
-
 /**
  * Defensive readers for event data at the edge of the projections: a field of
  * the wrong type reads as null instead of corrupting a row. Projections use
@@ -17,11 +15,8 @@ type KeyOf<T> = unknown extends T ? string : Extract<keyof T, string>;
 export const fields = <T = unknown>(value: unknown): Fields<T> =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields<T>) : {};
 
-/** The payload of an event of a known catalog type. */
-export const dataOf = <K extends FleetEventType>(
-  event: RecordedEvent,
-  _type: K,
-): Fields<FleetEventDataMap[K]> => fields<FleetEventDataMap[K]>(event.data);
+/** The payload of an event narrowed to its catalog type, read defensively. */
+export const payload = <D>(event: { readonly data: D }): Fields<D> => fields<D>(event.data);
 
 export const str = <T>(o: Fields<T>, key: KeyOf<T>): string | null => {
   const v = o[key];
@@ -47,12 +42,12 @@ export const streamEntityId = (streamId: string, category: string): string | nul
   streamId.startsWith(`${category}-`) ? streamId.slice(category.length + 1) : null;
 
 /** The event's own time: the store's recorded time, as ISO-8601. */
-export const eventTime = (event: RecordedEvent): string => event.created.toISOString();
+export const eventTime = (event: { readonly created: Date }): string => event.created.toISOString();
 
 /** An ISO time carried in the data, normalised; otherwise the event's own time. */
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export const timeField = <T>(o: Fields<T>, key: KeyOf<T>, event: RecordedEvent): string => {
+export const timeField = <T>(o: Fields<T>, key: KeyOf<T>, event: { readonly created: Date }): string => {
   const raw = str(o, key);
   if (raw !== null) {
     // Already what toISOString() would give (the hot path for log lines): keep it as is.
@@ -70,7 +65,7 @@ export interface EventActor {
 }
 
 /** `metadata.actor` as recorded by the control plane (docs/architecture.md, "Event catalog"). */
-export const actorOf = (event: RecordedEvent): EventActor | null => {
+export const actorOf = (event: { readonly metadata: unknown }): EventActor | null => {
   const actor = fields(fields(event.metadata)['actor']);
   const kind = str(actor, 'kind');
   const id = str(actor, 'id');

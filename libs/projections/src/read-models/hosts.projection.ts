@@ -1,240 +1,311 @@
-import type { JobFinishedData, JobLostData, RecordedEvent } from '@rf/events';
-import type { ProjectionDefinition } from '../engine/projection.definition';
+import { evolveJobStatus, type FleetEventOf, type JobLifecycleEvent, type JobStatus } from '@rf/events';
+import {
+  defineProjection,
+  type KeyedTable,
+  type ProjectionEvent,
+  type ProjectionView,
+} from '../engine/projection.definition';
 import {
   eventTime,
   fields,
   list,
   num,
+  payload,
+  redactUrl,
   str,
   streamEntityId,
   timeField,
-  redactUrl,
-  type Fields,
-  dataOf,
 } from './event-fields';
 
 export const HOST_STATUSES = ['online', 'offline', 'revoked'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];
 
-const FINISHED: ReadonlySet<string> = new Set(['succeeded', 'warning', 'failed', 'cancelled']);
+export type HostRow = {
+  readonly id: string;
+  readonly hostname: string | null;
+  readonly status: HostStatus;
+  readonly os: string | null;
+  readonly arch: string | null;
+  readonly agent_version: string | null;
+  readonly restic_version: string | null;
+  readonly protocol_version: number | null;
+  readonly enrolled_at: string | null;
+  readonly connected_at: string | null;
+  readonly disconnected_at: string | null;
+  readonly last_seen: string | null;
+  readonly revoked_at: string | null;
+  readonly repository_url: string | null;
+  readonly password_set: number;
+  readonly repository_configured_at: string | null;
+  readonly last_backup_at: string | null;
+  readonly last_backup_status: string | null;
+  readonly last_backup_job_id: string | null;
+  readonly snapshot_count: number | null;
+  readonly snapshots_reported_at: string | null;
+  readonly repo_size_bytes: number | null;
+  readonly repo_stats_at: string | null;
+};
+
+/** Each job's host, kind and lifecycle status, so a job's outcome can update its host's last backup. */
+export type HostJobRow = {
+  readonly job_id: string;
+  readonly host_id: string;
+  readonly kind: string | null;
+  readonly status: JobStatus;
+};
+
+type HostsTables = {
+  readonly hosts: KeyedTable<HostRow, 'id'>;
+  readonly host_jobs: KeyedTable<HostJobRow, 'job_id'>;
+};
+type View = ProjectionView<HostsTables>;
+
+const newHost = (id: string): HostRow => ({
+  id,
+  hostname: null,
+  status: 'offline',
+  os: null,
+  arch: null,
+  agent_version: null,
+  restic_version: null,
+  protocol_version: null,
+  enrolled_at: null,
+  connected_at: null,
+  disconnected_at: null,
+  last_seen: null,
+  revoked_at: null,
+  repository_url: null,
+  password_set: 0,
+  repository_configured_at: null,
+  last_backup_at: null,
+  last_backup_status: null,
+  last_backup_job_id: null,
+  snapshot_count: null,
+  snapshots_reported_at: null,
+  repo_size_bytes: null,
+  repo_stats_at: null,
+});
+
+const hostId = (e: ProjectionEvent): string | null =>
+  streamEntityId(e.streamId, 'host') ?? str(fields<{ host_id: string }>(e.data), 'host_id');
+const jobId = (e: ProjectionEvent): string | null =>
+  streamEntityId(e.streamId, 'job') ?? str(fields<{ job_id: string }>(e.data), 'job_id');
+
+/** Changes a host's row, creating it (offline) when an event names a host not enrolled in this log. */
+function host(view: View, id: string | null, change: (h: HostRow) => HostRow): void {
+  if (id === null) return;
+  view.put('hosts', change(view.get('hosts', { id }) ?? newHost(id)));
+}
+
+/**
+ * Follows a job's status through the job lifecycle; when the agent's report
+ * (JobFinished) or the control plane's JobLost decides a backup's outcome, it
+ * becomes the host's last backup unless a later one is already recorded.
+ * A rejected backup never ran, so it is not a backup outcome.
+ */
+function job(view: View, event: ProjectionEvent & JobLifecycleEvent): void {
+  const id = jobId(event);
+  if (id === null) return;
+  const known = view.get('host_jobs', { job_id: id });
+  if (known === undefined) return;
+  const step = evolveJobStatus(known.status, event);
+  if (step.status !== known.status) view.put('host_jobs', { ...known, status: step.status });
+  if (!step.outcome || known.kind !== 'backup' || event.type === 'JobRejected') return;
+  const d = fields<{ finished_at: string; lost_at: string }>(event.data);
+  const at = timeField(d, event.type === 'JobLost' ? 'lost_at' : 'finished_at', event);
+  const h = view.get('hosts', { id: known.host_id });
+  if (h === undefined || (h.last_backup_at !== null && h.last_backup_at > at)) return;
+  view.put('hosts', { ...h, last_backup_at: at, last_backup_status: step.status, last_backup_job_id: id });
+}
+
+function requested(view: View, event: ProjectionEvent & FleetEventOf<'JobRequested'>): void {
+  const id = jobId(event);
+  const d = payload(event);
+  const hostOfJob = str(d, 'host_id');
+  if (id === null || hostOfJob === null) return;
+  if (view.get('host_jobs', { job_id: id }) !== undefined) return;
+  view.put('host_jobs', {
+    job_id: id,
+    host_id: hostOfJob,
+    kind: str(d, 'kind'),
+    status: evolveJobStatus(undefined, event).status,
+  });
+}
 
 /**
  * One row per enrolled host. Presence here is event-derived (connected /
  * disconnected); the gateway keeps live `last_seen` from heartbeats in memory.
- * `host_jobs` remembers each job's host and kind so a JobFinished in `job-{id}`
- * can update the host's last backup without reading another projection.
- * The repository URL is stored without user:password; only `password_set` says
- * whether a password was configured.
+ * `host_jobs` remembers each job's host, kind and status so a JobFinished in
+ * `job-{id}` can update the host's last backup without reading another
+ * projection. The repository URL is stored without user:password; only
+ * `password_set` says whether a password was configured.
  */
-export const hostsProjection: ProjectionDefinition = {
+export const hostsProjection = defineProjection<HostsTables>({
   name: 'hosts',
-  version: 1,
-  tables: [
-    {
-      name: 'hosts',
-      columns: `
-        id TEXT PRIMARY KEY,
-        hostname TEXT,
-        status TEXT NOT NULL,
-        os TEXT,
-        arch TEXT,
-        agent_version TEXT,
-        restic_version TEXT,
-        protocol_version INTEGER,
-        enrolled_at TEXT,
-        connected_at TEXT,
-        disconnected_at TEXT,
-        last_seen TEXT,
-        revoked_at TEXT,
-        repository_url TEXT,
-        password_set INTEGER NOT NULL DEFAULT 0,
-        repository_configured_at TEXT,
-        last_backup_at TEXT,
-        last_backup_status TEXT,
-        last_backup_job_id TEXT,
-        snapshot_count INTEGER,
-        snapshots_reported_at TEXT,
-        repo_size_bytes INTEGER,
-        repo_stats_at TEXT`,
-    },
-    { name: 'host_jobs', columns: 'job_id TEXT PRIMARY KEY, host_id TEXT NOT NULL, kind TEXT' },
-  ],
-  indexes: [{ name: 'hosts_by_hostname', table: 'hosts', columns: 'hostname' }],
-  eventTypes: [
-    'HostEnrolled',
-    'AgentConnected',
-    'AgentDisconnected',
-    'RepositoryConfigured',
-    'HostRevoked',
-    'RepoStatsReported',
-    'SnapshotsReported',
-    'JobRequested',
-    'JobFinished',
-    'JobLost',
-  ],
-  bind(db, table) {
-    const hosts = table('hosts');
-    const hostJobs = table('host_jobs');
-    const enrolled = db.prepare(
-      `INSERT INTO ${hosts} (id, hostname, status, os, arch, enrolled_at) VALUES (@id, @hostname, 'offline', @os, @arch, @at)
-       ON CONFLICT(id) DO UPDATE SET hostname = COALESCE(excluded.hostname, hostname), os = COALESCE(excluded.os, os),
-         arch = COALESCE(excluded.arch, arch), enrolled_at = COALESCE(enrolled_at, excluded.enrolled_at)`,
-    );
-    const ensure = db.prepare(`INSERT OR IGNORE INTO ${hosts} (id, status) VALUES (?, 'offline')`);
-    const connected = db.prepare(
-      `UPDATE ${hosts} SET status = CASE WHEN status = 'revoked' THEN status ELSE 'online' END,
-         connected_at = @at, last_seen = @at,
-         hostname = COALESCE(@hostname, hostname), os = COALESCE(@os, os), arch = COALESCE(@arch, arch),
-         agent_version = COALESCE(@agent_version, agent_version), restic_version = COALESCE(@restic_version, restic_version),
-         protocol_version = COALESCE(@protocol_version, protocol_version)
-       WHERE id = @id`,
-    );
-    const disconnected = db.prepare(
-      `UPDATE ${hosts} SET status = CASE WHEN status = 'revoked' THEN status ELSE 'offline' END,
-         disconnected_at = @at, last_seen = @at WHERE id = @id`,
-    );
-    const revoked = db.prepare(
-      `UPDATE ${hosts} SET status = 'revoked', revoked_at = COALESCE(revoked_at, @at) WHERE id = @id`,
-    );
-    const repository = db.prepare(
-      `UPDATE ${hosts} SET repository_url = @url, password_set = @password_set, repository_configured_at = @at WHERE id = @id`,
-    );
-    const stats = db.prepare(
-      `UPDATE ${hosts} SET repo_size_bytes = @size, repo_stats_at = @at WHERE id = @id`,
-    );
-    const snapshots = db.prepare(
-      `UPDATE ${hosts} SET snapshot_count = @count, snapshots_reported_at = @at WHERE id = @id`,
-    );
-    const rememberJob = db.prepare(
-      `INSERT OR IGNORE INTO ${hostJobs} (job_id, host_id, kind) VALUES (?, ?, ?)`,
-    );
-    const jobOf = db.prepare<[string], { host_id: string; kind: string | null }>(
-      `SELECT host_id, kind FROM ${hostJobs} WHERE job_id = ?`,
-    );
-    const lastBackup = db.prepare(
-      `UPDATE ${hosts} SET last_backup_at = @at, last_backup_status = @status, last_backup_job_id = @job_id
-       WHERE id = @id AND (last_backup_at IS NULL OR last_backup_at <= @at)`,
-    );
-
-    const hostId = (e: RecordedEvent, d: Fields<{ host_id?: string }>): string | null =>
-      streamEntityId(e.streamId, 'host') ?? str(d, 'host_id');
-
-    return {
-      apply(e) {
-        switch (e.type) {
-          case 'HostEnrolled': {
-            const d = dataOf(e, 'HostEnrolled');
-            const id = hostId(e, d);
-            if (id === null) return;
-            enrolled.run({
-              id,
-              hostname: str(d, 'hostname'),
-              os: str(d, 'os'),
-              arch: str(d, 'arch'),
-              at: timeField(d, 'enrolled_at', e),
-            });
-            return;
-          }
-          case 'AgentConnected': {
-            const d = dataOf(e, 'AgentConnected');
-            const id = hostId(e, d);
-            if (id === null) return;
-            ensure.run(id);
-            connected.run({
-              id,
-              at: timeField(d, 'connected_at', e),
-              hostname: str(d, 'hostname'),
-              os: str(d, 'os'),
-              arch: str(d, 'arch'),
-              agent_version: str(d, 'agent_version'),
-              restic_version: str(d, 'restic_version'),
-              protocol_version: num(d, 'protocol_version'),
-            });
-            return;
-          }
-          case 'AgentDisconnected': {
-            const d = dataOf(e, 'AgentDisconnected');
-            const id = hostId(e, d);
-            if (id === null) return;
-            ensure.run(id);
-            disconnected.run({ id, at: timeField(d, 'disconnected_at', e) });
-            return;
-          }
-          case 'HostRevoked': {
-            const d = dataOf(e, 'HostRevoked');
-            const id = hostId(e, d);
-            if (id === null) return;
-            ensure.run(id);
-            revoked.run({ id, at: timeField(d, 'revoked_at', e) });
-            return;
-          }
-          case 'RepositoryConfigured': {
-            const d = dataOf(e, 'RepositoryConfigured');
-            const id = hostId(e, d);
-            if (id === null) return;
-            ensure.run(id);
-            const url = str(d, 'url');
-            // The password is an encrypted blob in the event; the read model only records that it exists.
-            const passwordSet = d['password'] !== undefined && d['password'] !== null;
-            repository.run({
-              id,
-              url: url === null ? null : redactUrl(url),
-              password_set: passwordSet ? 1 : 0,
-              at: eventTime(e),
-            });
-            return;
-          }
-          case 'RepoStatsReported': {
-            const d = dataOf(e, 'RepoStatsReported');
-            const id = hostId(e, d);
-            if (id === null) return;
-            ensure.run(id);
-            stats.run({ id, size: num(d, 'total_size_bytes'), at: timeField(d, 'reported_at', e) });
-            return;
-          }
-          case 'SnapshotsReported': {
-            const d = dataOf(e, 'SnapshotsReported');
-            const id = streamEntityId(e.streamId, 'snapshots') ?? str(d, 'host_id');
-            if (id === null) return;
-            ensure.run(id);
-            snapshots.run({ id, count: list(d, 'snapshots').length, at: timeField(d, 'reported_at', e) });
-            return;
-          }
-          case 'JobRequested': {
-            const d = dataOf(e, 'JobRequested');
-            const jobId = streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
-            const host = str(d, 'host_id');
-            if (jobId === null || host === null) return;
-            rememberJob.run(jobId, host, str(d, 'kind'));
-            return;
-          }
-          case 'JobFinished':
-          case 'JobLost': {
-            const d = fields<Partial<JobFinishedData & JobLostData>>(e.data);
-            const jobId = streamEntityId(e.streamId, 'job') ?? str(d, 'job_id');
-            if (jobId === null) return;
-            const job = jobOf.get(jobId);
-            if (!job || job.kind !== 'backup') return;
-            const raw = e.type === 'JobLost' ? 'lost' : str(d, 'status');
-            const exit = num(d, 'exit_code');
-            const status =
-              raw !== null && (FINISHED.has(raw) || raw === 'lost')
-                ? raw
-                : exit === 0
-                  ? 'succeeded'
-                  : exit === 3
-                    ? 'warning'
-                    : 'failed';
-            lastBackup.run({
-              id: job.host_id,
-              at: timeField(d, e.type === 'JobLost' ? 'lost_at' : 'finished_at', e),
-              status,
-              job_id: jobId,
-            });
-            return;
-          }
-        }
+  // 2: host_jobs follows each job's status through the job lifecycle; a late JobLost no longer
+  // overrides a reported backup outcome.
+  version: 2,
+  tables: {
+    hosts: {
+      kind: 'keyed',
+      key: ['id'],
+      columns: {
+        id: 'TEXT PRIMARY KEY',
+        hostname: 'TEXT',
+        status: 'TEXT NOT NULL',
+        os: 'TEXT',
+        arch: 'TEXT',
+        agent_version: 'TEXT',
+        restic_version: 'TEXT',
+        protocol_version: 'INTEGER',
+        enrolled_at: 'TEXT',
+        connected_at: 'TEXT',
+        disconnected_at: 'TEXT',
+        last_seen: 'TEXT',
+        revoked_at: 'TEXT',
+        repository_url: 'TEXT',
+        password_set: 'INTEGER NOT NULL DEFAULT 0',
+        repository_configured_at: 'TEXT',
+        last_backup_at: 'TEXT',
+        last_backup_status: 'TEXT',
+        last_backup_job_id: 'TEXT',
+        snapshot_count: 'INTEGER',
+        snapshots_reported_at: 'TEXT',
+        repo_size_bytes: 'INTEGER',
+        repo_stats_at: 'TEXT',
       },
-    };
+    },
+    host_jobs: {
+      kind: 'keyed',
+      key: ['job_id'],
+      columns: {
+        job_id: 'TEXT PRIMARY KEY',
+        host_id: 'TEXT NOT NULL',
+        kind: 'TEXT',
+        status: 'TEXT NOT NULL',
+      },
+    },
   },
-};
+  indexes: [{ name: 'hosts_by_hostname', table: 'hosts', columns: 'hostname' }],
+  evolve(view, event) {
+    switch (event.type) {
+      case 'HostEnrolled': {
+        const d = payload(event);
+        const at = timeField(d, 'enrolled_at', event);
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          hostname: str(d, 'hostname') ?? h.hostname,
+          os: str(d, 'os') ?? h.os,
+          arch: str(d, 'arch') ?? h.arch,
+          enrolled_at: h.enrolled_at ?? at,
+        }));
+      }
+      case 'AgentConnected': {
+        const d = payload(event);
+        const at = timeField(d, 'connected_at', event);
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          status: h.status === 'revoked' ? h.status : 'online',
+          connected_at: at,
+          last_seen: at,
+          hostname: str(d, 'hostname') ?? h.hostname,
+          os: str(d, 'os') ?? h.os,
+          arch: str(d, 'arch') ?? h.arch,
+          agent_version: str(d, 'agent_version') ?? h.agent_version,
+          restic_version: str(d, 'restic_version') ?? h.restic_version,
+          protocol_version: num(d, 'protocol_version') ?? h.protocol_version,
+        }));
+      }
+      case 'AgentDisconnected': {
+        const at = timeField(payload(event), 'disconnected_at', event);
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          status: h.status === 'revoked' ? h.status : 'offline',
+          disconnected_at: at,
+          last_seen: at,
+        }));
+      }
+      case 'HostRevoked': {
+        const at = timeField(payload(event), 'revoked_at', event);
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          status: 'revoked',
+          revoked_at: h.revoked_at ?? at,
+        }));
+      }
+      case 'RepositoryConfigured': {
+        const d = payload(event);
+        const url = str(d, 'url');
+        // The password is an encrypted blob in the event; the read model only records that it exists.
+        const passwordSet = d['password'] !== undefined && d['password'] !== null;
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          repository_url: url === null ? null : redactUrl(url),
+          password_set: passwordSet ? 1 : 0,
+          repository_configured_at: eventTime(event),
+        }));
+      }
+      case 'RepoStatsReported': {
+        const d = payload(event);
+        const at = timeField(d, 'reported_at', event);
+        return host(view, hostId(event), (h) => ({
+          ...h,
+          repo_size_bytes: num(d, 'total_size_bytes'),
+          repo_stats_at: at,
+        }));
+      }
+      case 'SnapshotsReported': {
+        const d = payload(event);
+        const at = timeField(d, 'reported_at', event);
+        const id = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
+        return host(view, id, (h) => ({
+          ...h,
+          snapshot_count: list(d, 'snapshots').length,
+          snapshots_reported_at: at,
+        }));
+      }
+      case 'JobRequested':
+        return requested(view, event);
+      case 'JobDispatched':
+      case 'JobAccepted':
+      case 'JobRejected':
+      case 'JobStarted':
+      case 'JobCancelRequested':
+      case 'JobFinished':
+      case 'JobLost':
+        return job(view, event);
+      // Telemetry: progress only moves open statuses, which decide nothing here.
+      case 'JobProgress':
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SchedulesChanged':
+      case 'SchedulesApplied':
+      case 'ScheduleFired':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
+      case 'UserCreated':
+      case 'UserPasswordChanged':
+      case 'UserRoleChanged':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserLoggedIn':
+      case 'UserLoginFailed':
+      case 'ApiTokenCreated':
+      case 'ApiTokenRevoked':
+      case 'EnrolmentTokenCreated':
+      case 'EnrolmentTokenUsed':
+      case 'EnrolmentTokenRevoked':
+        return;
+      default: {
+        const _never: never = event;
+        return _never;
+      }
+    }
+  },
+});

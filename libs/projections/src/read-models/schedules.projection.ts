@@ -1,102 +1,178 @@
-import type { ProjectionDefinition } from '../engine/projection.definition';
-import { eventTime, fields, json, list, num, str, streamEntityId, timeField, dataOf } from './event-fields';
+import { defineProjection, type KeyedTable, type ProjectionEvent } from '../engine/projection.definition';
+import { eventTime, fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
+
+export type ScheduleSetRow = {
+  readonly host_id: string;
+  readonly desired_version: number | null;
+  readonly desired_at: string | null;
+  readonly schedules: string;
+  readonly applied_version: number | null;
+  readonly applied_at: string | null;
+};
+
+export type ScheduleFireRow = {
+  readonly host_id: string;
+  readonly schedule_id: string;
+  readonly last_scheduled_at: string;
+  readonly last_fired_at: string;
+  readonly last_job_id: string | null;
+  readonly fire_count: number;
+};
+
+type SchedulesTables = {
+  readonly schedule_sets: KeyedTable<ScheduleSetRow, 'host_id'>;
+  readonly schedule_fires: KeyedTable<ScheduleFireRow, 'host_id' | 'schedule_id'>;
+};
+
+const newSet = (hostId: string): ScheduleSetRow => ({
+  host_id: hostId,
+  desired_version: null,
+  desired_at: null,
+  schedules: '[]',
+  applied_version: null,
+  applied_at: null,
+});
+
+const hostOf = (e: ProjectionEvent): string | null =>
+  streamEntityId(e.streamId, 'schedules') ?? str(fields<{ host_id: string }>(e.data), 'host_id');
+const later = (a: string, b: string): string => (b > a ? b : a);
 
 /**
  * Desired schedule set (version + full list, from SchedulesChanged) against
  * what the agent confirmed (SchedulesApplied), plus the last fire of each
  * schedule. Versions only move forward, so a late or repeated event is a no-op.
  */
-export const schedulesProjection: ProjectionDefinition = {
+export const schedulesProjection = defineProjection<SchedulesTables>({
   name: 'schedules',
   version: 1,
-  tables: [
-    {
-      name: 'schedule_sets',
-      columns: `
-        host_id TEXT PRIMARY KEY,
-        desired_version INTEGER,
-        desired_at TEXT,
-        schedules TEXT NOT NULL DEFAULT '[]',
-        applied_version INTEGER,
-        applied_at TEXT`,
-    },
-    {
-      name: 'schedule_fires',
-      columns: `
-        host_id TEXT NOT NULL,
-        schedule_id TEXT NOT NULL,
-        last_scheduled_at TEXT NOT NULL,
-        last_fired_at TEXT NOT NULL,
-        last_job_id TEXT,
-        fire_count INTEGER NOT NULL,
-        PRIMARY KEY (host_id, schedule_id)`,
-    },
-  ],
-  indexes: [],
-  eventTypes: ['SchedulesChanged', 'SchedulesApplied', 'ScheduleFired'],
-  bind(db, table) {
-    const sets = table('schedule_sets');
-    const fires = table('schedule_fires');
-    const changed = db.prepare(
-      `INSERT INTO ${sets} (host_id, desired_version, desired_at, schedules) VALUES (@host_id, @version, @at, @schedules)
-       ON CONFLICT(host_id) DO UPDATE SET desired_version = excluded.desired_version, desired_at = excluded.desired_at,
-         schedules = excluded.schedules
-       WHERE desired_version IS NULL OR excluded.desired_version > desired_version`,
-    );
-    const applied = db.prepare(
-      `INSERT INTO ${sets} (host_id, applied_version, applied_at) VALUES (@host_id, @version, @at)
-       ON CONFLICT(host_id) DO UPDATE SET applied_version = excluded.applied_version, applied_at = excluded.applied_at
-       WHERE applied_version IS NULL OR excluded.applied_version >= applied_version`,
-    );
-    const fired = db.prepare(
-      `INSERT INTO ${fires} (host_id, schedule_id, last_scheduled_at, last_fired_at, last_job_id, fire_count)
-       VALUES (@host_id, @schedule_id, @scheduled_at, @at, @job_id, 1)
-       ON CONFLICT(host_id, schedule_id) DO UPDATE SET
-         fire_count = fire_count + 1,
-         last_scheduled_at = MAX(last_scheduled_at, excluded.last_scheduled_at),
-         last_fired_at = MAX(last_fired_at, excluded.last_fired_at),
-         last_job_id = CASE WHEN excluded.last_scheduled_at >= last_scheduled_at THEN COALESCE(excluded.last_job_id, last_job_id) ELSE last_job_id END`,
-    );
-    return {
-      apply(e) {
-        const hostId =
-          streamEntityId(e.streamId, 'schedules') ?? str(fields<{ host_id: string }>(e.data), 'host_id');
-        if (hostId === null) return;
-        switch (e.type) {
-          case 'SchedulesChanged': {
-            const d = dataOf(e, 'SchedulesChanged');
-            const version = num(d, 'version');
-            if (version === null) return;
-            changed.run({
-              host_id: hostId,
-              version,
-              at: eventTime(e),
-              schedules: json(list(d, 'schedules')) ?? '[]',
-            });
-            return;
-          }
-          case 'SchedulesApplied': {
-            const d = dataOf(e, 'SchedulesApplied');
-            const version = num(d, 'version');
-            if (version === null) return;
-            applied.run({ host_id: hostId, version, at: timeField(d, 'applied_at', e) });
-            return;
-          }
-          case 'ScheduleFired': {
-            const d = dataOf(e, 'ScheduleFired');
-            const scheduleId = str(d, 'schedule_id');
-            if (scheduleId === null) return;
-            fired.run({
-              host_id: hostId,
-              schedule_id: scheduleId,
-              scheduled_at: timeField(d, 'scheduled_at', e),
-              at: eventTime(e),
-              job_id: str(d, 'job_id'),
-            });
-            return;
-          }
-        }
+  tables: {
+    schedule_sets: {
+      kind: 'keyed',
+      key: ['host_id'],
+      columns: {
+        host_id: 'TEXT PRIMARY KEY',
+        desired_version: 'INTEGER',
+        desired_at: 'TEXT',
+        schedules: "TEXT NOT NULL DEFAULT '[]'",
+        applied_version: 'INTEGER',
+        applied_at: 'TEXT',
       },
-    };
+    },
+    schedule_fires: {
+      kind: 'keyed',
+      key: ['host_id', 'schedule_id'],
+      columns: {
+        host_id: 'TEXT NOT NULL',
+        schedule_id: 'TEXT NOT NULL',
+        last_scheduled_at: 'TEXT NOT NULL',
+        last_fired_at: 'TEXT NOT NULL',
+        last_job_id: 'TEXT',
+        fire_count: 'INTEGER NOT NULL',
+      },
+      constraints: 'PRIMARY KEY (host_id, schedule_id)',
+    },
   },
-};
+  indexes: [],
+  evolve(view, event) {
+    switch (event.type) {
+      case 'SchedulesChanged': {
+        const hostId = hostOf(event);
+        const d = payload(event);
+        const version = num(d, 'version');
+        if (hostId === null || version === null) return;
+        const set = view.get('schedule_sets', { host_id: hostId }) ?? newSet(hostId);
+        if (set.desired_version !== null && version <= set.desired_version) return;
+        return view.put('schedule_sets', {
+          ...set,
+          desired_version: version,
+          desired_at: eventTime(event),
+          schedules: json(list(d, 'schedules')) ?? '[]',
+        });
+      }
+      case 'SchedulesApplied': {
+        const hostId = hostOf(event);
+        const d = payload(event);
+        const version = num(d, 'version');
+        if (hostId === null || version === null) return;
+        const set = view.get('schedule_sets', { host_id: hostId }) ?? newSet(hostId);
+        if (set.applied_version !== null && version < set.applied_version) return;
+        return view.put('schedule_sets', {
+          ...set,
+          applied_version: version,
+          applied_at: timeField(d, 'applied_at', event),
+        });
+      }
+      case 'ScheduleFired': {
+        const hostId = hostOf(event);
+        const d = payload(event);
+        const scheduleId = str(d, 'schedule_id');
+        if (hostId === null || scheduleId === null) return;
+        const scheduledAt = timeField(d, 'scheduled_at', event);
+        const firedAt = eventTime(event);
+        const jobId = str(d, 'job_id');
+        const fire = view.get('schedule_fires', { host_id: hostId, schedule_id: scheduleId });
+        if (fire === undefined) {
+          return view.put('schedule_fires', {
+            host_id: hostId,
+            schedule_id: scheduleId,
+            last_scheduled_at: scheduledAt,
+            last_fired_at: firedAt,
+            last_job_id: jobId,
+            fire_count: 1,
+          });
+        }
+        return view.put('schedule_fires', {
+          ...fire,
+          fire_count: fire.fire_count + 1,
+          last_scheduled_at: later(fire.last_scheduled_at, scheduledAt),
+          last_fired_at: later(fire.last_fired_at, firedAt),
+          // A late fire of an earlier tick does not name the last job.
+          last_job_id: scheduledAt >= fire.last_scheduled_at ? (jobId ?? fire.last_job_id) : fire.last_job_id,
+        });
+      }
+      case 'HostEnrolled':
+      case 'AgentConnected':
+      case 'AgentDisconnected':
+      case 'RepositoryConfigured':
+      case 'HostRevoked':
+      case 'RepoStatsReported':
+      case 'JobRequested':
+      case 'JobDispatched':
+      case 'JobAccepted':
+      case 'JobRejected':
+      case 'JobStarted':
+      case 'JobCancelRequested':
+      case 'JobFinished':
+      case 'JobLost':
+      case 'JobProgress':
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
+      case 'UserCreated':
+      case 'UserPasswordChanged':
+      case 'UserRoleChanged':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserLoggedIn':
+      case 'UserLoginFailed':
+      case 'ApiTokenCreated':
+      case 'ApiTokenRevoked':
+      case 'EnrolmentTokenCreated':
+      case 'EnrolmentTokenUsed':
+      case 'EnrolmentTokenRevoked':
+        return;
+      default: {
+        const _never: never = event;
+        return _never;
+      }
+    }
+  },
+});

@@ -1,51 +1,63 @@
 import type { Snapshot } from '@rf/events';
-import type { ProjectionDefinition } from '../engine/projection.definition';
-import { fields, json, list, num, str, streamEntityId, timeField, dataOf } from './event-fields';
+import { defineProjection, type GroupTable } from '../engine/projection.definition';
+import { fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
+
+export type SnapshotRow = {
+  readonly host_id: string;
+  readonly snapshot_id: string;
+  readonly short_id: string | null;
+  readonly time: string | null;
+  readonly hostname: string | null;
+  readonly paths: string | null;
+  readonly tags: string | null;
+  readonly parent: string | null;
+  readonly size_bytes: number | null;
+  readonly file_count: number | null;
+  readonly reported_at: string;
+};
+
+type SnapshotsTables = { readonly snapshots: GroupTable<SnapshotRow, 'host_id'> };
 
 /** Each SnapshotsReported carries the host's full list, so it replaces the host's rows. */
-export const snapshotsProjection: ProjectionDefinition = {
+export const snapshotsProjection = defineProjection<SnapshotsTables>({
   name: 'snapshots',
   version: 1,
-  tables: [
-    {
-      name: 'snapshots',
-      columns: `
-        host_id TEXT NOT NULL,
-        snapshot_id TEXT NOT NULL,
-        short_id TEXT,
-        time TEXT,
-        hostname TEXT,
-        paths TEXT,
-        tags TEXT,
-        parent TEXT,
-        size_bytes INTEGER,
-        file_count INTEGER,
-        reported_at TEXT NOT NULL,
-        PRIMARY KEY (host_id, snapshot_id)`,
+  tables: {
+    snapshots: {
+      kind: 'group',
+      key: ['host_id'],
+      columns: {
+        host_id: 'TEXT NOT NULL',
+        snapshot_id: 'TEXT NOT NULL',
+        short_id: 'TEXT',
+        time: 'TEXT',
+        hostname: 'TEXT',
+        paths: 'TEXT',
+        tags: 'TEXT',
+        parent: 'TEXT',
+        size_bytes: 'INTEGER',
+        file_count: 'INTEGER',
+        reported_at: 'TEXT NOT NULL',
+      },
+      constraints: 'PRIMARY KEY (host_id, snapshot_id)',
     },
-  ],
+  },
   indexes: [{ name: 'snapshots_by_host_time', table: 'snapshots', columns: 'host_id, time' }],
-  eventTypes: ['SnapshotsReported'],
-  bind(db, table) {
-    const snapshots = table('snapshots');
-    const clear = db.prepare(`DELETE FROM ${snapshots} WHERE host_id = ?`);
-    const insert = db.prepare(
-      `INSERT OR REPLACE INTO ${snapshots}
-         (host_id, snapshot_id, short_id, time, hostname, paths, tags, parent, size_bytes, file_count, reported_at)
-       VALUES (@host_id, @snapshot_id, @short_id, @time, @hostname, @paths, @tags, @parent, @size_bytes, @file_count, @reported_at)`,
-    );
-    return {
-      apply(e) {
-        const d = dataOf(e, 'SnapshotsReported');
-        const hostId = streamEntityId(e.streamId, 'snapshots') ?? str(d, 'host_id');
+  evolve(view, event) {
+    switch (event.type) {
+      case 'SnapshotsReported': {
+        const d = payload(event);
+        const hostId = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
         if (hostId === null) return;
-        const reportedAt = timeField(d, 'reported_at', e);
-        clear.run(hostId);
+        const reportedAt = timeField(d, 'reported_at', event);
+        // A snapshot listed twice keeps its last entry.
+        const rows = new Map<string, SnapshotRow>();
         for (const raw of list(d, 'snapshots')) {
           const s = fields<Snapshot>(raw);
           const id = str(s, 'id');
           if (id === null) continue;
-          insert.run({
+          rows.delete(id);
+          rows.set(id, {
             host_id: hostId,
             snapshot_id: id,
             short_id: str(s, 'short_id') ?? id.slice(0, 8),
@@ -59,7 +71,53 @@ export const snapshotsProjection: ProjectionDefinition = {
             reported_at: reportedAt,
           });
         }
-      },
-    };
+        return view.replaceGroup('snapshots', { host_id: hostId }, [...rows.values()]);
+      }
+      case 'HostEnrolled':
+      case 'AgentConnected':
+      case 'AgentDisconnected':
+      case 'RepositoryConfigured':
+      case 'HostRevoked':
+      case 'RepoStatsReported':
+      case 'JobRequested':
+      case 'JobDispatched':
+      case 'JobAccepted':
+      case 'JobRejected':
+      case 'JobStarted':
+      case 'JobCancelRequested':
+      case 'JobFinished':
+      case 'JobLost':
+      case 'JobProgress':
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SchedulesChanged':
+      case 'SchedulesApplied':
+      case 'ScheduleFired':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
+      case 'UserCreated':
+      case 'UserPasswordChanged':
+      case 'UserRoleChanged':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserLoggedIn':
+      case 'UserLoginFailed':
+      case 'ApiTokenCreated':
+      case 'ApiTokenRevoked':
+      case 'EnrolmentTokenCreated':
+      case 'EnrolmentTokenUsed':
+      case 'EnrolmentTokenRevoked':
+        return;
+      default: {
+        const _never: never = event;
+        return _never;
+      }
+    }
   },
-};
+});

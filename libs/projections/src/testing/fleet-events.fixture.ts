@@ -39,6 +39,73 @@ export const planned = (
   },
 });
 
+export const ALICE = { kind: 'user', id: 'u-alice', name: 'alice' } as const;
+export const agentOf = (hostId: string): { kind: string; id: string } => ({ kind: 'agent', id: hostId });
+
+/** An event of `job-{jobId}` (the agent reports it unless another actor is given). */
+export const jobEvent = (
+  jobId: string,
+  type: string,
+  data: Record<string, unknown>,
+  actor: { kind: string; id: string; name?: string } = agentOf('h1'),
+): PlannedEvent => planned(`job-${jobId}`, type, { job_id: jobId, ...data }, actor);
+
+/** An event of `joblog-{jobId}`, reported by the agent. */
+export const jobLogEvent = (jobId: string, type: string, data: Record<string, unknown>): PlannedEvent =>
+  planned(`joblog-${jobId}`, type, { job_id: jobId, ...data }, agentOf('h1'));
+
+/** Alice asks for a backup of /srv on h1. */
+export const backupRequested = (jobId: string, t: number, hostId = 'h1'): PlannedEvent =>
+  jobEvent(
+    jobId,
+    'JobRequested',
+    { host_id: hostId, kind: 'backup', args: { paths: ['/srv'] }, requested_at: at(t) },
+    ALICE,
+  );
+
+export const logLine = (jobId: string, seq: number, payload = `line ${seq}`): PlannedEvent =>
+  jobLogEvent(jobId, 'LogStreamLine', { seq, ts: at(5000 + seq), stream: 'stdout', payload });
+
+/** An event of `host-{hostId}`. */
+export const hostEvent = (
+  hostId: string,
+  type: string,
+  data: Record<string, unknown>,
+  actor: { kind: string; id: string; name?: string } = agentOf(hostId),
+): PlannedEvent => planned(`host-${hostId}`, type, { host_id: hostId, ...data }, actor);
+
+export const hostEnrolled = (hostId: string, t: number): PlannedEvent =>
+  hostEvent(hostId, 'HostEnrolled', {
+    hostname: 'web-01',
+    os: 'linux',
+    arch: 'amd64',
+    agent_secret_hash: 'x',
+    enrolment_token_id: 'et1',
+    enrolled_at: at(t),
+  });
+
+export const agentConnected = (hostId: string, t: number): PlannedEvent =>
+  hostEvent(hostId, 'AgentConnected', {
+    protocol_version: 1,
+    agent_version: '0.2.0',
+    restic_version: '0.14.0',
+    hostname: 'web-01',
+    os: 'linux',
+    arch: 'amd64',
+    connected_at: at(t),
+  });
+
+/** One snapshot as restic lists it; `id` is repeated to a full-length hex id. */
+export const snapshotOf = (id: string, time: string, extra: Record<string, unknown> = {}) => ({
+  id: id.repeat(64 / id.length),
+  short_id: id.repeat(8 / id.length),
+  time,
+  hostname: 'web-01',
+  paths: ['/srv'],
+  tags: ['t'],
+  ...extra,
+});
+
 /** A stored-looking event for unit specs: positions increase with `seq`. */
 export function recorded(seq: number, p: PlannedEvent, createdIso?: string): RecordedEvent {
   return {

@@ -5,25 +5,23 @@ import { createSqliteEventStore } from '@rf/event-store';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { openReadModelsDatabase } from '../engine/read-models.database';
 import { ProjectionRunner } from '../engine/projection.runner';
-import type { ProjectionDefinition } from '../engine/projection.definition';
+import { defineProjection, type AppendTable } from '../engine/projection.definition';
 
 let report: () => void = () => undefined;
 
 /** Burns ~0.2 ms per event so a SIGKILL from the parent lands mid catch-up rather than after it. */
-const slow: ProjectionDefinition = {
+const slow = defineProjection<{ test_slow: AppendTable<{ n: number | null }, 'n'> }>({
   name: 'test-slow',
   version: 1,
-  tables: [{ name: 'test_slow', columns: 'n INTEGER' }],
+  tables: { test_slow: { kind: 'append', key: ['n'], columns: { n: 'INTEGER' } } },
   indexes: [],
-  eventTypes: ['LogStreamLine', 'JobRequested', 'JobFinished'],
-  bind: () => ({
-    apply() {
-      report();
-      const until = process.hrtime.bigint() + 200_000n;
-      while (process.hrtime.bigint() < until);
-    },
-  }),
-};
+  evolve(_view, e) {
+    if (e.type !== 'LogStreamLine' && e.type !== 'JobRequested' && e.type !== 'JobFinished') return;
+    report();
+    const until = process.hrtime.bigint() + 200_000n;
+    while (process.hrtime.bigint() < until);
+  },
+});
 
 function main(): void {
   const [eventsFile, readModelsFile] = process.argv.slice(2);

@@ -14,6 +14,8 @@ interface Boot {
   more_after: number | null;
   advice: Record<string, string>;
   lost_advice: string;
+  /** The job lifecycle's terminal statuses, from the server. */
+  terminal_statuses: readonly string[];
 }
 
 interface LogLine {
@@ -49,7 +51,6 @@ type Frame =
 /** Lines kept in the page; older ones are removed so a huge log cannot exhaust the tab. */
 const MAX_DOM_LINES = 20_000;
 const FOLLOW_SLACK_PX = 8;
-const TERMINAL = ['succeeded', 'warning', 'failed', 'cancelled', 'lost'];
 const TONES: Record<string, string> = {
   succeeded: 'ok',
   warning: 'warn',
@@ -337,7 +338,7 @@ class LiveLog {
       pill.className = `badge ${TONES[s.status] ?? ''}`;
       pill.setAttribute('aria-label', `Job status: ${s.status}`);
     }
-    const terminal = TERMINAL.includes(s.status);
+    const terminal = this.boot.terminal_statuses.includes(s.status);
     const cancelNote = byId('cancel-note');
     if (cancelNote) cancelNote.hidden = !(s.cancel_requested && !terminal);
     if (terminal) byId('cancel-form')?.remove();

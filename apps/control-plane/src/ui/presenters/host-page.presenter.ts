@@ -7,7 +7,7 @@ import {
   type RepoStatsView,
   type SnapshotView,
 } from '@rf/projections';
-import { JOB_KINDS } from '@rf/events';
+import { isTerminal, JOB_KINDS } from '@rf/events';
 import { AppError } from '../../core/app-error';
 import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
@@ -124,7 +124,7 @@ export class HostPagePresenter {
       schedules,
       rows,
       jobs,
-      activeJob: jobs.find((j) => ['queued', 'dispatched', 'running'].includes(j.status)) ?? null,
+      activeJob: jobs.find((j) => !isTerminal(j.status)) ?? null,
       snapshots: models.snapshots.forHost(hostId),
       stats: this.repoStats.latest(hostId),
       sizeHistory: {

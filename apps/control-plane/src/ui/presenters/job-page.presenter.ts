@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isTerminal, JOB_TERMINAL_STATUSES } from '@rf/events';
 import type { JobLogLineView, JobView } from '@rf/projections';
 import { AppError } from '../../core/app-error';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
@@ -7,8 +8,6 @@ import * as format from '../ui-format';
 
 /** Lines rendered into the page itself; the script fetches any beyond this from `/api/jobs/{id}/logs`. */
 export const SERVER_RENDERED_LINES = 5000;
-
-const ACTIVE = new Set(['queued', 'dispatched', 'running']);
 
 /** What an operator should do next, by the agent's error code (KNOWN_JOB_ERROR_CODES). */
 const ADVICE: Readonly<Record<string, string>> = {
@@ -138,7 +137,7 @@ export class JobPagePresenter {
     if (!job) throw new AppError('not_found', `job ${jobId} does not exist`, { field: 'id' });
     const host = job.hostId ? models.hosts.get(job.hostId) : null;
     const lines = models.jobLog.lines(jobId, { afterSeq: -1, limit: SERVER_RENDERED_LINES });
-    const active = ACTIVE.has(job.status);
+    const active = !isTerminal(job.status);
     const logExpired = !active && lines.length === 0 && job.logLineCount > 0;
     const lastRendered = lines.length > 0 ? lines[lines.length - 1]!.seq : -1;
     const moreLinesAfter =
@@ -170,6 +169,7 @@ export class JobPagePresenter {
         more_after: moreLinesAfter,
         advice: ADVICE,
         lost_advice: LOST_ADVICE,
+        terminal_statuses: JOB_TERMINAL_STATUSES,
       },
     };
   }

@@ -2,17 +2,33 @@ import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { ReadModelWriter } from '../engine/read-model.writer';
-import { ALL_PROJECTIONS } from './all.projections';
-import { HostsQuery } from '../queries/hosts.query';
-import { JobsQuery } from '../queries/jobs.query';
-import { JobLogQuery } from '../queries/job-log.query';
-import { SnapshotsQuery } from '../queries/snapshots.query';
-import { SchedulesQuery } from '../queries/schedules.query';
-import { RepoStatsQuery } from '../queries/repo-stats.query';
-import { DashboardQuery } from '../queries/dashboard.query';
-import { at, planned, recorded, type PlannedEvent } from '../testing/fleet-events.fixture';
+import { ALL_PROJECTIONS } from '../read-models/all.projections';
+import { HostsQuery } from './hosts.query';
+import { JobsQuery } from './jobs.query';
+import { JobLogQuery } from './job-log.query';
+import { SnapshotsQuery } from './snapshots.query';
+import { SchedulesQuery } from './schedules.query';
+import { RepoStatsQuery } from './repo-stats.query';
+import { DashboardQuery } from './dashboard.query';
+import {
+  agentConnected,
+  ALICE as alice,
+  agentOf,
+  at,
+  backupRequested,
+  hostEnrolled,
+  hostEvent,
+  jobEvent,
+  jobLogEvent,
+  logLine,
+  planned,
+  recorded,
+  snapshotOf as snap,
+  type PlannedEvent,
+} from '../testing/fleet-events.fixture';
 
-// given/when/then over an in-memory read-model database.
+// The queries over read models written by the real writer (SQLite); the projections' own rules
+// are specified without a database next to each projection.
 let db: Database.Database;
 let writer: ReadModelWriter;
 let seq = 0;
@@ -21,19 +37,11 @@ const given = (...events: PlannedEvent[]): void => {
 };
 const when = given;
 
-const alice = { kind: 'user', id: 'u-alice', name: 'alice' };
-const agent = { kind: 'agent', id: 'h1' };
-const job = (type: string, data: Record<string, unknown>, actor = agent): PlannedEvent =>
-  planned(`job-j1`, type, { job_id: 'j1', ...data }, actor);
-const joblog = (type: string, data: Record<string, unknown>): PlannedEvent =>
-  planned(`joblog-j1`, type, { job_id: 'j1', ...data }, agent);
-const requested = job(
-  'JobRequested',
-  { host_id: 'h1', kind: 'backup', args: { paths: ['/srv'] }, requested_at: at(1000) },
-  alice,
-);
-const line = (n: number, payload = `line ${n}`): PlannedEvent =>
-  joblog('LogStreamLine', { seq: n, ts: at(5000 + n), stream: 'stdout', payload });
+const agent = agentOf('h1');
+const job = (type: string, data: Record<string, unknown>): PlannedEvent => jobEvent('j1', type, data);
+const joblog = (type: string, data: Record<string, unknown>): PlannedEvent => jobLogEvent('j1', type, data);
+const requested = backupRequested('j1', 1000);
+const line = (n: number, payload?: string): PlannedEvent => logLine('j1', n, payload);
 
 beforeEach(() => {
   db = new Database(':memory:');
@@ -42,7 +50,7 @@ beforeEach(() => {
   seq = 0;
 });
 
-describe('jobs projection', () => {
+describe('jobs queries', () => {
   it('follows a job from request to success with progress and log lines', () => {
     given(
       requested,
@@ -106,128 +114,6 @@ describe('jobs projection', () => {
     );
   });
 
-  it('never reopens a finished job: late progress, start or dispatch change nothing', () => {
-    given(
-      requested,
-      job('JobFinished', { status: 'failed', exit_code: 1, error: 'boom', finished_at: at(3000) }),
-    );
-    const before = db.prepare('SELECT * FROM jobs').all();
-    when(
-      job('JobStarted', { kind: 'backup', started_at: at(4000) }),
-      joblog('JobProgress', {
-        percent_done: 0.9,
-        files_done: 9,
-        total_files: 10,
-        bytes_done: 9,
-        total_bytes: 10,
-        throughput_bps: 1,
-        ts: at(5000),
-      }),
-      job('JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(6000) }),
-      job('JobLost', { host_id: 'h1', reason: 'agent gone', lost_at: at(7000) }),
-    );
-    const after = new JobsQuery(db).get('j1');
-    assert.equal(after?.status, 'failed');
-    assert.equal(after?.error, 'boom');
-    assert.equal(after?.finishedAt, at(3000));
-    assert.equal(after?.progress, null);
-    // started_at is the one field a late JobStarted may still fill (COALESCE), nothing else moved.
-    const row = db.prepare('SELECT * FROM jobs').get() as Record<string, unknown>;
-    assert.deepEqual(
-      { ...row, started_at: null },
-      { ...(before[0] as Record<string, unknown>), started_at: null },
-    );
-  });
-
-  it('stores and counts a log line delivered twice (same seq, new event id) once', () => {
-    given(requested, line(0), line(1), line(1), line(2), line(0));
-    const j = new JobsQuery(db).get('j1');
-    assert.equal(j?.logLineCount, 3);
-    assert.equal(j?.lastSeq, 2);
-    assert.equal(new JobLogQuery(db).lines('j1').length, 3);
-  });
-
-  it('reads schema v1 events through the catalog upcasters (LogStreamLine `line`, JobFinished error_code)', () => {
-    const v1 = (p: PlannedEvent): PlannedEvent => ({
-      ...p,
-      event: { ...p.event, metadata: { ...(p.event.metadata as object), schema_version: 1 } },
-    });
-    given(
-      requested,
-      v1(
-        joblog('LogStreamLine', { seq: 0, ts: at(5000), stream: 'stdout', line: 'written by an old agent' }),
-      ),
-      v1(job('JobFinished', { status: 'failed', exit_code: 11, finished_at: at(6000) })),
-    );
-    assert.deepEqual(
-      new JobLogQuery(db).lines('j1').map((l) => l.payload),
-      ['written by an old agent'],
-    );
-    assert.equal(new JobsQuery(db).get('j1')?.errorCode, 'repo_locked');
-  });
-
-  it('marks lost and rejected jobs with a status and an error code', () => {
-    given(requested, job('JobLost', { host_id: 'h1', reason: 'no heartbeat for 90 s', lost_at: at(5000) }));
-    const lost = new JobsQuery(db).get('j1');
-    assert.equal(lost?.status, 'lost');
-    assert.equal(lost?.errorCode, 'lost');
-    assert.equal(lost?.error, 'no heartbeat for 90 s');
-    assert.equal(lost?.finishedAt, at(5000));
-  });
-
-  it("lets the agent's late report replace lost, as the control plane does; JobLost stays in the log", () => {
-    given(
-      requested,
-      job('JobLost', { host_id: 'h1', reason: 'agent away longer than the grace', lost_at: at(5000) }),
-      job('JobFinished', {
-        status: 'failed',
-        exit_code: -1,
-        finished_at: at(6000),
-        error: 'the agent restarted while this job ran',
-        error_code: 'agent_restarted',
-      }),
-    );
-    const j = new JobsQuery(db).get('j1');
-    assert.equal(j?.status, 'failed');
-    assert.equal(j?.errorCode, 'agent_restarted');
-    assert.equal(j?.finishedAt, at(6000));
-    // A second report changes nothing: only `lost` yields to a late JobFinished.
-    given(job('JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(7000) }));
-    assert.equal(new JobsQuery(db).get('j1')?.status, 'failed');
-  });
-
-  it('maps exit code 3 to warning when a status is missing and counts dropped lines', () => {
-    given(
-      requested,
-      joblog('LogLinesDropped', { from_seq: 3, to_seq: 7, count: 5 }),
-      job('JobFinished', { exit_code: 3, finished_at: at(5000), dropped_log_lines: 2 }),
-    );
-    const j = new JobsQuery(db).get('j1');
-    assert.equal(j?.status, 'warning');
-    assert.equal(j?.droppedLines, 5);
-  });
-
-  it('counts dropped lines the same whether the last drop marker comes before or after JobFinished', () => {
-    // The agent's JobFinished total includes every marker; its outbox may deliver the last one after it.
-    const markers = [
-      joblog('LogLinesDropped', { from_seq: 3, to_seq: 7, count: 5 }),
-      joblog('LogLinesDropped', { from_seq: 20, to_seq: 59, count: 40 }),
-    ];
-    const finished = job('JobFinished', { exit_code: 3, finished_at: at(5000), dropped_log_lines: 45 });
-    given(requested, markers[0]!, finished, markers[1]!);
-    assert.equal(new JobsQuery(db).get('j1')?.droppedLines, 45, 'marker after the outcome');
-  });
-
-  it('counts dropped lines from markers before the outcome too', () => {
-    given(
-      requested,
-      joblog('LogLinesDropped', { from_seq: 3, to_seq: 7, count: 5 }),
-      joblog('LogLinesDropped', { from_seq: 20, to_seq: 59, count: 40 }),
-      job('JobFinished', { exit_code: 3, finished_at: at(5000), dropped_log_lines: 45 }),
-    );
-    assert.equal(new JobsQuery(db).get('j1')?.droppedLines, 45, 'markers before the outcome');
-  });
-
   it('filters job lists and rejects an unknown status naming the field', () => {
     given(
       requested,
@@ -262,55 +148,16 @@ describe('jobs projection', () => {
   });
 });
 
-describe('hosts projection', () => {
-  const host = (
-    type: string,
-    data: Record<string, unknown>,
-    actor: { kind: string; id: string; name?: string } = agent,
-  ) => planned('host-h1', type, { host_id: 'h1', ...data }, actor);
-  const enrolled = host('HostEnrolled', {
-    hostname: 'web-01',
-    os: 'linux',
-    arch: 'amd64',
-    agent_secret_hash: 'x',
-    enrolment_token_id: 'et1',
-    enrolled_at: at(1000),
-  });
-  const connected = host('AgentConnected', {
-    protocol_version: 1,
-    agent_version: '0.2.0',
-    restic_version: '0.14.0',
-    hostname: 'web-01',
-    os: 'linux',
-    arch: 'amd64',
-    connected_at: at(2000),
-  });
+describe('hosts query', () => {
+  const host = (type: string, data: Record<string, unknown>, actor = agent) =>
+    hostEvent('h1', type, data, actor);
+  const enrolled = hostEnrolled('h1', 1000);
+  const connected = agentConnected('h1', 2000);
 
-  it('is offline after enrolment, online with versions after connecting, offline after disconnect', () => {
-    given(enrolled);
-    assert.equal(new HostsQuery(db).get('h1')?.status, 'offline');
-    when(connected);
-    const online = new HostsQuery(db).get('h1');
-    assert.equal(online?.status, 'online');
-    assert.equal(online?.agentVersion, '0.2.0');
-    assert.equal(online?.resticVersion, '0.14.0');
-    assert.equal(online?.connectedAt, at(2000));
-    when(host('AgentDisconnected', { reason: 'heartbeat_timeout', disconnected_at: at(3000) }));
-    const off = new HostsQuery(db).get('h1');
-    assert.equal(off?.status, 'offline');
-    assert.equal(off?.lastSeen, at(3000));
-  });
-
-  it('stays revoked whatever the agent does afterwards', () => {
-    given(enrolled, host('HostRevoked', { revoked_at: at(1500) }, alice), connected);
-    const h = new HostsQuery(db).get('h1');
-    assert.equal(h?.status, 'revoked');
-    assert.equal(h?.revokedAt, at(1500));
-  });
-
-  it('keeps the repository URL without credentials and only says that a password is set', () => {
+  it('maps status, versions, repository, last backup outcome, snapshot count and repository size', () => {
     given(
       enrolled,
+      connected,
       host(
         'RepositoryConfigured',
         {
@@ -319,16 +166,6 @@ describe('hosts projection', () => {
         },
         alice,
       ),
-    );
-    const h = new HostsQuery(db).get('h1');
-    assert.equal(h?.repository?.url, 'rest:https://backup.example/h1');
-    assert.equal(h?.repository?.passwordSet, true);
-    assert.ok(!JSON.stringify(db.prepare('SELECT * FROM hosts').all()).includes('s3cret'));
-  });
-
-  it('records the last backup outcome, snapshot count and repository size', () => {
-    given(
-      enrolled,
       requested,
       job('JobFinished', { status: 'warning', exit_code: 3, finished_at: at(4000) }),
       planned(
@@ -351,22 +188,18 @@ describe('hosts projection', () => {
       host('RepoStatsReported', { total_size_bytes: 4096, snapshot_count: 2, reported_at: at(7000) }),
     );
     const h = new HostsQuery(db).get('h1');
+    assert.equal(h?.status, 'online');
+    assert.equal(h?.agentVersion, '0.2.0');
+    assert.equal(h?.connectedAt, at(2000));
+    assert.deepEqual(h?.repository?.url, 'rest:https://backup.example/h1');
+    assert.equal(h?.repository?.passwordSet, true);
     assert.deepEqual(h?.lastBackup, { at: at(4000), status: 'warning', jobId: 'j1' });
     assert.equal(h?.snapshotCount, 2);
     assert.equal(h?.repoSizeBytes, 4096);
   });
 });
 
-describe('snapshots, schedules and repository stats projections', () => {
-  const snap = (id: string, time: string) => ({
-    id: id.repeat(64 / id.length),
-    short_id: id.repeat(8 / id.length),
-    time,
-    hostname: 'web-01',
-    paths: ['/srv'],
-    tags: ['t'],
-  });
-
+describe('snapshots, schedules and repository stats queries', () => {
   it('replaces a host’s snapshots with each full report', () => {
     given(
       planned('snapshots-h1', 'SnapshotsReported', {

@@ -1,0 +1,168 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import type { RecordedEvent } from '@rf/events';
+import { ALL_PROJECTIONS } from '../read-models/all.projections';
+import { at, fleetHistory, planned, recordAll, type PlannedEvent } from '../testing/fleet-events.fixture';
+import { dumpReadModels } from './dump-read-models';
+import {
+  defineProjection,
+  projectionEvent,
+  type KeyedTable,
+  type ProjectionDefinition,
+} from './projection.definition';
+import { InMemoryView } from './projection.view';
+import { isProjectionError } from './projection.errors';
+import { ReadModelWriter } from './read-model.writer';
+
+const agent = { kind: 'agent', id: 'h0' };
+const line = (job: string, seq: number, payload = `p${seq}`): PlannedEvent =>
+  planned(
+    `joblog-${job}`,
+    'LogStreamLine',
+    { job_id: job, seq, ts: at(seq), stream: 'stdout', payload },
+    agent,
+  );
+
+/** A fleet history plus the awkward cases: resends, out-of-order lines and outcomes, unknown jobs. */
+function awkwardHistory(): RecordedEvent[] {
+  const base = fleetHistory({ hosts: 3, jobsPerHost: 4, linesPerJob: 6 });
+  const repeatedStats = base.find((p) => p.event.type === 'RepoStatsReported')!;
+  const extra: PlannedEvent[] = [
+    line('j-0-0', 2, 'a resend'),
+    line('j-0-0', 9),
+    line('j-0-0', 7),
+    line('j-0-0', 7),
+    line('j-unknown', 3),
+    planned(
+      'job-j-0-1',
+      'JobLost',
+      { job_id: 'j-0-1', host_id: 'h0', reason: 'late guess', lost_at: at(99_000) },
+      { kind: 'system', id: 'control-plane' },
+    ),
+    planned(
+      'job-j-late',
+      'JobRequested',
+      { job_id: 'j-late', host_id: 'h1', kind: 'backup', args: { paths: ['/srv'] }, requested_at: at(1) },
+      { kind: 'user', id: 'u-alice' },
+    ),
+    planned(
+      'job-j-late',
+      'JobLost',
+      { job_id: 'j-late', host_id: 'h1', reason: 'away', lost_at: at(100_000) },
+      { kind: 'system', id: 'control-plane' },
+    ),
+    planned(
+      'job-j-late',
+      'JobFinished',
+      { job_id: 'j-late', status: 'warning', exit_code: 3, finished_at: at(100_500), dropped_log_lines: 4 },
+      { kind: 'agent', id: 'h1' },
+    ),
+    planned(
+      'joblog-j-late',
+      'LogLinesDropped',
+      { job_id: 'j-late', from_seq: 0, to_seq: 5, count: 6 },
+      agent,
+    ),
+    planned(
+      'snapshots-h2',
+      'SnapshotsReported',
+      { host_id: 'h2', snapshots: [], reported_at: at(101_000) },
+      { kind: 'agent', id: 'h2' },
+    ),
+    repeatedStats,
+    planned('user-u1', 'UserLoggedIn', { user_id: 'u1', at: at(102_000) }),
+  ];
+  return recordAll([...base, ...extra]);
+}
+
+/** The rows the pure projections give over plain maps, shaped like `dumpReadModels`. */
+function inMemoryDump(events: readonly RecordedEvent[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const p of ALL_PROJECTIONS) {
+    const view = new InMemoryView(p.tables);
+    for (const r of events) {
+      const e = projectionEvent(r);
+      if (e !== null) p.evolve(view, e);
+    }
+    for (const t of Object.keys(p.tables)) out[t] = view.rows(t);
+  }
+  return out;
+}
+
+describe('SQLite projection view (the generic writer)', () => {
+  const events = awkwardHistory();
+  const expected = inMemoryDump(events);
+
+  for (const size of [1, 7, 1000]) {
+    it(`stores exactly what the pure projections hold over plain maps (batches of ${size})`, () => {
+      const db = new Database(':memory:');
+      const writer = new ReadModelWriter(db, ALL_PROJECTIONS);
+      writer.install();
+      for (let i = 0; i < events.length; i += size) writer.applyBatch(events.slice(i, i + size));
+      assert.deepEqual(dumpReadModels(db), expected);
+      assert.ok((expected['job_log_lines'] ?? []).length > 3 * 4 * 6, 'the history has log lines');
+      db.close();
+    });
+  }
+
+  it('reads its own writes within a batch, deletes, and refuses to patch a missing row', () => {
+    const counter: ProjectionDefinition = defineProjection<{
+      counts: KeyedTable<{ host: string; n: number }, 'host'>;
+    }>({
+      name: 'counts',
+      version: 1,
+      tables: {
+        counts: {
+          kind: 'keyed',
+          key: ['host'],
+          columns: { host: 'TEXT PRIMARY KEY', n: 'INTEGER NOT NULL' },
+        },
+      },
+      indexes: [],
+      evolve(view, e) {
+        if (e.type === 'AgentConnected') {
+          const c = view.get('counts', { host: e.data.host_id });
+          if (c === undefined) view.put('counts', { host: e.data.host_id, n: 1 });
+          else view.patch('counts', { host: e.data.host_id }, { n: c.n + 1 });
+        } else if (e.type === 'HostRevoked') view.delete('counts', { host: e.data.host_id });
+        else if (e.type === 'HostEnrolled') view.patch('counts', { host: e.data.host_id }, { n: 0 });
+      },
+    });
+    const connected = (host: string): PlannedEvent =>
+      planned(`host-${host}`, 'AgentConnected', { host_id: host, connected_at: at(1) }, agent);
+    const batch = recordAll([
+      connected('a'),
+      connected('a'),
+      connected('b'),
+      planned('host-b', 'HostRevoked', { host_id: 'b', revoked_at: at(2) }),
+      connected('a'),
+    ]);
+    const db = new Database(':memory:');
+    const writer = new ReadModelWriter(db, [counter]);
+    writer.install();
+    writer.applyBatch(batch);
+    assert.deepEqual(db.prepare('SELECT host, n FROM counts').all(), [{ host: 'a', n: 3 }]);
+
+    const enrolUnknown = recordAll([
+      planned('host-z', 'HostEnrolled', {
+        host_id: 'z',
+        hostname: 'z',
+        os: 'linux',
+        arch: 'amd64',
+        enrolled_at: at(3),
+      }),
+    ]).map((r) => ({ ...r, position: { commit: 10n, prepare: 10n } }));
+    assert.throws(
+      () => writer.applyBatch(enrolUnknown),
+      (err: unknown) => isProjectionError(err, 'InvalidArgument') && /does not exist/.test(err.message),
+    );
+    const memory = new InMemoryView(counter.tables);
+    assert.throws(
+      () => counter.evolve(memory, projectionEvent(enrolUnknown[0]!)!),
+      (err: unknown) => isProjectionError(err, 'InvalidArgument'),
+    );
+    assert.deepEqual(db.prepare('SELECT host, n FROM counts').all(), [{ host: 'a', n: 3 }]);
+    db.close();
+  });
+});

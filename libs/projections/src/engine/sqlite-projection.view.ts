@@ -1,0 +1,213 @@
+import type Database from 'better-sqlite3';
+import type { AnyTable, Row, SqlValue, TableNamer, Tables, UntypedView } from './projection.definition';
+import { ProjectionError } from './projection.errors';
+import { keyString, tableSpec } from './projection.view';
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** Rows per multi-row INSERT: few statements per batch, far below SQLite's parameter limit. */
+const ROWS_PER_INSERT = 100;
+
+interface TableState {
+  readonly spec: AnyTable;
+  readonly name: string;
+  readonly columns: readonly string[];
+  /** keyed: rows read or written in this batch (null: known absent). */
+  readonly cache: Map<string, Row | null>;
+  /** keyed: keys written in this batch, in order; deleted ones map to their key values. */
+  readonly dirty: Map<string, Row | null>;
+  /** append: the values of the rows to insert at the end of the batch, row after row in column order. */
+  pending: SqlValue[];
+  /** append: keys of the pending rows, built on the first `has` of a batch. */
+  pendingKeys: Set<string> | null;
+  /** group: the last replacement of each group in this batch. */
+  readonly groups: Map<string, { readonly group: Row; readonly rows: readonly Row[] }>;
+  /** Prepared on first use: `select`, `exists`, `upsert`, `remove`, `insert <rows>`. */
+  readonly statements: Map<string, Database.Statement>;
+}
+
+/**
+ * A projection's view over its SQLite tables for one batch: reads go through a
+ * per-batch row cache, writes stay in memory until `flush()` writes every
+ * changed row (upserts, deletes, multi-row inserts) inside the batch's
+ * transaction. `discard()` forgets a batch that was rolled back.
+ */
+export class SqliteProjectionView implements UntypedView {
+  private readonly state = new Map<string, TableState>();
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly tables: Tables,
+    table: TableNamer,
+  ) {
+    for (const [name, spec] of Object.entries(tables)) {
+      this.state.set(name, {
+        spec,
+        name: table(name),
+        columns: Object.keys(spec.columns),
+        cache: new Map(),
+        dirty: new Map(),
+        pending: [],
+        pendingKeys: null,
+        groups: new Map(),
+        statements: new Map(),
+      });
+    }
+  }
+
+  get(table: string, key: Row): Row | undefined {
+    const t = this.of(table, 'keyed');
+    const k = keyString(t.spec.key, key);
+    const cached = t.cache.get(k);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.statement(t, 'select').get(keyValues(t.spec.key, key)) as Row | undefined;
+    t.cache.set(k, row ?? null);
+    return row;
+  }
+
+  put(table: string, row: Row): void {
+    const t = this.of(table, 'keyed');
+    const k = keyString(t.spec.key, row);
+    // A copy: `patch` may change the cached row in place, never an object the projection holds.
+    t.cache.set(k, { ...row });
+    t.dirty.set(k, null);
+  }
+
+  patch(table: string, key: Row, changes: Row): void {
+    const t = this.of(table, 'keyed');
+    const k = keyString(t.spec.key, key);
+    const row = t.cache.get(k) ?? this.get(table, key);
+    if (row === undefined || row === null) throw missingRow(table, key);
+    Object.assign(row, changes);
+    t.dirty.set(k, null);
+  }
+
+  delete(table: string, key: Row): void {
+    const t = this.of(table, 'keyed');
+    const k = keyString(t.spec.key, key);
+    t.cache.set(k, null);
+    t.dirty.set(k, key);
+  }
+
+  has(table: string, key: Row): boolean {
+    const t = this.of(table, 'append');
+    t.pendingKeys ??= pendingKeys(t);
+    if (t.pendingKeys.has(keyString(t.spec.key, key))) return true;
+    return this.statement(t, 'exists').get(keyValues(t.spec.key, key)) !== undefined;
+  }
+
+  append(table: string, row: Row): void {
+    const t = this.of(table, 'append');
+    // Values, not the row: the row object dies young, and the insert binds them as they are.
+    for (const c of t.columns) t.pending.push(row[c] ?? null);
+    t.pendingKeys?.add(keyString(t.spec.key, row));
+  }
+
+  replaceGroup(table: string, group: Row, rows: readonly Row[]): void {
+    const t = this.of(table, 'group');
+    t.groups.set(keyString(t.spec.key, group), { group, rows });
+  }
+
+  /** Writes every change of the batch; call inside its transaction. */
+  flush(): void {
+    for (const t of this.state.values()) {
+      for (const [k, deleted] of t.dirty) {
+        if (deleted !== null) this.statement(t, 'remove').run(keyValues(t.spec.key, deleted));
+        else this.statement(t, 'upsert').run(keyValues(t.columns, t.cache.get(k)!));
+      }
+      if (t.pending.length > 0) this.insertValues(t, t.pending);
+      for (const { group, rows } of t.groups.values()) {
+        this.statement(t, 'remove').run(keyValues(t.spec.key, group));
+        this.insertValues(
+          t,
+          rows.flatMap((r) => keyValues(t.columns, r)),
+        );
+      }
+    }
+    this.discard();
+  }
+
+  /** Forgets the batch's cache and changes (after a flush, or when its transaction rolled back). */
+  discard(): void {
+    for (const t of this.state.values()) {
+      t.cache.clear();
+      t.dirty.clear();
+      t.pending = [];
+      t.pendingKeys = null;
+      t.groups.clear();
+    }
+  }
+
+  private of(table: string, kind: AnyTable['kind']): TableState {
+    const t = this.state.get(table);
+    if (t === undefined || t.spec.kind !== kind) tableSpec(this.tables, table, kind);
+    return t!;
+  }
+
+  /** Inserts rows given as their values, row after row in column order, many rows per statement. */
+  private insertValues(t: TableState, values: readonly SqlValue[]): void {
+    const width = t.columns.length;
+    const rows = values.length / width;
+    for (let r = 0; r < rows; r += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, rows - r);
+      this.statement(t, `insert ${n}`).run(values.slice(r * width, (r + n) * width));
+    }
+  }
+
+  private statement(t: TableState, which: string): Database.Statement {
+    let st = t.statements.get(which);
+    if (st === undefined) {
+      st = this.db.prepare(sqlFor(t, which));
+      t.statements.set(which, st);
+    }
+    return st;
+  }
+}
+
+function sqlFor(t: TableState, which: string): string {
+  const name = quoteIdent(t.name);
+  const cols = t.columns.map(quoteIdent).join(', ');
+  const tuple = `(${t.columns.map(() => '?').join(', ')})`;
+  // For a group table the key names a group of rows, not one row.
+  const where = t.spec.key.map((c) => `${quoteIdent(c)} = ?`).join(' AND ');
+  switch (which) {
+    case 'select':
+      return `SELECT ${cols} FROM ${name} WHERE ${where}`;
+    case 'exists':
+      return `SELECT 1 FROM ${name} WHERE ${where}`;
+    case 'remove':
+      return `DELETE FROM ${name} WHERE ${where}`;
+    case 'upsert': {
+      const nonKey = t.columns.filter((c) => !t.spec.key.includes(c));
+      const update =
+        nonKey.length === 0
+          ? 'DO NOTHING'
+          : `DO UPDATE SET ${nonKey.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ')}`;
+      return `INSERT INTO ${name} (${cols}) VALUES ${tuple} ON CONFLICT (${t.spec.key.map(quoteIdent).join(', ')}) ${update}`;
+    }
+    default: {
+      const rows = Number(which.slice('insert '.length));
+      // append: the first row with a key wins; group: the group was just emptied, a repeated key keeps the last.
+      const verb = t.spec.kind === 'append' ? 'INSERT OR IGNORE' : 'INSERT OR REPLACE';
+      return `${verb} INTO ${name} (${cols}) VALUES ${Array<string>(rows).fill(tuple).join(', ')}`;
+    }
+  }
+}
+
+/** The keys of an append table's pending rows (read back from their values). */
+function pendingKeys(t: TableState): Set<string> {
+  const width = t.columns.length;
+  const at = t.spec.key.map((c) => t.columns.indexOf(c));
+  const keys = new Set<string>();
+  for (let r = 0; r < t.pending.length; r += width) {
+    const key: Record<string, SqlValue> = {};
+    t.spec.key.forEach((c, i) => (key[c] = t.pending[r + at[i]!] ?? null));
+    keys.add(keyString(t.spec.key, key));
+  }
+  return keys;
+}
+
+export const missingRow = (table: string, key: Row): ProjectionError =>
+  new ProjectionError('InvalidArgument', `patch of a row of "${table}" that does not exist`, { key });
+
+const keyValues = (columns: readonly string[], key: Row): SqlValue[] => columns.map((c) => key[c] ?? null);
