@@ -54,14 +54,19 @@ export class ReadModelsProbes {
       () => sampled.eventsBehind,
     );
     metrics.gauge(
-      'rf_projection_lag_ms',
+      'rf_projection_lag_seconds',
       'Age of the oldest event not yet projected (sampled each second)',
-      () => sampled.msBehind,
+      () => sampled.msBehind / 1000,
     );
-    metrics.gauge('rf_jobs', 'Jobs by status', () => {
-      const counts = fleet.state.jobCounts();
-      return JOB_STATUSES.map((status) => ({ labels: { status }, value: counts.get(status) ?? 0 }));
-    });
+    metrics.gauge(
+      'rf_jobs',
+      'Jobs by status',
+      () => {
+        const counts = fleet.state.jobCounts();
+        return JOB_STATUSES.map((status) => ({ labels: { status }, value: counts.get(status) ?? 0 }));
+      },
+      ['status'],
+    );
   }
 }
 

@@ -430,7 +430,9 @@ export class SqliteEventStore implements EventStore {
     const last = state?.last_revision ?? -1;
     const retried = this.idempotentResult(stream, rows, expected, last);
     if (retried) return retried;
-    this.checkWritable(stream, expected, state);
+    // As on EventStoreDB, an append expecting `stream_exists` is accepted by a stream that has only metadata.
+    const metadataOnly = state?.state === STREAM_LIVE && last < 0 && state.meta_revision >= 0;
+    this.checkWritable(stream, metadataOnly && expected === 'stream_exists' ? 'any' : expected, state);
     if (rows.length === 0) {
       const head = this.sql.head.get() as { position: number } | undefined;
       return { nextExpectedRevision: last, position: positionOf(head?.position ?? 0) };
