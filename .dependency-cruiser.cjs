@@ -123,6 +123,14 @@ module.exports = {
       to: { path: SERVER_PACKAGES, reachable: true },
     },
     {
+      name: 'alerts-no-server-packages',
+      comment:
+        '@rf/alerts (rules, channels, delivery) reaches the log only through ports: no store, no SQLite, no Nest.',
+      severity: 'error',
+      from: { path: '^libs/alerts/', pathNot: TEST_CODE },
+      to: { path: [SERVER_PACKAGES, '^libs/event-store/', '^libs/projections/'], reachable: true },
+    },
+    {
       name: 'agent-not-to-control-plane',
       comment: 'The agent shares only @rf/events and @rf/restic with the control plane.',
       severity: 'error',

@@ -62,6 +62,8 @@ function ensureDebianPackages() {
       { bin: 'rclone', pkg: 'rclone' },
       { bin: 'chromium', pkg: 'chromium' },
       { bin: 'shellcheck', pkg: 'shellcheck' },
+      // promtool lints the /metrics exposition in test/e2e/metrics-exposition.e2e.spec.ts
+      { bin: 'promtool', pkg: 'prometheus' },
     );
   const missing = wanted.filter((w) => !which(w.bin));
   if (missing.length === 0) return;

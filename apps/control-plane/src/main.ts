@@ -6,6 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, ConfigError } from './core/app-config';
 import { AppModule } from './app.module';
+import { MetricsRegistry } from './core/metrics.registry';
+import { httpMetrics } from './middleware/http-metrics';
 import { HttpExceptionFilter, validationErrorFactory } from './middleware/http-exception.filter';
 import { AgentGateway } from './gateways/agent.gateway';
 
@@ -21,6 +23,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  app.use(httpMetrics(app.get(MetricsRegistry)));
   // Behind a reverse proxy req.ip is then the client named in X-Forwarded-For (rate limits are per client).
   if (config.trustedProxies.length > 0) app.set('trust proxy', [...config.trustedProxies]);
   app.useGlobalPipes(

@@ -12,6 +12,7 @@ export {
   isJobKind,
   JOB_KINDS,
   type JobArgs,
+  type JobFinalStatus,
   type JobKind,
   KEEP_RULES,
   validateJobArgs,
@@ -57,13 +58,14 @@ export {
   AGENT_CAPABILITIES,
   type AgentCapability,
   type DisconnectReason,
-  EncryptedSecret,
   FLEET_EVENT_TYPES,
   type FleetEvent,
   type FleetEventDataMap,
   type FleetEventOf,
   type FleetEventType,
+  fleetEvent,
   isFleetEventType,
+  type UnknownFleetEvent,
   isRepoUrl,
   JobFinishedData,
   JobLostData,
@@ -73,7 +75,42 @@ export {
   Snapshot,
   urlHasCredentials,
 } from './catalog/events';
+export { EncryptedSecret } from './catalog/encrypted-secret';
 export {
+  ALERT_RULES,
+  ALERT_SEVERITIES,
+  alertRuleSettingsIssues,
+  type AlertRuleName,
+  type AlertRuleSetting,
+  type AlertRuleSettings,
+  type AlertRulesChangedData,
+  type AlertSeverity,
+  ChannelRouting,
+  hostOverridesIssues,
+  isAlertRuleName,
+  type NotificationFields,
+  NOTIFICATION_TRANSITIONS,
+  type NotificationTransition,
+  severityRank,
+  THRESHOLD_RULES,
+} from './catalog/alert-events';
+export {
+  CHANNEL_FIELDS,
+  CHANNEL_KINDS,
+  type ChannelFieldSpec,
+  type ChannelKind,
+  channelSettingsIssues,
+  DEFAULT_NTFY_SERVER,
+  type EmailSecurity,
+  isChannelKind,
+  type PlainChannelSettings,
+  type SealedChannelSettings,
+} from './catalog/channel-settings';
+export {
+  ALERT_RULES_STREAM,
+  alertStream,
+  channelStream,
+  deliveryStream,
   hostStream,
   jobLogStream,
   jobStream,
@@ -81,9 +118,14 @@ export {
   repositoryStream,
   schedulesStream,
 } from './catalog/streams';
-export { eventIdFromEnvelope, jobIdForScheduleFire, legacyRepositoryId } from './catalog/event-ids';
+export {
+  eventIdFromEnvelope,
+  jobIdForScheduleFire,
+  legacyRepositoryId,
+  nameBasedUuid,
+} from './catalog/event-ids';
 export { currentSchemaVersion, upcast } from './catalog/upcasters';
-export { type EventActor, fromRecorded, toEventData } from './catalog/event-codec';
+export { type EventActor, type EventMetadataInput, fromRecorded, toEventData } from './catalog/event-codec';
 export { AGENT_TO_SERVER, SERVER_TO_AGENT, type WirePayloadMap, type WireType } from './wire/wire-messages';
 export {
   encodeEnvelope,

@@ -1,6 +1,8 @@
 // Test-only entry (`@rf/events/testing`): valid samples of every catalog type
 // and wire payload. Specs and test/ code only; production code never imports it.
 export {
+  ALERT,
+  CHANNEL,
   clone,
   ENVELOPE_ID,
   HOST,

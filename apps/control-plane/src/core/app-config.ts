@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/event-store';
 
@@ -129,6 +130,8 @@ export class AppConfig {
   readonly logLevel: string;
   readonly prettyLogs: boolean;
   readonly version: string;
+  /** This node's id (RF_NODE_ID, default the hostname): the `node` label on every metric. */
+  readonly nodeId: string;
 
   private constructor(fields: Omit<AppConfig, never>) {
     this.listenHost = fields.listenHost;
@@ -149,6 +152,7 @@ export class AppConfig {
     this.logLevel = fields.logLevel;
     this.prettyLogs = fields.prettyLogs;
     this.version = fields.version;
+    this.nodeId = fields.nodeId;
   }
 
   /** Validates every variable; throws `ConfigError` naming the first bad one. */
@@ -192,8 +196,20 @@ export class AppConfig {
       logLevel,
       prettyLogs: env.RF_LOG_PRETTY === '1',
       version: readPackageVersion(),
+      nodeId: readNodeId(env),
     });
   }
+}
+
+function readNodeId(env: Env): string {
+  const raw = env.RF_NODE_ID?.trim();
+  if (raw === undefined || raw === '') return os.hostname();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw))
+    throw new ConfigError(
+      'RF_NODE_ID',
+      `may contain only letters, digits and . _ - (1..64 chars), got "${raw}"`,
+    );
+  return raw;
 }
 
 function readPackageVersion(): string {

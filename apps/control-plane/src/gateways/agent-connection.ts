@@ -26,7 +26,8 @@ export interface ConnectionDeps {
   /** Appends AgentDisconnected for a connection that had said hello. */
   recordDisconnect(connection: AgentConnection, reason: DisconnectReason): Promise<void>;
   onClosed(connection: AgentConnection): void;
-  countAcked(n: number): void;
+  /** `n` envelopes acked; `latencyS` from reading them off the socket to the ack (absent for the hello). */
+  recordAcked(n: number, latencyS?: number): void;
 }
 
 const CLOSE_CODES: Record<DisconnectReason, number> = {
@@ -216,6 +217,7 @@ export class AgentConnection implements AgentSession {
       return;
     }
     const receivedAt = new Date().toISOString();
+    const readAt = performance.now();
     void this.handshake
       .then(() => this.deps.ingest(this.hostId, messages, receivedAt))
       .then(
@@ -227,7 +229,7 @@ export class AgentConnection implements AgentSession {
             else if (o.retry) retry = true;
             else this.sendError(o.error);
           }
-          this.ack(ids);
+          this.ack(ids, readAt);
           // An agent resends unacked envelopes only on a new connection: without this, what could
           // not be stored would wait for the next disconnect, and the job's log would stall.
           if (retry)
@@ -244,7 +246,7 @@ export class AgentConnection implements AgentSession {
       });
   }
 
-  private ack(ids: readonly string[]): void {
+  private ack(ids: readonly string[], readAt?: number): void {
     if (ids.length === 0) return;
     for (let i = 0; i < ids.length; i += MAX_IDS_PER_ACK) {
       const chunk = ids.slice(i, i + MAX_IDS_PER_ACK);
@@ -257,6 +259,6 @@ export class AgentConnection implements AgentSession {
         payload: { ids: chunk },
       });
     }
-    this.deps.countAcked(ids.length);
+    this.deps.recordAcked(ids.length, readAt === undefined ? undefined : (performance.now() - readAt) / 1000);
   }
 }

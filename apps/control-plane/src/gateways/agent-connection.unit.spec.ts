@@ -64,7 +64,7 @@ describe('AgentConnection', () => {
       hello: () => Promise.resolve(),
       recordDisconnect: () => Promise.resolve(),
       onClosed: () => undefined,
-      countAcked: () => undefined,
+      recordAcked: () => undefined,
     };
     const ws = new FakeSocket();
     const conn = new AgentConnection(ws as unknown as WebSocket, 'host-1', deps);

@@ -50,6 +50,10 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     metrics: MetricsRegistry,
   ) {
     const countAcked = metrics.counter('rf_envelopes_acked_total', 'Agent envelopes appended and acked');
+    const observeAck = metrics.histogram(
+      'rf_agent_ack_latency_seconds',
+      'Time from reading a batch of agent envelopes off the socket to acking it (one sample per envelope)',
+    );
     metrics.gauge('rf_agents_connected', 'Agents connected (after hello)', () => this.sessions.count);
     metrics.gauge(
       'rf_agent_sockets_open',
@@ -68,7 +72,10 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
         this.connections.delete(connection);
         this.sessions.remove(connection);
       },
-      countAcked: (n) => countAcked(n),
+      recordAcked: (n, latencyS) => {
+        countAcked(n);
+        if (latencyS !== undefined) for (let i = 0; i < n; i++) observeAck(latencyS);
+      },
     };
   }
 

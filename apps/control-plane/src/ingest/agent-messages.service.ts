@@ -17,6 +17,7 @@ import { MetricsRegistry } from '../core/metrics.registry';
 import { AppConfig } from '../core/app-config';
 import { FLEET_STATE_PREFIXES } from '../domain/fleet-state';
 import { FleetStateService } from '../services/fleet-state.service';
+import { ResendGuardAppender } from './resend-guard.appender';
 import { LogSeqTracker } from './log-seq.tracker';
 import { ScheduleCommandsService } from '../services/schedules.service';
 import { WritePositions } from '../domain/write-positions';
@@ -78,6 +79,8 @@ export class AgentMessagesService {
   private readonly countAppended: (by?: number) => void;
   private readonly countResends: (by?: number) => void;
   private readonly logSeqs: LogSeqTracker;
+  /** Every envelope that is not telemetry: one event each, idempotent by construction. */
+  private readonly lifecycle: ResendGuardAppender;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -93,6 +96,7 @@ export class AgentMessagesService {
       'Agent messages already stored (resent after a reconnect), acknowledged without a new event',
     );
     this.logSeqs = new LogSeqTracker(store);
+    this.lifecycle = new ResendGuardAppender(store);
   }
 
   async ingest(
@@ -330,7 +334,12 @@ export class AgentMessagesService {
         metadataForMessage(hostId, message, receivedAt),
         eventIdFromEnvelope(message.id, 0),
       );
-      const result = await this.store.append(mapped.stream, [data], { expectedRevision: 'any' });
+      const result = await this.lifecycle.append(hostId, mapped.stream, data);
+      if (result === null) {
+        // Stored before an ack was lost (a reconnect, a restart): acknowledged again, nothing new.
+        this.countResends(1);
+        return { id: message.id, ok: true };
+      }
       this.countAppended(1);
       this.positions.note(result.position);
       if (FLEET_STATE_PREFIXES.some((p) => mapped.stream.startsWith(p))) {

@@ -130,19 +130,21 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
       new WritePositions(),
       metrics,
     );
-  const appendedTotal = () => Number(/^rf_events_appended_total (\d+)$/m.exec(metrics.render())?.[1] ?? 0);
+  const appendedTotal = async () =>
+    Number(/^rf_events_appended_total (\d+)$/m.exec(await metrics.render())?.[1] ?? 0);
 
-  const start = async () => {
-    real = createSqliteEventStore({ path: path.join(dir, 'events.db') });
+  /** `recentIdsCapacity: 0`: a store that remembers no recent ids, as EventStoreDB after a restart. */
+  const start = async (options: { recentIdsCapacity?: number } = {}) => {
+    real = createSqliteEventStore({ path: path.join(dir, 'events.db'), ...options });
     observed = new ObservedStore(real);
-    fleet = new FleetStateService(real);
+    fleet = new FleetStateService(real, AppConfig.fromEnv({ RF_DATA_DIR: dir }));
     await fleet.onModuleInit();
     service = newService(observed.store);
   };
-  const restart = async () => {
+  const restart = async (options: { recentIdsCapacity?: number } = {}) => {
     fleet.onModuleDestroy();
     await real.close();
-    await start();
+    await start(options);
   };
 
   before(async () => {
@@ -197,7 +199,7 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
   const firstBatch = batchA.flatMap((m, i) => [m, ...(batchB[i] ? [batchB[i]!] : [])]);
 
   it('appends lines, progress and a drop marker of two jobs in arrival order, lines together', async () => {
-    const before = appendedTotal();
+    const before = await appendedTotal();
     const outcomes = await service.ingest(HOST, firstBatch, new Date().toISOString());
     assert.deepEqual(acked(outcomes), ids(firstBatch), 'every envelope is acked');
     const a = await readAll(real, jobLogStream(jobA));
@@ -219,7 +221,7 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
     // Runs of lines share an append; progress and drop markers are appended alone.
     assert.deepEqual(observed.callsTo(jobLogStream(jobA)), [2, 1, 1, 1, 2]);
     assert.deepEqual(observed.callsTo(jobLogStream(jobB)), [3, 1]);
-    assert.equal(appendedTotal() - before, 11, 'rf_events_appended_total counts events');
+    assert.equal((await appendedTotal()) - before, 11, 'rf_events_appended_total counts events');
   });
 
   it('stores nothing twice when the same batch, then an overlapping one, is resent', async () => {
@@ -364,5 +366,28 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
     const resent = await service.ingest(HOST, many, new Date().toISOString());
     assert.deepEqual(acked(resent), ids(many));
     assert.deepEqual(envelopeIds(await readAll(real, streamB)), [...storedB, ...ids(many)]);
+  });
+  it('stores a job.started resent after the event store restarted once, with events in between', async () => {
+    const jobStream = `job-${jobA}`;
+    const started = envelope('job.started', jobA, { kind: 'backup', started_at: new Date().toISOString() });
+    assert.deepEqual(acked(await service.ingest(HOST, [started], new Date().toISOString())), [started.id]);
+    // The ack was lost; the control plane and its store restarted, the store's id cache empty (as
+    // EventStoreDB's after a restart); the stream moved on before the resend.
+    await restart({ recentIdsCapacity: 0 });
+    await real.append(jobStream, [
+      toEventData(
+        { type: 'JobCancelRequested', data: { job_id: jobA, requested_at: new Date().toISOString() } },
+        {
+          actor: { kind: 'user', id: 'u1' },
+          correlation_id: jobA,
+          causation_id: jobA,
+          received_at: new Date().toISOString(),
+        },
+        randomUUID(),
+      ),
+    ]);
+    assert.deepEqual(acked(await service.ingest(HOST, [started], new Date().toISOString())), [started.id]);
+    const stored = envelopeIds(await readAll(real, jobStream)).filter((id) => id === started.id);
+    assert.deepEqual(stored, [started.id], 'stored once');
   });
 });

@@ -54,15 +54,19 @@ export class ReadModelsProbes {
       () => sampled.eventsBehind,
     );
     metrics.gauge(
-      'rf_projection_lag_ms',
+      'rf_projection_lag_seconds',
       'Age of the oldest event not yet projected (sampled each second)',
-      () => sampled.msBehind,
+      () => sampled.msBehind / 1000,
     );
-    metrics.gauge('rf_jobs', 'Jobs by status', () => {
-      const counts = new Map<string, number>(JOB_STATUSES.map((s) => [s, 0]));
-      for (const job of fleet.state.jobs.values()) counts.set(job.status, (counts.get(job.status) ?? 0) + 1);
-      return [...counts].map(([status, value]) => ({ labels: { status }, value }));
-    });
+    metrics.gauge(
+      'rf_jobs',
+      'Jobs by status',
+      () => {
+        const counts = fleet.state.jobCounts();
+        return JOB_STATUSES.map((status) => ({ labels: { status }, value: counts.get(status) ?? 0 }));
+      },
+      ['status'],
+    );
   }
 }
 

@@ -9,6 +9,8 @@ export const T1 = '2024-05-01T12:00:05.123456789+02:00';
 export const HOST = 'host-7a1';
 export const JOB = '0f8fad5b-d9cb-469f-a165-70867728950e';
 export const ENVELOPE_ID = '6f9619ff-8b86-4011-b42d-00c04fc964ff';
+export const ALERT = '5b7e0c9a-3d2f-5a1b-8c4d-6e7f8a9b0c1d';
+export const CHANNEL = 'ch-ops-mail';
 export const REPO = 'repo-offsite';
 export const REPO_2 = 'repo-local';
 
@@ -241,6 +243,70 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
   EnrolmentTokenCreated: { token_id: 'et1', token_hash: 'sha256:def', expires_at: T0, created_by: 'u1' },
   EnrolmentTokenUsed: { token_id: 'et1', host_id: HOST, used_at: T0 },
   EnrolmentTokenRevoked: { token_id: 'et1', revoked_at: T0 },
+  AlertRaised: {
+    alert_id: ALERT,
+    rule: 'job_failed',
+    severity: 'error',
+    subject: `host:${HOST}/kind:backup`,
+    host_id: HOST,
+    hostname: 'web-1',
+    job_id: JOB,
+    schedule_id: 's-backup',
+    summary: 'backup job failed on web-1: wrong password',
+    details: { kind: 'backup', status: 'failed', error_code: 'wrong_password' },
+    raised_at: T0,
+  },
+  AlertAcknowledged: { alert_id: ALERT, by: 'u1', note: 'looking into it', acknowledged_at: T0 },
+  AlertResolved: { alert_id: ALERT, reason: 'a later backup job succeeded', resolved_at: T1 },
+  AlertRulesChanged: {
+    rules: {
+      agent_offline: { threshold_s: 600, severity: 'error' },
+      log_lines_dropped: { enabled: false },
+    },
+    host_overrides: { [HOST]: { backup_overdue: { threshold_s: 7200 }, agent_offline: { enabled: false } } },
+    changed_at: T0,
+  },
+  ChannelConfigured: {
+    channel_id: CHANNEL,
+    kind: 'email',
+    name: 'ops mail',
+    settings: {
+      host: 'smtp.example.com',
+      port: 587,
+      security: 'starttls',
+      username: 'rf',
+      password: secret,
+      from: 'fleet@example.com',
+      to: ['ops@example.com', 'oncall@example.com'],
+    },
+    routing: {
+      min_severity: 'warning',
+      rules: ['job_failed', 'agent_offline'],
+      hosts: [HOST],
+      reminder_hours: 12,
+    },
+    configured_at: T0,
+  },
+  ChannelRemoved: { channel_id: CHANNEL, removed_at: T0 },
+  NotificationSent: {
+    channel_id: CHANNEL,
+    transition: 'reminder',
+    delivery_id: '9a1c1bd3-6a4c-5d8e-9f6b-2b1a3c4d5e6f',
+    alert_id: ALERT,
+    reminder: 2,
+    attempt: 1,
+    sent_at: T0,
+  },
+  NotificationFailed: {
+    channel_id: CHANNEL,
+    transition: 'raised',
+    delivery_id: '9a1c1bd3-6a4c-5d8e-9f6b-2b1a3c4d5e70',
+    alert_id: ALERT,
+    attempt: 2,
+    error: 'connection refused by 127.0.0.1:9 — is the receiver running?',
+    failed_at: T0,
+    retry_at: T1,
+  },
 };
 
 export const SAMPLE_METADATA: EventMetadataInput = {

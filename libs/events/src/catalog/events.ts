@@ -8,12 +8,24 @@ import {
   type JobKind,
   validateJobArgs,
 } from './job-args';
+import {
+  AlertAcknowledgedData,
+  AlertRaisedData,
+  AlertResolvedData,
+  AlertRulesChangedData,
+  ChannelConfiguredData,
+  ChannelRemovedData,
+  NotificationFailedData,
+  NotificationSentData,
+} from './alert-events';
+import { EncryptedSecret } from './encrypted-secret';
+
+export { EncryptedSecret };
 import { RepositorySchedule, Schedule, scheduleListIssues } from './schedule';
 import {
   type FieldIssue,
   IsObjArr,
   IsArrOf,
-  IsBase64,
   IsBool,
   IsCode,
   IsCount,
@@ -128,15 +140,6 @@ export const IsRepoUrl = () =>
     isRepoUrl,
     'must be a restic repository URL of at most 2048 characters without an embedded password',
   );
-
-/** A secret encrypted at rest (AES-256-GCM); every binary field is base64. */
-export class EncryptedSecret {
-  @IsOneOf(['aes-256-gcm'] as const) readonly alg!: 'aes-256-gcm';
-  @IsId() readonly key_id!: string;
-  @IsBase64() readonly iv!: string;
-  @IsBase64() readonly tag!: string;
-  @IsBase64() readonly ciphertext!: string;
-}
 
 const isHexId = (min: number, max: number) => (v: unknown) =>
   typeof v === 'string' && v.length >= min && v.length <= max && /^[0-9a-f]+$/.test(v);
@@ -586,6 +589,14 @@ export const EVENT_DATA_CLASSES = {
   EnrolmentTokenCreated: EnrolmentTokenCreatedData,
   EnrolmentTokenUsed: EnrolmentTokenUsedData,
   EnrolmentTokenRevoked: EnrolmentTokenRevokedData,
+  AlertRaised: AlertRaisedData,
+  AlertAcknowledged: AlertAcknowledgedData,
+  AlertResolved: AlertResolvedData,
+  AlertRulesChanged: AlertRulesChangedData,
+  ChannelConfigured: ChannelConfiguredData,
+  ChannelRemoved: ChannelRemovedData,
+  NotificationSent: NotificationSentData,
+  NotificationFailed: NotificationFailedData,
 } as const;
 
 export type FleetEventType = keyof typeof EVENT_DATA_CLASSES;

@@ -10,6 +10,10 @@ export const STREAM_CATEGORIES = [
   'user',
   'token',
   'enrolment',
+  'alert',
+  'alertrules',
+  'channel',
+  'delivery',
   'repository',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
@@ -32,6 +36,12 @@ export const snapshotsStream = (hostId: string): string => streamName('snapshots
 export const userStream = (userId: string): string => streamName('user', userId);
 export const apiTokenStream = (tokenId: string): string => streamName('token', tokenId);
 export const enrolmentStream = (tokenId: string): string => streamName('enrolment', tokenId);
+export const alertStream = (alertId: string): string => streamName('alert', alertId);
+/** The fleet's alert rule settings: one stream, every change the whole configuration. */
+export const ALERT_RULES_STREAM = 'alertrules-fleet';
+export const channelStream = (channelId: string): string => streamName('channel', channelId);
+/** Delivery records of one alert, or of the pings about one job. */
+export const deliveryStream = (alertOrJobId: string): string => streamName('delivery', alertOrJobId);
 /** A repository's registration, secrets, attached hosts and schedules. */
 export const repositoryStream = (repositoryId: string): string => streamName('repository', repositoryId);
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  alertStream,
   apiTokenStream,
+  channelStream,
+  deliveryStream,
   enrolmentStream,
   hostStream,
   jobLogStream,
@@ -26,6 +29,9 @@ describe('stream names', () => {
       [userStream(id), 'user'],
       [apiTokenStream(id), 'token'],
       [enrolmentStream(id), 'enrolment'],
+      [alertStream(id), 'alert'],
+      [channelStream(id), 'channel'],
+      [deliveryStream(id), 'delivery'],
     ];
     for (const [name, category] of cases) {
       assert.equal(name, `${category}-${id}`);

@@ -1,3 +1,5 @@
+import { CHANNEL_FIELDS } from '../catalog/channel-settings';
+
 /**
  * Field names whose values are secrets wherever they appear — wire payloads
  * (`config.update`), request bodies, notification channel settings, headers.
@@ -44,10 +46,32 @@ export const SECRET_FIELD_NAMES: readonly string[] = [
 
 const SECRET_KEYS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES.map((k) => k.toLowerCase()));
 
+/**
+ * Secrets that only a parent key makes secret, as `parent.field`: a
+ * notification channel's secret settings, taken from the channel catalog
+ * (`secret: true` in CHANNEL_FIELDS), so a new channel kind's secrets are
+ * hidden too. A webhook URL carries its own credential, while a repository's
+ * `url` (credentials removed) is not secret, hence the parent.
+ */
+export const SECRET_FIELD_PATHS: readonly string[] = [
+  ...new Set(
+    Object.values(CHANNEL_FIELDS)
+      .flat()
+      .filter((f) => f.secret)
+      .map((f) => `settings.${f.name}`),
+  ),
+];
+
+const SECRET_PATHS: ReadonlySet<string> = new Set(SECRET_FIELD_PATHS.map((k) => k.toLowerCase()));
+
 export const REDACTED = '[Redacted]';
 
-export function isSecretFieldName(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase());
+/** True when a field of this name (under this parent key, if any) holds a secret. */
+export function isSecretFieldName(key: string, parentKey?: string): boolean {
+  const k = key.toLowerCase();
+  return (
+    SECRET_KEYS.has(k) || (parentKey !== undefined && SECRET_PATHS.has(`${parentKey.toLowerCase()}.${k}`))
+  );
 }
 
 /** Nesting deeper than this is cut off rather than walked (log objects are shallow). */
@@ -61,10 +85,10 @@ const MAX_DEPTH = 12;
  * unchanged (same reference), so logging stays cheap.
  */
 export function redactSecrets<T>(value: T): T {
-  return walk(value, 0, new WeakSet()) as T;
+  return walk(value, undefined, 0, new WeakSet()) as T;
 }
 
-function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+function walk(value: unknown, ownKey: string | undefined, depth: number, seen: WeakSet<object>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const array = Array.isArray(value);
   if (!array && !isPlain(value)) return value;
@@ -77,7 +101,9 @@ function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
     : Object.entries(value as Record<string, unknown>);
   for (const [key, v] of entries) {
     const next =
-      !array && isSecretFieldName(key) && v !== undefined && v !== null ? REDACTED : walk(v, depth + 1, seen);
+      !array && isSecretFieldName(key, ownKey) && v !== undefined && v !== null
+        ? REDACTED
+        : walk(v, array ? ownKey : key, depth + 1, seen);
     if (next !== v) {
       copy ??= array ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
       (copy as Record<string, unknown>)[key] = next;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactSecrets, REDACTED, SECRET_FIELD_NAMES } from './secret-fields';
+import { redactSecrets, REDACTED, SECRET_FIELD_NAMES, SECRET_FIELD_PATHS } from './secret-fields';
 
 describe('redactSecrets', () => {
   it('hides every listed field at any depth of objects and arrays, whatever its case', () => {
@@ -51,6 +51,19 @@ describe('redactSecrets', () => {
     assert.equal(out.password, REDACTED);
     assert.equal(out.token, null);
     assert.equal(out.self, '[Circular]');
+  });
+
+  it("hides a notification channel's secret settings, taken from the channel catalog, but not a repository URL", () => {
+    const body = {
+      kind: 'slack',
+      settings: { url: 'https://hooks.slack.example/services/T0/B0/xyz', topic: 'backups' },
+      repository: { url: '/srv/restic/web-1' },
+    };
+    const out = redactSecrets(body);
+    assert.equal(out.settings.url, REDACTED, 'an incoming-webhook URL is a credential');
+    assert.equal(out.settings.topic, 'backups');
+    assert.equal(out.repository.url, '/srv/restic/web-1');
+    assert.ok(SECRET_FIELD_PATHS.includes('settings.url'));
   });
 
   it('lists the repository and agent secrets once for every app', () => {

@@ -101,6 +101,14 @@ export const repoStatsProjection = defineProjection<RepoStatsTables>({
       case 'EnrolmentTokenCreated':
       case 'EnrolmentTokenUsed':
       case 'EnrolmentTokenRevoked':
+      case 'AlertRaised':
+      case 'AlertAcknowledged':
+      case 'AlertResolved':
+      case 'AlertRulesChanged':
+      case 'ChannelConfigured':
+      case 'ChannelRemoved':
+      case 'NotificationSent':
+      case 'NotificationFailed':
         return;
       default: {
         const _never: never = event;

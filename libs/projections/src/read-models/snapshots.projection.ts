@@ -113,6 +113,14 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
       case 'EnrolmentTokenCreated':
       case 'EnrolmentTokenUsed':
       case 'EnrolmentTokenRevoked':
+      case 'AlertRaised':
+      case 'AlertAcknowledged':
+      case 'AlertResolved':
+      case 'AlertRulesChanged':
+      case 'ChannelConfigured':
+      case 'ChannelRemoved':
+      case 'NotificationSent':
+      case 'NotificationFailed':
         return;
       default: {
         const _never: never = event;
