@@ -74,7 +74,9 @@ export class SmallDisk {
   }
 
   dispose(): void {
-    if (this.kind === 'tmpfs') spawnSync('umount', [this.dir]);
+    // A test that failed may still hold a file open there: detach the mount lazily rather than leave it behind.
+    if (this.kind === 'tmpfs' && spawnSync('umount', [this.dir]).status !== 0)
+      spawnSync('umount', ['-l', this.dir]);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
