@@ -14,6 +14,16 @@ export {
   type SubscribeToAllOptions,
   type SubscriptionItem,
 } from './event-store.port';
+export {
+  LogConsumer,
+  LogConsumerError,
+  isLogConsumerError,
+  type LogBatch,
+  type LogBatchOutcome,
+  type LogConsumerErrorCode,
+  type LogConsumerLag,
+  type LogConsumerOptions,
+} from './log.consumer';
 export { createSqliteEventStore } from './sqlite/sqlite-event-store';
 export {
   createEventStore,

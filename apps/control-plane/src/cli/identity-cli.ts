@@ -89,7 +89,7 @@ export async function withIdentity<T>(
     const config = AppConfig.fromEnv(io.env);
     // The embedded store is in WAL mode, so the CLI can write while `serve` holds the same file.
     store = createEventStore(config.eventStore);
-    identity = new IdentityLog(store);
+    identity = new IdentityLog(store, config);
     await identity.start();
     return await work(identity, parsed);
   } catch (err) {

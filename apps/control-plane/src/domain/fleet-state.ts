@@ -2,6 +2,7 @@ import {
   comparePositions,
   evolveJobStatus,
   fromRecorded,
+  isTerminal,
   parseStreamName,
   type EncryptedSecret,
   type JobArgs,
@@ -61,16 +62,48 @@ export interface JobState {
 /** The streams the command side needs to decide; joblog, snapshots and identity are not among them. */
 export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-'] as const;
 
+const DAY_MS = 86_400_000;
+
+export interface FleetStateOptions {
+  /** How long a finished job stays after its last lifecycle event (log time). Default 7 days. */
+  readonly finishedJobRetentionMs?: number;
+  /** How long a lost job stays: its agent may still come back and report the real outcome. Default 90 days. */
+  readonly lostJobRetentionMs?: number;
+}
+
 /**
  * The control plane's decision state: a pure fold of host, job and schedule
  * events (no I/O, no clock). Idempotent: an event at or before the last applied
  * position is ignored, so the same event delivered twice changes nothing.
+ *
+ * Bounded: hosts and schedules are as many as the fleet, and a terminal job is
+ * let go of once the log's own clock (the latest `received_at` applied) has
+ * moved past its last lifecycle event by the retention — 7 days for a finished
+ * job, 90 for a lost one, so a late JobFinished after JobLost is still taken.
+ * After that a job's events change nothing here (the read models keep every
+ * job); `retired` keeps the count by final status. Only log times decide, so
+ * a replay and a snapshot plus the rest of the log give the same state
+ * (docs/architecture.md, "State that starts fast").
  */
 export class FleetState {
   readonly hosts = new Map<string, HostState>();
   readonly schedules = new Map<string, ScheduleListState>();
   readonly jobs = new Map<string, JobState>();
   position: Position | null = null;
+  /** The latest event time applied (ms since epoch): the fold's only clock. */
+  clock = 0;
+  /** Terminal jobs, oldest change first, with the time of that change: the order they are let go in. */
+  readonly finishedQueue = new Map<string, number>();
+  readonly lostQueue = new Map<string, number>();
+  /** Jobs let go of, by their final status. */
+  readonly retired = new Map<JobStatus, number>();
+  private readonly finishedRetentionMs: number;
+  private readonly lostRetentionMs: number;
+
+  constructor(options: FleetStateOptions = {}) {
+    this.finishedRetentionMs = options.finishedJobRetentionMs ?? 7 * DAY_MS;
+    this.lostRetentionMs = options.lostJobRetentionMs ?? 90 * DAY_MS;
+  }
 
   apply(recorded: RecordedEvent): void {
     if (this.position && comparePositions(recorded.position, this.position) <= 0) return;
@@ -79,6 +112,20 @@ export class FleetState {
     if (!parsed) return;
     const event = fromRecorded(recorded);
     const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    this.fold(event, recorded, at);
+    if (at > this.clock) this.clock = at;
+    if (parsed.category === 'job') this.requeue(parsed.id);
+    this.retireOld();
+  }
+
+  /** Jobs by status, the retired ones included. */
+  jobCounts(): Map<JobStatus, number> {
+    const counts = new Map(this.retired);
+    for (const j of this.jobs.values()) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
+    return counts;
+  }
+
+  private fold(event: ReturnType<typeof fromRecorded>, recorded: RecordedEvent, at: number): void {
     switch (event.type) {
       case 'HostEnrolled': {
         const h = this.host(event.data.host_id);
@@ -237,6 +284,31 @@ export class FleetState {
         out.push(j);
     }
     return out;
+  }
+
+  /** Puts a job that is now terminal at the end of its retention queue (or takes it out of both). */
+  private requeue(jobId: string): void {
+    this.finishedQueue.delete(jobId);
+    this.lostQueue.delete(jobId);
+    const job = this.jobs.get(jobId);
+    if (!job || !isTerminal(job.status)) return;
+    (job.status === 'lost' ? this.lostQueue : this.finishedQueue).set(jobId, job.updatedAt);
+  }
+
+  private retireOld(): void {
+    for (const [queue, retention] of [
+      [this.finishedQueue, this.finishedRetentionMs],
+      [this.lostQueue, this.lostRetentionMs],
+    ] as const) {
+      for (const [jobId, since] of queue) {
+        if (since >= this.clock - retention) break;
+        queue.delete(jobId);
+        const job = this.jobs.get(jobId);
+        if (!job) continue;
+        this.jobs.delete(jobId);
+        this.retired.set(job.status, (this.retired.get(job.status) ?? 0) + 1);
+      }
+    }
   }
 
   private host(hostId: string): HostState {

@@ -2,12 +2,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordedEvent } from '@rf/events';
 import { FleetState } from './fleet-state';
+import { fleetStateSnapshotCodec } from '../services/fleet-state.snapshot';
 
 let position = 0n;
 const revisions = new Map<string, number>();
 
 /** A recorded event as the store would deliver it (next global position, next stream revision). */
-function recorded(streamId: string, type: string, data: Record<string, unknown>): RecordedEvent {
+function recorded(
+  streamId: string,
+  type: string,
+  data: Record<string, unknown>,
+  receivedAt = '2026-01-01T00:00:00.000Z',
+): RecordedEvent {
   position += 1n;
   const revision = (revisions.get(streamId) ?? -1) + 1;
   revisions.set(streamId, revision);
@@ -22,7 +28,7 @@ function recorded(streamId: string, type: string, data: Record<string, unknown>)
       actor: { kind: 'user', id: 'u1' },
       correlation_id: 'c1',
       causation_id: 'c1',
-      received_at: '2026-01-01T00:00:00.000Z',
+      received_at: receivedAt,
       schema_version: type === 'JobFinished' ? 2 : 1,
     },
     created: new Date('2026-01-01T00:00:00.000Z'),
@@ -141,5 +147,225 @@ describe('FleetState', () => {
       },
       { version: 1, applied: 1, revision: 1 },
     );
+  });
+
+  describe('retention of terminal jobs (by log time)', () => {
+    const DAY = 86_400_000;
+    const T = Date.parse('2026-03-01T00:00:00.000Z');
+    const day = (n: number) => new Date(T + n * DAY).toISOString();
+    const request = (id: string, d: number) =>
+      recorded(
+        `job-${id}`,
+        'JobRequested',
+        { job_id: id, host_id: 'h', kind: 'check', args: {}, requested_at: day(d) },
+        day(d),
+      );
+    const finish = (id: string, d: number, status = 'succeeded') =>
+      recorded(`job-${id}`, 'JobFinished', { job_id: id, status, exit_code: 0, finished_at: day(d) }, day(d));
+    const lose = (id: string, d: number) =>
+      recorded(`job-${id}`, 'JobLost', { job_id: id, host_id: 'h', reason: 'away', lost_at: day(d) }, day(d));
+    const tick = (d: number) =>
+      recorded(
+        'host-h',
+        'AgentConnected',
+        {
+          host_id: 'h',
+          protocol_version: 1,
+          agent_version: '1',
+          restic_version: '0.17.0',
+          hostname: 'h',
+          os: 'linux',
+          arch: 'amd64',
+          connected_at: day(d),
+        },
+        day(d),
+      );
+
+    it('lets a finished job go once the log has moved 7 days past it, and keeps counting it', () => {
+      const s = new FleetState();
+      s.apply(request('old', 0));
+      s.apply(finish('old', 0, 'warning'));
+      s.apply(request('open', 1));
+      s.apply(tick(7));
+      assert.ok(s.jobs.has('old'), 'exactly 7 days is still kept');
+      s.apply(tick(7.001));
+      assert.equal(s.jobs.has('old'), false);
+      assert.ok(s.jobs.has('open'), 'a job that is not terminal stays, however old');
+      assert.equal(s.jobCounts().get('warning'), 1);
+      assert.equal(s.jobCounts().get('queued'), 1);
+      // Events of a job let go of change nothing.
+      s.apply(finish('old', 8, 'failed'));
+      assert.equal(s.jobs.has('old'), false);
+      assert.equal(s.jobCounts().get('failed'), undefined);
+    });
+
+    it('keeps a lost job 90 days, so a late JobFinished after JobLost is still taken', () => {
+      const s = new FleetState();
+      s.apply(request('away', 0));
+      s.apply(lose('away', 1));
+      s.apply(tick(60));
+      assert.equal(s.jobs.get('away')?.status, 'lost');
+      s.apply(finish('away', 61));
+      assert.equal(s.jobs.get('away')?.status, 'succeeded');
+      s.apply(tick(68.5));
+      assert.equal(s.jobs.has('away'), false, 'now a finished job: 7 days after its last change');
+      s.apply(request('gone', 100));
+      s.apply(lose('gone', 100));
+      s.apply(tick(190.5));
+      assert.equal(s.jobs.has('gone'), false);
+      assert.deepEqual(
+        [...s.retired],
+        [
+          ['succeeded', 1],
+          ['lost', 1],
+        ],
+      );
+    });
+
+    it('retires in the order jobs last changed, whatever order they were requested in', () => {
+      const s = new FleetState();
+      s.apply(request('a', 0));
+      s.apply(request('b', 0));
+      s.apply(finish('b', 1));
+      s.apply(finish('a', 3));
+      s.apply(tick(8.5));
+      assert.deepEqual([...s.jobs.keys()], ['a']);
+      assert.deepEqual([...s.finishedQueue.keys()], ['a']);
+    });
+  });
+
+  describe('snapshot', () => {
+    const DAY = 86_400_000;
+    const T = Date.parse('2026-05-01T00:00:00.000Z');
+    const when = (d: number) => new Date(T + d * DAY).toISOString();
+    /** Hosts, schedules and jobs over 30 days: some finish, some are lost, some are let go of. */
+    const history = (): RecordedEvent[] => {
+      const out: RecordedEvent[] = [];
+      const sealed = { alg: 'aes-256-gcm', key_id: 'k1', iv: 'aXY=', tag: 'dGFn', ciphertext: 'Y3Q=' };
+      out.push(
+        recorded(
+          'host-s1',
+          'HostEnrolled',
+          {
+            host_id: 's1',
+            hostname: 'app-1',
+            os: 'linux',
+            arch: 'amd64',
+            agent_secret_hash: 'x',
+            enrolment_token_id: 't',
+            enrolled_at: when(0),
+          },
+          when(0),
+        ),
+        recorded(
+          'host-s1',
+          'RepositoryConfigured',
+          { host_id: 's1', url: 'local:/r', username: 'u', password: sealed, credential: sealed },
+          when(0),
+        ),
+        recorded(
+          'schedules-s1',
+          'SchedulesChanged',
+          {
+            host_id: 's1',
+            version: 2,
+            schedules: [{ id: 'n', kind: 'backup', cron: '0 2 * * *', enabled: true, paths: ['/srv'] }],
+          },
+          when(0),
+        ),
+      );
+      for (let d = 1; d <= 30; d++) {
+        const id = `s-${d}`;
+        out.push(
+          recorded(
+            `job-${id}`,
+            'JobRequested',
+            {
+              job_id: id,
+              host_id: 's1',
+              kind: 'backup',
+              args: { paths: ['/srv'] },
+              schedule_id: 'n',
+              requested_at: when(d),
+            },
+            when(d),
+          ),
+          recorded(
+            `job-${id}`,
+            'JobDispatched',
+            { job_id: id, host_id: 's1', dispatched_at: when(d) },
+            when(d),
+          ),
+        );
+        if (d % 5 === 0)
+          out.push(
+            recorded(
+              `job-${id}`,
+              'JobLost',
+              { job_id: id, host_id: 's1', reason: 'away', lost_at: when(d + 0.5) },
+              when(d + 0.5),
+            ),
+          );
+        else if (d < 29)
+          out.push(
+            recorded(
+              `job-${id}`,
+              'JobFinished',
+              { job_id: id, status: 'succeeded', exit_code: 0, finished_at: when(d + 0.1) },
+              when(d + 0.1),
+            ),
+          );
+        if (d % 7 === 0)
+          out.push(
+            recorded(
+              'host-s1',
+              'AgentDisconnected',
+              { host_id: 's1', reason: 'closed', disconnected_at: when(d) },
+              when(d),
+            ),
+          );
+      }
+      out.push(
+        recorded('job-s-29', 'JobCancelRequested', { job_id: 's-29', requested_at: when(30) }, when(30)),
+      );
+      return out;
+    };
+
+    it('a state restored from its snapshot and fed the rest of the log equals the replayed one', () => {
+      const events = history();
+      const codec = fleetStateSnapshotCodec();
+      for (const cut of [0, 1, 17, events.length - 5, events.length]) {
+        const before = new FleetState();
+        for (const e of events.slice(0, cut)) before.apply(e);
+        const restored = codec.decode(JSON.parse(JSON.stringify(codec.encode(before))));
+        const replayed = new FleetState();
+        events.forEach((e, i) => {
+          replayed.apply(e);
+          if (i >= cut) restored.apply(e);
+        });
+        assert.deepEqual(codec.encode(restored), codec.encode(replayed), `cut at ${cut}`);
+        assert.deepEqual([...restored.jobs.keys()], [...replayed.jobs.keys()]);
+        assert.deepEqual(restored.jobs.get('s-29'), replayed.jobs.get('s-29'));
+      }
+      const final = new FleetState();
+      for (const e of events) final.apply(e);
+      assert.ok(final.retired.get('succeeded')! > 0, 'the history lets jobs go');
+      assert.equal(final.jobs.get('s-25')?.status, 'lost');
+    });
+
+    it('refuses a body that is not a fleet state, naming what is wrong', () => {
+      const codec = fleetStateSnapshotCodec();
+      const good = codec.encode(new FleetState()) as Record<string, unknown>;
+      assert.throws(() => codec.decode('nope'), /snapshot must be an object/);
+      assert.throws(() => codec.decode({ ...good, jobs: {} }), /jobs must be an array/);
+      assert.throws(
+        () => codec.decode({ ...good, finished: ['ghost'] }),
+        /finished names a job the snapshot does not hold/,
+      );
+      assert.throws(
+        () => codec.decode({ ...good, jobs: [{ jobId: 'x', kind: 'nap' }] }),
+        /job kind nap is not a job kind/,
+      );
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@rf/events';
+import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
 import { isRole, type Role } from '../core/actor';
 
 export interface UserRecord {
@@ -43,7 +43,9 @@ export interface HostCredentialRecord {
 /**
  * Everything authentication needs, folded from the `user-`, `token-`,
  * `enrolment-` and `host-` streams. Small (one entry per user, token and
- * host), so it lives in memory and is rebuilt from the log at boot.
+ * host), so it lives in memory, restored from its snapshot at boot and kept
+ * current from the log. Idempotent: an event at or before the last applied
+ * position is ignored.
  */
 export class IdentityState {
   readonly users = new Map<string, UserRecord>();
@@ -51,7 +53,7 @@ export class IdentityState {
   readonly enrolmentTokens = new Map<string, EnrolmentTokenRecord>();
   readonly hosts = new Map<string, HostCredentialRecord>();
   private readonly apiTokenIdsByHash = new Map<string, string>();
-  private readonly seen = new Set<string>();
+  position: Position | null = null;
 
   userByName(username: string): UserRecord | undefined {
     const wanted = username.toLowerCase();
@@ -64,10 +66,10 @@ export class IdentityState {
     return id === undefined ? undefined : this.apiTokens.get(id);
   }
 
-  /** Folds one recorded event; replays of an event already applied are ignored (by event id). */
+  /** Folds one recorded event; a replay of one already applied (same or older position) is ignored. */
   apply(event: RecordedEvent): void {
-    if (this.seen.has(event.id)) return;
-    this.seen.add(event.id);
+    if (this.position !== null && comparePositions(event.position, this.position) <= 0) return;
+    this.position = event.position;
     const d = asRecord(event.data);
     const at = event.created.toISOString();
     switch (event.type) {
@@ -111,7 +113,7 @@ export class IdentityState {
           createdBy: str(d.created_by) ?? null,
           revoked: false,
         });
-        this.apiTokenIdsByHash.set(hash, id);
+        this.indexApiToken(this.apiTokens.get(id)!);
         return;
       }
       case 'ApiTokenRevoked': {
@@ -156,6 +158,11 @@ export class IdentityState {
       default:
         return;
     }
+  }
+
+  /** Makes a token findable by its hash (the fold, and a restored snapshot). */
+  indexApiToken(token: ApiTokenRecord): void {
+    this.apiTokenIdsByHash.set(token.tokenHash, token.id);
   }
 
   private updateUser(event: RecordedEvent, change: (user: UserRecord) => UserRecord): void {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordedEvent } from '@rf/events';
 import { IdentityState } from './identity.state';
+import { identitySnapshotCodec } from '../services/identity.snapshot';
 
 let seq = 0n;
 function recorded(
@@ -45,7 +46,7 @@ describe('IdentityState', () => {
     assert.equal(u?.revision, 3);
   });
 
-  it('ignores a second delivery of the same event id', () => {
+  it('ignores a second delivery of an event (same or older position)', () => {
     const s = new IdentityState();
     s.apply(
       recorded('user-u1', 0, 'UserCreated', {
@@ -114,5 +115,74 @@ describe('IdentityState', () => {
     s.apply(recorded('token-t9', 0, 'ApiTokenCreated', { token_id: 't9', role: 'admin' }));
     assert.equal(s.users.size, 0);
     assert.equal(s.apiTokens.size, 0);
+  });
+
+  it('comes back from its snapshot equal, its token hash index included', () => {
+    const s = new IdentityState();
+    s.apply(
+      recorded('user-u9', 0, 'UserCreated', {
+        user_id: 'u9',
+        username: 'Zoe',
+        role: 'operator',
+        password_hash: 'h',
+      }),
+    );
+    s.apply(
+      recorded('token-t9', 0, 'ApiTokenCreated', {
+        token_id: 't9',
+        name: 'ci',
+        role: 'viewer',
+        token_hash: 'th9',
+        created_by: 'u9',
+      }),
+    );
+    s.apply(
+      recorded('enrolment-e9', 0, 'EnrolmentTokenCreated', {
+        token_id: 'e9',
+        token_hash: 'eh',
+        expires_at: '2026-02-01T00:00:00.000Z',
+        created_by: 'u9',
+      }),
+    );
+    s.apply(
+      recorded('enrolment-e9', 1, 'EnrolmentTokenUsed', {
+        token_id: 'e9',
+        host_id: 'h9',
+        used_at: '2026-01-02T00:00:00.000Z',
+      }),
+    );
+    s.apply(
+      recorded('host-h9', 0, 'HostEnrolled', { host_id: 'h9', hostname: 'db', agent_secret_hash: 'sh' }),
+    );
+    s.apply(
+      recorded('token-t9', 1, 'ApiTokenRevoked', { token_id: 't9', revoked_at: '2026-01-03T00:00:00.000Z' }),
+    );
+    const back = identitySnapshotCodec.decode(JSON.parse(JSON.stringify(identitySnapshotCodec.encode(s))));
+    assert.deepEqual(identitySnapshotCodec.encode(back), identitySnapshotCodec.encode(s));
+    assert.equal(back.apiTokenByHash('th9')?.revoked, true);
+    assert.equal(back.userByName('zoe')?.role, 'operator');
+    assert.deepEqual(back.position, s.position);
+    const replay = recorded('user-u9', 1, 'UserDisabled', { user_id: 'u9' });
+    back.apply({ ...replay, position: s.position! });
+    assert.equal(
+      back.users.get('u9')?.disabled,
+      false,
+      'an event at the snapshot position is not applied again',
+    );
+  });
+
+  it('refuses a snapshot body that is not an identity state', () => {
+    assert.throws(() => identitySnapshotCodec.decode([]), /snapshot must be an object/);
+    assert.throws(
+      () =>
+        identitySnapshotCodec.decode({
+          position: null,
+          users: [{ id: 'u', role: 'root' }],
+          apiTokens: [],
+          enrolmentTokens: [],
+          hosts: [],
+        }),
+      /username must be a string|root is not a role/,
+    );
   });
 });

@@ -1,4 +1,3 @@
-import type { Subscription } from 'rxjs';
 import {
   evolveJobStatus,
   fromRecorded,
@@ -7,7 +6,6 @@ import {
   jobLogStream,
   jobStream,
   type JobStatus,
-  type Position,
   type RecordedEvent,
 } from '@rf/events';
 import { isEventStoreError, type EventStore } from '@rf/event-store';
@@ -76,12 +74,12 @@ export function feedItemOf(event: RecordedEvent): FeedItem | null {
 }
 
 /**
- * The one live source for every browser watching a job: a single `$all`
- * subscription filtered to `job-{id}` and `joblog-{id}` that starts at the log
- * head, so it delivers events after they were appended, in append order.
- * Subscribers get items synchronously and queue them on their own; the feed
- * never waits for one. The status is folded by the job lifecycle, as the
- * control plane's own decisions and the jobs read model are.
+ * The one live source for every browser watching a job. `JobFeeds` routes the
+ * job's `job-{id}` and `joblog-{id}` events to it from one shared `LogConsumer`,
+ * after they were appended, in append order. Subscribers get items
+ * synchronously and queue them on their own; the feed never waits for one.
+ * The status is folded by the job lifecycle, as the control plane's own
+ * decisions and the jobs read model are.
  */
 export class JobFeed {
   /** Undefined until the job's first lifecycle event has been read. */
@@ -90,36 +88,53 @@ export class JobFeed {
   /** Highest `job-{id}` revision folded; the catch-up read and the live subscription may overlap. */
   private lifecycleRevision = -1;
   private readonly listeners = new Set<FeedListener>();
-  private subscription: Subscription | undefined;
   private finished: Record<string, unknown> | null = null;
   private ending = false;
+  /** Lifecycle events routed here while `load` reads the stream; applied after it. */
+  private pending: RecordedEvent[] | null = [];
   /** True once the job is terminal and its last lines have been delivered. */
   ended = false;
   /** Highest `joblog-{id}` revision delivered live; a catch-up reads until it has passed this. */
   lastLogRevision = -1;
-  /** Set when the subscription failed; watchers are closed with it. */
+  /** Set when the live source failed for good; watchers are closed with it. */
   failure: unknown = null;
-  onFailure: ((err: unknown) => void) | undefined;
 
-  private constructor(
+  constructor(
     readonly jobId: string,
     private readonly store: EventStore,
   ) {}
 
-  /** Reads the job's lifecycle and starts the live subscription; null when the job does not exist. */
-  static async open(store: EventStore, jobId: string): Promise<JobFeed | null> {
-    const feed = new JobFeed(jobId, store);
-    const head = await store.headPosition();
+  /**
+   * Reads the job's lifecycle; false when the job does not exist. Route live
+   * events to the feed (`deliver`) before calling it: what arrives meanwhile
+   * is applied after the read, and what the read already had is skipped.
+   */
+  async load(): Promise<boolean> {
     try {
-      for await (const e of store.readStream(jobStream(jobId))) feed.applyLifecycle(e);
+      for await (const e of this.store.readStream(jobStream(this.jobId))) this.applyLifecycle(e);
     } catch (err) {
-      if (isEventStoreError(err, 'StreamNotFound') || isEventStoreError(err, 'StreamDeleted')) return null;
+      if (isEventStoreError(err, 'StreamNotFound') || isEventStoreError(err, 'StreamDeleted')) return false;
       throw err;
     }
-    if (feed.jobStatus === undefined) return null;
-    if (feed.isTerminal) feed.ending = feed.ended = true;
-    feed.start(head);
-    return feed;
+    if (this.jobStatus === undefined) return false;
+    if (this.isTerminal) this.ending = this.ended = true;
+    const pending = this.pending ?? [];
+    this.pending = null;
+    for (const e of pending) this.onLifecycleEvent(e);
+    return true;
+  }
+
+  /** A live `job-{id}` or `joblog-{id}` event of this job. */
+  deliver(e: RecordedEvent): void {
+    if (e.streamId === jobLogStream(this.jobId)) this.onLogEvent(e);
+    else if (this.pending) this.pending.push(e);
+    else this.onLifecycleEvent(e);
+  }
+
+  /** The live source failed for good: every watcher is told. */
+  fail(err: unknown): void {
+    this.failure = err;
+    for (const l of [...this.listeners]) l.onError(err);
   }
 
   get status(): JobStatus {
@@ -135,6 +150,7 @@ export class JobFeed {
   }
 
   add(listener: FeedListener): void {
+    if (this.failure !== null) return listener.onError(this.failure);
     this.listeners.add(listener);
   }
 
@@ -170,31 +186,7 @@ export class JobFeed {
   }
 
   close(): void {
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
     this.listeners.clear();
-  }
-
-  private start(head: Position | null): void {
-    const logStream = jobLogStream(this.jobId);
-    const lifeStream = jobStream(this.jobId);
-    this.subscription = this.store
-      .subscribeToAll({ fromPosition: head ?? 'start', streamNamePrefixes: [lifeStream, logStream] })
-      .subscribe({
-        next: (item) => {
-          if (item.kind !== 'event') return;
-          const e = item.event;
-          if (e.streamId === logStream) this.onLogEvent(e);
-          else if (e.streamId === lifeStream) this.onLifecycleEvent(e);
-        },
-        error: (err: unknown) => this.fail(err),
-      });
-  }
-
-  private fail(err: unknown): void {
-    this.failure = err;
-    this.onFailure?.(err);
-    for (const l of [...this.listeners]) l.onError(err);
   }
 
   private onLogEvent(e: RecordedEvent): void {

@@ -135,7 +135,7 @@ describe('AgentMessagesService telemetry ingest (real SQLite event store)', () =
   const start = async () => {
     real = createSqliteEventStore({ path: path.join(dir, 'events.db') });
     observed = new ObservedStore(real);
-    fleet = new FleetStateService(real);
+    fleet = new FleetStateService(real, AppConfig.fromEnv({ RF_DATA_DIR: dir }));
     await fleet.onModuleInit();
     service = newService(observed.store);
   };

@@ -61,9 +61,8 @@ export class ReadModelsProbes {
       () => sampled.msBehind,
     );
     metrics.gauge('rf_jobs', 'Jobs by status', () => {
-      const counts = new Map<string, number>(JOB_STATUSES.map((s) => [s, 0]));
-      for (const job of fleet.state.jobs.values()) counts.set(job.status, (counts.get(job.status) ?? 0) + 1);
-      return [...counts].map(([status, value]) => ({ labels: { status }, value }));
+      const counts = fleet.state.jobCounts();
+      return JOB_STATUSES.map((status) => ({ labels: { status }, value: counts.get(status) ?? 0 }));
     });
   }
 }

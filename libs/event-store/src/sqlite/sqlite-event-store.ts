@@ -63,6 +63,12 @@ export interface SqliteEventStoreOptions {
   /** How many recent event ids back idempotent retries with expected revision `any` (default 100,000). */
   readonly recentIdsCapacity?: number;
   /**
+   * How many of the newest appends are read back into that map on open (default 10,000, at most the
+   * capacity): the retries that follow a restart are of what was appended just before it. Reading a
+   * row reads its whole body, so this bounds what every start reads (docs/architecture.md, "State that starts fast").
+   */
+  readonly recentIdsOnOpen?: number;
+  /**
    * Told when opening dropped a cut-off write at the end of the WAL (crash mid-append); the log
    * then ends at the last intact transaction. Default: a process warning (printed on stderr).
    */
@@ -97,6 +103,7 @@ export class SqliteEventStore implements EventStore {
   private readonly recentIds: RecentIds;
   private watcher: NodeJS.Timeout | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
+  private readonly prefixStatements = new Map<number, Database.Statement>();
   private cacheDataVersion: unknown = undefined;
   /** The next free position inside the current write transaction; re-read from `sqlite_sequence` when unknown. */
   private nextPosition: number | undefined;
@@ -156,8 +163,11 @@ export class SqliteEventStore implements EventStore {
         throw new TypeError('recentIdsCapacity must be an integer >= 0');
       }
       this.recentIds = new RecentIds(capacity);
-      if (!options.readonly) {
-        const tail = this.sql.recentIds.all(capacity) as [string, string, number][];
+      const warm = Math.min(capacity, options.recentIdsOnOpen ?? 10_000);
+      if (!Number.isSafeInteger(warm) || warm < 0)
+        throw new TypeError('recentIdsOnOpen must be an integer >= 0');
+      if (!options.readonly && warm > 0) {
+        const tail = this.sql.recentIds.all(warm) as [string, string, number][];
         for (let i = tail.length - 1; i >= 0; i--) this.recentIds.add(tail[i]![0], tail[i]![1], tail[i]![2]);
       }
     } catch (err) {
@@ -219,21 +229,16 @@ export class SqliteEventStore implements EventStore {
         throw new TypeError('streamNamePrefixes must be an array of strings');
       }
       let after = this.startAfterPosition(options.fromPosition ?? 'start');
-      const keep =
+      // The stream filter runs in SQL, on a column before the body: rows of other streams are never read whole.
+      const query =
         prefixes === undefined || prefixes.length === 0
-          ? undefined
-          : (stream: string) => prefixes.some((p) => stream.startsWith(p));
+          ? (limit: number) => this.sql.allAfter.iterate(after, limit)
+          : (limit: number) => this.allAfterMatching(prefixes.length).iterate(after, ...prefixes, limit);
       return () => {
         this.assertOpen();
         const events: RecordedEvent[] = [];
         // The first row may start at or before `after` (a multi-event row): keep only what follows it.
-        const page = fillPage(
-          (keep === undefined ? this.sql.allAfter : this.sql.allAfterWithStream).iterate(after, PAGE) as Rows,
-          events,
-          { by: 'position', min: after + 1, max: Infinity },
-          false,
-          keep,
-        );
+        const page = fillPage(query(PAGE) as Rows, events, { by: 'position', min: after + 1, max: Infinity });
         if (page.last) after = page.last[0];
         return { events, atHead: page.ended };
       };
@@ -591,6 +596,21 @@ export class SqliteEventStore implements EventStore {
     return position;
   }
 
+  /** `$all` after a position, only streams starting with one of `count` prefixes (prepared once per count). */
+  private allAfterMatching(count: number): Database.Statement {
+    let statement = this.prefixStatements.get(count);
+    if (statement === undefined) {
+      const match = Array.from({ length: count }, () => 'instr(stream, ?) = 1').join(' OR ');
+      statement = this.db
+        .prepare(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 AND (${match}) ORDER BY position LIMIT ?`,
+        )
+        .raw(true);
+      this.prefixStatements.set(count, statement);
+    }
+    return statement;
+  }
+
   private startAfterPosition(from: Position | 'start' | 'end'): number {
     if (from === 'start') return 0;
     if (from === 'end') return (this.sql.lastSequence.get() as { position: number | null }).position ?? 0;
@@ -702,15 +722,13 @@ type Rows = IterableIterator<[position: number, body: string, extra?: string | n
 /**
  * Expands rows into `out` until it holds a page of events or the rows run out
  * (`ended`: the query returned fewer than PAGE rows). `last` is the last row
- * consumed and `first` where that row's events begin; skipped rows (`keep`)
- * still move `last`, so a cursor passes them.
+ * consumed and `first` where that row's events begin.
  */
 function fillPage(
   rows: Rows,
   out: RecordedEvent[],
   filter: RowFilter,
   reverse = false,
-  keep?: (stream: string) => boolean,
 ): {
   last: [number, string, (string | number)?] | undefined;
   first: { firstPosition: number; firstRevision: number };
@@ -722,7 +740,7 @@ function fillPage(
   for (const row of rows) {
     count++;
     last = row;
-    if (keep === undefined || keep(row[2] as string)) first = expandRow(row[0], row[1], out, filter, reverse);
+    first = expandRow(row[0], row[1], out, filter, reverse);
     if (out.length >= PAGE) return { last, first, ended: false };
   }
   return { last, first, ended: count < PAGE };
@@ -771,9 +789,6 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
     ),
     allAfter: raw(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
-    ),
-    allAfterWithStream: raw(
-      `SELECT ${EVENT_COLUMNS}, stream FROM events WHERE position > ? AND system = 0 ORDER BY position LIMIT ?`,
     ),
     streamForward: raw(
       `SELECT ${EVENT_COLUMNS}, revision FROM events WHERE stream = ? AND revision >= ? AND created >= ?

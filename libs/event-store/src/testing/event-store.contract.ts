@@ -56,15 +56,22 @@ export interface DurabilityRound {
 
 const WAIT_MS = 15_000;
 
+/** Runs `fn` on a store opened from the harness, with a fresh stream prefix, and closes the store. */
+export async function withContractStore(
+  harness: Pick<ContractHarness, 'open' | 'uniquePrefix'>,
+  fn: (store: EventStore, prefix: string) => Promise<void>,
+): Promise<void> {
+  const store = await harness.open();
+  try {
+    await fn(store, harness.uniquePrefix());
+  } finally {
+    await store.close();
+  }
+}
+
 export function eventStoreContract(name: string, harness: ContractHarness): void {
-  const withStore = async (fn: (store: EventStore, prefix: string) => Promise<void>): Promise<void> => {
-    const store = await harness.open();
-    try {
-      await fn(store, harness.uniquePrefix());
-    } finally {
-      await store.close();
-    }
-  };
+  const withStore = (fn: (store: EventStore, prefix: string) => Promise<void>): Promise<void> =>
+    withContractStore(harness, fn);
 
   describe(`EventStore contract: ${name}`, () => {
     describe('append and readStream', () => {

@@ -6,10 +6,12 @@ export {
   collectAsync,
   eventStoreContract,
   makeEvents,
+  withContractStore,
   type ContractHarness,
   type DurabilityHarness,
   type DurabilityRound,
 } from './event-store.contract';
+export { logConsumerContract } from './log-consumer.contract';
 export { refusedPort } from '../esdb/refused-port.testing';
 
 /** The compiled child that appends to a SQLite store until killed: `node <path> <db path> <stream> <FULL|NORMAL>`. */
