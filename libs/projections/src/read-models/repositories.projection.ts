@@ -227,6 +227,14 @@ export const repositoriesProjection = defineProjection<RepositoriesTables>({
       case 'EnrolmentTokenCreated':
       case 'EnrolmentTokenUsed':
       case 'EnrolmentTokenRevoked':
+      case 'AlertRaised':
+      case 'AlertAcknowledged':
+      case 'AlertResolved':
+      case 'AlertRulesChanged':
+      case 'ChannelConfigured':
+      case 'ChannelRemoved':
+      case 'NotificationSent':
+      case 'NotificationFailed':
         return;
       default: {
         const _never: never = event;
