@@ -3,9 +3,11 @@
 // ./data, a local agent enrolled to it, a demo repository with a demo schedule,
 // and a first backup. Ctrl-C stops both processes; a second run reuses ./data.
 //
-// What it keeps in ./data/quickstart.json (mode 0600): the demo admin password
-// and an API token it uses to drive the REST API. The demo repository password
-// is random and goes only to the control plane, which keeps it encrypted.
+// What it keeps in ./data/quickstart.json (mode 0600): the admin login it made
+// up (unless RF_ADMIN_USER / RF_ADMIN_PASSWORD name one: then those are used and
+// the password is not written anywhere) and an API token it uses to drive the
+// REST API. The demo repository password is random and goes only to the control
+// plane, which keeps it encrypted.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -162,10 +164,11 @@ async function main() {
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const state = loadState();
-  const firstRun = !state.admin_password;
+  const firstRun = !state.admin_user;
+  const admin = adminLogin(state);
   if (firstRun) {
-    state.admin_user = 'admin';
-    state.admin_password = crypto.randomBytes(12).toString('base64url');
+    state.admin_user = admin.user;
+    if (!admin.fromEnv) state.admin_password = admin.password;
     saveState(state);
   }
 
@@ -174,10 +177,11 @@ async function main() {
     RF_DATA_DIR: dataDir,
     RF_LISTEN: listen,
     RF_PUBLIC_URL: baseUrl,
-    RF_ADMIN_USER: state.admin_user,
-    RF_ADMIN_PASSWORD: state.admin_password,
+    RF_ADMIN_USER: admin.user,
+    RF_ADMIN_PASSWORD: admin.password,
   });
   await waitFor('the control plane at /healthz', async () => (await fetch(`${baseUrl}/healthz`)).ok, 60_000);
+  const loginWorks = await canLogIn(admin);
 
   if (!state.api_token) {
     const res = spawnSync(
@@ -291,7 +295,7 @@ async function main() {
   restic-fleet is running.
 
     URL:      ${baseUrl}
-    login:    ${state.admin_user} / ${state.admin_password}
+    login:    ${admin.user} / ${admin.fromEnv ? '(the password in RF_ADMIN_PASSWORD)' : admin.password}
     data:     ${path.relative(root, dataDir) || '.'}  (logs: control-plane.log, agent.log)
 
   Try next:
@@ -302,6 +306,43 @@ async function main() {
 
   Ctrl-C stops the control plane and the agent.
 `);
+  if (!loginWorks) {
+    console.log(
+      `  Note: ${path.relative(root, dataDir) || '.'} already has its first admin (${state.admin_user}, from an earlier run);\n` +
+        `  RF_ADMIN_USER / RF_ADMIN_PASSWORD only create the first admin of a new data directory, so\n` +
+        `  ${admin.user} cannot log in here. Log in as ${state.admin_user}${state.admin_password ? ` / ${state.admin_password}` : ''}, or start with an empty RF_DATA_DIR.\n`,
+    );
+  }
+}
+
+/**
+ * The first admin: RF_ADMIN_USER / RF_ADMIN_PASSWORD when set (a user name alone gets a
+ * made-up password, as on a first run), else "admin" with a made-up password. On later
+ * runs the one made up on the first run is reused.
+ */
+function adminLogin(state) {
+  const envUser = process.env.RF_ADMIN_USER?.trim() || undefined;
+  const envPassword = process.env.RF_ADMIN_PASSWORD || undefined;
+  if (envPassword !== undefined && envUser === undefined)
+    throw new Error('RF_ADMIN_PASSWORD is set but RF_ADMIN_USER is not; set both, or neither');
+  if (envUser !== undefined && envPassword !== undefined)
+    return { user: envUser, password: envPassword, fromEnv: true };
+  const user = envUser ?? state.admin_user ?? 'admin';
+  const password =
+    user === state.admin_user && state.admin_password
+      ? state.admin_password
+      : crypto.randomBytes(12).toString('base64url');
+  return { user, password, fromEnv: false };
+}
+
+/** Whether this admin can log in: a reused data dir keeps the admin of its first run. */
+async function canLogIn(admin) {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: admin.user, password: admin.password }),
+  });
+  return res.ok;
 }
 
 main().catch((err) => {

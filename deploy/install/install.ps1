@@ -15,11 +15,14 @@
 #   -Prefix DIR   put the agent and its config in DIR (default: the agent in
 #                 %ProgramFiles%\restic-fleet, the config in %ProgramData%\restic-fleet\agent.yaml)
 #   -NoService    install no service; print the command that runs the agent
+#   -AllowInsecure  accept an http:// control plane on another machine (the agent secret and
+#                 repository passwords then cross the network in clear)
 param(
   [string]$Token = '',
   [string]$Server = '__RF_SERVER_URL__',
   [string]$Prefix = '',
-  [switch]$NoService
+  [switch]$NoService,
+  [switch]$AllowInsecure
 )
 
 Set-StrictMode -Version 3
@@ -120,7 +123,8 @@ if ((Test-Path $Config) -and (Select-String -Quiet -Path $Config -Pattern '^agen
   # The token travels in the environment, not on a command line other users can list.
   $env:RF_ENROL_TOKEN = $Token
   try {
-    & $Node $Agent enrol --server $Server --config $Config | Out-Null
+    $insecure = @(if ($AllowInsecure) { '--allow-insecure' })
+    & $Node $Agent enrol --server $Server --config $Config @insecure | Out-Null
     if ($LASTEXITCODE -ne 0) { Fail "enrolment with $Server failed (see above)" }
   } finally {
     Remove-Item Env:RF_ENROL_TOKEN -ErrorAction SilentlyContinue

@@ -14,7 +14,7 @@ fail() {
 
 usage() {
   cat <<'USAGE'
-usage: install.sh [--token T] [--server URL] [--prefix DIR] [--no-service]
+usage: install.sh [--token T] [--server URL] [--prefix DIR] [--no-service] [--allow-insecure]
 
 Installs the restic-fleet agent (Node.js >= 20 needed). Installs restic with
 apt-get, dnf or apk when it is missing and this runs as root; downloads the
@@ -28,6 +28,8 @@ never enrols twice.
   --prefix DIR   put the agent and its config in DIR (default: the agent in
                  /opt/restic-fleet, the config in /etc/restic-fleet/agent.yaml)
   --no-service   install no systemd unit; print the command that runs the agent
+  --allow-insecure  accept an http:// control plane on another machine (the agent
+                 secret and repository passwords then cross the network in clear)
 USAGE
 }
 
@@ -81,6 +83,7 @@ main() {
   token=''
   prefix=''
   service=1
+  insecure=''
   while [ $# -gt 0 ]; do
     case "$1" in
       --token | --server | --prefix)
@@ -96,6 +99,7 @@ main() {
       --server=*) server=${1#*=} && shift ;;
       --prefix=*) prefix=${1#*=} && shift ;;
       --no-service) service=0 && shift ;;
+      --allow-insecure) insecure=--allow-insecure && shift ;;
       -h | --help)
         usage
         exit 0
@@ -193,7 +197,8 @@ main() {
   else
     [ -n "$token" ] || fail "--token is required for the first install (web UI: Settings > Add host)"
     # The token travels in the environment, not on a command line other users can list.
-    RF_ENROL_TOKEN=$token "$NODE" "$agent" enrol --server "$server" --config "$config" >/dev/null ||
+    # shellcheck disable=SC2086 # $insecure is one option or nothing
+    RF_ENROL_TOKEN=$token "$NODE" "$agent" enrol --server "$server" --config "$config" $insecure >/dev/null ||
       fail "enrolment with $server failed (see above)"
     did "enrolled with $server; config $config (mode 0600)"
   fi

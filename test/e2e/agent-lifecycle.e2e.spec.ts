@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { WireMessage } from '@rf/events';
 import YAML from 'yaml';
 import {
   AgentProcess,
+  jobLogLines,
   repoRoot,
   ScriptedServer,
   tempDir,
@@ -35,12 +35,6 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
       resolve({ status, stdout, stderr });
     });
   });
-}
-
-function lines(messages: WireMessage[]): string[] {
-  return messages
-    .filter((m): m is Extract<WireMessage, { type: 'log.stream' }> => m.type === 'log.stream')
-    .map((m) => `${m.payload.stream}: ${m.payload.payload}`);
 }
 
 describe('restic-fleet-agent CLI', () => {
@@ -125,6 +119,42 @@ describe('restic-fleet-agent CLI', () => {
     assert.match(r.stderr, /cannot reach the control plane at http:\/\/127\.0\.0\.1:9/);
   });
 
+  it('refuses plain http:// to another machine, at enrol and at run, saying why', async () => {
+    // 192.0.2.0/24 is reserved for documentation: nothing is ever sent there, the refusal comes first.
+    const configPath = path.join(dir, 'insecure.yaml');
+    const r = await cli([
+      'enrol',
+      '--server',
+      'http://192.0.2.10:8080',
+      '--token',
+      't',
+      '--config',
+      configPath,
+    ]);
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /uses plain http:\/\/ to another machine, so the agent secret and repository passwords would cross the network unencrypted/,
+    );
+    assert.match(r.stderr, /add --allow-insecure/);
+    assert.ok(!fs.existsSync(configPath), 'nothing written');
+
+    fs.writeFileSync(
+      configPath,
+      YAML.stringify({
+        schema_version: 1,
+        server: 'http://192.0.2.10:8080',
+        agent_id: 'a',
+        agent_secret: 's',
+      }),
+      { mode: 0o600 },
+    );
+    const run = await cli(['run', '--config', configPath]);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /would cross the network unencrypted.*set allow_insecure: true/);
+    assert.match(run.stderr, /\[server\]/);
+  });
+
   it('bad input names the field', async () => {
     assert.match((await cli(['enrol', '--token', 't'])).stderr, /--server URL is required/);
     assert.match(
@@ -163,8 +193,15 @@ describe('agent daemon behaviour (real agent process, restic 0.14)', () => {
     repo = path.join(dir, 'repo');
     server = new ScriptedServer();
     await server.start();
-    agent = new AgentProcess(writeAgentConfig({ dir, server }), { RF_RESTIC_BIN: '/usr/bin/restic' });
+    agent = new AgentProcess(writeAgentConfig({ dir, server, config: { allow_hooks: true } }), {
+      RF_RESTIC_BIN: '/usr/bin/restic',
+    });
     await waitUntil('the agent to connect', () => server.hellos.length > 0, 20_000);
+  });
+
+  it('says in its hello that this host allows hooks', () => {
+    const hello = server.hellos[0];
+    assert.ok(hello?.type === 'hello' && hello.payload.allow_hooks === true);
   });
   after(async () => {
     await agent?.stop();
@@ -231,7 +268,7 @@ describe('agent daemon behaviour (real agent process, restic 0.14)', () => {
 
     const good = await server.runJob('snapshots', {}, TIMEOUT, { schedule_id: 'good' });
     assert.equal(good.finished.payload.status, 'succeeded');
-    const gl = lines(good.messages);
+    const gl = jobLogLines(good.messages);
     assert.ok(gl.includes('hook: preparing') && gl.includes('hook: cleaned up'), gl.join('\n'));
     assert.ok(
       gl.indexOf('hook: preparing') < gl.findIndex((l) => l.startsWith('stdout:')),
@@ -242,8 +279,8 @@ describe('agent daemon behaviour (real agent process, restic 0.14)', () => {
     assert.equal(bad.finished.payload.status, 'failed');
     assert.equal(bad.finished.payload.error_code, 'pre_hook_failed');
     assert.match(bad.finished.payload.error ?? '', /pre-hook failed: exited with code 4; restic was not run/);
-    assert.ok(lines(bad.messages).includes('hook: no database'));
-    assert.ok(!lines(bad.messages).some((l) => l.startsWith('stdout:')), 'restic did not run');
+    assert.ok(jobLogLines(bad.messages).includes('hook: no database'));
+    assert.ok(!jobLogLines(bad.messages).some((l) => l.startsWith('stdout:')), 'restic did not run');
     assert.equal(bad.messages.filter((m) => m.type === 'snapshots.report').length, 0);
 
     const slow = await server.runJob('snapshots', {}, TIMEOUT, { schedule_id: 'slowpre' });

@@ -26,7 +26,7 @@ describe('agent outbox across control-plane outages and agent restarts (real age
     server = new ScriptedServer();
     server.onHello = (s) => s.configureRepository({ url: repo, password: PASSWORD });
     await server.start();
-    configPath = writeAgentConfig({ dir, server, config: { heartbeat_interval_s: 1 } });
+    configPath = writeAgentConfig({ dir, server, config: { heartbeat_interval_s: 1, allow_hooks: true } });
     agent = new AgentProcess(configPath, { RF_RESTIC_BIN: '/usr/bin/restic' });
     await waitUntil('the agent to connect', () => server.hellos.length > 0, 20_000);
     const init = await server.runJob('init', {}, TIMEOUT);

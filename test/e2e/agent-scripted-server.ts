@@ -373,6 +373,13 @@ export class AgentProcess {
   }
 }
 
+/** A job's log as `stream: text` lines, in the order the agent sent them. */
+export function jobLogLines(messages: WireMessage[]): string[] {
+  return messages
+    .filter((m): m is Extract<WireMessage, { type: 'log.stream' }> => m.type === 'log.stream')
+    .map((m) => `${m.payload.stream}: ${m.payload.payload}`);
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -219,6 +219,13 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     assert.equal((await page.textContent('[data-testid=password-state]'))?.trim(), 'set');
     const html = await page.content();
     assert.ok(!html.includes('repo-password-1'), 'the password is never shown back');
+    // The dashboard names the configured repository even before any stats exist.
+    await page.goto(`${cp.url}/`);
+    const repoCell = ((await page.textContent('#fleet-live [data-testid=repository]')) ?? '').trim();
+    assert.ok(repoCell.includes(path.join(work, 'repo')), `repository column: ${repoCell}`);
+    assert.equal((await page.textContent('#fleet-live [data-testid=repo-size]'))?.trim(), 'size unknown');
+    await shot('dashboard-size-unknown');
+    await page.goto(`${cp.url}/hosts/${encodeURIComponent(hostId)}`);
   });
 
   it('saves a schedule with a human-readable cron preview and shows desired vs applied versions', async () => {
@@ -288,10 +295,26 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
         const now = await page.locator('[role=progressbar]').first().getAttribute('aria-valuenow');
         return now === '100' ? true : undefined;
       });
-      // The live log shows restic's lines as they arrive (the summary line is the last).
-      await waitFor('the live log on the job page', STEP_TIMEOUT, async () =>
-        ((await page.textContent('main')) ?? '').includes('"message_type":"summary"') ? true : undefined,
+      // Once finished, the page shows restic's totals in words (Result card) and in the progress card.
+      await waitFor('the Result card with the backup totals', STEP_TIMEOUT, async () =>
+        ((await page.textContent('#final-stats')) ?? '').includes('Files processed') ? true : undefined,
       );
+      const finished = (await (await page.request.get(`${cp.url}/api/jobs/${jobIds['backup']}`)).json()) as {
+        stats: { total_files_processed: number };
+      };
+      const files = finished.stats.total_files_processed.toLocaleString('en-US');
+      for (const view of ['live page', 'reloaded page']) {
+        await waitFor(`the final totals in the progress card (${view})`, 15_000, async () =>
+          (await page.textContent('#p-files'))?.trim() === `${files} / ${files}` ? true : undefined,
+        );
+        assert.equal((await page.textContent('#p-percent'))?.trim(), '100.0 %', view);
+        assert.equal(await page.locator('#progress-bar').getAttribute('aria-valuenow'), '100', view);
+        const log = (await page.textContent('#log')) ?? '';
+        assert.ok(!log.includes('"message_type":"summary"'), 'no raw summary JSON under the Result card');
+        if (view === 'reloaded page' && log.trim() === '')
+          assert.match((await page.textContent('#log-note')) ?? '', /summary, which is in the Result above/);
+        if (view === 'live page') await page.reload();
+      }
       await page.waitForTimeout(600); // let the bar's width transition finish for the screenshot
       await shot('job-page');
     } else {
@@ -379,12 +402,60 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     await shot('audit');
   });
 
+  it("the dashboard stacks each day's job outcomes as bars, with the day's numbers on hover", async () => {
+    const jobs = (await (
+      await page.request.get(`${cp.url}/api/jobs?host=${encodeURIComponent(hostId)}`)
+    ).json()) as {
+      jobs: Array<{ status: string; finished_at: string | null }>;
+    };
+    const today = new Date().toISOString().slice(0, 10);
+    const expected: Record<string, number> = { succeeded: 0, warning: 0, failed: 0, cancelled: 0, lost: 0 };
+    for (const j of jobs.jobs)
+      if (j.finished_at?.startsWith(today) && j.status in expected) expected[j.status]!++;
+    assert.ok(expected['succeeded']! > 0 && expected['cancelled']! > 0, JSON.stringify(expected));
+
+    await page.goto(`${cp.url}/`);
+    await page.locator('[data-chart=outcomes] canvas').waitFor();
+    const legend = async (): Promise<Record<string, string>> => {
+      const rows = await page.locator('[data-chart=outcomes] .u-legend .u-series').all();
+      const out: Record<string, string> = {};
+      for (const row of rows) {
+        const label = ((await row.locator('.u-label').textContent()) ?? '').trim();
+        out[label] = ((await row.locator('.u-value').textContent()) ?? '').trim();
+      }
+      return out;
+    };
+    const idle = await legend();
+    for (const status of Object.keys(expected))
+      assert.ok(status in idle, `the legend names ${status}: ${JSON.stringify(idle)}`);
+    assert.equal(
+      idle['Day'],
+      'last 30 days',
+      'no "--": without a hovered day the legend shows 30-day totals',
+    );
+    const plot = (await page.locator('[data-chart=outcomes] .u-over').boundingBox())!;
+    // 30 days, each a slot of the plot's width; today is the last slot.
+    await page.mouse.move(plot.x + plot.width * (29.5 / 30), plot.y + plot.height - 2);
+    await waitFor("today's counts in the legend", 10_000, async () =>
+      (await legend())['Day'] === today ? true : undefined,
+    );
+    const hovered = await legend();
+    for (const [status, n] of Object.entries(expected))
+      assert.equal(hovered[status], String(n), `${status} today`);
+    // The size column shows the repository's size once a stats job has reported it.
+    assert.notEqual((await page.textContent('#fleet-live [data-testid=repo-size]'))?.trim(), 'size unknown');
+    await shot('dashboard');
+  });
+
   it('settings: creates an API token shown once and a viewer who sees no write buttons', async () => {
     await page.goto(`${cp.url}/settings`);
     await page.fill('#tok-name', 'ci-reports');
     await page.click('#api-tokens button[type=submit]');
     const token = ((await page.textContent('[data-testid=new-api-token]')) ?? '').trim();
     assert.ok(token.length > 20, 'token shown');
+    const expiry = ((await page.textContent('[data-testid=new-api-token-expiry]')) ?? '').trim();
+    const inAYear = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+    assert.ok(expiry.startsWith(inAYear), `expires in a year (${inAYear}): ${expiry}`);
     await page.goto(`${cp.url}/settings`);
     assert.ok(!(await page.content()).includes(token), 'shown only once');
     await page.fill('#nu-name', 'vera');

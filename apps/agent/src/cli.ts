@@ -6,6 +6,7 @@ import {
   AgentConfig,
   ConfigError,
   defaultConfigPath,
+  insecureServerProblem,
   loadAgentConfig,
   parseAgentConfig,
   saveAgentConfig,
@@ -17,17 +18,21 @@ import { AgentSupervisor, type ParentChannel } from './services/agent-supervisor
 import { agentVersion, wireArch, wireOs } from './services/host-facts';
 import { TRIAL_ENV } from './repositories/trial-agent.repository';
 import {
+  CONFIG_PATH_ENV,
   installSystemdService,
   uninstallSystemdService,
   windowsService,
 } from './services/service-installer.service';
+import { onStopRequest } from './services/stop-requests';
 
 const HELP = `restic-fleet-agent ${agentVersion()} — runs restic for a restic-fleet control plane
 
 Usage:
-  restic-fleet-agent enrol --server URL --token TOKEN [--config PATH]
+  restic-fleet-agent enrol --server URL --token TOKEN [--config PATH] [--allow-insecure]
       Register this host with the control plane using a one-time enrolment
       token (create one in the UI), and write the config file (mode 0600).
+      An http:// URL to another machine is refused (secrets would travel in
+      clear) unless --allow-insecure is given.
       The token may come from RF_ENROL_TOKEN instead of --token.
   restic-fleet-agent run [--config PATH]
       Connect to the control plane and run jobs and schedules (the daemon).
@@ -38,12 +43,13 @@ Usage:
   restic-fleet-agent --help | --version
 
 Options:
-  --config PATH   config file (default ${defaultConfigPath()})
+  --config PATH   config file (default: $${CONFIG_PATH_ENV}, else ${defaultConfigPath()})
   --root DIR      install the systemd unit under DIR instead of / (packaging, tests)
 
 Environment:
-  RF_RESTIC_BIN   the restic binary to use (default: found on PATH)
-  RF_ENROL_TOKEN  the enrolment token for "enrol" (keeps it out of the process list)
+  RF_RESTIC_BIN     the restic binary to use (default: found on PATH)
+  RF_ENROL_TOKEN    the enrolment token for "enrol" (keeps it out of the process list)
+  RF_AGENT_CONFIG   the config file when --config is not given (the Windows service uses it)
 `;
 
 class UsageError extends Error {}
@@ -54,7 +60,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(['--server', '--token', '--config', '--root']);
-const BOOL_FLAGS = new Set(['--help', '-h', '--version']);
+const BOOL_FLAGS = new Set(['--help', '-h', '--version', '--allow-insecure']);
 
 function parseArgv(argv: string[]): Parsed {
   const positionals: string[] = [];
@@ -85,8 +91,9 @@ function str(p: Parsed, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** --config, else RF_AGENT_CONFIG (how the Windows service passes a path that may hold spaces), else the default. */
 function configPathOf(p: Parsed): string {
-  return path.resolve(str(p, '--config') ?? defaultConfigPath());
+  return path.resolve(str(p, '--config') ?? (process.env[CONFIG_PATH_ENV] || defaultConfigPath()));
 }
 
 async function enrol(p: Parsed): Promise<void> {
@@ -102,6 +109,14 @@ async function enrol(p: Parsed): Promise<void> {
     throw new UsageError(`enrol: --server must be an http(s) URL (got "${server}")`);
   }
   const serverUrl = base.toString().replace(/\/+$/, '');
+  const allowInsecure = p.flags.has('--allow-insecure');
+  // Checked before anything is sent: the enrolment token itself would travel in clear.
+  const insecure = insecureServerProblem(serverUrl, allowInsecure);
+  if (insecure) {
+    throw new Error(
+      `enrol: ${insecure}. Use an https:// URL, or add --allow-insecure if the network itself is trusted.`,
+    );
+  }
   const configPath = configPathOf(p);
   const body = { token, hostname: os.hostname(), os: wireOs(), arch: wireArch() };
   let res: Response;
@@ -149,6 +164,7 @@ async function enrol(p: Parsed): Promise<void> {
       server: serverUrl,
       agent_id: o.agent_id,
       agent_secret: o.agent_secret,
+      allow_insecure: allowInsecure,
     },
     configPath,
   );
@@ -187,8 +203,7 @@ async function run(p: Parsed): Promise<void> {
     parent: parentChannel(),
     exit: (code) => process.exit(code),
   });
-  process.on('SIGTERM', () => supervisor.stop('SIGTERM'));
-  process.on('SIGINT', () => supervisor.stop('SIGINT'));
+  onStopRequest(process, (reason) => supervisor.stop(reason));
   await supervisor.start();
 }
 
@@ -214,7 +229,9 @@ async function service(p: Parsed): Promise<void> {
   const configPath = configPathOf(p);
   const print = (line: string): void => void process.stdout.write(line + '\n');
   if (process.platform === 'win32') {
-    await windowsService(action, { agentBin, configPath, print });
+    // Fail early on install: a service without an enrolled config only restarts in a loop.
+    const cancelGraceS = action === 'install' ? loadAgentConfig(configPath).cancel_grace_s : 0;
+    await windowsService(action, { agentBin, configPath, cancelGraceS, print });
     return;
   }
   const root = path.resolve(str(p, '--root') ?? '/');

@@ -24,6 +24,8 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   });
   app.useLogger(app.get(Logger));
   app.use(httpMetrics(app.get(MetricsRegistry)));
+  // Behind a reverse proxy req.ip is then the client named in X-Forwarded-For (rate limits are per client).
+  if (config.trustedProxies.length > 0) app.set('trust proxy', [...config.trustedProxies]);
   app.useGlobalPipes(
     new ValidationPipe({
       transform: true,

@@ -140,3 +140,4 @@ export {
 } from './wire/envelope';
 export { eventDataForMessage, eventForMessage, metadataForMessage } from './wire/message-events';
 export { isAgentVersion, isNewerAgentVersion } from './wire/agent-version';
+export { isSecretFieldName, REDACTED, redactSecrets, SECRET_FIELD_NAMES } from './wire/secret-fields';

@@ -7,6 +7,8 @@ export type { LocateResticOptions, LocatedRestic } from './restic-locator';
 export { ResticProcessRepository } from './process/restic-process.repository';
 export type { ResticRunOptions, ResticRunResult, ResticStream } from './process/restic-process.repository';
 export { resticCopyEnvironment, resticEnvironment } from './process/restic-environment';
+export { processStopper, powershellArgs, taskkillArgs, windowsCtrlCScript } from './process/process-stopper';
+export type { HelperRunner, ProcessStopper } from './process/process-stopper';
 export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
 export { waitForExit } from './process/child-exit';

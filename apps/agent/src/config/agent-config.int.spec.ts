@@ -59,15 +59,15 @@ describe('agent config file', () => {
   it('servers: several control-plane URLs in order, after server:, without repeats; round-trips', () => {
     const p = path.join(dir, 'agent.yaml');
     const cfg = parseAgentConfig(
-      { ...base, servers: ['http://cp-b:8080', 'http://127.0.0.1:8080', 'https://cp-c/'] },
+      { ...base, servers: ['https://cp-b:8080', 'http://127.0.0.1:8080', 'https://cp-c/'] },
       p,
     );
-    assert.deepEqual(cfg.servers, ['http://127.0.0.1:8080', 'http://cp-b:8080', 'https://cp-c']);
+    assert.deepEqual(cfg.servers, ['http://127.0.0.1:8080', 'https://cp-b:8080', 'https://cp-c']);
     assert.equal(cfg.server, 'http://127.0.0.1:8080');
     saveAgentConfig(p, cfg);
     assert.deepEqual(loadAgentConfig(p).servers, cfg.servers);
-    const only = parseAgentConfig({ ...base, server: undefined, servers: ['http://cp-b:8080'] }, p);
-    assert.deepEqual([only.server, only.servers], ['http://cp-b:8080', ['http://cp-b:8080']]);
+    const only = parseAgentConfig({ ...base, server: undefined, servers: ['https://cp-b:8080'] }, p);
+    assert.deepEqual([only.server, only.servers], ['https://cp-b:8080', ['https://cp-b:8080']]);
     assert.equal(parseAgentConfig(base, p).auto_update, false);
     assert.equal(parseAgentConfig({ ...base, auto_update: true }, p).auto_update, true);
     const bad: Array<[Record<string, unknown>, string]> = [
@@ -93,6 +93,58 @@ describe('agent config file', () => {
     assert.throws(() => loadAgentConfig(p), /moved aside/);
     assert.ok(!fs.existsSync(p));
     assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('agent.yaml.corrupt-')).length, 1);
+  });
+
+  it('hooks are off unless the host opts in; the opt-in survives a save', () => {
+    const p = path.join(dir, 'agent.yaml');
+    assert.equal(parseAgentConfig(base, p).allow_hooks, false);
+    const cfg = parseAgentConfig({ ...base, allow_hooks: true }, p);
+    saveAgentConfig(p, cfg);
+    assert.equal(loadAgentConfig(p).allow_hooks, true);
+    assert.match(fs.readFileSync(p, 'utf8'), /^allow_hooks: true$/m);
+    assert.throws(
+      () => parseAgentConfig({ ...base, allow_hooks: 'yes' }, p),
+      (e: unknown) => e instanceof ConfigError && e.field === 'allow_hooks',
+    );
+  });
+
+  it('refuses http:// to another machine unless allow_insecure is set, and says why', () => {
+    const p = path.join(dir, 'agent.yaml');
+    assert.throws(
+      () => parseAgentConfig({ ...base, server: 'http://fleet.example.com:8080' }, p),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.field === 'server' &&
+        /agent secret and repository passwords would cross the network unencrypted/.test(e.message) &&
+        /https:\/\/ URL, or set allow_insecure: true/.test(e.message),
+    );
+    const allowed = parseAgentConfig({ ...base, server: 'http://10.0.0.5:8080', allow_insecure: true }, p);
+    saveAgentConfig(p, allowed);
+    assert.equal(loadAgentConfig(p).server, 'http://10.0.0.5:8080', 'the opt-in is written back');
+    for (const server of [
+      'https://fleet.example.com',
+      'http://localhost:8080',
+      'http://127.0.0.53:8080',
+      'http://[::1]:8080',
+    ]) {
+      assert.equal(parseAgentConfig({ ...base, server }, p).server, server, server);
+    }
+  });
+
+  it('checks every URL of servers: for plain http to another machine, naming the entry', () => {
+    const p = path.join(dir, 'agent.yaml');
+    assert.throws(
+      () => parseAgentConfig({ ...base, servers: ['https://cp-a', 'http://cp-b:8080/'] }, p),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.field === 'servers.1' &&
+        /http:\/\/cp-b:8080 uses plain http/.test(e.message),
+    );
+    assert.deepEqual(
+      parseAgentConfig({ ...base, servers: ['https://cp-a', 'http://cp-b:8080'], allow_insecure: true }, p)
+        .servers,
+      ['http://127.0.0.1:8080', 'https://cp-a', 'http://cp-b:8080'],
+    );
   });
 
   it('defaults to /etc on Linux and ProgramData on Windows', () => {

@@ -31,6 +31,10 @@ export interface AgentConfig {
   reconnect_initial_ms: number;
   reconnect_max_ms: number;
   reconnect_unauthorized_ms: number;
+  /** Run schedules' pre/post hooks (as the agent's user, often root). Off unless the host opts in. */
+  allow_hooks: boolean;
+  /** Accept an http:// control plane that is not on this machine (secrets then cross the network in clear). */
+  allow_insecure: boolean;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +63,25 @@ export function defaultStateDir(configPath: string, platform: NodeJS.Platform = 
   if (platform !== 'win32' && path.resolve(configPath) === defaultConfigPath('linux'))
     return '/var/lib/restic-fleet/agent';
   return path.join(path.dirname(path.resolve(configPath)), 'state');
+}
+
+/** True for names and addresses that never leave this machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Why `server` may not be used, or undefined: plain http:// to another
+ * machine would carry the agent secret and repository passwords in clear.
+ */
+export function insecureServerProblem(server: string, allowInsecure: boolean): string | undefined {
+  const u = new URL(server);
+  if (u.protocol !== 'http:' || allowInsecure || isLoopbackHost(u.hostname)) return undefined;
+  return (
+    `${server} uses plain http:// to another machine, so the agent secret and repository passwords ` +
+    'would cross the network unencrypted'
+  );
 }
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -93,6 +116,22 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     return v;
   };
   const servers = serverList(o, configPath);
+  const bool = (field: string): boolean => {
+    const v = o[field];
+    if (v === undefined || v === null) return false;
+    if (typeof v !== 'boolean') throw new ConfigError(field, `${configPath}: ${field} must be true or false`);
+    return v;
+  };
+  const allowInsecure = bool('allow_insecure');
+  for (const server of servers) {
+    const insecure = insecureServerProblem(server, allowInsecure);
+    if (insecure) {
+      throw new ConfigError(
+        fieldOfServer(o, server),
+        `${configPath}: ${insecure}. Use an https:// URL, or set allow_insecure: true in this file if the network itself is trusted`,
+      );
+    }
+  }
   const logLevel = str('log_level', false) ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(
@@ -120,7 +159,17 @@ export function parseAgentConfig(raw: unknown, configPath: string): AgentConfig 
     reconnect_initial_ms: num('reconnect_initial_ms', 1000, 1, 3600_000),
     reconnect_max_ms: num('reconnect_max_ms', 60_000, 1, 24 * 3600_000),
     reconnect_unauthorized_ms: num('reconnect_unauthorized_ms', 10 * 60_000, 1, 24 * 3600_000),
+    allow_hooks: bool('allow_hooks'),
+    allow_insecure: allowInsecure,
   };
+}
+
+/** Where a URL of the server list came from: `server`, or `servers.N`. */
+function fieldOfServer(o: Record<string, unknown>, url: string): string {
+  const same = (v: unknown): boolean => typeof v === 'string' && v.replace(/\/+$/, '') === url;
+  if (same(o.server)) return 'server';
+  const i = Array.isArray(o.servers) ? o.servers.findIndex(same) : -1;
+  return i >= 0 ? `servers.${i}` : 'server';
 }
 
 /** `server: URL` and/or `servers: [URL, …]`, in that order, without repeats; each an http(s) URL. */
@@ -192,9 +241,18 @@ export function saveAgentConfig(configPath: string, cfg: AgentConfig): void {
     log_level: cfg.log_level,
   };
   if (cfg.restic_bin) doc.restic_bin = cfg.restic_bin;
+  // Opt-ins are written only when on, so the file shows exactly what this host allows.
+  if (cfg.allow_hooks) doc.allow_hooks = true;
+  if (cfg.allow_insecure) doc.allow_insecure = true;
   if (cfg.auto_update) doc.auto_update = true;
   const defaults = parseAgentConfig(
-    { schema_version: CONFIG_SCHEMA_VERSION, server: cfg.server, agent_id: 'x', agent_secret: 'x' },
+    {
+      schema_version: CONFIG_SCHEMA_VERSION,
+      server: cfg.server,
+      agent_id: 'x',
+      agent_secret: 'x',
+      allow_insecure: cfg.allow_insecure,
+    },
     configPath,
   );
   // Tuning knobs are written only when they differ from the defaults, to keep the file short.

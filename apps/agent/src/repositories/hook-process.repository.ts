@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { LineSplitter, waitForExit } from '@rf/restic';
+import { LineSplitter, processStopper, waitForExit, type ProcessStopper } from '@rf/restic';
 
 export interface HookResult {
   exitCode: number | undefined;
@@ -26,9 +26,13 @@ const MAX_LINE_CHARS = 64 * 1024;
  * cmd.exe on Windows), streaming its output line by line. The hook gets no
  * repository secrets: only the job variables the caller passes. On POSIX the
  * hook gets its own process group, so a timeout or cancel stops everything it
- * started (`sh -c 'sleep 30'` keeps the pipes open through its child otherwise).
+ * started (`sh -c 'sleep 30'` keeps the pipes open through its child otherwise);
+ * on Windows the whole tree is ended with taskkill, since ending cmd.exe
+ * alone would orphan what it started.
  */
 export class HookProcessRepository {
+  constructor(private readonly stopper: ProcessStopper = processStopper()) {}
+
   async run(command: string, o: HookRunOptions): Promise<HookResult> {
     const child = spawn(command, {
       shell: true,
@@ -41,8 +45,15 @@ export class HookProcessRepository {
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let stopping = false;
     const stop = (): void => {
-      if (killTimer) return;
+      if (stopping) return;
+      stopping = true;
+      if (!POSIX) {
+        // A shell tree on Windows has no polite stop that reaches every child.
+        if (child.pid !== undefined) this.stopper.kill(child.pid);
+        return;
+      }
       signalTree(child.pid, 'SIGTERM', () => child.kill('SIGTERM'));
       killTimer = setTimeout(
         () => signalTree(child.pid, 'SIGKILL', () => child.kill('SIGKILL')),
@@ -93,7 +104,7 @@ export class HookProcessRepository {
 }
 
 function signalTree(pid: number | undefined, signal: NodeJS.Signals, fallback: () => void): void {
-  if (!POSIX || pid === undefined) {
+  if (pid === undefined) {
     fallback();
     return;
   }

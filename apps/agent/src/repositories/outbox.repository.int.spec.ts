@@ -3,23 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { DroppedRange, OutboxEnvelope, OutboxLogger, OutboxRepository } from './outbox.repository';
-
-interface LogRecord {
-  level: string;
-  obj: object;
-  msg: string;
-}
-
-function memoryLogger(): OutboxLogger & { records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  return {
-    records,
-    info: (obj, msg) => void records.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => void records.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => void records.push({ level: 'error', obj, msg }),
-  };
-}
+import { memoryLogger } from './memory-logger.testing';
+import { DroppedRange, OutboxEnvelope, OutboxRepository } from './outbox.repository';
 
 let n = 0;
 function env(type: string, jobId?: string, payload: object = {}): OutboxEnvelope {
@@ -117,19 +102,87 @@ describe('OutboxRepository (real files)', () => {
     again.close();
   });
 
-  it('moves an unreadable outbox aside with a log line instead of silently resetting it', () => {
-    fs.writeFileSync(path.join(dir, 'outbox.log'), '{"schema_version":1}\nthis is not json\n{"o":"p"}\n');
+  it('keeps and resends the readable prefix of an outbox with a bad line; the rest is set aside and reported', async () => {
+    const ob = open();
+    const kept = [
+      env('job.started', 'j'),
+      env('log.stream', 'j', { seq: 1 }),
+      env('log.stream', 'j', { seq: 2 }),
+    ];
+    for (const e of kept) ob.enqueue(e);
+    await ob.flush();
+    ob.ack([kept[1].id]);
+    ob.close();
+    const lost = env('job.finished', 'j');
+    fs.appendFileSync(
+      path.join(dir, 'outbox.log'),
+      `{"o":"p","e":{"id":"torn-in-the-middle"\n${JSON.stringify({ o: 'p', e: lost })}\n`,
+    );
+
+    const again = open();
+    assert.deepEqual(
+      again.takeSendable(10).map((e) => e.id),
+      [kept[0].id, kept[2].id],
+      'the records before the bad line (puts and acks) are kept and sent',
+    );
+    const aside = fs.readdirSync(dir).filter((f) => f.startsWith('outbox.log.corrupt-'));
+    assert.equal(aside.length, 1, 'the bad part is kept for inspection');
+    const asideText = fs.readFileSync(path.join(dir, aside[0]), 'utf8');
+    assert.ok(asideText.startsWith('{"o":"p","e":{"id":"torn-in-the-middle"'), asideText);
+    assert.ok(
+      asideText.includes(lost.id) && !asideText.includes(kept[0].id),
+      'only the bad part is set aside',
+    );
+    const err = logger.records.find((r) => r.level === 'error');
+    assert.ok(err && /line 6 is unreadable; the 5 lines before it are kept/.test(err.msg), err?.msg);
+    assert.equal((err.obj as { lines_set_aside: number }).lines_set_aside, 2);
+    await again.flush();
+    again.close();
+
+    const third = open();
+    assert.equal(third.size, 2, 'the main file was rewritten without the bad part');
+    assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('outbox.log.corrupt-')).length, 1);
+    third.close();
+  });
+
+  it('sets a file with an unreadable header aside whole and starts empty', () => {
+    fs.writeFileSync(path.join(dir, 'outbox.log'), 'this is not json\n{"o":"p"}\n');
     const ob = open();
     assert.equal(ob.size, 0);
     const aside = fs.readdirSync(dir).filter((f) => f.startsWith('outbox.log.corrupt-'));
-    assert.equal(aside.length, 1, 'the bad file is kept for inspection');
+    assert.equal(aside.length, 1);
     assert.ok(fs.readFileSync(path.join(dir, aside[0]), 'utf8').includes('this is not json'));
-    const err = logger.records.find((r) => r.level === 'error');
-    assert.ok(err && /moved aside/.test(err.msg));
     ob.close();
   });
 
-  it('rejects an outbox with another schema version the same way', () => {
+  it('keeps drop counters across a restart and reports them when the job is taken', async () => {
+    const ob = open(64 * 1024);
+    let seq = 0;
+    let accepted = 0;
+    for (let i = 0; i < 1000; i++) if (ob.enqueue(line('j', ++seq))) accepted++;
+    ob.enqueue(env('job.progress', 'j', { percent_done: 0.1 }));
+    await ob.flush();
+    ob.close();
+
+    const again = open(64 * 1024);
+    assert.deepEqual(again.jobsWithDrops(), ['j']);
+    assert.deepEqual(again.takeDropped('j'), { logLines: 1000 - accepted, progress: 1 });
+    await again.flush();
+    const gap = again.takeSendable(100_000).find((e) => e.type === 'log.dropped');
+    assert.deepEqual(gap?.payload, {
+      job_id: 'j',
+      from_seq: accepted + 1,
+      to_seq: 1000,
+      count: 1000 - accepted,
+    });
+    again.close();
+
+    const third = open(64 * 1024);
+    assert.deepEqual(third.jobsWithDrops(), [], 'taking the counters is durable too');
+    third.close();
+  });
+
+  it('sets aside an outbox with another schema version', () => {
     fs.writeFileSync(path.join(dir, 'outbox.log'), '{"schema_version":99}\n');
     const ob = open();
     assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1);

@@ -131,6 +131,7 @@ export class AgentSupervisor {
     if (this.stopping) return;
     const agent = new AgentService({
       config: this.o.config,
+      configPath: this.o.configPath,
       logger: this.o.logger,
       onConnected: () => this.onConnected(),
       onUpdateOffer: (offer, url) => {

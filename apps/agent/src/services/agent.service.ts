@@ -25,6 +25,8 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 
 export interface AgentServiceOptions {
   config: AgentConfig;
+  /** Where the config was read from; named in messages that ask the operator to change it. */
+  configPath?: string;
   logger: AgentLogger;
   clock?: Clock;
   /** The control plane acked this connection's hello: it has recorded the agent as connected. */
@@ -88,6 +90,8 @@ export class AgentService {
       repositoryById: (id) => this.repositories.get(id),
       restic: () => this.resticBinary(),
       schedule: (id) => this.scheduler.schedule(id),
+      allowHooks: cfg.allow_hooks,
+      ...(o.configPath !== undefined ? { configPath: o.configPath } : {}),
       logger: this.log,
       jobTimeoutMs: cfg.job_timeout_s * 1000,
       cancelGraceMs: cfg.cancel_grace_s * 1000,
@@ -144,7 +148,9 @@ export class AgentService {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.scheduler.stop();
     await this.jobs.shutdown();
-    await this.outbox.flush();
+    await this.outbox.flush().catch((err: unknown) => {
+      this.log.error({ err: (err as Error).message }, 'agent: could not write the outbox before stopping');
+    });
     // Give the server a moment to ack what is in flight; anything left is resent on the next start.
     const deadline = Date.now() + 2000;
     while (this.outbox.size > 0 && this.conn.isOpen && Date.now() < deadline) {
@@ -199,8 +205,16 @@ export class AgentService {
     this.outbox.enqueue(env);
     // From acceptance on, a job's outcome is this agent's to report (it may still be queued).
     const accepted = type === 'command.result' && (payload as { accepted?: unknown }).accepted === true;
-    if (jobId !== undefined && (type === 'job.started' || accepted)) this.inFlight.started(jobId);
-    if (jobId !== undefined && type === 'job.finished') this.inFlight.finished(jobId);
+    try {
+      if (jobId !== undefined && (type === 'job.started' || accepted)) this.inFlight.started(jobId);
+      if (jobId !== undefined && type === 'job.finished') this.inFlight.finished(jobId);
+    } catch (err) {
+      // Bookkeeping for a crash report only; a full disk must not stop the job or its messages.
+      this.log.error(
+        { job_id: jobId, err: (err as Error).message },
+        'agent: could not update the in-flight jobs file',
+      );
+    }
   }
 
   /**
@@ -216,6 +230,7 @@ export class AgentService {
         { job_id: jobId },
         'agent: a job was interrupted by an agent restart; reporting it failed',
       );
+      const dropped = this.outbox.takeDropped(jobId);
       this.emit('job.finished', jobId, {
         job_id: jobId,
         status: 'failed',
@@ -226,13 +241,18 @@ export class AgentService {
           'If a stale lock remains, run an Unlock job.',
         error_code: 'agent_restarted',
         log_lines: 0,
-        dropped_log_lines: 0,
+        dropped_log_lines: dropped.logLines,
       });
     }
+    // Counters of jobs that ended before the restart but whose gap was not reported yet.
+    for (const jobId of this.outbox.jobsWithDrops()) this.outbox.takeDropped(jobId);
   }
 
   private onOpen(): void {
-    const hello = this.envelope('hello', undefined, helloFacts(this.resticVersionText));
+    const hello = this.envelope('hello', undefined, {
+      ...helloFacts(this.resticVersionText),
+      allow_hooks: this.o.config.allow_hooks,
+    });
     this.helloId = hello.id;
     this.conn.send(JSON.stringify(hello));
     this.handshaken = true;
@@ -252,7 +272,11 @@ export class AgentService {
     while (this.conn.bufferedAmount < HIGH_WATER_BYTES) {
       const batch = this.outbox.takeSendable(256);
       if (batch.length === 0) return;
-      for (const env of batch) this.conn.send(JSON.stringify(env));
+      const trace = this.log.isLevelEnabled('trace');
+      for (const env of batch) {
+        if (trace) this.log.trace({ envelope: env }, 'agent: message out');
+        this.conn.send(JSON.stringify(env));
+      }
     }
     if (!this.pumpTimer) {
       this.pumpTimer = setTimeout(() => {
@@ -269,6 +293,7 @@ export class AgentService {
       return;
     }
     const msg: WireMessage = parsed.message;
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ envelope: msg }, 'agent: message in');
     switch (msg.type) {
       case 'ack':
         if (this.helloId !== undefined && msg.payload.ids.includes(this.helloId)) {

@@ -105,6 +105,7 @@ for (const b of resticBinariesForTests()) {
         repositoryById: (id) => repositories.get(id),
         restic: async () => ({ bin: b.bin, version: await readResticVersion(b.bin) }),
         schedule: () => undefined,
+        allowHooks: false,
         logger: pino({ level: 'silent' }),
         processes: recording,
         progressIntervalMs: 0,

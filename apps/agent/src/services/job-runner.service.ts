@@ -46,6 +46,10 @@ export interface JobRunnerDeps {
   repositoryById?: (id: string) => ResticRepository | undefined;
   restic: () => Promise<ResticBinary>;
   schedule: (id: string) => StoredSchedule | undefined;
+  /** The host's `allow_hooks`: without it a job whose schedule has hooks fails and nothing runs. */
+  allowHooks: boolean;
+  /** Named in the refusal so the operator knows which file to change. */
+  configPath?: string;
   logger: AgentLogger;
   processes?: ResticProcessRepository;
   hooks?: HookProcessRepository;
@@ -111,6 +115,11 @@ const DEFAULT_HOOK_TIMEOUT_S = 300;
  * running restic; a failing post-hook turns a succeeded job into `warning`.
  * The post-hook runs whenever restic ran (RF_JOB_STATUS tells it how it went),
  * not when the job was cancelled.
+ *
+ * Hooks run as the agent's user (root on most hosts), so whoever can edit a
+ * schedule could run anything there: the host must opt in with
+ * `allow_hooks: true`. Without it a job whose schedule has a hook fails
+ * before anything runs (neither hook nor restic), saying how to allow hooks.
  */
 export class JobRunnerService {
   private readonly jobs = new Map<string, Job>();
@@ -315,6 +324,23 @@ export class JobRunnerService {
     if (job.scheduleId && !schedule) {
       log('agent', `schedule ${job.scheduleId} is not in the applied schedule set; running without hooks`);
     }
+    const hooks = [schedule?.pre_hook ? 'a pre-hook' : '', schedule?.post_hook ? 'a post-hook' : ''].filter(
+      Boolean,
+    );
+    if (hooks.length > 0 && !this.d.allowHooks) {
+      const error =
+        `schedule ${job.scheduleId ?? ''} has ${hooks.join(' and ')}, but this host does not allow hooks ` +
+        `(they run as the agent's user, often root); neither the hooks nor restic were run. To allow them, set ` +
+        `allow_hooks: true in ${this.d.configPath ?? "the agent's config file (agent.yaml)"} on this host and restart the agent`;
+      log('agent', error);
+      this.finish(job, startedAt, {
+        status: 'failed',
+        exit_code: null,
+        error,
+        error_code: 'hooks_not_allowed',
+      });
+      return;
+    }
     const hookTimeoutMs = (schedule?.hook_timeout_s ?? DEFAULT_HOOK_TIMEOUT_S) * 1000;
     if (schedule?.pre_hook) {
       const r = await this.runHook(job, 'pre', schedule.pre_hook, hookTimeoutMs, log, undefined);
@@ -337,6 +363,8 @@ export class JobRunnerService {
       }
     }
     const inv = argsForJob(toResticJob(job.kind, job.args));
+    // The log says what ran (arguments only: the repository and its secrets travel in restic's environment).
+    log('agent', `restic ${[inv.command, ...inv.args].map(shellWord).join(' ')}`);
     const throttle = new ProgressThrottle(this.d.progressIntervalMs ?? 1000);
     let summary: BackupSummary | undefined;
     const copied = job.destination ? new CopyReportBuilder() : undefined;
@@ -367,7 +395,11 @@ export class JobRunnerService {
       }
       if (job.kind === 'backup' && parsed.kind === 'json' && parsed.messageType === 'summary') {
         const b = parseBackupLine(line);
-        if (b.type === 'summary') summary = b.summary;
+        if (b.type === 'summary') {
+          // It goes out as job.finished's stats (the job page's Result card), not as a raw log line.
+          summary = b.summary;
+          return;
+        }
       }
       log(stream, line);
     };
@@ -398,6 +430,7 @@ export class JobRunnerService {
       });
       return;
     }
+    if (result.killed) await this.removeStaleLock(job, restic, log);
     const outcome = classifyOutcome({
       command: inv.command,
       exitCode: result.exitCode,
@@ -547,23 +580,63 @@ export class JobRunnerService {
     }
   }
 
+  /**
+   * restic had to be killed (it did not stop within the grace period): it may
+   * have left its lock. A plain `restic unlock` removes locks of processes that
+   * no longer exist on this host and keeps any a live restic holds.
+   */
+  private async removeStaleLock(
+    job: Job,
+    restic: ResticBinary,
+    log: (stream: string, line: string) => void,
+  ): Promise<void> {
+    log(
+      'agent',
+      'restic did not stop within the grace period and was killed; removing the lock it left (restic unlock)',
+    );
+    // A copy locks its destination too.
+    for (const repo of job.destination ? [job.repo, job.destination.repo] : [job.repo]) {
+      try {
+        const r = await this.followUp(repo, restic, { kind: 'unlock' }, 5 * 60_000);
+        log(
+          'agent',
+          r.exitCode === 0
+            ? 'stale lock removed'
+            : `restic unlock exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`,
+        );
+      } catch (err) {
+        log('agent', `could not run restic unlock: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** A restic command the agent runs on its own around a job (its output is not the job's log). */
+  private followUp(
+    repo: ResticRepository,
+    restic: ResticBinary,
+    what: ResticJob,
+    timeoutMs: number,
+  ): Promise<ResticRunResult> {
+    const inv = argsForJob(what);
+    return this.processes.run({
+      bin: restic.bin,
+      version: restic.version,
+      repo,
+      command: inv.command,
+      args: inv.args,
+      timeoutMs,
+      captureStdout: true,
+    });
+  }
+
   private async reportSnapshots(
     job: Job,
     restic: ResticBinary,
     repositoryId: string | undefined,
     repo: ResticRepository,
   ): Promise<void> {
-    const inv = argsForJob({ kind: 'snapshots' });
     try {
-      const r = await this.processes.run({
-        bin: restic.bin,
-        version: restic.version,
-        repo,
-        command: inv.command,
-        args: inv.args,
-        timeoutMs: 10 * 60_000,
-        captureStdout: true,
-      });
+      const r = await this.followUp(repo, restic, { kind: 'snapshots' }, 10 * 60_000);
       if (r.exitCode !== 0)
         throw new Error(`restic snapshots exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
       const snapshots = mapSnapshots(jsonDocument(r.stdoutLines ?? []));
@@ -584,16 +657,7 @@ export class JobRunnerService {
     try {
       let raw = job.kind === 'stats' && job.args.mode === 'raw-data' ? jobDoc : undefined;
       if (!raw) {
-        const inv = argsForJob({ kind: 'stats', mode: 'raw-data' });
-        const r = await this.processes.run({
-          bin: restic.bin,
-          version: restic.version,
-          repo: job.repo,
-          command: inv.command,
-          args: inv.args,
-          timeoutMs: 30 * 60_000,
-          captureStdout: true,
-        });
+        const r = await this.followUp(job.repo, restic, { kind: 'stats', mode: 'raw-data' }, 30 * 60_000);
         if (r.exitCode !== 0)
           throw new Error(`restic stats exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
         raw = statsDocument(jsonDocument(r.stdoutLines ?? []));
@@ -706,6 +770,11 @@ export class JobRunnerService {
       for (const f of idle) f();
     }
   }
+}
+
+/** An argument as a shell would need it written (for reading, not for running). */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Copies listed in a copy job's stats; the count says how many there were in all. */

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResticProcessRepository, ResticRunOptions, ResticRunResult } from '@rf/restic';
 import pino from 'pino';
+import type { HookProcessRepository, HookResult } from '../repositories/hook-process.repository';
+import type { StoredSchedule } from '../repositories/schedule-state.repository';
 import { JobRunnerService } from './job-runner.service';
 
 interface Sent {
@@ -25,6 +27,7 @@ class FakeProcesses {
           stdoutLines: opts.captureStdout ? ['[]'] : undefined,
           cancelled: false,
           timedOut: false,
+          killed: false,
           pid: 1,
           ...r,
         });
@@ -34,12 +37,32 @@ class FakeProcesses {
   }
 }
 
+/** Records the hooks it is asked to run; they all succeed. */
+class FakeHooks {
+  readonly commands: string[] = [];
+  run(command: string): Promise<HookResult> {
+    this.commands.push(command);
+    return Promise.resolve({ exitCode: 0, timedOut: false, cancelled: false });
+  }
+}
+
+const HOOKED: StoredSchedule = {
+  id: 'nightly',
+  cron_expr: '0 2 * * *',
+  enabled: true,
+  pre_hook: 'pg_dump app > /var/backups/app.sql',
+  post_hook: 'rm /var/backups/app.sql',
+  raw: {},
+};
+
 function setup(
   repo: { url: string; password: string } | null = { url: '/r', password: 'pw' },
   byId: ReadonlyMap<string, { url: string; password: string }> = new Map(),
+  hooks: { allowHooks: boolean; schedule?: StoredSchedule } = { allowHooks: false },
 ) {
   const sent: Sent[] = [];
   const processes = new FakeProcesses();
+  const hookRuns = new FakeHooks();
   const runner = new JobRunnerService({
     emit: (type, jobId, payload) =>
       void sent.push({ type, jobId, payload: payload as Record<string, unknown> }),
@@ -48,11 +71,14 @@ function setup(
     repositoryById: (id) => byId.get(id),
     restic: () =>
       Promise.resolve({ bin: '/usr/bin/restic', version: { major: 0, minor: 14, patch: 0, raw: '' } }),
-    schedule: () => undefined,
+    schedule: (id) => (hooks.schedule?.id === id ? hooks.schedule : undefined),
+    allowHooks: hooks.allowHooks,
+    configPath: '/etc/restic-fleet/agent.yaml',
     logger: pino({ level: 'silent' }),
     processes: processes as unknown as ResticProcessRepository,
+    hooks: hookRuns as unknown as HookProcessRepository,
   });
-  return { sent, processes, runner };
+  return { sent, processes, runner, hookRuns };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -103,7 +129,7 @@ describe('JobRunnerService', () => {
     processes.runs[1].release({});
     await until('both finished', () => sent.filter((s) => s.type === 'job.finished').length === 2);
     assert.deepEqual(
-      sent.filter((s) => s.type !== 'command.result').map((s) => `${s.type}:${s.jobId}`),
+      sent.filter((s) => s.type.startsWith('job.')).map((s) => `${s.type}:${s.jobId}`),
       ['job.started:a', 'job.finished:a', 'job.started:b', 'job.finished:b'],
     );
   });
@@ -193,5 +219,77 @@ describe('JobRunnerService', () => {
     });
     assert.equal(sent.find((s) => s.jobId === 'd')?.payload.field, 'args.to_repository_id');
     processes.runs[0].release({});
+  });
+
+  it('fails a job whose schedule has hooks on a host that does not allow them, running neither hooks nor restic', async () => {
+    const { sent, processes, runner, hookRuns } = setup(undefined, undefined, {
+      allowHooks: false,
+      schedule: HOOKED,
+    });
+    runner.submit({ job_id: 'h', kind: 'unlock', args: {}, schedule_id: 'nightly' });
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    const fin = sent.find((s) => s.type === 'job.finished')!;
+    assert.equal(fin.payload.status, 'failed');
+    assert.equal(fin.payload.error_code, 'hooks_not_allowed');
+    assert.match(
+      String(fin.payload.error),
+      /has a pre-hook and a post-hook, but this host does not allow hooks.*set allow_hooks: true in \/etc\/restic-fleet\/agent\.yaml on this host and restart the agent/,
+    );
+    assert.deepEqual(hookRuns.commands, [], 'no hook ran');
+    assert.equal(processes.runs.length, 0, 'restic did not run');
+    const logged = sent.filter((s) => s.type === 'log.stream').map((s) => s.payload.payload);
+    assert.ok(
+      logged.some((l) => /does not allow hooks/.test(String(l))),
+      'the job log says why',
+    );
+  });
+
+  it('runs the hooks around restic on a host that allows them', async () => {
+    const { sent, processes, runner, hookRuns } = setup(undefined, undefined, {
+      allowHooks: true,
+      schedule: HOOKED,
+    });
+    runner.submit({ job_id: 'h', kind: 'unlock', args: {}, schedule_id: 'nightly' });
+    await until('restic runs', () => processes.runs.length === 1);
+    assert.deepEqual(hookRuns.commands, [HOOKED.pre_hook]);
+    processes.runs[0].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    assert.deepEqual(hookRuns.commands, [HOOKED.pre_hook, HOOKED.post_hook]);
+    assert.equal(sent.find((s) => s.type === 'job.finished')?.payload.status, 'succeeded');
+  });
+
+  it('runs restic unlock after restic had to be killed, so no stale lock is left behind', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'k', kind: 'backup', args: { paths: ['/data'] } });
+    await until('backup runs', () => processes.runs.length === 1);
+    processes.runs[0].release({ exitCode: null, signal: 'SIGKILL', cancelled: true, killed: true });
+    await until('unlock runs', () => processes.runs.length === 2);
+    assert.equal(processes.runs[1].opts.command, 'unlock');
+    assert.ok(!processes.runs[1].opts.args.includes('--remove-all'), 'only stale locks, never a live one');
+    processes.runs[1].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    const logged = sent.filter((s) => s.type === 'log.stream').map((s) => String(s.payload.payload));
+    assert.ok(
+      logged.some((l) => /was killed; removing the lock it left/.test(l)),
+      logged.join('\n'),
+    );
+    assert.ok(logged.includes('stale lock removed'));
+  });
+
+  it('starts the log with the restic command it runs: arguments only, never the repository or its password', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'c', kind: 'backup', args: { paths: ['/srv/my data'], tags: ['nightly'] } });
+    await until('backup runs', () => processes.runs.length === 1);
+    const first = sent.find((s) => s.type === 'log.stream')!;
+    assert.equal(first.payload.stream, 'agent');
+    assert.equal(first.payload.seq, 1);
+    const text = String(first.payload.payload);
+    assert.match(text, /^restic backup --json --tag=nightly -- '\/srv\/my data'$/);
+    assert.ok(!text.includes('pw') && !text.includes('/r '), text);
+    // The backup, then the snapshots listing that follows it.
+    await until('finished', () => {
+      for (const run of processes.runs) run.release({});
+      return sent.some((s) => s.type === 'job.finished');
+    });
   });
 });

@@ -106,14 +106,46 @@ export function uninstallSystemdService(o: Omit<InstallOptions, keyof UnitParams
 export interface WindowsServiceOptions {
   agentBin: string;
   configPath: string;
+  /** The agent's cancel grace; the service manager must wait longer than the agent's own stop. */
+  cancelGraceS: number;
   print: (line: string) => void;
 }
+
+/** The environment variable that carries the config path to the service (see windowsServiceConfig). */
+export const CONFIG_PATH_ENV = 'RF_AGENT_CONFIG';
 
 interface NodeWindowsService {
   on(event: string, cb: (arg?: unknown) => void): void;
   install(): void;
   uninstall(): void;
   start(): void;
+}
+
+/**
+ * What node-windows is told. Two of its habits shape this:
+ * - its wrapper splits `scriptOptions` on spaces (and keeps quotes as
+ *   characters), so a config path never goes there: it travels in the
+ *   service's environment (`RF_AGENT_CONFIG`), where WinSW keeps it whole;
+ * - on stop, with `stopparentfirst`, WinSW sends Ctrl+C to the wrapper, the
+ *   wrapper sends the agent a `shutdown` message and waits for it to exit;
+ *   WinSW kills only after `stoptimeout`. The agent then cancels its jobs
+ *   (restic gets Ctrl+C and removes its lock), so the timeout must outlast
+ *   the agent's own shutdown (cancel grace + 20 s).
+ */
+export function windowsServiceConfig(o: Omit<WindowsServiceOptions, 'print'>): Record<string, unknown> {
+  return {
+    name: 'restic-fleet-agent',
+    description: 'restic-fleet agent (runs restic for the control plane)',
+    script: o.agentBin,
+    scriptOptions: 'run',
+    env: [
+      { name: CONFIG_PATH_ENV, value: o.configPath },
+      // The wrapper restarts the agent when it exits; updates rely on that (apps/agent/README.md).
+      { name: 'RF_AGENT_SUPERVISOR', value: 'windows' },
+    ],
+    stopparentfirst: true,
+    stoptimeout: o.cancelGraceS + 30,
+  };
 }
 
 function loadNodeWindows(): { Service: new (o: Record<string, unknown>) => NodeWindowsService } {
@@ -127,14 +159,7 @@ function loadNodeWindows(): { Service: new (o: Record<string, unknown>) => NodeW
 
 export function windowsService(action: 'install' | 'uninstall', o: WindowsServiceOptions): Promise<void> {
   const { Service } = loadNodeWindows();
-  const svc = new Service({
-    name: 'restic-fleet-agent',
-    description: 'restic-fleet agent (runs restic for the control plane)',
-    script: o.agentBin,
-    scriptOptions: `run --config "${o.configPath}"`,
-    // The wrapper restarts the agent when it exits; updates rely on that (apps/agent/README.md).
-    env: [{ name: 'RF_AGENT_SUPERVISOR', value: 'windows' }],
-  });
+  const svc = new Service(windowsServiceConfig(o));
   return new Promise((resolve, reject) => {
     svc.on('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
     if (action === 'install') {

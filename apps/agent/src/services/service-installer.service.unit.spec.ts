@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
-import { findUnitTemplate, renderSystemdUnit } from './service-installer.service';
+import { findUnitTemplate, renderSystemdUnit, windowsServiceConfig } from './service-installer.service';
 
 describe('renderSystemdUnit', () => {
   const template = fs.readFileSync(findUnitTemplate(), 'utf8');
@@ -50,5 +50,26 @@ describe('renderSystemdUnit', () => {
       () => renderSystemdUnit(template, { nodePath: 'node', agentBin: '/b', configPath: '/c' }),
       /nodePath must be an absolute path/,
     );
+  });
+});
+
+describe('windowsServiceConfig', () => {
+  it('passes the config path in the environment, never in the wrapper options it splits on spaces', () => {
+    const cfg = windowsServiceConfig({
+      agentBin: 'C:\\Program Files\\restic-fleet\\bin\\restic-fleet-agent.js',
+      configPath: 'C:\\ProgramData\\restic fleet\\agent.yaml',
+      cancelGraceS: 10,
+    });
+    assert.equal(cfg.scriptOptions, 'run');
+    assert.deepEqual(cfg.env, [
+      { name: 'RF_AGENT_CONFIG', value: 'C:\\ProgramData\\restic fleet\\agent.yaml' },
+      { name: 'RF_AGENT_SUPERVISOR', value: 'windows' },
+    ]);
+  });
+
+  it('asks the agent to stop and waits longer than its own shutdown before anything is killed', () => {
+    const cfg = windowsServiceConfig({ agentBin: 'C:\\a.js', configPath: 'C:\\c.yaml', cancelGraceS: 25 });
+    assert.equal(cfg.stopparentfirst, true);
+    assert.equal(cfg.stoptimeout, 55, 'cancel grace + 20 s of agent shutdown, plus a margin');
   });
 });

@@ -142,7 +142,10 @@ describe('CLI users add / tokens create against a real data dir', () => {
       );
       const token = io.out.join('').trim();
       assert.match(token, /^rf_[A-Za-z0-9_-]{43}$/);
-      assert.match(io.err.join(''), /created API token "backup-bot" \(role operator/);
+      assert.match(
+        io.err.join(''),
+        /created API token "backup-bot" \(role operator, id [0-9a-f-]{36}, expires \d{4}-/,
+      );
       const server = await startAuthTestServer({ dataDir });
       try {
         const bot = new TestClient(server.url);

@@ -4,7 +4,8 @@ import { AuthSettings } from '../core/auth.settings';
 import { cliActor, parseArgs, processIo, UsageError, withIdentity, type CliIo } from './identity-cli';
 
 const USAGE = `Usage: restic-fleet tokens create --name N --role admin|operator|viewer [--expires-in-days D]
-  Prints the API token (rf_…) once on stdout; only its hash is stored.
+  Prints the API token (rf_…) once on stdout; only its hash is stored. It expires after
+  D days (default 365, at most 3650).
 `;
 
 /** `restic-fleet tokens create …`; writes ApiTokenCreated straight to the event store. */
@@ -31,7 +32,7 @@ export async function runTokens(argv: string[], io: CliIo = processIo()): Promis
     const created = await tokens.create(input, cliActor('tokens create'));
     // The token alone on stdout so scripts can capture it; the description goes to stderr.
     io.stderr(
-      `created API token "${created.name}" (role ${created.role}, id ${created.id}${created.expires_at ? `, expires ${created.expires_at}` : ''}); it is shown only once\n`,
+      `created API token "${created.name}" (role ${created.role}, id ${created.id}, expires ${created.expires_at ?? 'never'}); it is shown only once\n`,
     );
     io.stdout(`${created.token}\n`);
     return 0;

@@ -9,6 +9,8 @@ import {
   Post,
   ValidationPipe,
   type INestApplication,
+  type LoggerService,
+  type Type,
 } from '@nestjs/common';
 import { IsOptional, IsString } from 'class-validator';
 import { NestFactory } from '@nestjs/core';
@@ -88,7 +90,15 @@ export interface AuthTestServer {
 export const tempDataDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rf-auth-'));
 
 export async function startAuthTestServer(
-  options: { dataDir?: string; env?: Record<string, string>; settings?: Partial<AuthSettings> } = {},
+  options: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    settings?: Partial<AuthSettings>;
+    /** More modules for the app (the routes a spec exercises behind the real guard). */
+    imports?: Array<Type<unknown>>;
+    /** Where Nest logs go; silent by default. */
+    logger?: LoggerService;
+  } = {},
 ): Promise<AuthTestServer> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config = AppConfig.fromEnv({ RF_DATA_DIR: dataDir, RF_LISTEN: '127.0.0.1:0', ...options.env });
@@ -110,13 +120,14 @@ export async function startAuthTestServer(
         writeBanner: (text) => banners.push(text),
         ...options.settings,
       }),
+      ...(options.imports ?? []),
     ],
     // The auth area's own controllers, as ApiModule mounts them.
     controllers: [ProbeController, AuthController, UsersController, ApiTokensController, EnrolmentController],
   })
   class TestAppModule {}
 
-  const app = await NestFactory.create(TestAppModule, { logger: false });
+  const app = await NestFactory.create(TestAppModule, { logger: options.logger ?? false });
   // The same global pipe and filter as main.ts, so answers have the production shape.
   app.useGlobalPipes(
     new ValidationPipe({

@@ -290,6 +290,89 @@ describe('API tokens (real app, real SQLite log)', () => {
     assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
   });
 
+  it('a token made without an expiry expires after a year, which the list shows; it is refused after that', async () => {
+    const created = await admin.request('POST', '/api/tokens', {
+      json: { name: 'yearly', role: 'viewer' },
+      csrf: 'header',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const expiresAt = Date.parse(String(field(created.body, 'expires_at')));
+    const inAYear = Date.now() + 365 * 86_400_000;
+    assert.ok(
+      Math.abs(expiresAt - inAYear) < 60_000,
+      `expires_at ${String(field(created.body, 'expires_at'))}`,
+    );
+    const listed = (
+      (await admin.request('GET', '/api/tokens')).body as Array<{ name: string; expires_at: string }>
+    ).find((t) => t.name === 'yearly');
+    assert.equal(listed?.expires_at, field(created.body, 'expires_at'));
+    const token = String(field(created.body, 'token'));
+    const bot = new TestClient(server.url);
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
+    server.clock.offsetMs += 366 * 86_400_000;
+    try {
+      assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 401);
+    } finally {
+      server.clock.offsetMs -= 366 * 86_400_000;
+    }
+  });
+
+  it("acts with at most its creator's current role: demoting the creator caps it, disabling refuses it", async () => {
+    const user = await admin.request('POST', '/api/users', {
+      json: { username: 'admin3', role: 'admin', password: 'password-123' },
+      csrf: 'header',
+    });
+    const userId = String(field(user.body, 'id'));
+    const admin3 = new TestClient(server.url);
+    assert.equal((await admin3.login('admin3', 'password-123')).status, 200);
+    const created = await admin3.request('POST', '/api/tokens', {
+      json: { name: 'automation', role: 'admin' },
+      csrf: 'header',
+    });
+    const token = String(field(created.body, 'token'));
+    const bot = new TestClient(server.url);
+    assert.equal((await bot.request('GET', '/api/probe/admin', { bearer: token })).status, 200);
+
+    await admin.request('PATCH', `/api/users/${userId}`, { json: { role: 'viewer' }, csrf: 'header' });
+    assert.equal((await bot.request('GET', '/api/probe/admin', { bearer: token })).status, 403);
+    assert.equal((await bot.request('POST', '/api/probe', { json: {}, bearer: token })).status, 403);
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 200);
+    assert.equal(field((await bot.request('GET', '/api/auth/me', { bearer: token })).body, 'role'), 'viewer');
+    const listed = (
+      (await admin.request('GET', '/api/tokens')).body as Array<{
+        name: string;
+        role: string;
+        effective_role: string | null;
+      }>
+    ).find((t) => t.name === 'automation');
+    assert.deepEqual([listed?.role, listed?.effective_role], ['admin', 'viewer'], 'the list shows the cap');
+
+    await admin.request('PATCH', `/api/users/${userId}`, { json: { role: 'operator' }, csrf: 'header' });
+    assert.equal((await bot.request('POST', '/api/probe', { json: {}, bearer: token })).status, 200);
+    assert.equal((await bot.request('GET', '/api/probe/admin', { bearer: token })).status, 403);
+
+    await admin.request('PATCH', `/api/users/${userId}`, { json: { disabled: true }, csrf: 'header' });
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: token })).status, 401);
+  });
+
+  it('a token made by a token is capped by it, and stops when it is revoked', async () => {
+    const parent = await admin.request('POST', '/api/tokens', {
+      json: { name: 'parent', role: 'admin' },
+      csrf: 'header',
+    });
+    const parentToken = String(field(parent.body, 'token'));
+    const bot = new TestClient(server.url);
+    const child = await bot.request('POST', '/api/tokens', {
+      json: { name: 'child', role: 'admin' },
+      bearer: parentToken,
+    });
+    assert.equal(child.status, 201, JSON.stringify(child.body));
+    const childToken = String(field(child.body, 'token'));
+    assert.equal((await bot.request('GET', '/api/probe/admin', { bearer: childToken })).status, 200);
+    await admin.request('DELETE', `/api/tokens/${String(field(parent.body, 'id'))}`, { csrf: 'header' });
+    assert.equal((await bot.request('GET', '/api/probe', { bearer: childToken })).status, 401);
+  });
+
   it('only admins manage tokens; bad input names the field', async () => {
     const created = await admin.request('POST', '/api/tokens', {
       json: { name: 'op', role: 'operator' },

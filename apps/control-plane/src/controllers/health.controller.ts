@@ -2,11 +2,15 @@ import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { MetricsRegistry } from '../core/metrics.registry';
-import type { ReadinessResult } from '../core/readiness.probes';
-import { Public } from '../middleware/auth.decorators';
-import { HealthService } from '../services/health.service';
+import type { Actor } from '../core/actor';
+import { CurrentActor, Public } from '../middleware/auth.decorators';
+import { HealthService, type Readiness } from '../services/health.service';
 
-/** Liveness, readiness and Prometheus metrics. No secrets here, so no auth (scrapers and probes have none). */
+/**
+ * Liveness, readiness and Prometheus metrics, without auth (scrapers and
+ * probes have none). `/readyz` tells the public only ready or not; what a
+ * failing check says goes to admins and the log.
+ */
 @ApiTags('health')
 @Controller()
 export class HealthController {
@@ -27,8 +31,9 @@ export class HealthController {
   @Get('readyz')
   async readyz(
     @Res({ passthrough: true }) res: Response,
-  ): Promise<{ status: 'ready' | 'not_ready'; checks: ReadinessResult[] }> {
-    const readiness = await this.health.readiness();
+    @CurrentActor() actor: Actor | undefined,
+  ): Promise<Readiness> {
+    const readiness = await this.health.readiness(actor?.role === 'admin');
     res.status(readiness.status === 'ready' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return readiness;
   }

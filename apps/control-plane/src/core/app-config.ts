@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventStoreConfigError, parseEventStoreConfig, type EventStoreConfig } from '@rf/event-store';
@@ -38,6 +39,43 @@ function parseListen(raw: string): { host: string; port: number } {
   if (port > 65535) throw new ConfigError('RF_LISTEN', `port must be 0..65535, got ${port}`);
   const host = m[1] ?? (m[2] === '' || m[2] === undefined ? '127.0.0.1' : m[2]);
   return { host, port };
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * RF_TRUSTED_PROXIES: the reverse proxies whose X-Forwarded-For names the
+ * real client (Express `trust proxy`): addresses, subnets (`10.0.0.0/8`) or
+ * loopback / linklocal / uniquelocal, separated by commas. Empty: no proxy is
+ * trusted and the peer address is the client. "Trust everyone" is refused,
+ * since any client could then pick the address it is rate limited as.
+ */
+function parseTrustedProxies(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const entries = raw
+    .split(/[\s,]+/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  for (const entry of entries) {
+    if (PROXY_NAMES.has(entry)) continue;
+    const [addr, prefix, extra] = entry.split('/');
+    const family = net.isIP(addr ?? '');
+    const prefixOk =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(
+        'RF_TRUSTED_PROXIES',
+        `"${entry}" is not an IP address, a subnet (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`,
+      );
+    }
+    if (prefix === '0') {
+      throw new ConfigError(
+        'RF_TRUSTED_PROXIES',
+        `"${entry}" would trust every address, so any client could choose its own address; name your proxies`,
+      );
+    }
+  }
+  return entries;
 }
 
 /** The events library owns the RF_EVENTSTORE grammar; we only turn its error into ours. */
@@ -82,6 +120,8 @@ export class AppConfig {
   readonly adminUser: string | undefined;
   readonly adminPassword: string | undefined;
   readonly publicUrl: string;
+  /** Reverse proxies whose X-Forwarded-For is believed (Express `trust proxy`); empty: none. */
+  readonly trustedProxies: readonly string[];
   readonly heartbeatIntervalS: number;
   readonly jobLostGraceS: number;
   readonly logRetentionDays: number;
@@ -103,6 +143,7 @@ export class AppConfig {
     this.adminUser = fields.adminUser;
     this.adminPassword = fields.adminPassword;
     this.publicUrl = fields.publicUrl;
+    this.trustedProxies = fields.trustedProxies;
     this.heartbeatIntervalS = fields.heartbeatIntervalS;
     this.jobLostGraceS = fields.jobLostGraceS;
     this.logRetentionDays = fields.logRetentionDays;
@@ -146,6 +187,7 @@ export class AppConfig {
       adminUser,
       adminPassword,
       publicUrl: parsePublicUrl(env.RF_PUBLIC_URL, listen.host, listen.port),
+      trustedProxies: parseTrustedProxies(env.RF_TRUSTED_PROXIES),
       heartbeatIntervalS: readInt(env, 'RF_HEARTBEAT_INTERVAL_S', 30, 1, 3600),
       jobLostGraceS: readInt(env, 'RF_JOB_LOST_GRACE_S', 600, 1, 7 * 86400),
       logRetentionDays: readInt(env, 'RF_LOG_RETENTION_DAYS', 90, 1, 36500),

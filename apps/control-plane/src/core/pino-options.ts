@@ -1,28 +1,17 @@
-import type { LoggerOptions } from 'pino';
+import pino, { type LoggerOptions } from 'pino';
+import { redactSecrets } from '@rf/events';
 import type { AppConfig } from './app-config';
 
 /**
- * Paths pino blanks out wherever they appear in a log line: credentials in
- * request headers and any field that looks like a secret, at any depth we log.
+ * Header paths of the request/response objects pino-http serializes. Every
+ * other secret is hidden by name, at any depth, by `redactSecrets` (the one
+ * list of secret field names lives with it in @rf/events).
  */
-export const REDACT_PATHS: readonly string[] = [
+export const REDACT_HEADER_PATHS: readonly string[] = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["sec-websocket-protocol"]',
   'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  ...[
-    'password',
-    'secret',
-    'token',
-    'agent_secret',
-    'credential',
-    'passwordEnc',
-    'password_enc',
-    'authorization',
-    'cookie',
-  ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]),
 ];
 
 export function buildPinoOptions(
@@ -31,7 +20,13 @@ export function buildPinoOptions(
   return {
     level: config.logLevel,
     base: { service: 'restic-fleet-control-plane', version: config.version },
-    redact: { paths: [...REDACT_PATHS], censor: '[Redacted]' },
+    redact: { paths: [...REDACT_HEADER_PATHS], censor: '[Redacted]' },
+    // Runs on every log object before it is serialized: bodies, messages, details of any shape.
+    formatters: { log: (object) => redactSecrets(object), bindings: (bindings) => redactSecrets(bindings) },
+    // An error's own enumerable fields (a failed request's options, say) are walked too; a string stays one.
+    serializers: {
+      err: (err: unknown) => redactSecrets(err instanceof Error ? { ...pino.stdSerializers.err(err) } : err),
+    },
     ...(config.prettyLogs ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
   };
 }

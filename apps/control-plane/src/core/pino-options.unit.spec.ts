@@ -23,8 +23,18 @@ describe('buildPinoOptions', () => {
         agent_secret: 'agent-secret-1',
         token: 'enrol-token-1',
         host_id: 'h-1',
+        envelope: {
+          type: 'config.update',
+          payload: { repo_password: 'wire-pass-1', repo_credential: 'wire-cred-1' },
+        },
+        deep: { a: { b: { c: { d: { repo_password: 'deep-pass-1' } } } } },
+        channel: { settings: { webhook_secret: 'hmac-1', webhook_url: 'https://hooks.example/T0/B0/xyz-1' } },
       },
       'something happened',
+    );
+    logger.error(
+      { err: Object.assign(new Error('upstream failed'), { request: { repo_credential: 'err-cred-1' } }) },
+      'x',
     );
     const text = lines.join('');
     for (const secret of [
@@ -35,10 +45,16 @@ describe('buildPinoOptions', () => {
       'cloud-key-1',
       'agent-secret-1',
       'enrol-token-1',
+      'wire-pass-1',
+      'wire-cred-1',
+      'deep-pass-1',
+      'hmac-1',
+      'xyz-1',
+      'err-cred-1',
     ]) {
       assert.ok(!text.includes(secret), `${secret} leaked into: ${text}`);
     }
-    const line = JSON.parse(text) as { service: string; version: string; host_id: string };
+    const line = JSON.parse(text.split('\n')[0]!) as { service: string; version: string; host_id: string };
     assert.equal(line.service, 'restic-fleet-control-plane');
     assert.equal(line.version, '9.9.9');
     assert.equal(line.host_id, 'h-1');

@@ -20,6 +20,8 @@ export interface ApiTokenRecord {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly createdBy: string | null;
+  /** The kind of actor that created it (event metadata): `user` for a user or one of their tokens. */
+  readonly createdByKind: string | null;
   readonly revoked: boolean;
 }
 
@@ -111,6 +113,7 @@ export class IdentityState {
           createdAt: at,
           expiresAt: str(d.expires_at) ?? null,
           createdBy: str(d.created_by) ?? null,
+          createdByKind: str(asRecord(asRecord(event.metadata).actor).kind) ?? null,
           revoked: false,
         });
         this.indexApiToken(this.apiTokens.get(id)!);

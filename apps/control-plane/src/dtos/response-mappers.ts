@@ -50,6 +50,8 @@ export interface HostResponse {
   agent_version: string | null;
   restic_version: string | null;
   protocol_version: number | null;
+  /** The host's `allow_hooks` (agent.yaml); null when its agent does not report it. */
+  allow_hooks: boolean | null;
   enrolled_at: string | null;
   connected_at: string | null;
   disconnected_at: string | null;
@@ -77,6 +79,7 @@ export function mapHostResponse(view: HostView, live: HostLiveState): HostRespon
     agent_version: view.agentVersion,
     restic_version: view.resticVersion,
     protocol_version: view.protocolVersion,
+    allow_hooks: view.hooksAllowed,
     enrolled_at: view.enrolledAt,
     connected_at: view.connectedAt,
     disconnected_at: view.disconnectedAt,

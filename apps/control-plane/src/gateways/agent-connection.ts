@@ -18,6 +18,8 @@ export interface ConnectionDeps {
   readonly softCapBytes: number;
   readonly maxInflight: number;
   readonly logger: Logger;
+  /** Log every envelope in and out (RF_LOG_LEVEL=trace); secrets are hidden by the logger. */
+  readonly traceMessages: boolean;
   ingest(hostId: string, messages: readonly WireMessage[], receivedAt: string): Promise<IngestOutcome[]>;
   /** Runs the hello handshake (replace, AgentConnected, register, pushes); resolves when the hello may be acked. */
   hello(connection: AgentConnection, message: WireMessageOf<'hello'>): Promise<void>;
@@ -74,6 +76,8 @@ export class AgentConnection implements AgentSession {
 
   send(envelope: object): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.deps.traceMessages)
+      this.deps.logger.verbose({ host_id: this.hostId, envelope }, 'agent message out');
     this.ws.send(JSON.stringify(envelope));
     return true;
   }
@@ -134,6 +138,8 @@ export class AgentConnection implements AgentSession {
       return;
     }
     const message = parsed.message;
+    if (this.deps.traceMessages)
+      this.deps.logger.verbose({ host_id: this.hostId, envelope: message }, 'agent message in');
     if (message.type === 'heartbeat') return;
     if (message.type === 'hello') {
       this.onHello(message);

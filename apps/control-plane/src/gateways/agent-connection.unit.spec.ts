@@ -56,6 +56,7 @@ describe('AgentConnection', () => {
       softCapBytes: 256 * 1024,
       maxInflight: 1000,
       logger,
+      traceMessages: false,
       ingest: (_host, messages) => {
         ingested.push([...messages]);
         return new Promise((resolve) => pending.push(resolve));

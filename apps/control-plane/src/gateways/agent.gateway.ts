@@ -64,6 +64,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       softCapBytes: config.maxMessageBytes,
       maxInflight: MAX_INFLIGHT_PER_SOCKET,
       logger: this.logger,
+      traceMessages: config.logLevel === 'trace',
       ingest: (hostId, messages, receivedAt) => this.messages.ingest(hostId, messages, receivedAt),
       hello: (connection, message) => this.hello(connection, message),
       recordDisconnect: (connection, reason) => this.recordDisconnect(connection, reason),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isRole, type Actor, type Role } from '../core/actor';
+import { isRole, ROLES, type Actor, type Role } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
 import { AuthSettings } from '../core/auth.settings';
 import { IdentityLog } from './identity.log';
@@ -14,6 +14,8 @@ export interface ApiTokenView {
   created_at: string;
   expires_at: string | null;
   revoked: boolean;
+  /** The role it acts with now (its creator's current role caps it); null when it cannot act. */
+  effective_role: Role | null;
 }
 
 export interface CreatedApiToken extends ApiTokenView {
@@ -21,16 +23,23 @@ export interface CreatedApiToken extends ApiTokenView {
   token: string;
 }
 
-const mapToken = (t: ApiTokenRecord): ApiTokenView => ({
+const mapToken = (t: ApiTokenRecord, effectiveRole: Role | null): ApiTokenView => ({
   id: t.id,
   name: t.name,
   role: t.role,
   created_at: t.createdAt,
   expires_at: t.expiresAt,
   revoked: t.revoked,
+  effective_role: effectiveRole,
 });
 
 const MAX_EXPIRY_DAYS = 3650;
+/** A token that is not given an expiry lives a year: long enough for automation, short enough to rot away. */
+export const DEFAULT_EXPIRY_DAYS = 365;
+/** Tokens that create tokens: beyond this depth the chain is refused rather than walked. */
+const MAX_CREATOR_CHAIN = 8;
+
+const lowerRole = (a: Role, b: Role): Role => (ROLES.indexOf(a) <= ROLES.indexOf(b) ? a : b);
 
 @Injectable()
 export class ApiTokensService {
@@ -42,7 +51,7 @@ export class ApiTokensService {
   list(): ApiTokenView[] {
     return [...this.identity.state.apiTokens.values()]
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map(mapToken);
+      .map((t) => mapToken(t, this.effectiveRole(t, 0)));
   }
 
   async create(
@@ -56,15 +65,15 @@ export class ApiTokensService {
     }
     if (!isRole(input.role))
       throw new AuthError('invalid_input', 'role must be admin, operator or viewer', { field: 'role' });
-    const days = input.expiresInDays;
-    if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > MAX_EXPIRY_DAYS)) {
+    const days = input.expiresInDays ?? DEFAULT_EXPIRY_DAYS;
+    if (!Number.isInteger(days) || days < 1 || days > MAX_EXPIRY_DAYS) {
       throw new AuthError('invalid_input', `expires_in_days must be a whole number 1..${MAX_EXPIRY_DAYS}`, {
         field: 'expires_in_days',
       });
     }
     const id = randomUUID();
     const token = `${API_TOKEN_PREFIX}${randomSecret()}`;
-    const expiresAt = days === undefined ? null : new Date(now.getTime() + days * 86_400_000).toISOString();
+    const expiresAt = new Date(now.getTime() + days * 86_400_000).toISOString();
     await this.identity.append(
       `token-${id}`,
       [
@@ -76,7 +85,7 @@ export class ApiTokensService {
             role: input.role,
             token_hash: sha256Hex(token),
             created_by: actor.id,
-            ...(expiresAt === null ? {} : { expires_at: expiresAt }),
+            expires_at: expiresAt,
           },
         },
       ],
@@ -85,7 +94,7 @@ export class ApiTokensService {
     );
     const record = this.identity.state.apiTokens.get(id);
     if (!record) throw new Error(`token ${id} was appended but is not in the identity state`);
-    return { ...mapToken(record), token };
+    return { ...mapToken(record, this.effectiveRole(record, 0)), token };
   }
 
   async revoke(id: string, actor: Actor): Promise<void> {
@@ -99,15 +108,36 @@ export class ApiTokensService {
     );
   }
 
-  /** The actor for a presented `rf_…` token, or null when unknown, revoked or expired. */
+  /**
+   * The actor for a presented `rf_…` token, or null when unknown, revoked or
+   * expired, or when its creator may no longer act. Its role is the lower of
+   * the token's own and its creator's role now: demoting a user caps their
+   * tokens, disabling them stops them.
+   */
   authenticate(token: string): Actor | null {
     if (!token.startsWith(API_TOKEN_PREFIX)) return null;
     // A lookup by the sha256 of a 256-bit secret leaks nothing useful through timing.
     const record = this.identity.state.apiTokenByHash(sha256Hex(token));
-    if (!record || record.revoked) return null;
-    // A token acts for whoever made it: disabling that user disables their tokens too.
-    if (record.createdBy !== null && this.identity.state.users.get(record.createdBy)?.disabled) return null;
+    if (!record) return null;
+    const role = this.effectiveRole(record, 0);
+    return role === null ? null : { kind: 'user', id: `token:${record.id}`, name: record.name, role };
+  }
+
+  /** The role a token acts with now, or null when it may not act at all. */
+  private effectiveRole(record: ApiTokenRecord, depth: number): Role | null {
+    if (record.revoked) return null;
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= this.settings.now()) return null;
-    return { kind: 'user', id: `token:${record.id}`, name: record.name, role: record.role };
+    const creator = record.createdBy;
+    // Made by the CLI (whoever runs it holds the data directory) or before creators were recorded.
+    if (creator === null || (record.createdByKind !== null && record.createdByKind !== 'user'))
+      return record.role;
+    if (creator.startsWith('token:')) {
+      const parent = this.identity.state.apiTokens.get(creator.slice('token:'.length));
+      const parentRole = parent && depth < MAX_CREATOR_CHAIN ? this.effectiveRole(parent, depth + 1) : null;
+      return parentRole === null ? null : lowerRole(record.role, parentRole);
+    }
+    const user = this.identity.state.users.get(creator);
+    if (!user || user.disabled) return null;
+    return lowerRole(record.role, user.role);
   }
 }

@@ -14,7 +14,8 @@ import {
  * shape: older snapshots are then discarded and the state is replayed. It
  * holds password and token hashes, as the log does — never a secret itself.
  */
-export const IDENTITY_SNAPSHOT_VERSION = 1;
+// 2: API tokens record the kind of actor that created them (createdByKind).
+export const IDENTITY_SNAPSHOT_VERSION = 2;
 
 const { record, list, str, num, bool, strOrNull } = snapshotField;
 
@@ -76,6 +77,7 @@ const apiTokenOf = (t: Record<string, unknown>): ApiTokenRecord => ({
   createdAt: str(t['createdAt'], 'createdAt'),
   expiresAt: strOrNull(t['expiresAt'], 'expiresAt'),
   createdBy: strOrNull(t['createdBy'], 'createdBy'),
+  createdByKind: strOrNull(t['createdByKind'], 'createdByKind'),
   revoked: bool(t['revoked'], 'revoked'),
 });
 

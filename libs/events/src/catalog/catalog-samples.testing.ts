@@ -124,6 +124,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     boot_time: T0,
     connected_at: T1,
     capabilities: ['repositories'],
+    allow_hooks: false,
   },
   AgentDisconnected: { host_id: HOST, reason: 'heartbeat_timeout', disconnected_at: T0 },
   RepositoryConfigured: {

@@ -26,6 +26,7 @@ import {
   type FieldIssue,
   IsObjArr,
   IsArrOf,
+  IsBool,
   IsCode,
   IsCount,
   IsFraction,
@@ -119,6 +120,7 @@ export const KNOWN_JOB_ERROR_CODES = [
   'restic_not_found',
   'restic_failed',
   'hook_failed',
+  'hooks_not_allowed',
   'invalid_args',
   'agent_restarted',
 ] as const;
@@ -195,6 +197,8 @@ export class AgentConnectedData {
   @IsTimestamp() readonly connected_at!: string;
   /** What the agent understands beyond protocol 1 (hello `capabilities`); absent from older agents. */
   @IsOptional() @IsCapabilities() readonly capabilities?: string[];
+  /** Whether the host runs schedule hooks (`allow_hooks` in agent.yaml); absent when the agent does not say. */
+  @IsOptional() @IsBool() readonly allow_hooks?: boolean;
 }
 
 export class AgentDisconnectedData {

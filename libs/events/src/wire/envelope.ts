@@ -9,14 +9,7 @@ import {
   isUuid,
   scanStructure,
 } from '../catalog/validation';
-import {
-  isWireType,
-  SECRET_LIST_FIELDS,
-  SECRET_PAYLOAD_FIELDS,
-  WIRE_PAYLOAD_CLASSES,
-  type WirePayloadMap,
-  type WireType,
-} from './wire-messages';
+import { isWireType, WIRE_PAYLOAD_CLASSES, type WirePayloadMap, type WireType } from './wire-messages';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
@@ -273,27 +266,4 @@ export function makeErrorEnvelope(error: WireError, opts: MakeEnvelopeOptions = 
     },
     opts,
   );
-}
-
-/** A copy safe to log: secret payload fields (repo passwords, credentials) replaced by `[redacted]`. */
-export function redactMessage<M extends { type: string; payload: unknown }>(msg: M): M {
-  const fields = SECRET_PAYLOAD_FIELDS[msg.type as WireType];
-  const lists = SECRET_LIST_FIELDS[msg.type as WireType];
-  if ((!fields && !lists) || !isPlainObject(msg.payload)) return msg;
-  const payload: Record<string, unknown> = { ...msg.payload };
-  const redact = (o: Record<string, unknown>, names: readonly string[]): void => {
-    for (const f of names) if (o[f] !== undefined) o[f] = '[redacted]';
-  };
-  redact(payload, fields ?? []);
-  for (const [list, names] of Object.entries(lists ?? {})) {
-    const items = payload[list];
-    if (!Array.isArray(items)) continue;
-    payload[list] = items.map((item: unknown) => {
-      if (!isPlainObject(item)) return item;
-      const copy = { ...item };
-      redact(copy, names);
-      return copy;
-    });
-  }
-  return { ...msg, payload };
 }

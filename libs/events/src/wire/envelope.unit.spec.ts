@@ -9,11 +9,11 @@ import {
   parseEnvelope,
   type ParseResult,
   PROTOCOL_VERSION,
-  redactMessage,
   type WireErrorCode,
   WireProtocolError,
 } from './envelope';
 import { AGENT_TO_SERVER, DURABLE_AGENT_MESSAGES, SERVER_TO_AGENT, WIRE_TYPES } from './wire-messages';
+import { redactSecrets } from './secret-fields';
 import { rawEnvelope, SAMPLE_PAYLOADS } from './wire-samples.testing';
 
 function fails(r: ParseResult, code: WireErrorCode, field?: string): void {
@@ -388,14 +388,14 @@ describe('direction sets and secrets', () => {
     for (const t of DURABLE_AGENT_MESSAGES) assert.ok(AGENT_TO_SERVER.has(t));
   });
 
-  it('redactMessage hides repository secrets and leaves other messages alone', () => {
+  it('redactSecrets hides the repository secrets of config.update and leaves other messages alone', () => {
     const m = makeEnvelope('config.update', SAMPLE_PAYLOADS['config.update']);
-    const text = JSON.stringify(redactMessage(m));
+    const text = JSON.stringify(redactSecrets(m));
     assert.equal(text.includes('hunter2'), false);
     assert.equal(text.includes('basic-secret'), false);
     assert.equal(m.payload.repo_password, 'hunter2', 'the original is not modified');
     const hb = makeEnvelope('heartbeat', { sent_at: T0 });
-    assert.equal(redactMessage(hb), hb);
+    assert.equal(redactSecrets(hb), hb);
   });
 
   it('never echoes message text in a JSON error (it may contain a secret)', () => {

@@ -51,6 +51,7 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
             boot_time: p.boot_time,
             connected_at: message.ts,
             capabilities: p.capabilities,
+            allow_hooks: p.allow_hooks,
           }),
         },
       };

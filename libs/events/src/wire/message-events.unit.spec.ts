@@ -58,9 +58,17 @@ describe('eventForMessage', () => {
       assert.equal(hello.event.data.connected_at, TS);
       assert.equal(hello.event.data.host_id, HOST);
       assert.equal(hello.event.data.restic_version, '0.14.0');
+      assert.equal(hello.event.data.allow_hooks, false, 'the host says whether it runs hooks');
     } else assert.fail('hello must map to AgentConnected');
     const line = eventForMessage(HOST, message('log.stream'));
     assert.deepEqual(line?.event.data, SAMPLE_PAYLOADS['log.stream']);
+  });
+
+  it('a hello from an agent that predates allow_hooks still maps, without the field', () => {
+    const { allow_hooks: _omitted, ...older } = SAMPLE_PAYLOADS.hello;
+    const mapped = eventForMessage(HOST, message('hello', older));
+    assert.equal(mapped?.event.type, 'AgentConnected');
+    assert.ok(mapped && !('allow_hooks' in mapped.event.data), 'absent means "not reported", not false');
   });
 
   it('command.result maps to JobAccepted or JobRejected', () => {

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clone, HOST, JOB, REPO, SAMPLE_ARGS } from '../catalog/catalog-samples.testing';
 import { hostStream, repositoryStream, snapshotsStream } from '../catalog/streams';
-import { encodeEnvelope, makeEnvelope, parseEnvelope, redactMessage } from './envelope';
+import { encodeEnvelope, makeEnvelope, parseEnvelope } from './envelope';
 import { eventForMessage } from './message-events';
+import { redactSecrets } from './secret-fields';
 import { SERVER_TO_AGENT } from './wire-messages';
 import { SAMPLE_PAYLOADS } from './wire-samples.testing';
 
@@ -49,9 +50,9 @@ describe('wire: several repositories per host', () => {
     );
   });
 
-  it('redactMessage hides the secrets of every listed repository, not only the default one', () => {
+  it('redactSecrets hides the secrets of every listed repository, not only the default one', () => {
     const m = makeEnvelope('config.update', clone(SAMPLE_PAYLOADS['config.update']));
-    const text = JSON.stringify(redactMessage(m));
+    const text = JSON.stringify(redactSecrets(m));
     for (const secret of ['hunter2', 'basic-secret', 'second-secret'])
       assert.equal(text.includes(secret), false, `${secret} leaked: ${text}`);
     assert.ok(text.includes('/srv/restic/local'), 'non-secret fields stay readable');

@@ -56,6 +56,8 @@ export class HelloPayload {
   @IsOptional() @IsTimestamp() readonly boot_time?: string;
   /** See AGENT_CAPABILITIES; older agents send none. */
   @IsOptional() @IsCapabilities() readonly capabilities?: string[];
+  /** The host's `allow_hooks` setting. Absent from agents that predate it (they run every hook they are given). */
+  @IsOptional() @IsBool() readonly allow_hooks?: boolean;
 }
 
 export class HeartbeatPayload {
@@ -76,8 +78,8 @@ export class RepositoryAccess {
 }
 
 /**
- * Repository settings for the agent. Carries secrets: never log it (see
- * `redactMessage`). `repo_*` name the host's default repository (the one a
+ * Repository settings for the agent. Carries secrets: log it only through
+ * `redactSecrets` (SECRET_FIELD_NAMES names `repo_password`, `password`, …). `repo_*` name the host's default repository (the one a
  * job without `repository_id` uses; all an agent without the `repositories`
  * capability reads); `repositories` lists every repository the host is
  * attached to, the default one included.
@@ -263,12 +265,3 @@ export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
 export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
   [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
 );
-
-/** Payload fields that carry secrets, by message type. */
-export const SECRET_PAYLOAD_FIELDS: Partial<Record<WireType, readonly string[]>> = {
-  'config.update': ['repo_password', 'repo_credential'],
-};
-/** Secret fields of each item of a payload's list field, by message type. */
-export const SECRET_LIST_FIELDS: Partial<Record<WireType, Readonly<Record<string, readonly string[]>>>> = {
-  'config.update': { repositories: ['password', 'credential'] },
-};

@@ -22,6 +22,7 @@ export const SAMPLE_PAYLOADS: { [K in WireType]: WirePayloadMap[K] } = {
     arch: 'amd64',
     boot_time: T0,
     capabilities: ['repositories'],
+    allow_hooks: false,
   },
   heartbeat: { sent_at: T0 },
   'config.update': {

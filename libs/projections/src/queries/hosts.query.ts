@@ -11,6 +11,8 @@ export interface HostView {
   readonly agentVersion: string | null;
   readonly resticVersion: string | null;
   readonly protocolVersion: number | null;
+  /** The host's `allow_hooks`; null when its agent does not report it (agents before it run every hook). */
+  readonly hooksAllowed: boolean | null;
   readonly enrolledAt: string | null;
   readonly connectedAt: string | null;
   readonly disconnectedAt: string | null;
@@ -42,6 +44,7 @@ export function mapHost(row: Row): HostView {
     agentVersion: s(row, 'agent_version'),
     resticVersion: s(row, 'restic_version'),
     protocolVersion: n(row, 'protocol_version'),
+    hooksAllowed: n(row, 'allow_hooks') === null ? null : n(row, 'allow_hooks') === 1,
     enrolledAt: s(row, 'enrolled_at'),
     connectedAt: s(row, 'connected_at'),
     disconnectedAt: s(row, 'disconnected_at'),

@@ -29,6 +29,8 @@ export type HostRow = {
   readonly agent_version: string | null;
   readonly restic_version: string | null;
   readonly protocol_version: number | null;
+  /** The host's `allow_hooks` as its agent last said (1/0); NULL when the agent does not report it. */
+  readonly allow_hooks: number | null;
   readonly enrolled_at: string | null;
   readonly connected_at: string | null;
   readonly disconnected_at: string | null;
@@ -69,6 +71,7 @@ const newHost = (id: string): HostRow => ({
   agent_version: null,
   restic_version: null,
   protocol_version: null,
+  allow_hooks: null,
   enrolled_at: null,
   connected_at: null,
   disconnected_at: null,
@@ -143,8 +146,8 @@ function requested(view: View, event: ProjectionEvent & FleetEventOf<'JobRequest
 export const hostsProjection = defineProjection<HostsTables>({
   name: 'hosts',
   // 2: host_jobs follows each job's status through the job lifecycle; a late JobLost no longer
-  // overrides a reported backup outcome.
-  version: 2,
+  // overrides a reported backup outcome. 3: allow_hooks.
+  version: 3,
   tables: {
     hosts: {
       kind: 'keyed',
@@ -158,6 +161,7 @@ export const hostsProjection = defineProjection<HostsTables>({
         agent_version: 'TEXT',
         restic_version: 'TEXT',
         protocol_version: 'INTEGER',
+        allow_hooks: 'INTEGER',
         enrolled_at: 'TEXT',
         connected_at: 'TEXT',
         disconnected_at: 'TEXT',
@@ -214,6 +218,8 @@ export const hostsProjection = defineProjection<HostsTables>({
           agent_version: str(d, 'agent_version') ?? h.agent_version,
           restic_version: str(d, 'restic_version') ?? h.restic_version,
           protocol_version: num(d, 'protocol_version') ?? h.protocol_version,
+          // Each connection states it afresh; an agent that does not say leaves it unknown (NULL).
+          allow_hooks: typeof d['allow_hooks'] === 'boolean' ? (d['allow_hooks'] ? 1 : 0) : null,
         }));
       }
       case 'AgentDisconnected': {

@@ -53,6 +53,28 @@ describe('hosts projection (pure evolve)', () => {
     assert.deepEqual([hostRow()?.status, hostRow()?.last_seen], ['offline', at(3000)]);
   });
 
+  it('records whether the host allows hooks, as each connection states it; unknown when the agent does not say', () => {
+    given(enrolled, connected);
+    assert.equal(hostRow()?.allow_hooks, null, 'an agent that predates allow_hooks');
+    const saying = (allow: boolean, t: number): PlannedEvent =>
+      host('AgentConnected', {
+        protocol_version: 1,
+        agent_version: '0.2.0',
+        restic_version: '0.14.0',
+        hostname: 'web-01',
+        os: 'linux',
+        arch: 'amd64',
+        connected_at: at(t),
+        allow_hooks: allow,
+      });
+    when(saying(true, 2500));
+    assert.equal(hostRow()?.allow_hooks, 1);
+    when(saying(false, 2600));
+    assert.equal(hostRow()?.allow_hooks, 0);
+    when(agentConnected('h1', 2700));
+    assert.equal(hostRow()?.allow_hooks, null, 'a downgraded agent that does not say is unknown again');
+  });
+
   it('stays revoked whatever the agent does afterwards', () => {
     given(enrolled, host('HostRevoked', { revoked_at: at(1500) }, alice), connected);
     assert.deepEqual([hostRow()?.status, hostRow()?.revoked_at], ['revoked', at(1500)]);

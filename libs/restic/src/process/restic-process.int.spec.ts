@@ -147,6 +147,26 @@ describe('locateRestic (real filesystem)', () => {
     );
   });
 
+  it('a process that ignores the interrupt is killed after the grace period, and says so', async () => {
+    const stubborn = path.join(work, 'stubborn-restic');
+    fs.writeFileSync(stubborn, "#!/bin/sh\ntrap '' INT\necho started\nexec sleep 30\n", { mode: 0o755 });
+    const controller = new AbortController();
+    const started = Date.now();
+    const result = await runner.run({
+      bin: stubborn,
+      command: 'backup',
+      args: [],
+      timeoutMs: 60_000,
+      graceMs: 300,
+      signal: controller.signal,
+      onLine: () => controller.abort(),
+    });
+    assert.equal(result.cancelled, true);
+    assert.equal(result.killed, true);
+    assert.equal(result.signal, 'SIGKILL');
+    assert.ok(Date.now() - started < 20_000, 'did not wait for the sleep');
+  });
+
   it('a missing binary passed to run() is a spawn_failed error', async () => {
     await assert.rejects(
       runner.run({ bin: path.join(work, 'no-restic'), command: 'version', args: [], timeoutMs: 5000 }),
@@ -235,6 +255,7 @@ for (const b of binaries) {
       assert.ok(!cmdlineWhileRunning.includes(PASSWORD) && !cmdlineWhileRunning.includes(repo.url));
       assert.equal(cancelled.result.cancelled, true);
       assert.notEqual(cancelled.result.signal, 'SIGKILL', 'restic stopped on SIGINT within the grace period');
+      assert.equal(cancelled.result.killed, false);
       const outcome = classifyOutcome({
         command: 'backup',
         ...cancelled.result,

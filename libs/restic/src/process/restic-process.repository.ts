@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
+import { processStopper, type ProcessStopper } from './process-stopper';
 import { ResticError } from '../restic.errors';
 import { ResticVersion } from '../restic-version';
 import { waitForExit } from './child-exit';
@@ -19,11 +20,11 @@ export interface ResticRunOptions {
   command: string;
   args: readonly string[];
   cwd?: string;
-  /** Aborting sends SIGINT, then SIGKILL after `graceMs`. */
+  /** Aborting interrupts restic (SIGINT; Ctrl+C on Windows), then kills it after `graceMs`. */
   signal?: AbortSignal;
   /** Overall limit; on expiry the run is interrupted like a cancel and `timedOut` is set. */
   timeoutMs: number;
-  /** Between SIGINT and SIGKILL (default 10 s). SIGTERM is never used: 0.14 leaves a stale lock on it. */
+  /** Between the interrupt and the kill (default 10 s). SIGTERM is never used: 0.14 leaves a stale lock on it. */
   graceMs?: number;
   extraEnv?: Record<string, string>;
   /** Called for every non-blank line as it arrives, ANSI codes removed. */
@@ -49,6 +50,8 @@ export interface ResticRunResult {
   stdoutLines?: string[];
   cancelled: boolean;
   timedOut: boolean;
+  /** restic did not stop within the grace period and was killed: it may have left a stale lock. */
+  killed: boolean;
   pid: number | undefined;
 }
 
@@ -56,6 +59,8 @@ const TAIL_LINE_CHARS = 4096;
 
 /** Runs one restic command. The only place in the library that starts processes. */
 export class ResticProcessRepository {
+  constructor(private readonly stopper: ProcessStopper = processStopper()) {}
+
   async run(opts: ResticRunOptions): Promise<ResticRunResult> {
     if (!opts.bin) throw new ResticError('invalid_argument', 'bin is required', 'bin');
     if (typeof opts.command !== 'string' || !/^[a-z][a-z-]*$/.test(opts.command)) {
@@ -96,6 +101,7 @@ export class ResticProcessRepository {
         stdoutLines,
         cancelled: true,
         timedOut: false,
+        killed: false,
         pid: undefined,
       };
     }
@@ -113,11 +119,16 @@ export class ResticProcessRepository {
     let callbackError: unknown;
     let cancelled = false;
     let timedOut = false;
+    let killed = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const pid = child.pid;
     const interrupt = (): void => {
-      if (killTimer) return;
-      child.kill('SIGINT');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? 10_000);
+      if (killTimer || pid === undefined) return;
+      this.stopper.interrupt(pid);
+      killTimer = setTimeout(() => {
+        killed = true;
+        this.stopper.kill(pid);
+      }, opts.graceMs ?? 10_000);
     };
     const onAbort = (): void => {
       cancelled = true;
@@ -176,6 +187,7 @@ export class ResticProcessRepository {
         stdoutLines,
         cancelled,
         timedOut,
+        killed,
         pid: child.pid,
       };
     } finally {

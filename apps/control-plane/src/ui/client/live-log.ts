@@ -411,6 +411,9 @@ class LiveLog {
           if (fresh && finished && finished !== '—') {
             fresh.hidden = false;
             byId('final-stats')?.replaceWith(fresh);
+            // The last live progress is up to a second old; the server's card has the final totals.
+            const card = doc.getElementById('progress-card');
+            if (card && !card.hidden) byId('progress-card')?.replaceWith(card);
             return;
           }
         }

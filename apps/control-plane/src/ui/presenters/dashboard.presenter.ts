@@ -16,7 +16,8 @@ export interface FleetHostRow {
   readonly freshness: Freshness;
   readonly lastJob: { readonly id: string; readonly kind: string | null; readonly status: string } | null;
   readonly repoSizeBytes: number | null;
-  readonly repositorySet: boolean;
+  /** The configured repository (without credentials); null when none is configured. */
+  readonly repositoryUrl: string | null;
   readonly nextRun: { readonly at: string; readonly kind: string } | null;
   readonly agentVersion: string | null;
   /** Runs an agent older than the one this control plane serves. */
@@ -68,7 +69,7 @@ export class DashboardPresenter {
         freshness: backupFreshness(h.lastBackup?.at ?? null, schedules, now),
         lastJob: last ? { id: last.id, kind: last.kind, status: last.status } : null,
         repoSizeBytes: h.repoSizeBytes,
-        repositorySet: h.repository !== null,
+        repositoryUrl: h.repository?.url ?? null,
         nextRun: next ? { at: next.at.toISOString(), kind: next.kind } : null,
         agentVersion: h.agentVersion,
         agentOutdated: this.delivery.isOutdated(h.agentVersion),

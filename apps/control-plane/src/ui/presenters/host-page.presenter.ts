@@ -53,6 +53,36 @@ export interface HostPage {
   readonly kinds: readonly string[];
   /** The agent version this control plane serves, and whether this host runs an older one. */
   readonly agent: { readonly served: string | null; readonly outdated: boolean };
+  readonly hooks: HooksPolicy;
+}
+
+/** Whether a host runs schedule hooks, in words for the host page and the schedule form. */
+export interface HooksPolicy {
+  readonly allowed: boolean | null;
+  /** One or two words for the facts list. */
+  readonly label: string;
+  /** What that means for a schedule with a hook, and how to change it. */
+  readonly text: string;
+}
+
+export function hooksPolicy(allowed: boolean | null): HooksPolicy {
+  if (allowed === true)
+    return {
+      allowed,
+      label: 'allowed',
+      text: "This host runs schedule hooks (allow_hooks: true in its agent.yaml). They run as the agent's user, usually root.",
+    };
+  if (allowed === false)
+    return {
+      allowed,
+      label: 'not allowed',
+      text: "This host does not run hooks: a scheduled job with a pre or post hook fails without running anything. To allow them, set allow_hooks: true in the agent's agent.yaml on the host and restart the agent.",
+    };
+  return {
+    allowed,
+    label: 'not reported',
+    text: "This host's agent does not say whether it allows hooks: it predates that setting and runs every hook it is given. Upgrade the agent; hooks then need allow_hooks: true on the host.",
+  };
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
@@ -137,6 +167,7 @@ export class HostPagePresenter {
         tags: strList(firstBackup?.['tags'], ', '),
       },
       kinds: JOB_KINDS,
+      hooks: hooksPolicy(host.hooksAllowed),
       agent: {
         served: this.delivery.current?.version ?? null,
         outdated: this.delivery.isOutdated(host.agentVersion),

@@ -93,6 +93,61 @@ export function progressTextOf(p: JobView['progress']): ProgressText {
   };
 }
 
+/**
+ * The progress card of a job. While it runs: the last (throttled) progress
+ * report. Once it has succeeded: 100 %, and the totals of restic's summary
+ * when the job has one (the last report is up to a second old and often stops
+ * short, e.g. at 84 % and "0 / 1 files" for a backup of 200 files). A job that
+ * failed or was cancelled keeps the last report: that is where it stopped.
+ */
+export function progressCardOf(job: Pick<JobView, 'status' | 'progress' | 'stats'>): {
+  percent: number | null;
+  text: ProgressText;
+} {
+  const fromReport = (p: JobView['progress']) =>
+    p?.percentDone !== null && p?.percentDone !== undefined ? Math.round(p.percentDone * 1000) / 10 : null;
+  if (job.status !== 'succeeded' && job.status !== 'warning')
+    return { percent: fromReport(job.progress), text: progressTextOf(job.progress) };
+  const s = (typeof job.stats === 'object' && job.stats !== null ? job.stats : {}) as Record<string, unknown>;
+  const num = (k: string): number | null => (typeof s[k] === 'number' ? (s[k] as number) : null);
+  const files = num('total_files_processed') ?? job.progress?.totalFiles ?? null;
+  const bytes = num('total_bytes_processed') ?? job.progress?.totalBytes ?? null;
+  const seconds = num('total_duration');
+  const rate =
+    bytes !== null && seconds !== null && seconds > 0
+      ? Math.round(bytes / seconds)
+      : (job.progress?.bytesPerSecond ?? null);
+  return {
+    percent: 100,
+    text: progressTextOf({
+      percentDone: 1,
+      filesDone: files,
+      totalFiles: files,
+      bytesDone: bytes,
+      totalBytes: bytes,
+      etaSeconds: null,
+      bytesPerSecond: rate,
+      at: job.progress?.at ?? '',
+    }),
+  };
+}
+
+/**
+ * restic's backup summary as a raw JSON line: the Result card already says it
+ * in words. Current agents do not send it; logs of older ones still hold it.
+ */
+export function isBackupSummaryLine(kind: string | null, line: Pick<JobLogLineView, 'payload'>): boolean {
+  if (kind !== 'backup' || !line.payload.startsWith('{')) return false;
+  try {
+    const v: unknown = JSON.parse(line.payload);
+    return (
+      typeof v === 'object' && v !== null && (v as Record<string, unknown>)['message_type'] === 'summary'
+    );
+  } catch {
+    return false;
+  }
+}
+
 export function etaText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
@@ -142,22 +197,17 @@ export class JobPagePresenter {
     const lastRendered = lines.length > 0 ? lines[lines.length - 1]!.seq : -1;
     const moreLinesAfter =
       lines.length === SERVER_RENDERED_LINES && (job.lastSeq ?? -1) > lastRendered ? lastRendered : null;
-    const percent =
-      job.progress?.percentDone !== null && job.progress?.percentDone !== undefined
-        ? Math.round(job.progress.percentDone * 1000) / 10
-        : job.status === 'succeeded' || job.status === 'warning'
-          ? 100
-          : null;
+    const card = progressCardOf(job);
     return {
       job,
       hostName: host?.hostname ?? job.hostId ?? 'unknown host',
       active,
       canCancel: canOperate && active && job.cancelRequestedAt === null,
-      percent,
-      progressText: progressTextOf(job.progress),
+      percent: card.percent,
+      progressText: card.text,
       failure: failureOf(job),
       stats: statRowsOf(job.stats),
-      lines,
+      lines: lines.filter((l) => !isBackupSummaryLine(job.kind, l)),
       moreLinesAfter,
       logExpired,
       retentionDays: this.config.logRetentionDays,

@@ -38,6 +38,110 @@
     ];
   }
 
+  var DAY = 86400;
+  var OUTCOMES = [
+    ['succeeded', '--ok'],
+    ['warning', '--warn'],
+    ['failed', '--bad'],
+    ['cancelled', '--muted'],
+    ['lost', '--info'],
+  ];
+
+  function day(v) {
+    return new Date(v * 1000).toISOString().slice(0, 10);
+  }
+
+  /**
+   * Daily job outcomes as stacked bars. uPlot draws each series as bars from
+   * zero, so every series carries the running sum up to its outcome and they
+   * are drawn top segment first: each shorter bar paints over the taller one
+   * behind it, which leaves one coloured segment per outcome. The legend
+   * names each outcome with its colour and shows the hovered day's own counts
+   * (the last 30 days' total when no day is hovered).
+   */
+  function outcomes(data, width) {
+    var raw = OUTCOMES.map(function (k) {
+      return data[k[0]] || [];
+    });
+    var running = data.x.map(function () {
+      return 0;
+    });
+    var stacked = raw.map(function (counts) {
+      running = running.map(function (sum, i) {
+        return sum + (counts[i] || 0);
+      });
+      return running.slice();
+    });
+    var order = OUTCOMES.map(function (_, i) {
+      return OUTCOMES.length - 1 - i;
+    });
+    var totals = raw.map(function (counts) {
+      return counts.reduce(function (a, b) {
+        return a + b;
+      }, 0);
+    });
+    var bars = uPlot.paths.bars({ size: [0.7, 48], align: 0 });
+    var opts = {
+      width: width,
+      height: 220,
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: {
+        x: {
+          time: true,
+          range: function (u, min, max) {
+            return [min - DAY / 2, max + DAY / 2];
+          },
+        },
+        y: {
+          range: function (u, min, max) {
+            return [0, Math.max(4, max + 1)];
+          },
+        },
+      },
+      axes: [
+        Object.assign(axes()[0], { space: 60 }),
+        Object.assign(
+          axes(function (v) {
+            return Number.isInteger(v) ? String(v) : '';
+          })[1],
+          { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] },
+        ),
+      ],
+      series: [
+        {
+          label: 'Day',
+          value: function (u, v) {
+            return v == null ? 'last 30 days' : day(v);
+          },
+        },
+      ].concat(
+        order.map(function (i) {
+          var color = css(OUTCOMES[i][1]);
+          return {
+            label: OUTCOMES[i][0],
+            stroke: color,
+            fill: color,
+            width: 0,
+            paths: bars,
+            points: { show: false },
+            value: function (u, v, si, idx) {
+              return String(idx == null ? totals[i] : raw[i][idx] || 0);
+            },
+          };
+        }),
+      ),
+    };
+    return {
+      opts: opts,
+      series: [data.x].concat(
+        order.map(function (i) {
+          return stacked[i];
+        }),
+      ),
+    };
+  }
+
   function build(el) {
     var source = document.getElementById(el.getAttribute('data-source'));
     if (!source || typeof uPlot === 'undefined') return;
@@ -46,45 +150,9 @@
     var opts;
     var series;
     if (el.getAttribute('data-chart') === 'outcomes') {
-      var keys = [
-        ['succeeded', '--ok'],
-        ['warning', '--warn'],
-        ['failed', '--bad'],
-        ['cancelled', '--muted'],
-        ['lost', '--info'],
-      ];
-      series = [data.x].concat(
-        keys.map(function (k) {
-          return data[k[0]];
-        }),
-      );
-      opts = {
-        width: width,
-        height: 220,
-        scales: {
-          x: { time: true },
-          y: {
-            range: function (u, min, max) {
-              return [0, Math.max(4, max + 1)];
-            },
-          },
-        },
-        axes: axes(function (v) {
-          return Number.isInteger(v) ? String(v) : '';
-        }),
-        series: [{ label: 'Day', value: '{YYYY}-{MM}-{DD}' }].concat(
-          keys.map(function (k) {
-            var color = css(k[1]);
-            return {
-              label: k[0],
-              stroke: color,
-              fill: color + '33',
-              width: 2,
-              points: { show: true, size: 5 },
-            };
-          }),
-        ),
-      };
+      var built = outcomes(data, width);
+      opts = built.opts;
+      series = built.series;
     } else {
       series = [data.x, data.y];
       opts = {
