@@ -13,6 +13,11 @@ export { type JobLogLineView, JobLogQuery } from './queries/job-log.query';
 export { SnapshotsQuery, type SnapshotView } from './queries/snapshots.query';
 export { type HostSchedulesView, SchedulesQuery } from './queries/schedules.query';
 export { RepoStatsQuery, type RepoStatsView } from './queries/repo-stats.query';
+export {
+  RepositoriesQuery,
+  type RepositoryHostView,
+  type RepositoryView,
+} from './queries/repositories.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';
 export { AuditQuery, parseSince } from './audit/audit.query';

@@ -140,7 +140,10 @@ describe('projections rebuild and audit CLIs (real processes, real files)', () =
     appending = false;
     await writer;
     assert.equal(ran.code, 0, ran.stderr);
-    assert.match(ran.stdout, /^rebuilt hosts, jobs, snapshots, schedules, repo-stats from \d+ events/);
+    assert.match(
+      ran.stdout,
+      /^rebuilt hosts, jobs, snapshots, schedules, repo-stats, repositories from \d+ events/,
+    );
     assert.match(ran.stderr, /\[#+\] 100%/);
     const head = await store.headPosition();
     await runner.waitForPosition(head!, 20_000);

@@ -12,6 +12,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { UsersController } from './users.controller';
 
 /**
@@ -31,6 +32,7 @@ import { UsersController } from './users.controller';
     HostsCommandsController,
     JobsQueriesController,
     JobsCommandsController,
+    RepositoriesQueriesController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

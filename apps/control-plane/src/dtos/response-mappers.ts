@@ -4,6 +4,7 @@ import type {
   HostView,
   JobLogLineView,
   JobView,
+  RepositoryView,
   SnapshotView,
 } from '@rf/projections';
 
@@ -219,4 +220,28 @@ export const mapAuditLine = (l: AuditLine) => ({
   summary: l.summary,
   stream: l.stream,
   position: l.position,
+});
+
+/** `GET /api/repositories[/{id}]`: a repository and its attached hosts; secrets only as set / not set. */
+export interface RepositoryResponse {
+  id: string;
+  name: string;
+  url: string;
+  password_set: boolean;
+  /** The host whose `PUT /api/hosts/{id}/repository` history this repository stands for, if any. */
+  legacy_host_id: string | null;
+  hosts: Array<{ id: string; hostname: string | null }>;
+  registered_at: string;
+  updated_at: string;
+}
+
+export const mapRepositoryResponse = (r: RepositoryView): RepositoryResponse => ({
+  id: r.id,
+  name: r.name,
+  url: redactRepoUrl(r.url),
+  password_set: r.passwordSet,
+  legacy_host_id: r.legacyHostId,
+  hosts: r.hosts.map((h) => ({ id: h.id, hostname: h.hostname })),
+  registered_at: r.registeredAt,
+  updated_at: r.updatedAt,
 });

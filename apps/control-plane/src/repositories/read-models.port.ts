@@ -4,6 +4,7 @@ import type {
   JobLogQuery,
   JobsQuery,
   ProjectionLag,
+  RepositoriesQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
@@ -20,6 +21,7 @@ export interface ReadModels {
   readonly jobLog: JobLogQuery;
   readonly snapshots: SnapshotsQuery;
   readonly schedules: SchedulesQuery;
+  readonly repositories: RepositoriesQuery;
   readonly audit: AuditQuery;
   waitForPosition(position: Position, timeoutMs: number): Promise<void>;
   lag(): Promise<ProjectionLag>;

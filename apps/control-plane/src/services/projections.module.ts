@@ -8,6 +8,7 @@ import {
   JobLogQuery,
   JobsQuery,
   RepoStatsQuery,
+  RepositoriesQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
@@ -30,6 +31,7 @@ const QUERIES: QueryClass[] = [
   SnapshotsQuery,
   SchedulesQuery,
   RepoStatsQuery,
+  RepositoriesQuery,
   DashboardQuery,
 ];
 

@@ -4,6 +4,7 @@ import {
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  RepositoriesQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
@@ -13,6 +14,7 @@ import { FleetModule } from './fleet.module';
 import { HealthService } from './health.service';
 import { HostQueriesService } from './host-queries.service';
 import { JobQueriesService } from './job-queries.service';
+import { RepositoryQueriesService } from './repository-queries.service';
 import { FleetStateService } from './fleet-state.service';
 import { ProjectionsModule } from './projections.module';
 import { ProjectionStatus } from './projection-status.service';
@@ -71,7 +73,13 @@ export class ReadModelsProbes {
 }
 
 /** What the REST read endpoints call. */
-const queryServices = [HostQueriesService, JobQueriesService, AuditTrailService, HealthService];
+const queryServices = [
+  HostQueriesService,
+  JobQueriesService,
+  RepositoryQueriesService,
+  AuditTrailService,
+  HealthService,
+];
 
 /**
  * The read side: `READ_MODELS` over the ProjectionsModule (the query objects
@@ -90,6 +98,7 @@ const queryServices = [HostQueriesService, JobQueriesService, AuditTrailService,
         JobLogQuery,
         SnapshotsQuery,
         SchedulesQuery,
+        RepositoriesQuery,
         AuditQuery,
       ],
       useFactory: (
@@ -99,6 +108,7 @@ const queryServices = [HostQueriesService, JobQueriesService, AuditTrailService,
         jobLog: JobLogQuery,
         snapshots: SnapshotsQuery,
         schedules: SchedulesQuery,
+        repositories: RepositoriesQuery,
         audit: AuditQuery,
       ): ReadModels => ({
         hosts,
@@ -106,6 +116,7 @@ const queryServices = [HostQueriesService, JobQueriesService, AuditTrailService,
         jobLog,
         snapshots,
         schedules,
+        repositories,
         audit,
         waitForPosition: (position, timeoutMs) => status.waitForPosition(position, timeoutMs),
         lag: () => status.lag(),

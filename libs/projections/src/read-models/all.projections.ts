@@ -2,6 +2,7 @@ import type { ProjectionDefinition } from '../engine/projection.definition';
 import { hostsProjection } from './hosts.projection';
 import { jobsProjection } from './jobs.projection';
 import { repoStatsProjection } from './repo-stats.projection';
+import { repositoriesProjection } from './repositories.projection';
 import { schedulesProjection } from './schedules.projection';
 import { snapshotsProjection } from './snapshots.projection';
 
@@ -12,4 +13,5 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   snapshotsProjection,
   schedulesProjection,
   repoStatsProjection,
+  repositoriesProjection,
 ];
