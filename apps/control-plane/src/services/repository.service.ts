@@ -25,6 +25,7 @@ import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
+import type { RepositoryFactsState } from '../domain/fleet-state';
 import {
   defaultRepositoryOfHost,
   requireRepository,
@@ -32,6 +33,7 @@ import {
   usableRepositoriesOfHost,
 } from '../domain/repository.rules';
 import { KeyedMutex } from '../core/keyed-mutex';
+import { MetricsRegistry } from '../core/metrics.registry';
 
 export interface RepositorySecretsInput {
   readonly password: string;
@@ -72,7 +74,40 @@ export class RepositoryCommandsService {
     private readonly writer: FleetEventWriter,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly box: SecretBox,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    metrics.gauge(
+      'rf_repository_size_bytes',
+      'Size of each repository as last reported by an agent (restic stats)',
+      () => this.repositoryGauge((f) => f.sizeBytes),
+      ['repository_id', 'repository'],
+    );
+    metrics.gauge(
+      'rf_repository_last_maintenance_age_seconds',
+      'Time since a forget, prune or check last succeeded on each repository (absent: never)',
+      () => {
+        const now = Date.now();
+        return this.repositoryGauge((f) =>
+          f.lastMaintenanceAt === null ? null : Math.max(0, (now - f.lastMaintenanceAt) / 1000),
+        );
+      },
+      ['repository_id', 'repository'],
+    );
+  }
+
+  /** One gauge row per registered repository that has the fact. */
+  private repositoryGauge(
+    value: (facts: RepositoryFactsState) => number | null,
+  ): Array<{ labels: Record<string, string>; value: number }> {
+    const rows: Array<{ labels: Record<string, string>; value: number }> = [];
+    const state = this.fleet.state;
+    for (const repo of state.repositories.repositories.values()) {
+      const facts = state.repositoryFacts.get(repo.id);
+      const v = facts ? value(facts) : null;
+      if (v !== null) rows.push({ labels: { repository_id: repo.id, repository: repo.name }, value: v });
+    }
+    return rows;
+  }
 
   /** Registers a repository under a new id; its URL must hold no secret and must not be registered already. */
   async register(input: RepositoryDefinitionInput, ctx: CommandContext): Promise<RepositoryStateResponse> {
