@@ -43,7 +43,7 @@ import {
   isCatalogError,
   type Position,
 } from '@rf/events';
-import { type LogBatch } from '@rf/event-store';
+import { type LogBatch, type LogConsumerLag } from '@rf/event-store';
 import { SnapshottedState } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
 import { AppError } from '../core/app-error';
@@ -323,6 +323,11 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
       this.evaluating = undefined;
     });
     return this.evaluating;
+  }
+
+  /** How far the alerts state is behind the log, and how many events it applied since this start. */
+  lag(): Promise<LogConsumerLag> {
+    return this.followed.log.lag();
   }
 
   /** Resolves once nothing is being delivered (tests). */
