@@ -367,6 +367,13 @@ describe('repositories REST API, commands (e2e, real control plane, scripted age
     assert.equal(run.payload.repository_id, second.id);
     const [requested] = await readStream(cp.dataDir, `job-${named.body.job_id}`);
     assert.equal((requested?.data as { repository_id?: string }).repository_id, second.id);
+    const shown = await viewer.get<{ repository_id: string | null }>(`/api/jobs/${named.body.job_id}`);
+    assert.equal(shown.body.repository_id, second.id);
+    const onRepo = await viewer.get<{ jobs: Array<{ id: string }> }>(`/api/jobs?repository=${second.id}`);
+    assert.deepEqual(
+      onRepo.body.jobs.map((j) => j.id),
+      [named.body.job_id],
+    );
     await finishJob(agent, named.body.job_id, 'check');
 
     const viaRepo = await operator.post<{ job_id: string }>(`/api/repositories/${second.id}/jobs`, {
