@@ -424,6 +424,41 @@ describe('repositories REST API, commands (e2e, real control plane, scripted age
     assert.equal((await viewer.post(`/api/repositories/${second.id}/jobs`, { kind: 'check' })).status, 403);
   });
 
+  it('host schedules name their repository: written in for a host with one, required for a host with two', async () => {
+    const { host } = await onlineHost();
+    const schedule = { id: 'nightly', kind: 'backup', cron: '0 2 * * *', enabled: true, paths: ['/srv'] };
+    assert.equal(
+      (
+        await operator.put(`/api/hosts/${host.agentId}/repository`, {
+          url: '/srv/restic/s1',
+          password: SECRET,
+        })
+      ).status,
+      200,
+    );
+    const one = await operator.put(`/api/hosts/${host.agentId}/schedules`, { schedules: [schedule] });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    const listed = await viewer.get<{ schedules: Array<{ repository_id?: string }> }>(
+      `/api/hosts/${host.agentId}/schedules`,
+    );
+    assert.equal(listed.body.schedules[0]?.repository_id, legacyRepositoryId(host.agentId));
+
+    const second = await register('sched-second', '/srv/restic/s2');
+    await operator.post(`/api/repositories/${second.id}/hosts`, { host_id: host.agentId });
+    const ambiguous = await operator.put(`/api/hosts/${host.agentId}/schedules`, { schedules: [schedule] });
+    assert.equal(ambiguous.status, 400);
+    assert.equal(err(ambiguous).field, 'schedules.0.repository_id');
+    const foreign = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: randomUUID() }],
+    });
+    assert.equal(foreign.status, 400);
+    assert.equal(err(foreign).field, 'schedules.0.repository_id');
+    const named = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: second.id }],
+    });
+    assert.equal(named.status, 200, JSON.stringify(named.body));
+  });
+
   it('an agent without the repositories capability gets no job for a repository other than its default', async () => {
     const { host } = await onlineHost([]);
     assert.equal(

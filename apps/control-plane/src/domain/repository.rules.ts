@@ -1,10 +1,12 @@
 import {
   isTerminal,
+  jobArgsForSchedule,
   legacyRepositoryId,
   repositoriesOfHost,
   type JobArgs,
   type JobKind,
   type RepositoryState,
+  type Schedule,
 } from '@rf/events';
 import { AppError } from '../core/app-error';
 import type { FleetState, HostState, JobState } from './fleet-state';
@@ -174,4 +176,38 @@ export function chooseHostForRepository(
     if (!best || l < best.load) best = { hostId, load: l };
   }
   return best?.hostId ?? null;
+}
+
+/**
+ * A host's schedules with the repository each works on written in: checked
+ * like a job's (`resolveJobRepository`) when they are set, so a list that is
+ * ambiguous or names a repository the host cannot use is refused then, not at
+ * a fire; a schedule that leaves out `repository_id` on a host with one
+ * repository names it from then on (attaching a second one later keeps it
+ * where it was). Errors name `schedules.<i>.<field>`.
+ */
+export function placeSchedules(
+  state: FleetState,
+  host: HostState,
+  schedules: readonly Schedule[],
+): Schedule[] {
+  return schedules.map((schedule, i) => {
+    const args = jobArgsForSchedule(schedule);
+    try {
+      const repositoryId = resolveJobRepository(
+        state,
+        host,
+        schedule.kind,
+        args.ok ? args.value : {},
+        schedule.repository_id,
+      );
+      return repositoryId === undefined || schedule.repository_id !== undefined
+        ? schedule
+        : { ...schedule, repository_id: repositoryId };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      const field = `schedules.${i}.${err.details.field ?? 'repository_id'}`;
+      throw new AppError(err.code, `schedule ${schedule.id}: ${err.message}`, { field });
+    }
+  });
 }

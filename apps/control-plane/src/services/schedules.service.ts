@@ -17,6 +17,7 @@ import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
+import { placeSchedules } from '../domain/repository.rules';
 import { JobCommandsService } from './jobs.service';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -44,7 +45,7 @@ export class ScheduleCommandsService {
   /** Replaces the host's schedule list (version + 1) and pushes it to the agent if online. Returns the new version. */
   async setSchedules(hostId: string, rawSchedules: unknown, ctx: CommandContext): Promise<number> {
     await this.fleet.syncHost(hostId);
-    requireHost(this.fleet.state, hostId);
+    const host = requireHost(this.fleet.state, hostId);
     const version = await this.locks.run(hostId, async () => {
       const current = this.fleet.state.schedules.get(hostId);
       const next = (current?.version ?? 0) + 1;
@@ -57,12 +58,13 @@ export class ScheduleCommandsService {
         },
       );
       if (!checked.ok) throw invalidInput(checked.issues);
+      const schedules = placeSchedules(this.fleet.state, host, checked.value.schedules);
       await this.writer.append(
         schedulesStream(hostId),
         [
           {
             type: 'SchedulesChanged',
-            data: { host_id: hostId, version: next, schedules: checked.value.schedules },
+            data: { host_id: hostId, version: next, schedules },
           },
         ],
         ctx,
