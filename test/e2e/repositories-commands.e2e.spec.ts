@@ -457,6 +457,19 @@ describe('repositories REST API, commands (e2e, real control plane, scripted age
       schedules: [{ ...schedule, repository_id: second.id }],
     });
     assert.equal(named.status, 200, JSON.stringify(named.body));
+
+    const detach = await operator.delete(`/api/repositories/${second.id}/hosts/${host.agentId}`);
+    assert.equal(detach.status, 409, 'a schedule would fire into a repository the host no longer has');
+    assert.match(
+      err(detach).message,
+      new RegExp(`schedules name repository sched-second .*${host.agentId}/nightly`),
+    );
+    assert.equal((await admin.delete(`/api/repositories/${second.id}`)).status, 409);
+    const moved = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: legacyRepositoryId(host.agentId) }],
+    });
+    assert.equal(moved.status, 200);
+    assert.equal((await operator.delete(`/api/repositories/${second.id}/hosts/${host.agentId}`)).status, 200);
   });
 
   it('an agent without the repositories capability gets no job for a repository other than its default', async () => {

@@ -35,6 +35,23 @@ export function unfinishedJobsOnRepository(state: FleetState, repositoryId: stri
   return out;
 }
 
+/** Host schedules that name the repository (as the one they work on or a copy's destination), as `host/schedule`. */
+export function schedulesNamingRepository(
+  state: FleetState,
+  repositoryId: string,
+  hostId?: string,
+): string[] {
+  const out: string[] = [];
+  for (const [h, list] of state.schedules) {
+    if (hostId !== undefined && h !== hostId) continue;
+    for (const s of list.schedules) {
+      const to = (s.options as { to_repository_id?: unknown } | undefined)?.to_repository_id;
+      if (s.repository_id === repositoryId || to === repositoryId) out.push(`${h}/${s.id}`);
+    }
+  }
+  return out;
+}
+
 function copyDestinationOf(kind: JobKind, args: JobArgs): string | undefined {
   if (kind !== 'copy') return undefined;
   const to = (args as { to_repository_id?: unknown }).to_repository_id;

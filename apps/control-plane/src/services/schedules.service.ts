@@ -13,6 +13,7 @@ import {
 } from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
+import { AppError } from '../core/app-error';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
@@ -122,24 +123,35 @@ export class ScheduleCommandsService {
     hostId: string,
     message: WireMessageOf<'schedule.fire'>,
     decision: FireDecision,
-  ): Promise<string> {
+  ): Promise<string | null> {
     const jobId = jobIdForScheduleFire(message.id);
     if (this.fleet.state.jobs.has(jobId)) return jobId;
     const scheduleId = decision.schedule.id;
-    return this.jobs.requestJob(
-      hostId,
-      decision.schedule.kind,
-      decision.args,
-      this.fireContext(message, scheduleId),
-      {
-        scheduleId,
-        jobId,
-        eventId: eventIdFromEnvelope(message.id, 1),
-        ...(decision.schedule.repository_id !== undefined
-          ? { repositoryId: decision.schedule.repository_id }
-          : {}),
-      },
-    );
+    try {
+      return await this.jobs.requestJob(
+        hostId,
+        decision.schedule.kind,
+        decision.args,
+        this.fireContext(message, scheduleId),
+        {
+          scheduleId,
+          jobId,
+          eventId: eventIdFromEnvelope(message.id, 1),
+          ...(decision.schedule.repository_id !== undefined
+            ? { repositoryId: decision.schedule.repository_id }
+            : {}),
+        },
+      );
+    } catch (err) {
+      // A refusal (the schedule's repository is gone from this host) is final: acking the fire
+      // keeps the agent from resending it forever; the reason is logged for the operator.
+      if (!(err instanceof AppError)) throw err;
+      this.logger.warn(
+        { host_id: hostId, schedule_id: scheduleId, code: err.code, field: err.details.field },
+        `schedule fire started no job: ${err.message}`,
+      );
+      return null;
+    }
   }
 
   private fireContext(message: WireMessageOf<'schedule.fire'>, scheduleId: string): CommandContext {
