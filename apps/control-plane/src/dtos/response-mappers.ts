@@ -111,6 +111,7 @@ export interface JobResponse {
   status: string;
   actor: { kind: string; id: string; name: string | null } | null;
   schedule_id: string | null;
+  repository_id: string | null;
   requested_at: string | null;
   dispatched_at: string | null;
   accepted_at: string | null;
@@ -146,6 +147,7 @@ export function mapJobResponse(view: JobView): JobResponse {
     status: view.status,
     actor: view.actor ? { kind: view.actor.kind, id: view.actor.id, name: view.actor.name } : null,
     schedule_id: view.scheduleId,
+    repository_id: view.repositoryId,
     requested_at: view.requestedAt,
     dispatched_at: view.dispatchedAt,
     accepted_at: view.acceptedAt,
