@@ -111,7 +111,7 @@ export class FleetState {
     const parsed = parseStreamName(recorded.streamId);
     if (!parsed) return;
     const event = fromRecorded(recorded);
-    const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    const at = Date.parse(event.metadata.received_at) || event.created.getTime();
     this.fold(event, recorded, at);
     if (at > this.clock) this.clock = at;
     if (parsed.category === 'job') this.requeue(parsed.id);
