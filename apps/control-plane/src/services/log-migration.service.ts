@@ -3,7 +3,7 @@ import { ORIGINAL_CREATED_KEY, type EventData, type Position, type RecordedEvent
 
 /**
  * Copies one event log into another through the EventStore port
- * (`restic-fleet migrate`, docs/operations.md "Moving to EventStoreDB").
+ * (`restic-fleet migrate`, docs/eventstoredb.md "Moving an installation").
  *
  * Every event keeps its id, type, data, metadata, stream and revision; only its
  * position is new (the target numbers `$all` its own way) and its store time,

@@ -41,7 +41,7 @@ export interface EventMetadata {
   readonly original_created?: string;
 }
 
-/** The metadata key that carries an event's time across a copy into another log (docs/operations.md). */
+/** The metadata key that carries an event's time across a copy into another log (docs/eventstoredb.md). */
 export const ORIGINAL_CREATED_KEY = 'original_created';
 
 /** The event's own time: the original one for an event copied from another log, else the store's. */
