@@ -12,9 +12,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSqliteEventStore, isEventStoreError, type EventStore } from '@rf/event-store';
+import { createSqliteEventStore, isEventStoreError, readLogIdentity, type EventStore } from '@rf/event-store';
 import type { RecordedEvent } from '@rf/events';
-import { ALL_PROJECTIONS, dumpReadModels, openReadModelsDatabase, rebuildReadModels } from '@rf/projections';
+import {
+  ALL_PROJECTIONS,
+  dumpReadModels,
+  openReadModelsDatabase,
+  readModelsLogId,
+  rebuildReadModels,
+} from '@rf/projections';
 import { repoRoot } from '../../../../test/support/control-plane.process';
 import { controlPlaneCli } from '../../../../test/support/fleet';
 import { MIGRATED_READ_MODELS } from './migrate.command';
@@ -141,6 +147,11 @@ describe('restic-fleet migrate (SQLite log into a second SQLite log through the 
         const head = held.at(-1)!.position.commit.toString();
         assert.equal(checkpoints.length, ALL_PROJECTIONS.length);
         for (const c of checkpoints) assert.equal(c.commit_pos, head, `${c.name} is at the target's head`);
+        // Stamped with the target's own log id, never the source's (serve on the target takes them, and only them).
+        const targetLog = await readLogIdentity(copy);
+        assert.ok(targetLog);
+        assert.equal(readModelsLogId(migrated), targetLog);
+        assert.notEqual(await readLogIdentity(source), targetLog);
       } finally {
         migrated.close();
         reference.close();

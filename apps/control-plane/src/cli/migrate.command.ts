@@ -3,12 +3,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   createEventStore,
+  ensureLogIdentity,
   EventStoreConfigError,
   parseEventStoreConfig,
   type EventStore,
   type EventStoreConfig,
 } from '@rf/event-store';
-import { ALL_PROJECTIONS, dumpReadModels, openReadModelsDatabase, rebuildReadModels } from '@rf/projections';
+import {
+  ALL_PROJECTIONS,
+  dumpReadModels,
+  openReadModelsDatabase,
+  rebuildReadModels,
+  stampReadModelsLog,
+} from '@rf/projections';
 import { isDeepStrictEqual } from 'node:util';
 import { AppConfig } from '../core/app-config';
 import { LogMigration, type MigrationProgress } from '../services/log-migration.service';
@@ -193,8 +200,12 @@ async function buildReadModels(
         return `the read models built from the target differ from the source's in table ${table} (${a[table]?.length ?? 0} rows from the source, ${b[table]?.length ?? 0} from the target)`;
       }
     }
+    // Stamped with the target's own id (the source's stays with the source: it is metadata, never copied),
+    // so serve on the target takes them, and refuses the old readmodels.db (docs/architecture.md, "Log identity").
+    const targetLog = await ensureLogIdentity(target);
+    stampReadModelsLog(migrated, targetLog);
     out.stdout(
-      `read models rebuilt from the target (${built.eventsRead} events) into ${migratedPath}; they match a rebuild from the source\n`,
+      `read models rebuilt from the target (${built.eventsRead} events, log ${targetLog}) into ${migratedPath}; they match a rebuild from the source\n`,
     );
     return undefined;
   } finally {
