@@ -250,8 +250,7 @@ export class LogMigration {
         return t.revision >= e.revision;
       }
       const meta = await this.target.getStreamMetadata(e.streamId);
-      const truncated = meta.truncateBefore;
-      return truncated !== undefined && truncated !== SOFT_DELETED && e.revision < truncated;
+      return !isSoftDeleted(meta) && meta.truncateBefore !== undefined && e.revision < meta.truncateBefore;
     } catch (err) {
       if (isEventStoreError(err, 'StreamDeleted')) return true;
       if (isEventStoreError(err, 'StreamNotFound')) return false;
@@ -370,15 +369,20 @@ interface StreamState {
 async function streamState(store: EventStore, stream: string): Promise<StreamState> {
   try {
     const metadata = await store.getStreamMetadata(stream);
-    return { deleted: metadata.truncateBefore === SOFT_DELETED ? 'soft' : false, metadata };
+    return { deleted: isSoftDeleted(metadata) ? 'soft' : false, metadata };
   } catch (err) {
     if (isEventStoreError(err, 'StreamDeleted')) return { deleted: 'hard', metadata: {} };
     throw err;
   }
 }
 
-/** How both stores mark a soft-deleted stream's truncation (EventStoreDB's long.MaxValue, as a number). */
-const SOFT_DELETED = Number.MAX_SAFE_INTEGER;
+/**
+ * A soft delete truncates before "the largest revision": the SQLite store
+ * writes Number.MAX_SAFE_INTEGER, EventStoreDB long.MaxValue (read as a
+ * number, about 9.22e18).
+ */
+const isSoftDeleted = (m: StreamMetadata): boolean =>
+  m.truncateBefore !== undefined && m.truncateBefore >= Number.MAX_SAFE_INTEGER;
 
 function sameMetadata(a: StreamMetadata, b: StreamMetadata): boolean {
   return canonical(a) === canonical(b);
