@@ -1,7 +1,7 @@
 /**
  * Alerts end to end: a real control plane process, a real agent running real
- * restic on a local repository, and a webhook receiver in this process that
- * checks every X-RF-Signature itself. Failing and recovering backups, an
+ * restic on a local repository, a webhook receiver in this process that
+ * checks every X-RF-Signature itself, and a real SMTP server for e-mail. Failing and recovering backups, an
  * anomaly from a real backup, an agent killed and back, a schedule whose
  * backups stop, and a control plane SIGKILLed around a delivery.
  */
@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HttpReceiver, type ReceivedRequest } from '@rf/alerts/testing';
+import { HttpReceiver, type ReceivedRequest, selfSignedCertificate, SmtpReceiver } from '@rf/alerts/testing';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { configureChannel, setAlertRules } from '../support/alert-channels';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
@@ -56,7 +56,12 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
   const repo = path.join(root, 'repo');
   const failing = path.join(root, 'data', 'docs');
   const many = path.join(root, 'data', 'many');
+  // The SMTP server's self-signed certificate, trusted by the control plane the way an operator would: NODE_EXTRA_CA_CERTS.
+  const tls = selfSignedCertificate();
+  const caFile = path.join(root, 'smtp-ca.pem');
+  fs.writeFileSync(caFile, tls.cert);
   const env = {
+    NODE_EXTRA_CA_CERTS: caFile,
     RF_HEARTBEAT_INTERVAL_S: '2',
     RF_ALERTS_EVALUATE_MS: '500',
     RF_NOTIFY_RETRY_BASE_MS: '500',
@@ -65,6 +70,7 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
   let cp: ControlPlaneProcess;
   let admin: RestClient;
   let rx: HttpReceiver;
+  let smtp: SmtpReceiver;
   let agent: FleetAgent;
   let hostId = '';
 
@@ -124,6 +130,7 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
     const restic = resticBinariesForTests()[0];
     assert.ok(restic, 'a restic binary');
     rx = await HttpReceiver.start();
+    smtp = await SmtpReceiver.start({}, tls);
     fs.mkdirSync(cpDir, { recursive: true });
     cpPort = await freePort();
     await startControlPlane();
@@ -146,6 +153,20 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
       name: 'ops',
       settings: { url: rx.url('/hook'), secret: SECRET },
     });
+    await configureChannel(cpDir, {
+      kind: 'email',
+      name: 'on-call mail',
+      settings: {
+        host: '127.0.0.1',
+        port: smtp.port,
+        security: 'starttls',
+        username: 'rf',
+        password: 'mail-pass',
+        from: 'fleet@example.com',
+        to: ['ops@example.com'],
+      },
+      routing: { rules: ['job_failed'] },
+    });
     await setAlertRules(cpDir, {
       rules: { agent_offline: { threshold_s: 60 }, backup_overdue: { threshold_s: 60 } },
     });
@@ -155,6 +176,7 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
     await agent?.stop().catch(() => undefined);
     await cp?.stop().catch(() => undefined);
     await rx?.close();
+    await smtp?.close();
     if (process.env.RF_KEEP_ALERTS_DIR) console.log(`alerts e2e dir kept: ${root}`);
     else fs.rmSync(root, { recursive: true, force: true });
   });
@@ -175,6 +197,26 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
     assert.equal(resolved.alert.state, 'resolved');
     assert.notEqual(resolved.delivery, raised.delivery);
     assert.ok(!cp.logText().includes(SECRET), 'the webhook secret never reaches the control plane log');
+  });
+
+  it('the job_failed alert and its resolution also arrive by e-mail through a real SMTP server (STARTTLS, login)', async () => {
+    const mails = await eventually(
+      'two e-mails',
+      () => (smtp.received.length >= 2 ? smtp.received : undefined),
+      30_000,
+    );
+    for (const m of mails) {
+      assert.equal(m.secure, true, 'STARTTLS was used');
+      assert.equal(m.user, 'rf');
+      assert.deepEqual(m.envelopeTo, ['ops@example.com']);
+      assert.equal(m.mail.from?.value[0]?.address, 'fleet@example.com');
+      assert.ok(m.mail.messageId, 'a Message-ID (derived from the delivery id)');
+    }
+    const [raised, resolved] = [mails[0]!, mails[1]!];
+    assert.match(`${raised.mail.subject ?? ''} ${raised.mail.text ?? ''}`, /backup job failed/);
+    assert.match(`${resolved.mail.subject ?? ''} ${resolved.mail.text ?? ''}`, /resolved/i);
+    assert.notEqual(raised.mail.messageId, resolved.mail.messageId);
+    assert.ok(!cp.logText().includes('mail-pass'), 'the SMTP password never reaches the control plane log');
   });
 
   it('a real backup after most of the data set changed raises backup_anomaly', async () => {
