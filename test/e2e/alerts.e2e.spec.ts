@@ -73,6 +73,7 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
   let smtp: SmtpReceiver;
   let agent: FleetAgent;
   let hostId = '';
+  let webhookId = '';
 
   const startControlPlane = async (): Promise<void> => {
     cp = await ControlPlaneProcess.start({ dataDir: cpDir, port: cpPort, env, startTimeoutMs: 60_000 });
@@ -148,7 +149,7 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
     await setPassword(PASSWORD);
     const init = await runJob({ kind: 'init' });
     assert.equal(init.status, 'succeeded', init.error ?? '');
-    await configureChannel(cpDir, {
+    webhookId = await configureChannel(cpDir, {
       kind: 'webhook',
       name: 'ops',
       settings: { url: rx.url('/hook'), secret: SECRET },
@@ -237,6 +238,36 @@ describe('alerts end to end (real control plane, real agent, real restic, signed
     const anomaly = await notice('alert.raised', 'backup_anomaly');
     assert.equal(anomaly.alert.job_id, changed.id);
     assert.match(anomaly.alert.summary, /changed or added 1[,.\u202f ]?4\d\d files/);
+  });
+
+  it('a receiver answering 500 twice, then 200, gets the notice three times under one delivery id and one NotificationSent', async () => {
+    const skip = rx.requests.length;
+    rx.answer(500, 500);
+    await setPassword('not-the-repository-password');
+    const bad = await runJob({ kind: 'backup', paths: [failing] });
+    assert.equal(bad.status, 'failed');
+    const raised = await notice('alert.raised', 'job_failed', skip);
+    const attempts = rx.requests.slice(skip).filter((r) => r.headers['x-rf-delivery'] === raised.delivery);
+    assert.deepEqual(
+      attempts.map((r) => r.status),
+      [500, 500, 200],
+    );
+    attempts.forEach(verified);
+    const records = await eventually(
+      'the three attempts recorded',
+      async () => {
+        const types = (await readStream(cpDir, `delivery-${raised.alert.id}`))
+          .filter((e) => (e.data as { channel_id: string }).channel_id === webhookId)
+          .map((e) => `${e.type}#${(e.data as { attempt: number }).attempt}`);
+        return types.includes('NotificationSent#3') ? types : undefined;
+      },
+      30_000,
+    );
+    assert.deepEqual(records, ['NotificationFailed#1', 'NotificationFailed#2', 'NotificationSent#3']);
+    await setPassword(PASSWORD);
+    const good = await runJob({ kind: 'backup', paths: [failing] });
+    assert.equal(good.status, 'succeeded', good.error ?? '');
+    await notice('alert.resolved', 'job_failed', skip);
   });
 
   it('an agent killed for longer than the threshold raises agent_offline, and its schedule backup_overdue; its return resolves both', async () => {
