@@ -3,6 +3,8 @@ import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
 import { AgentDeliveryController } from './agent-delivery.controller';
 import { AgentUpdatesController } from './agent-updates.controller';
+import { AlertRulesController } from './alert-rules.controller';
+import { AlertsController } from './alerts.controller';
 import { ApiTokensController } from './api-tokens.controller';
 import { AuditController } from './audit.controller';
 import { AuthController } from './auth.controller';
@@ -12,6 +14,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { NotificationChannelsController } from './notification-channels.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { UsersController } from './users.controller';
 
@@ -33,6 +36,9 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    AlertsController,
+    AlertRulesController,
+    NotificationChannelsController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

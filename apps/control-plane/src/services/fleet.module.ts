@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WritePositions } from '../domain/write-positions';
 import { AgentDeliveryService } from './agent-delivery.service';
+import { AlertCommandsService } from './alert-commands.service';
 import { AgentUpdatesService } from './agent-updates.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
@@ -21,6 +22,7 @@ const services = [
   WritePositions,
   AgentDeliveryService,
   AgentUpdatesService,
+  AlertCommandsService,
 ];
 
 /**

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { CommandContext } from '../core/command-context';
+import { ChannelDto } from '../dtos/alert.dtos';
+import type { NotificationChannelResponse } from '../dtos/response-mappers';
+import { Roles } from '../middleware/auth.decorators';
+import { ParseIdPipe, RequestContext } from '../middleware/request-context';
+import { AlertCommandsService } from '../services/alert-commands.service';
+import { AlertQueriesService } from '../services/alert-queries.service';
+
+/** Notification channels (docs/alerts.md, "Channels"). Admin only; secrets are never answered. */
+@ApiTags('alerts')
+@Controller('api/notification-channels')
+@Roles('admin')
+export class NotificationChannelsController {
+  constructor(
+    private readonly queries: AlertQueriesService,
+    private readonly commands: AlertCommandsService,
+  ) {}
+
+  @Get()
+  @ApiOkResponse({ description: 'Every channel with its latest deliveries; secrets only as {set}.' })
+  list(): Promise<{ channels: NotificationChannelResponse[] }> {
+    return this.queries.channels();
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ description: 'One channel with its latest deliveries; secrets only as {set}.' })
+  get(@Param('id', ParseIdPipe) id: string): Promise<NotificationChannelResponse> {
+    return this.queries.channel(id);
+  }
+
+  @Post()
+  @ApiCreatedResponse({ description: '{id} of the new channel.' })
+  create(@Body() dto: ChannelDto, @RequestContext() ctx: CommandContext): Promise<{ id: string }> {
+    return this.commands.createChannel(dto, ctx);
+  }
+
+  @Put(':id')
+  @ApiOkResponse({ description: 'The channel as stored; secrets left out keep their value.' })
+  async update(
+    @Param('id', ParseIdPipe) id: string,
+    @Body() dto: ChannelDto,
+    @RequestContext() ctx: CommandContext,
+  ): Promise<NotificationChannelResponse> {
+    await this.commands.updateChannel(id, dto, ctx);
+    return this.queries.channel(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@Param('id', ParseIdPipe) id: string, @RequestContext() ctx: CommandContext): Promise<void> {
+    await this.commands.removeChannel(id, ctx);
+  }
+
+  @Post(':id/test')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ description: '{delivered: true}; 502 {error} when the receiver did not accept it.' })
+  test(@Param('id', ParseIdPipe) id: string): Promise<{ delivered: true }> {
+    return this.commands.testChannel(id);
+  }
+}
