@@ -20,8 +20,11 @@ import {
   hostOverridesIssues,
   type AlertRuleSettings,
   type FleetEventDataMap,
+  CHANNEL_KINDS,
+  checkClass,
+  ChannelRouting,
+  isChannelKind,
   type ChannelKind,
-  type ChannelRouting,
   type FieldIssue,
 } from '@rf/events';
 import { AppError } from '../core/app-error';
@@ -35,12 +38,35 @@ export interface AlertRulesConfiguration {
   readonly host_overrides: Readonly<Record<string, AlertRuleSettings>>;
 }
 
+/** A channel as an operator enters it (API or form); checked field by field here, so both get the same errors. */
 export interface ChannelInput {
-  readonly kind: ChannelKind;
+  readonly kind: string;
   readonly name: string;
   /** As the operator typed them; secrets left out on an edit keep their stored value. */
   readonly settings: unknown;
-  readonly routing?: ChannelRouting;
+  readonly routing?: unknown;
+}
+
+/** The input's kind, name and routing checked; every problem named by its field. */
+function checkChannel(input: ChannelInput): {
+  kind: ChannelKind;
+  routing: ChannelRouting | undefined;
+  issues: FieldIssue[];
+} {
+  const issues: FieldIssue[] = [];
+  const kind = isChannelKind(input.kind) ? input.kind : null;
+  if (kind === null)
+    issues.push({ field: 'kind', message: `kind must be one of: ${CHANNEL_KINDS.join(', ')}` });
+  const name = input.name.trim();
+  if (name === '' || name.length > 128)
+    issues.push({ field: 'name', message: 'name must be 1-128 characters' });
+  let routing: ChannelRouting | undefined;
+  if (input.routing !== undefined) {
+    const checked = checkClass(ChannelRouting, { ...(input.routing as object) }, 'routing');
+    if (checked.ok) routing = routingOf(checked.value);
+    else issues.push(...checked.issues);
+  }
+  return { kind: kind ?? 'webhook', routing, issues };
 }
 
 type StoredFleetEvent = ReturnType<typeof fromRecorded>;
@@ -227,14 +253,15 @@ export class AlertCommandsService {
     expectedRevision: number | 'no_stream',
     ctx: CommandContext,
   ): Promise<void> {
-    let settings: ChannelConfiguredData['settings'];
+    const { kind, routing, issues } = checkChannel(input);
+    let settings: ChannelConfiguredData['settings'] = {};
     try {
-      settings = sealChannelSettings(input.kind, input.settings, this.sealer(), previous);
+      settings = sealChannelSettings(kind, input.settings, this.sealer(), previous);
     } catch (err) {
-      if (err instanceof ChannelSettingsError) throw invalid(err.issues);
-      throw err;
+      if (!(err instanceof ChannelSettingsError)) throw err;
+      issues.push(...err.issues);
     }
-    const routing = routingOf(input.routing);
+    if (issues.length > 0) throw invalid(issues);
     await this.writer.append(
       channelStream(id),
       [
@@ -242,8 +269,8 @@ export class AlertCommandsService {
           type: 'ChannelConfigured',
           data: {
             channel_id: id,
-            kind: input.kind,
-            name: input.name,
+            kind,
+            name: input.name.trim(),
             settings,
             ...(routing !== undefined ? { routing } : {}),
             configured_at: new Date().toISOString(),

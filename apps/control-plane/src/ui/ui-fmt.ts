@@ -7,5 +7,7 @@ export const fmt = {
   timestamp: format.timestamp,
   duration: format.duration,
   statusTone: format.statusTone,
+  severityTone: format.severityTone,
+  ruleLabel: format.ruleLabel,
   cronText: format.cronText,
 };
