@@ -77,6 +77,8 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
   const shotDirs: string[] = [];
 
   const shot = async (name: string, p: Page = page): Promise<void> => {
+    // The top bar is sticky: a page scrolled by the last action would show it mid-page.
+    await p.evaluate(() => window.scrollTo(0, 0));
     for (const dir of shotDirs) await p.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
   };
   const login = async (p: Page, user: string, password: string): Promise<void> => {

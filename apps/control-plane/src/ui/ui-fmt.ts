@@ -9,5 +9,6 @@ export const fmt = {
   statusTone: format.statusTone,
   severityTone: format.severityTone,
   ruleLabel: format.ruleLabel,
+  fieldMessage: format.fieldMessage,
   cronText: format.cronText,
 };

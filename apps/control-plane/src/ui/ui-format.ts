@@ -101,6 +101,10 @@ const RULE_LABELS: { readonly [R in AlertRuleName]: string } = {
   backup_anomaly: 'Backup anomaly',
 };
 
+/** A validation message shown next to its own field: `settings.url must …` → `must …`. */
+export const fieldMessage = (field: string, message: string): string =>
+  message.startsWith(`${field} `) ? message.slice(field.length + 1) : message;
+
 /** `backup_overdue` → `Backup overdue`. */
 export const ruleLabel = (rule: string): string => (isAlertRuleName(rule) ? RULE_LABELS[rule] : rule);
 

@@ -81,6 +81,8 @@ export interface RuleRow {
   readonly id: AlertRuleName;
   readonly label: string;
   readonly takesThreshold: boolean;
+  /** What the threshold means for this rule. */
+  readonly thresholdHint: string;
   readonly defaults: { readonly enabled: boolean; readonly severity: string; readonly thresholdMin: string };
   readonly setting: { readonly enabled: string; readonly severity: string; readonly thresholdMin: string };
 }
@@ -242,6 +244,12 @@ export class AlertSettingsPresenter {
   }
 }
 
+const THRESHOLD_HINTS: Partial<Record<AlertRuleName, string>> = {
+  backup_overdue: 'grace after the schedule’s own interval; auto: max(60 min, 25 % of the interval)',
+  agent_offline: 'how long a host may stay offline',
+  schedules_not_applied: 'how long an online agent may lag behind its schedules',
+};
+
 function ruleRow(id: AlertRuleName, config: AlertRulesConfiguration): RuleRow {
   const d = RULE_DEFAULTS[id];
   const s = config.rules[id] ?? {};
@@ -249,10 +257,11 @@ function ruleRow(id: AlertRuleName, config: AlertRulesConfiguration): RuleRow {
     id,
     label: ruleLabel(id),
     takesThreshold: THRESHOLD_RULES.includes(id),
+    thresholdHint: THRESHOLD_HINTS[id] ?? '',
     defaults: {
       enabled: d.enabled,
       severity: d.severity,
-      thresholdMin: id === 'backup_overdue' ? 'max(60, 25 % of the interval)' : minutes(d.threshold_s),
+      thresholdMin: id === 'backup_overdue' ? 'auto' : minutes(d.threshold_s),
     },
     setting: {
       enabled: s.enabled === undefined ? '' : s.enabled ? 'on' : 'off',
