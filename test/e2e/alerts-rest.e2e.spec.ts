@@ -25,26 +25,26 @@ const hour = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 const ALERTS: SeededAlert[] = [
   {
     id: randomUUID(),
-    rule: 'job_failed',
-    severity: 'error',
+    rule: 'agent_offline',
+    severity: 'warning',
     host: HOST,
-    summary: 'backup job failed on db-7: wrong password',
+    summary: 'db-7 has been offline for 3 hours',
     raisedAt: hour(3),
   },
   {
     id: randomUUID(),
-    rule: 'agent_offline',
+    rule: 'log_lines_dropped',
     severity: 'warning',
     host: OTHER,
-    summary: 'web-3 has been offline for 20 minutes',
+    summary: 'the agent on web-3 dropped 120 log lines',
     raisedAt: hour(2),
   },
   {
     id: randomUUID(),
-    rule: 'backup_overdue',
+    rule: 'backup_anomaly',
     severity: 'error',
     host: OTHER,
-    summary: 'no backup of web-3 for 30 hours',
+    summary: 'a backup of web-3 changed 48,210 files (median of the last 10: 35)',
     raisedAt: hour(1),
   },
 ];
@@ -115,12 +115,12 @@ describe('alerts REST API (e2e: real control plane, real HTTP receiver)', () => 
     assert.equal(open.status, 200);
     assert.deepEqual(
       open.body.alerts.map((a) => a.rule),
-      ['backup_overdue', 'job_failed', 'agent_offline'],
+      ['backup_anomaly', 'log_lines_dropped', 'agent_offline'],
     );
-    assert.deepEqual(open.body.alerts[1]?.host, HOST);
+    assert.deepEqual(open.body.alerts[2]?.host, HOST);
     const onHost = await viewer.get<{ alerts: AlertBody[] }>(`/api/alerts?state=all&host=${OTHER.id}`);
-    assert.deepEqual(onHost.body.alerts.map((a) => a.rule).sort(), ['agent_offline', 'backup_overdue']);
-    const byRule = await viewer.get<{ alerts: AlertBody[] }>('/api/alerts?state=all&rule=job_failed');
+    assert.deepEqual(onHost.body.alerts.map((a) => a.rule).sort(), ['backup_anomaly', 'log_lines_dropped']);
+    const byRule = await viewer.get<{ alerts: AlertBody[] }>('/api/alerts?state=all&rule=agent_offline');
     assert.deepEqual(
       byRule.body.alerts.map((a) => a.id),
       [ALERTS[0]!.id],
@@ -134,20 +134,23 @@ describe('alerts REST API (e2e: real control plane, real HTTP receiver)', () => 
     assert.equal((await new RestClient(cp.url).get('/api/alerts')).status, 401);
   });
 
-  it('a viewer cannot acknowledge; an operator can, once, with a note that the alert and the audit trail keep', async () => {
+  it('a viewer cannot acknowledge; an operator can, with a note that the alert and the audit trail keep', async () => {
     const id = ALERTS[0]!.id;
     const refused = await viewer.post<ErrorBody>(`/api/alerts/${id}/ack`, { note: 'mine' });
     assert.equal(refused.status, 403);
     const acked = remember(
-      await operator.post<AlertBody>(`/api/alerts/${id}/ack`, { note: 'restoring the password' }),
+      await operator.post<AlertBody>(`/api/alerts/${id}/ack`, { note: 'the rack is being moved' }),
     );
     assert.equal(acked.status, 200, JSON.stringify(acked.body));
     assert.equal(acked.body.state, 'acknowledged');
-    assert.equal(acked.body.ack_note, 'restoring the password');
+    assert.equal(acked.body.ack_note, 'the rack is being moved');
     assert.equal(acked.body.acknowledged_by_name, 'operator-1');
     assert.match(acked.body.acknowledged_at ?? '', /^\d{4}-\d{2}-\d{2}T/);
-    const again = await operator.post<ErrorBody>(`/api/alerts/${id}/ack`, {});
-    assert.equal(again.status, 409);
+    // A second acknowledgement changes nothing: the first one's note stays.
+    const again = await admin.post<AlertBody>(`/api/alerts/${id}/ack`, { note: 'me too' });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.ack_note, 'the rack is being moved');
+    assert.equal(again.body.acknowledged_by_name, 'operator-1');
     const missing = await operator.post<ErrorBody>(`/api/alerts/${randomUUID()}/ack`, {});
     assert.equal(missing.status, 404);
     const tooLong = await operator.post<ErrorBody>(`/api/alerts/${ALERTS[1]!.id}/ack`, {
@@ -164,6 +167,32 @@ describe('alerts REST API (e2e: real control plane, real HTTP receiver)', () => 
     assert.ok(
       audit.body.lines.some((l) => l.action === 'AlertAcknowledged' && l.actor === 'operator-1'),
       JSON.stringify(audit.body),
+    );
+  });
+
+  it('acknowledging an acknowledge-only alert resolves it (the rules process in serve), and it moves to the history', async () => {
+    const anomaly = ALERTS[2]!.id;
+    const acked = await operator.post<AlertBody>(`/api/alerts/${anomaly}/ack`, {
+      note: 'a planned re-encode',
+    });
+    assert.equal(acked.status, 200, JSON.stringify(acked.body));
+    let resolved: (AlertBody & { resolution: string | null }) | undefined;
+    const deadline = Date.now() + 20_000;
+    while (resolved === undefined && Date.now() < deadline) {
+      const r = await viewer.get<{ alerts: Array<AlertBody & { resolution: string | null }> }>(
+        '/api/alerts?state=resolved',
+      );
+      resolved = r.body.alerts.find((a) => a.id === anomaly);
+      if (resolved === undefined) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.ok(resolved, 'the acknowledged anomaly was resolved');
+    assert.equal(resolved.state, 'resolved');
+    assert.equal(resolved.ack_note, 'a planned re-encode');
+    assert.match(resolved.resolution ?? '', /acknowledged/);
+    const open = await viewer.get<{ alerts: AlertBody[] }>('/api/alerts');
+    assert.deepEqual(
+      open.body.alerts.map((a) => a.rule),
+      ['log_lines_dropped', 'agent_offline'],
     );
   });
 

@@ -29,26 +29,27 @@ const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
 const ALERTS: SeededAlert[] = [
   {
     id: randomUUID(),
-    rule: 'job_failed',
-    severity: 'error',
+    rule: 'agent_offline',
+    severity: 'warning',
     host: DB,
-    summary: 'backup job failed on db-7: wrong password for repository sftp:nas:/srv/restic/db-7',
+    summary: 'db-7 has been offline for more than 15 minutes (disconnected: connection reset)',
     raisedAt: ago(95),
   },
   {
     id: randomUUID(),
-    rule: 'agent_offline',
+    rule: 'log_lines_dropped',
     severity: 'warning',
     host: WEB,
-    summary: 'web-3 has been offline for 25 minutes',
+    summary: 'the agent on web-3 dropped 120 log lines of job 4f2a… (its outbox was full)',
     raisedAt: ago(25),
   },
   {
     id: randomUUID(),
-    rule: 'backup_overdue',
+    rule: 'backup_anomaly',
     severity: 'error',
     host: WEB,
-    summary: 'no backup of schedule nightly on web-3 for 31 hours (expected every 24 h)',
+    summary:
+      'a backup of web-3 changed 48,210 files and added 61 GiB (median of the last 10: 35 files, 120 MiB): mass encryption or a vanished mount?',
     raisedAt: ago(7),
   },
 ];
@@ -129,8 +130,8 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
     assert.equal(await page.textContent('[data-testid=dashboard-open-alerts]'), '3');
     const items = page.locator('[data-testid=dashboard-alerts] .alert-item');
     assert.equal(await items.count(), 3);
-    assert.match((await items.nth(0).textContent()) ?? '', /Backup overdue on web-3/);
-    assert.match((await items.nth(2).textContent()) ?? '', /Agent offline on web-3/);
+    assert.match((await items.nth(0).textContent()) ?? '', /Backup anomaly on web-3/);
+    assert.match((await items.nth(2).textContent()) ?? '', /Agent offline on db-7/);
     await shot('dashboard-open-alert');
   });
 
@@ -138,7 +139,7 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
     await page.goto(`${cp.url}/hosts/${DB.id}`);
     const items = page.locator('[data-testid=host-alerts] .alert-item');
     assert.equal(await items.count(), 1);
-    assert.match((await items.first().textContent()) ?? '', /wrong password/);
+    assert.match((await items.first().textContent()) ?? '', /offline for more than 15 minutes/);
   });
 
   it('an operator acknowledges with a note; the alert stays open, marked, and the filter narrows by host and rule', async () => {
@@ -148,12 +149,12 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
     await op.goto(`${cp.url}/alerts`);
     assert.equal(await op.locator('[data-testid=open-alert]').count(), 3);
     const item = op.locator(`[data-alert-id="${ALERTS[0]!.id}"]`);
-    await item.locator('input[name=note]').fill('rotating the repository password, back by noon');
+    await item.locator('input[name=note]').fill('rack move until noon, db-7 is down on purpose');
     await item.locator('button:has-text("Acknowledge")').click();
     await op.waitForSelector(`[data-alert-id="${ALERTS[0]!.id}"] [data-testid=alert-ack]`);
     const ack = (await op.textContent(`[data-alert-id="${ALERTS[0]!.id}"] [data-testid=alert-ack]`)) ?? '';
     assert.match(ack, /acknowledged by operator-1/);
-    assert.match(ack, /rotating the repository password/);
+    assert.match(ack, /rack move until noon/);
     assert.equal(await op.locator(`[data-alert-id="${ALERTS[0]!.id}"] form.ack-form`).count(), 0);
     assert.equal(await op.locator('[data-testid=open-alert]').count(), 3);
 
@@ -161,9 +162,9 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
     await op.click('form.filters button[type=submit]');
     await op.waitForURL(/host=/);
     assert.equal(await op.locator('[data-testid=open-alert]').count(), 2);
-    await op.selectOption('#alert-rule', 'agent_offline');
+    await op.selectOption('#alert-rule', 'log_lines_dropped');
     await op.click('form.filters button[type=submit]');
-    await op.waitForURL(/rule=agent_offline/);
+    await op.waitForURL(/rule=log_lines_dropped/);
     assert.equal(await op.locator('[data-testid=open-alert]').count(), 1);
     // Operators do not edit channels: no link, and the page is refused.
     const refused = await op.goto(`${cp.url}/settings/notifications`);

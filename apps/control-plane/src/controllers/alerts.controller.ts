@@ -5,7 +5,7 @@ import { AcknowledgeAlertDto, ListAlertsQueryDto } from '../dtos/alert.dtos';
 import type { AlertResponse } from '../dtos/response-mappers';
 import { Roles } from '../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';
-import { AlertCommandsService } from '../services/alert-commands.service';
+import { AlertsService } from '../services/alerts.service';
 import { AlertQueriesService } from '../services/alert-queries.service';
 
 /** Alerts (docs/alerts.md): viewers see them, operators acknowledge them. */
@@ -14,7 +14,7 @@ import { AlertQueriesService } from '../services/alert-queries.service';
 export class AlertsController {
   constructor(
     private readonly queries: AlertQueriesService,
-    private readonly commands: AlertCommandsService,
+    private readonly commands: AlertsService,
   ) {}
 
   @Get()
@@ -31,13 +31,15 @@ export class AlertsController {
   @Post(':id/ack')
   @Roles('operator')
   @HttpCode(HttpStatus.OK)
-  @ApiOkResponse({ description: 'The alert, acknowledged: its reminders stop.' })
+  @ApiOkResponse({
+    description: 'The alert, acknowledged: its reminders stop. Acknowledging twice changes nothing.',
+  })
   async acknowledge(
     @Param('id', ParseIdPipe) id: string,
     @Body() dto: AcknowledgeAlertDto,
     @RequestContext() ctx: CommandContext,
   ): Promise<AlertResponse> {
-    await this.commands.acknowledge(id, dto.note, ctx);
+    await this.commands.acknowledge(id, ctx, dto.note);
     return this.queries.alert(id);
   }
 }

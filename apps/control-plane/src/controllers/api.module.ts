@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
 import { AgentDeliveryController } from './agent-delivery.controller';
@@ -15,6 +16,7 @@ import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
 import { NotificationChannelsController } from './notification-channels.controller';
+import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { UsersController } from './users.controller';
 
@@ -24,7 +26,7 @@ import { UsersController } from './users.controller';
  * its install scripts).
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule],
+  imports: [FleetModule, ReadModelsModule, AlertsModule],
   controllers: [
     AuthController,
     UsersController,
@@ -39,6 +41,7 @@ import { UsersController } from './users.controller';
     AlertsController,
     AlertRulesController,
     NotificationChannelsController,
+    RepositoriesCommandsController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

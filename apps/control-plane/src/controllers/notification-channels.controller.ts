@@ -5,7 +5,8 @@ import { ChannelDto } from '../dtos/alert.dtos';
 import type { NotificationChannelResponse } from '../dtos/response-mappers';
 import { Roles } from '../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';
-import { AlertCommandsService } from '../services/alert-commands.service';
+import { AppError } from '../core/app-error';
+import { AlertsService } from '../services/alerts.service';
 import { AlertQueriesService } from '../services/alert-queries.service';
 
 /** Notification channels (docs/alerts.md, "Channels"). Admin only; secrets are never answered. */
@@ -15,7 +16,7 @@ import { AlertQueriesService } from '../services/alert-queries.service';
 export class NotificationChannelsController {
   constructor(
     private readonly queries: AlertQueriesService,
-    private readonly commands: AlertCommandsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   @Get()
@@ -33,7 +34,7 @@ export class NotificationChannelsController {
   @Post()
   @ApiCreatedResponse({ description: '{id} of the new channel.' })
   create(@Body() dto: ChannelDto, @RequestContext() ctx: CommandContext): Promise<{ id: string }> {
-    return this.commands.createChannel(dto, ctx);
+    return this.alerts.configureChannel(dto, ctx);
   }
 
   @Put(':id')
@@ -43,20 +44,22 @@ export class NotificationChannelsController {
     @Body() dto: ChannelDto,
     @RequestContext() ctx: CommandContext,
   ): Promise<NotificationChannelResponse> {
-    await this.commands.updateChannel(id, dto, ctx);
+    await this.alerts.configureChannel(dto, ctx, id);
     return this.queries.channel(id);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   async remove(@Param('id', ParseIdPipe) id: string, @RequestContext() ctx: CommandContext): Promise<void> {
-    await this.commands.removeChannel(id, ctx);
+    await this.alerts.removeChannel(id, ctx);
   }
 
   @Post(':id/test')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ description: '{delivered: true}; 502 {error} when the receiver did not accept it.' })
-  test(@Param('id', ParseIdPipe) id: string): Promise<{ delivered: true }> {
-    return this.commands.testChannel(id);
+  async test(@Param('id', ParseIdPipe) id: string): Promise<{ delivered: true }> {
+    const result = await this.alerts.sendTest(id);
+    if (!result.delivered) throw new AppError('delivery_failed', result.error);
+    return result;
   }
 }

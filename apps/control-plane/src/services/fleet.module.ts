@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { WritePositions } from '../domain/write-positions';
 import { AgentDeliveryService } from './agent-delivery.service';
-import { AlertCommandsService } from './alert-commands.service';
 import { AgentUpdatesService } from './agent-updates.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
@@ -9,6 +8,7 @@ import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { RepositoryCommandsService } from './repository.service';
+import { RepositoryJobsService } from './repository-jobs.service';
 import { ScheduleCommandsService } from './schedules.service';
 
 const services = [
@@ -17,12 +17,12 @@ const services = [
   JobCommandsService,
   ScheduleCommandsService,
   RepositoryCommandsService,
+  RepositoryJobsService,
   HostCommandsService,
   JobLostWatcher,
   WritePositions,
   AgentDeliveryService,
   AgentUpdatesService,
-  AlertCommandsService,
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ProjectionsModule } from '../services/projections.module';
 import { ReadModelsModule } from '../services/read-models.module';
@@ -27,7 +28,7 @@ import { UiRenderer } from './ui-renderer.service';
  * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, ProjectionsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule, AlertsModule],
   controllers: [
     UiAssetsController,
     LoginPageController,

@@ -1,11 +1,20 @@
 import { Body, Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ALERT_RULES, CHANNEL_FIELDS, isChannelKind, type AlertRuleSettings } from '@rf/events';
+import {
+  ALERT_RULES,
+  CHANNEL_FIELDS,
+  CHANNEL_KINDS,
+  isChannelKind,
+  type AlertRuleSettings,
+  type ChannelRouting,
+} from '@rf/events';
 import type { CommandContext } from '../../core/command-context';
 import { Roles } from '../../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
-import { AlertCommandsService } from '../../services/alert-commands.service';
+import type { RuleConfiguration } from '@rf/alerts';
+import { AppError } from '../../core/app-error';
+import { AlertsService } from '../../services/alerts.service';
 import { AlertSettingsPresenter, type ChannelDraft } from '../presenters/alert-settings.presenter';
 import { fmt } from '../ui-fmt';
 import {
@@ -32,7 +41,7 @@ export class AlertSettingsPageController {
   constructor(
     private readonly renderer: UiRenderer,
     private readonly presenter: AlertSettingsPresenter,
-    private readonly commands: AlertCommandsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   @Get('settings/notifications')
@@ -96,7 +105,7 @@ export class AlertSettingsPageController {
     @RequestContext() ctx: CommandContext,
     @Res() res: Response,
   ): Promise<void> {
-    await this.commands.removeChannel(id, ctx);
+    await this.alerts.removeChannel(id, ctx);
     res.redirect(303, '/settings/notifications');
   }
 
@@ -105,8 +114,10 @@ export class AlertSettingsPageController {
   async test(@Param('id', ParseIdPipe) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     let test: { id: string; ok: boolean; message: string };
     try {
-      await this.commands.testChannel(id);
-      test = { id, ok: true, message: 'Delivered: the receiver accepted the test notification.' };
+      const result = await this.alerts.sendTest(id);
+      test = result.delivered
+        ? { id, ok: true, message: 'Delivered: the receiver accepted the test notification.' }
+        : { id, ok: false, message: result.error };
     } catch (err) {
       if (!isCodedError(err)) throw err;
       test = { id, ok: false, message: err.message };
@@ -200,15 +211,12 @@ export class AlertSettingsPageController {
     formErrors: Record<string, string[]>,
     ctx: CommandContext,
     done: string,
-    next: (current: Awaited<ReturnType<AlertCommandsService['rules']>>) => {
-      rules: unknown;
-      host_overrides: unknown;
-    },
+    next: (current: RuleConfiguration) => RuleConfiguration,
   ): Promise<void> {
     let errors = formErrors;
     if (!Object.keys(errors).length) {
       try {
-        await this.commands.setRules(next(await this.commands.rules()), ctx);
+        await this.alerts.setRules(next(this.alerts.ruleConfiguration()), ctx);
       } catch (err) {
         if (!isCodedError(err)) throw err;
         errors = fieldErrors(err);
@@ -238,8 +246,13 @@ export class AlertSettingsPageController {
     let errors: Record<string, string[]> = {};
     let savedId = id;
     try {
-      if (id === null) savedId = (await this.commands.createChannel(form.input, ctx)).id;
-      else await this.commands.updateChannel(id, form.input, ctx);
+      // The kind decides which settings exist; the rest (name, settings, routing) is checked by the service.
+      if (!isChannelKind(kind))
+        throw new AppError('invalid_input', `kind must be one of: ${CHANNEL_KINDS.join(', ')}`, {
+          field: 'kind',
+        });
+      const input = { ...form.input, kind, routing: form.input.routing as ChannelRouting | undefined };
+      savedId = (await this.alerts.configureChannel(input, ctx, id ?? undefined)).id;
     } catch (err) {
       if (!isCodedError(err)) throw err;
       errors = fieldErrors(err);

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import type { CommandContext } from '../../core/command-context';
 import { Roles } from '../../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
-import { AlertCommandsService } from '../../services/alert-commands.service';
+import { AlertsService } from '../../services/alerts.service';
 import { AlertsPresenter, type AlertFilterChoice } from '../presenters/alerts.presenter';
 import { fmt } from '../ui-fmt';
 import { fieldErrors, isCodedError, text, type FormBody } from '../ui-forms';
@@ -23,7 +23,7 @@ export class AlertsPageController {
   constructor(
     private readonly renderer: UiRenderer,
     private readonly presenter: AlertsPresenter,
-    private readonly commands: AlertCommandsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   @Get('alerts')
@@ -61,7 +61,7 @@ export class AlertsPageController {
     let errors: Record<string, string[]> = {};
     const note = text(body, 'note');
     try {
-      await this.commands.acknowledge(id, note === '' ? undefined : note, ctx);
+      await this.alerts.acknowledge(id, ctx, note === '' ? undefined : note);
     } catch (err) {
       if (!isCodedError(err)) throw err;
       errors = { [id]: Object.values(fieldErrors(err)).flat() };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RULE_DEFAULTS } from '@rf/alerts';
+import { RULE_DEFAULTS, type RuleConfiguration } from '@rf/alerts';
 import {
   ALERT_RULES,
   ALERT_SEVERITIES,
@@ -15,7 +15,7 @@ import {
 import type { NotificationChannelRecord, NotificationDeliveryRecord } from '@rf/projections';
 import { AppError } from '../../core/app-error';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
-import { AlertCommandsService, type AlertRulesConfiguration } from '../../services/alert-commands.service';
+import { AlertsService } from '../../services/alerts.service';
 import { ruleLabel } from '../ui-format';
 
 /** One settings field of a channel form, with what to show in it. */
@@ -172,7 +172,7 @@ function formOf(
 export class AlertSettingsPresenter {
   constructor(
     private readonly reader: ReadModelsReader,
-    private readonly commands: AlertCommandsService,
+    private readonly alerts: AlertsService,
   ) {}
 
   async notifications(
@@ -217,7 +217,8 @@ export class AlertSettingsPresenter {
   }
 
   async rules(): Promise<AlertRulesPage> {
-    const [config, models] = await Promise.all([this.commands.rules(), this.reader.fresh()]);
+    const models = await this.reader.fresh();
+    const config = this.alerts.ruleConfiguration();
     const hosts = this.hostChoices(models.hosts.list({ includeRevoked: false }));
     return {
       rows: ALERT_RULES.map((id) => ruleRow(id, config)),
@@ -250,7 +251,7 @@ const THRESHOLD_HINTS: Partial<Record<AlertRuleName, string>> = {
   schedules_not_applied: 'how long an online agent may lag behind its schedules',
 };
 
-function ruleRow(id: AlertRuleName, config: AlertRulesConfiguration): RuleRow {
+function ruleRow(id: AlertRuleName, config: RuleConfiguration): RuleRow {
   const d = RULE_DEFAULTS[id];
   const s = config.rules[id] ?? {};
   return {
