@@ -335,6 +335,13 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
     await page.click('[data-testid=override-form] button[type=submit]');
     await page.waitForSelector('[data-testid=overrides] >> text=db-7');
     await shot('alert-rules');
+    // Turning a rule off resolves its open alerts (the rules process in serve): they move to the history.
+    const resolvedRow = '[data-testid=alert-history] >> text=the backup_anomaly rule was turned off';
+    const deadline = Date.now() + 20_000;
+    do await page.goto(`${cp.url}/alerts`);
+    while ((await page.locator(resolvedRow).count()) === 0 && Date.now() < deadline);
+    assert.equal(await page.locator(resolvedRow).count(), 1);
+    await shot('alerts-page-history');
     const api = await page.request.get(`${cp.url}/api/alert-rules`);
     assert.deepEqual(await api.json(), {
       rules: { agent_offline: { threshold_s: 1800 }, backup_anomaly: { enabled: false } },
