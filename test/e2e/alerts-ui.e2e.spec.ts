@@ -240,9 +240,10 @@ describe('alert pages (browser, real control plane, real HTTP receiver)', { time
   it('a channel to a dead receiver: Send test shows the error naming host and port', async () => {
     const dead = await refusedPort();
     await page.goto(`${cp.url}/settings/notifications`);
+    await page.fill('#ch-name', 'team slack');
     await page.selectOption('#ch-kind', 'slack');
     await page.waitForSelector('label:has-text("Slack incoming-webhook URL")');
-    await page.fill('#ch-name', 'team slack');
+    assert.equal(await page.inputValue('#ch-name'), 'team slack', 'the name survives a change of kind');
     await page.fill('#ch-s-url', `http://127.0.0.1:${dead}/services/T000/B000/XXXX`);
     await page.click('[data-testid=channel-form] button[type=submit]');
     await page.waitForSelector('[data-testid=channel-saved]');

@@ -71,9 +71,12 @@ export class AlertSettingsPageController {
   @Header('Cache-Control', 'no-store')
   async channelForm(@Query() q: FormBody, @Req() req: Request): Promise<string> {
     const id = text(q, 'id');
+    const name = text(q, 'name');
+    // The name typed so far survives a change of kind.
     const page = await this.presenter.notifications(new Date(), {
       kind: text(q, 'kind'),
       ...(id ? { id } : {}),
+      ...(name ? { name } : {}),
     });
     return this.renderer.partial(req, 'partials/channel-form', { page, fmt, errors: {} });
   }

@@ -138,13 +138,14 @@ function formOf(
   kind: ChannelKind,
   stored: NotificationChannelRecord | null,
   draft: ChannelDraft | null,
+  typedName?: string,
 ): ChannelForm {
   const r = stored?.routing ?? null;
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   return {
     id: stored?.id ?? null,
     kind,
-    name: draft?.name ?? stored?.name ?? '',
+    name: draft?.name ?? typedName ?? stored?.name ?? '',
     fields: CHANNEL_FIELDS[kind].map((f) => {
       const v = stored?.kind === kind ? stored.settings[f.name] : undefined;
       const set = f.secret && typeof v === 'object' && v !== null && (v as { set?: unknown }).set === true;
@@ -177,7 +178,7 @@ export class AlertSettingsPresenter {
 
   async notifications(
     now: Date,
-    edit: { id?: string; kind?: string; draft?: ChannelDraft } = {},
+    edit: { id?: string; kind?: string; draft?: ChannelDraft; name?: string } = {},
   ): Promise<NotificationsPage> {
     const models = await this.reader.fresh();
     const hosts = this.hostChoices(models.hosts.list({ includeRevoked: false }));
@@ -208,7 +209,7 @@ export class AlertSettingsPresenter {
         routing: routingText(c.routing, nameOf),
         deliveries: models.notifications.deliveries(c.id, DELIVERIES_SHOWN),
       })),
-      form: formOf(kind, stored, edit.draft ?? null),
+      form: formOf(kind, stored, edit.draft ?? null, edit.name),
       kinds: CHANNEL_KINDS,
       severities: ALERT_SEVERITIES,
       rules: ALERT_RULES.map((id) => ({ id, label: ruleLabel(id) })),
