@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +18,7 @@ import { HttpReceiver, refusedPort } from '@rf/alerts/testing';
 import { deliveryStream, fleetEvent } from '@rf/events';
 import { appendToStoppedLog, seedAlertLog, type SeededAlert } from '../support/alert-seed';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess, repoRoot } from '../support/control-plane.process';
+import { freePort } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
@@ -53,18 +53,6 @@ const ALERTS: SeededAlert[] = [
     raisedAt: ago(7),
   },
 ];
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('alert pages (browser, real control plane, real HTTP receiver)', { timeout: 300_000 }, () => {
   let cp: ControlPlaneProcess;
