@@ -271,7 +271,8 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
         previous?.kind === input.kind ? previous.settings : undefined,
       );
     } catch (err) {
-      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues, 'settings.');
+      // Named as in the request body (`settings.url`), like every other field of it.
+      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues);
       throw err;
     }
     const event = fleetEvent('ChannelConfigured', {
