@@ -99,6 +99,7 @@ const RULE_LABELS: { readonly [R in AlertRuleName]: string } = {
   schedules_not_applied: 'Schedules not applied',
   log_lines_dropped: 'Log lines dropped',
   backup_anomaly: 'Backup anomaly',
+  maintenance_overdue: 'Maintenance overdue',
 };
 
 /** A validation message shown next to its own field: `settings.url must …` → `must …`. */
