@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { createSqliteEventStore } from '@rf/event-store';
 import { alertStream, channelStream, fleetEvent, hostStream, toEventData } from '@rf/events';
-import { AlertRulesProcess, ChannelSender, Notifier, sealChannelSettings } from '@rf/alerts';
+import { AlertRulesProcess, ChannelSender, FleetWatch, Notifier, sealChannelSettings } from '@rf/alerts';
 import { FleetLog, HttpReceiver, MemoryLog, testSealer } from '@rf/alerts/testing';
 import { percentile } from '../e2e/live-tail.helpers';
 import { configureChannel } from '../support/alert-channels';
@@ -15,7 +15,8 @@ import { ControlPlaneProcess } from '../support/control-plane.process';
  *     ten backups of history, folded into the rules process; then R rounds,
  *     each advancing the clock 30 s with some churn (jobs ending, agents
  *     leaving and coming back) and timing one evaluate(now) — the first round
- *     (which computes every schedule's deadline) reported apart.
+ *     (which computes every schedule's deadline) reported apart; then the
+ *     rules' state written to and read from its snapshot JSON.
  *  2. Delivery: A alerts to one webhook channel on a local receiver through
  *     the notifier (per-channel queue, records in an in-memory log), next to
  *     the raw limit: plain POSTs of the same bodies, same concurrency, same receiver.
@@ -125,7 +126,24 @@ function benchRules(o: Options) {
     if (round === 0) first = ms;
     else times.push(ms);
   }
-  return { events, foldMs, first, times, cpuTimes: cpuTimes.slice(1), decisions };
+  // The state snapshot the control plane writes every minute and reads at start (docs/alerts.md).
+  const encodeStart = performance.now();
+  const snapshot = JSON.stringify(rules.watch.toSnapshot());
+  const snapshotMs = performance.now() - encodeStart;
+  const decodeStart = performance.now();
+  FleetWatch.fromSnapshot(JSON.parse(snapshot));
+  const restoreMs = performance.now() - decodeStart;
+  return {
+    events,
+    foldMs,
+    first,
+    times,
+    cpuTimes: cpuTimes.slice(1),
+    decisions,
+    snapshotMs,
+    restoreMs,
+    snapshotBytes: Buffer.byteLength(snapshot),
+  };
 }
 
 async function benchDelivery(o: Options) {
@@ -290,6 +308,9 @@ async function main(): Promise<void> {
     eval_ms_max: Number(percentile(r.times, 100).toFixed(2)),
     eval_cpu_ms_p99: Number(percentile(r.cpuTimes, 99).toFixed(2)),
     decisions: r.decisions,
+    snapshot_ms: Math.round(r.snapshotMs),
+    snapshot_restore_ms: Math.round(r.restoreMs),
+    snapshot_bytes: r.snapshotBytes,
     alerts_delivered: d.delivered,
     delivery_failures: d.failed,
     receiver_requests: d.requests,
@@ -310,6 +331,10 @@ async function main(): Promise<void> {
     ],
     ['evaluation CPU time p99 (this process only)', `${result.eval_cpu_ms_p99} ms`],
     ['decisions (raise + resolve)', String(result.decisions)],
+    [
+      'rules state snapshot: write / restore / size',
+      `${result.snapshot_ms} ms / ${result.snapshot_restore_ms} ms / ${(result.snapshot_bytes / 1048576).toFixed(1)} MiB`,
+    ],
     [
       'webhooks delivered and recorded',
       `${result.alerts_delivered} (${result.receiver_requests} requests, ${result.delivery_failures} failures)`,
