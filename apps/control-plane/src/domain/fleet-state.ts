@@ -245,6 +245,7 @@ export class FleetState {
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

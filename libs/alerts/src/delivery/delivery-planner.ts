@@ -228,6 +228,7 @@ export class DeliveryPlanner {
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobCancelRequested':

@@ -281,6 +281,7 @@ export class FleetWatch {
       case 'AgentUpdateRequested':
       case 'RepositorySecretsSet':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobStarted':

@@ -284,6 +284,23 @@ export class RepositoryRemovedData {
   @IsOptional() @IsText(1024) readonly reason?: string;
 }
 
+/**
+ * Someone fetched backed-up data through the control plane (docs/browse.md): who
+ * (the event's actor), which path of which snapshot, in what form, through which
+ * host. Recorded when the bytes start to flow, so an interrupted download still counts.
+ */
+export class SnapshotDownloadedData {
+  @IsId() readonly repository_id!: string;
+  @Rule('isSnapshotId', (v) => typeof v === 'string' && /^[0-9a-f]{4,64}$/.test(v), 'must be a hex snapshot id')
+  readonly snapshot_id!: string;
+  @IsText(4096) readonly path!: string;
+  @IsOneOf(['file', 'tar', 'zip'] as const) readonly format!: 'file' | 'tar' | 'zip';
+  /** The host whose agent ran `restic dump`. */
+  @IsId() readonly host_id!: string;
+  /** The file's size; absent for an archive (not known in advance). */
+  @IsOptional() @IsCount() readonly size?: number;
+}
+
 /** The repository's maintenance and copy schedules (fired by the control plane, run on one attached host). */
 export class RepositorySchedulesChangedData extends RepositoryScheduleListFields {
   @IsId() readonly repository_id!: string;
@@ -562,6 +579,7 @@ export const EVENT_DATA_CLASSES = {
   RepositoryDetached: RepositoryDetachedData,
   RepositoryRemoved: RepositoryRemovedData,
   RepositorySchedulesChanged: RepositorySchedulesChangedData,
+  SnapshotDownloaded: SnapshotDownloadedData,
   JobRequested: JobRequestedData,
   JobDispatched: JobDispatchedData,
   JobAccepted: JobAcceptedData,
