@@ -13,8 +13,14 @@ export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
 export { waitForExit } from './process/child-exit';
 export type { ChildExit } from './process/child-exit';
-export { argsForJob, catConfigArgs, initCopyChunkerParamsArgs } from './args/restic-args';
-export type { ResticInvocation, ResticJob } from './args/restic-args';
+export {
+  argsForJob,
+  argsForQuery,
+  catConfigArgs,
+  initCopyChunkerParamsArgs,
+  RESTORE_OVERWRITE_MODES,
+} from './args/restic-args';
+export type { ResticInvocation, ResticJob, ResticQuery, RestoreOverwrite } from './args/restic-args';
 export { CopyReportBuilder, parseCopyLine, parseCopyOutput } from './parsers/restic-copy.parser';
 export type { CopiedSnapshot, CopyLine, CopyReport } from './parsers/restic-copy.parser';
 export { sameSnapshotId } from './parsers/json-fields';
