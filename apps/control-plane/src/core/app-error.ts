@@ -3,7 +3,17 @@
  * filter at the edge maps codes to statuses (docs/architecture.md, "External contract").
  */
 export type AppErrorCode =
-  'invalid_input' | 'not_found' | 'conflict' | 'host_revoked' | 'job_finished' | 'unavailable' | 'forbidden';
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'host_revoked'
+  | 'job_finished'
+  | 'unavailable'
+  | 'forbidden'
+  /** An answer past its size cap (a browse query, docs/browse.md). */
+  | 'too_large'
+  /** The agent or its restic could not answer (failed, timed out, went away). */
+  | 'agent_failed';
 
 export class AppError extends Error {
   constructor(
