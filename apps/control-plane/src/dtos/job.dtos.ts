@@ -25,6 +25,10 @@ export class CreateJobDto {
   @ApiPropertyOptional() @Allow() readonly target?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly include?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly exclude?: unknown;
+  @ApiPropertyOptional({ enum: ['always', 'if-changed', 'if-newer', 'never'] })
+  @Allow()
+  readonly overwrite?: unknown;
+  @ApiPropertyOptional() @Allow() readonly dry_run?: unknown;
   @ApiPropertyOptional() @Allow() readonly mode?: unknown;
 }
 
