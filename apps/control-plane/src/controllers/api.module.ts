@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BrowseModule } from '../services/browse.module';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
 import { AgentDeliveryController } from './agent-delivery.controller';
@@ -13,6 +14,7 @@ import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
+import { SnapshotBrowseController } from './snapshot-browse.controller';
 import { UsersController } from './users.controller';
 
 /**
@@ -21,7 +23,7 @@ import { UsersController } from './users.controller';
  * its install scripts).
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule],
+  imports: [FleetModule, ReadModelsModule, BrowseModule],
   controllers: [
     AuthController,
     UsersController,
@@ -33,6 +35,7 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    SnapshotBrowseController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,
