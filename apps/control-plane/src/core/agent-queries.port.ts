@@ -4,7 +4,8 @@ import type { DumpArchive, QueryKind } from '@rf/events';
 /** One browse query for an agent (docs/browse.md); the args of its kind. */
 export interface AgentQueryRequest {
   readonly kind: QueryKind;
-  readonly repositoryId: string;
+  /** Absent: the host's default repository (config.update `repo_*`). */
+  readonly repositoryId?: string;
   readonly snapshot?: string;
   readonly path?: string;
   readonly pattern?: string;

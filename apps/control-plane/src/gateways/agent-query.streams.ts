@@ -50,7 +50,7 @@ class QueryStream extends Readable {
       makeEnvelope('query.start', {
         query_id: this.queryId,
         kind: request.kind,
-        repository_id: request.repositoryId,
+        ...(request.repositoryId !== undefined ? { repository_id: request.repositoryId } : {}),
         ...pick(request),
         max_bytes: request.maxBytes,
         credit: this.granted,
@@ -167,7 +167,10 @@ export class AgentQueryStreams implements AgentQueries {
   open(hostId: string, request: AgentQueryRequest): Readable {
     const session = this.sessions.get(hostId);
     if (!session?.capabilities.has('queries'))
-      throw new AppError('unavailable', `host ${hostId} is offline or its agent is too old to answer queries`);
+      throw new AppError(
+        'unavailable',
+        `host ${hostId} is offline or its agent is too old to answer queries`,
+      );
     const stream = new QueryStream(randomUUID(), session, this.idleMs, (s) => {
       if (this.open_.get(s.queryId) === s) this.open_.delete(s.queryId);
     });

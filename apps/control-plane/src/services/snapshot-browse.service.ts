@@ -139,7 +139,7 @@ export class SnapshotBrowseService {
     const text = await collectText(
       this.queries.open(
         hostId,
-        this.request(repository, { kind: 'find', pattern, ...(hostname ? { host: hostname } : {}) }),
+        this.request(repository, hostId, { kind: 'find', pattern, ...(hostname ? { host: hostname } : {}) }),
       ),
       signal,
     );
@@ -177,7 +177,7 @@ export class SnapshotBrowseService {
     const hostId = this.pickHost(repository, to.hostname);
     const stream = this.queries.open(
       hostId,
-      this.request(repository, { kind: 'diff', from: from.id, to: to.id }),
+      this.request(repository, hostId, { kind: 'diff', from: from.id, to: to.id }),
     );
     const out: DiffResponse = {
       from: from.id,
@@ -251,7 +251,7 @@ export class SnapshotBrowseService {
     );
     const stream = this.queries.open(
       target.hostId,
-      this.request(repository, {
+      this.request(repository, target.hostId, {
         kind: 'dump',
         snapshot: snapshot.id,
         path,
@@ -283,7 +283,7 @@ export class SnapshotBrowseService {
   private async list(target: Target, dir: string, signal?: AbortSignal): Promise<void> {
     const stream = this.queries.open(
       target.hostId,
-      this.request(target.repository, { kind: 'ls', snapshot: target.snapshot.id, path: dir }),
+      this.request(target.repository, target.hostId, { kind: 'ls', snapshot: target.snapshot.id, path: dir }),
     );
     const writer = this.cache.writer(target.repository.id, target.snapshot.id, dir);
     let self: string | undefined = dir === '/' ? 'dir' : undefined;
@@ -337,11 +337,20 @@ export class SnapshotBrowseService {
     return found;
   }
 
+  /**
+   * A host's own (legacy) repository is its default one, which it knows without
+   * an id (docs/repositories.md); any other is named.
+   */
   private request(
     repository: RepositoryView,
+    hostId: string,
     args: Omit<AgentQueryRequest, 'repositoryId' | 'maxBytes'> & { maxBytes?: number },
   ): AgentQueryRequest {
-    return { repositoryId: repository.id, maxBytes: this.settings.maxAnswerBytes, ...args };
+    return {
+      ...(repository.legacyHostId === hostId ? {} : { repositoryId: repository.id }),
+      maxBytes: this.settings.maxAnswerBytes,
+      ...args,
+    };
   }
 
   private path(raw: string | undefined): string {
