@@ -1,14 +1,4 @@
-import { LiveSettingsError } from './live.settings';
-
-function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim()))
-    throw new LiveSettingsError(name, `must be a whole number, got ${JSON.stringify(raw)}`);
-  const v = Number(raw.trim());
-  if (v < min || v > max) throw new LiveSettingsError(name, `must be between ${min} and ${max}, got ${v}`);
-  return v;
-}
+import { readIntSetting as readInt } from './live.settings';
 
 const MIB = 1024 * 1024;
 
