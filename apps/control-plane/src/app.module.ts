@@ -12,6 +12,8 @@ import { AgentSessions } from './gateways/agent-sessions';
 import { GatewaysModule } from './gateways/gateways.module';
 import { AuthModule } from './middleware/auth.module';
 import { RepositoriesModule } from './repositories/repositories.module';
+import { AlertsModule } from './services/alerts.module';
+import { checkReadModelsLog } from './services/read-models-log.check';
 import { UiModule } from './ui/ui.module';
 
 /**
@@ -43,7 +45,10 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
-        EventStoreModule.forRoot({ config: config.eventStore }),
+        EventStoreModule.forRoot({
+          config: config.eventStore,
+          onOpen: (store) => checkReadModelsLog(store, config),
+        }),
         MetricsModule,
         RepositoriesModule,
         AuthModule,
@@ -51,6 +56,7 @@ export class AppModule {
         GatewaysModule,
         ApiModule,
         UiModule,
+        AlertsModule,
       ],
     };
   }

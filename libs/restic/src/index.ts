@@ -19,6 +19,7 @@ export {
   catConfigArgs,
   initCopyChunkerParamsArgs,
   RESTORE_OVERWRITE_MODES,
+  withoutLock,
 } from './args/restic-args';
 export type { ResticInvocation, ResticJob, ResticQuery, RestoreOverwrite } from './args/restic-args';
 export { CopyReportBuilder, parseCopyLine, parseCopyOutput } from './parsers/restic-copy.parser';

@@ -13,6 +13,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { SnapshotBrowseController } from './snapshot-browse.controller';
 import { UsersController } from './users.controller';
@@ -36,6 +37,7 @@ import { UsersController } from './users.controller';
     JobsCommandsController,
     RepositoriesQueriesController,
     SnapshotBrowseController,
+    RepositoriesCommandsController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,
