@@ -97,16 +97,23 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
 
   const member = (name: string): Member => members.find((m) => m.name === name)!;
 
-  async function runJob(
-    m: Member,
-    body: Record<string, unknown>,
-  ): Promise<{ status: string; error: string | null }> {
-    const res = await admin.post<{ job_id: string }>(`/api/hosts/${m.agent.agentId}/jobs`, body);
+  type JobOutcome = { status: string; error: string | null };
+
+  async function runJob(m: Member, body: Record<string, unknown>): Promise<JobOutcome> {
+    return waitJob(await admin.post<{ job_id: string }>(`/api/hosts/${m.agent.agentId}/jobs`, body));
+  }
+
+  /** A job through the repository's route (POST /api/repositories/{id}/jobs). */
+  async function runRepositoryJob(repositoryId: string, body: Record<string, unknown>): Promise<JobOutcome> {
+    return waitJob(await admin.post<{ job_id: string }>(`/api/repositories/${repositoryId}/jobs`, body));
+  }
+
+  async function waitJob(res: { status: number; body: { job_id: string } }): Promise<JobOutcome> {
     assert.equal(res.status, 202, JSON.stringify(res.body));
     return eventually(
-      `${m.name} ${String(body.kind)} to finish`,
+      `job ${res.body.job_id} to finish`,
       async () => {
-        const j = await admin.get<{ status: string; error: string | null }>(`/api/jobs/${res.body.job_id}`);
+        const j = await admin.get<JobOutcome>(`/api/jobs/${res.body.job_id}`);
         return ['succeeded', 'warning', 'failed', 'cancelled', 'lost'].includes(j.body.status)
           ? j.body
           : undefined;
@@ -399,15 +406,15 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
   it('restores a folder onto the other host, and a dry run needs restic 0.17+', async () => {
     const alpha = member('alpha');
     const bravo = member('bravo');
-    // bravo (restic 0.19) is pointed at alpha's repository, then restores alpha's docs there.
-    const put = await admin.put(`/api/hosts/${bravo.agent.agentId}/repository`, {
-      url: path.join(root, 'repos', 'alpha'),
-      password: REPO_PASSWORD,
+    // bravo (restic 0.19) is attached to alpha's repository, then restores alpha's docs there.
+    const attach = await admin.post(`/api/repositories/${alpha.repo}/hosts`, {
+      host_id: bravo.agent.agentId,
     });
-    assert.equal(put.status, 200);
+    assert.equal(attach.status, 200, JSON.stringify(attach.body));
     const target = path.join(root, 'restored');
-    const dry = await runJob(bravo, {
+    const dry = await runRepositoryJob(alpha.repo, {
       kind: 'restore',
+      host_id: bravo.agent.agentId,
       snapshot_id: alpha.first,
       target,
       include: [`${alpha.data}/docs`],
@@ -415,8 +422,9 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
     });
     assert.equal(dry.status, 'succeeded', dry.error ?? '');
     assert.equal(fs.existsSync(target), false, 'a dry run writes nothing');
-    const real = await runJob(bravo, {
+    const real = await runRepositoryJob(alpha.repo, {
       kind: 'restore',
+      host_id: bravo.agent.agentId,
       snapshot_id: alpha.first,
       target,
       include: [`${alpha.data}/docs`],
