@@ -8,6 +8,8 @@ import { AgentSessions, type AgentSession } from './agent-sessions';
 
 /** Bytes an agent may send ahead of the reader: the most one query holds here. */
 export const QUERY_WINDOW_BYTES = 1024 * 1024;
+/** The Readable's own buffer in front of the reader (the queue behind it holds the window). */
+const READER_BUFFER_BYTES = 64 * 1024;
 /** Credit goes back in steps of at least this much, so a fast reader costs few messages. */
 const GRANT_STEP = QUERY_WINDOW_BYTES / 4;
 /** An agent that owes data and sends nothing for this long has failed the query. */
@@ -26,13 +28,19 @@ const ERROR_CODES: Record<QueryErrorCode, AppErrorCode> = {
 };
 
 /**
- * The answer of one query as a byte stream (docs/browse.md, "Flow control"). Its
- * buffer is the credit window: the agent may only send what was granted, and
- * credit is granted back only as the reader drains the buffer.
+ * The answer of one query as a byte stream (docs/browse.md, "Flow control").
+ * Chunks wait in this stream's own queue until the reader pulls them; credit
+ * goes back to the agent only for bytes the reader took, so at most one window
+ * (plus the Readable's small buffer) is ever held here.
  */
 class QueryStream extends Readable {
   private granted = QUERY_WINDOW_BYTES;
   private received = 0;
+  /** Bytes handed to the reader. */
+  private delivered = 0;
+  private readonly queue: Buffer[] = [];
+  private wanting = false;
+  private endReceived = false;
   private finished = false;
   private idle: NodeJS.Timeout | undefined;
 
@@ -42,7 +50,7 @@ class QueryStream extends Readable {
     private readonly idleMs: number,
     private readonly onDone: (stream: QueryStream) => void,
   ) {
-    super({ highWaterMark: QUERY_WINDOW_BYTES });
+    super({ highWaterMark: READER_BUFFER_BYTES });
   }
 
   begin(request: AgentQueryRequest): void {
@@ -68,15 +76,18 @@ class QueryStream extends Readable {
       return;
     }
     this.armIdle();
-    this.push(data);
-    this.grant();
+    if (this.wanting) {
+      this.wanting = false;
+      this.deliver(data);
+    } else this.queue.push(data);
   }
 
   end(): void {
     if (this.finished || this.destroyed) return;
     this.finished = true;
+    this.endReceived = true;
     this.clearIdle();
-    this.push(null);
+    if (this.wanting && this.queue.length === 0) this.push(null);
     this.onDone(this);
   }
 
@@ -92,11 +103,15 @@ class QueryStream extends Readable {
   }
 
   override _read(): void {
-    this.grant();
+    const next = this.queue.shift();
+    if (next) this.deliver(next);
+    else if (this.endReceived) this.push(null);
+    else this.wanting = true;
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearIdle();
+    this.queue.length = 0;
     if (!this.finished) {
       this.finished = true;
       // The reader went away (or failed): the agent stops restic with SIGINT.
@@ -106,11 +121,16 @@ class QueryStream extends Readable {
     cb(err);
   }
 
+  private deliver(data: Buffer): void {
+    this.delivered += data.length;
+    this.push(data);
+    this.grant();
+  }
+
+  /** Tops the agent's credit back up to one window once the reader has taken a step's worth. */
   private grant(): void {
     if (this.finished) return;
-    const consumed = this.received - this.readableLength;
-    const outstanding = this.granted - consumed;
-    const more = QUERY_WINDOW_BYTES - outstanding;
+    const more = QUERY_WINDOW_BYTES - (this.granted - this.delivered);
     if (more < GRANT_STEP) return;
     this.granted += more;
     this.session.send(makeEnvelope('query.credit', { query_id: this.queryId, bytes: more }));
@@ -120,7 +140,7 @@ class QueryStream extends Readable {
   private armIdle(): void {
     this.clearIdle();
     this.idle = setTimeout(() => {
-      // Only an agent that owes data is late; a full buffer means our reader is slow.
+      // Only an agent that owes data is late; a full queue means our reader is slow.
       if (this.received < this.granted)
         this.fail(new AppError('agent_failed', `the agent sent nothing for ${this.idleMs / 1000} s`));
       else this.armIdle();
