@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { legacyRepositoryId } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
-import { eventually, FleetAgent } from '../support/fleet';
+import { cpuSeconds, eventually, FleetAgent } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 import { positiveIntOption } from '../support/bench-args';
 
@@ -132,8 +132,10 @@ async function main(): Promise<void> {
     const downloadUrl = `${cp.url}/api/repositories/${repo}/snapshots/${snapshot}/download?path=${encodeURIComponent(big)}`;
     const downloadMs: number[] = [];
     const rawMs: number[] = [];
+    const cpu = { cp: 0, agent: 0 };
     for (let i = 0; i < runs; i++) {
       rawMs.push(await rawDump(restic.bin, repoPath, snapshot, big));
+      const before = { cp: cpuSeconds(cp.child.pid!), agent: cpuSeconds(agent.pid!) };
       const d = await timed(async () => {
         const res = await fetch(downloadUrl, { headers: { cookie }, signal: AbortSignal.timeout(600_000) });
         if (res.status !== 200 || !res.body) throw new Error(`download: ${res.status}`);
@@ -147,6 +149,8 @@ async function main(): Promise<void> {
         if (n !== mib * 1024 * 1024) throw new Error(`download: ${n} bytes`);
       });
       downloadMs.push(d.ms);
+      cpu.cp += cpuSeconds(cp.child.pid!) - before.cp;
+      cpu.agent += cpuSeconds(agent.pid!) - before.agent;
     }
     const download = (mib * 1.048576) / (median(downloadMs) / 1000);
     const raw = (mib * 1.048576) / (median(rawMs) / 1000);
@@ -159,6 +163,8 @@ async function main(): Promise<void> {
       download_mb_per_s: round(download),
       raw_dump_mb_per_s: round(raw),
       download_vs_raw: round(download / raw, 2),
+      cp_cpu_s_per_gb: round((cpu.cp / runs / (mib / 1024)) * 1, 2),
+      agent_cpu_s_per_gb: round((cpu.agent / runs / (mib / 1024)) * 1, 2),
       load_average: round(os.loadavg()[0]!),
     };
     say('');
@@ -168,6 +174,9 @@ async function main(): Promise<void> {
     say(`  download of ${result.file_mb} MB through agent + CP (median)   ${result.download_mb_per_s} MB/s`);
     say(`  raw limit: restic dump to /dev/null (median)        ${result.raw_dump_mb_per_s} MB/s`);
     say(`  download / raw                                      ${result.download_vs_raw}   (target ≥ 0.7)`);
+    say(
+      `  CPU per GiB downloaded: control plane / agent       ${result.cp_cpu_s_per_gb} s / ${result.agent_cpu_s_per_gb} s`,
+    );
     say(`  load average (1 min)                                ${result.load_average}`);
     if (asJson) say(JSON.stringify(result));
   } finally {
