@@ -15,6 +15,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import { legacyRepositoryId } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
@@ -276,6 +277,51 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
       assert.equal(zipRes.body.subarray(0, 4).toString('latin1'), 'PK\x03\x04');
     });
   }
+
+  it('the admin UI: Browse from a snapshot row, breadcrumbs down to the file, a download link', async () => {
+    const m = member('alpha');
+    const shots = '/work/shots/browse';
+    fs.mkdirSync(shots, { recursive: true });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      page.setDefaultTimeout(30_000);
+      await page.goto(`${cp.url}/login`);
+      await page.fill('#username', ADMIN_USER);
+      await page.fill('#password', ADMIN_PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${cp.url}/`);
+      await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
+      await page.click('[data-testid=browse-snapshot]');
+      await page.waitForSelector('[data-testid=browse-table]');
+      for (const seg of [...m.data.split('/').filter(Boolean), 'docs', 'reports']) {
+        await page.click(`[data-testid=dir-link]:has-text("${seg}/")`);
+        await page.waitForSelector(`[data-testid=breadcrumbs] [aria-current=page]:has-text("${seg}")`);
+      }
+      const rows = await page.locator('[data-testid=browse-table] tbody tr').allTextContents();
+      assert.ok(
+        rows.some((r) => r.includes('summary.txt') && r.includes('Download')),
+        rows.join(' | '),
+      );
+      assert.ok(
+        rows.some((r) => r.includes('2026/')),
+        rows.join(' | '),
+      );
+      await page.screenshot({ path: path.join(shots, 'browser.png'), fullPage: true });
+      const href = await page.getAttribute('[data-testid=file-download]', 'href');
+      assert.ok(href?.includes('/download?path='), String(href));
+      // A crumb goes back up.
+      await page.click(`[data-testid=breadcrumbs] a:has-text("docs")`);
+      await page.waitForSelector('[data-testid=breadcrumbs] [aria-current=page]:has-text("docs")');
+      await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
+      await page.screenshot({ path: path.join(shots, 'host-snapshots.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
 
   it('change one file, add one, delete one, back up again: the diff shows exactly those three (both versions)', async () => {
     for (const m of members) {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BrowseModule } from '../services/browse.module';
 import { FleetModule } from '../services/fleet.module';
 import { ProjectionsModule } from '../services/projections.module';
 import { ReadModelsModule } from '../services/read-models.module';
@@ -9,6 +10,7 @@ import { JobPageController } from './controllers/job-page.controller';
 import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
+import { SnapshotBrowsePageController } from './controllers/snapshot-browse-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
@@ -23,8 +25,9 @@ import { UiRenderer } from './ui-renderer.service';
  * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, ProjectionsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule, BrowseModule],
   controllers: [
+    SnapshotBrowsePageController,
     UiAssetsController,
     LoginPageController,
     DashboardPageController,
