@@ -345,6 +345,32 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
     }
   });
 
+  it('the admin UI: Compare… shows the three changes between the two snapshots', async () => {
+    const m = member('bravo');
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      page.setDefaultTimeout(30_000);
+      await page.goto(`${cp.url}/login`);
+      await page.fill('#username', ADMIN_USER);
+      await page.fill('#password', ADMIN_PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${cp.url}/`);
+      await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
+      await page.click('[data-testid=compare-snapshots]');
+      await page.waitForSelector('[data-testid=compare-stats]');
+      assert.match((await page.textContent('[data-testid=compare-added]')) ?? '', /photos\/dog\.jpg/);
+      assert.match((await page.textContent('[data-testid=compare-removed]')) ?? '', /readme\.md/);
+      assert.match((await page.textContent('[data-testid=compare-changed]')) ?? '', /docs\/todo\.txt/);
+      await page.screenshot({ path: path.join('/work/shots/browse', 'compare.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('search finds a file in both snapshots (both versions)', async () => {
     for (const m of members) {
       const res = await admin.get<{ matches: Array<{ snapshot_id: string; path: string; size: number }> }>(

@@ -11,6 +11,7 @@ import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { SnapshotBrowsePageController } from './controllers/snapshot-browse-page.controller';
+import { SnapshotComparePageController } from './controllers/snapshot-compare-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
@@ -28,6 +29,7 @@ import { UiRenderer } from './ui-renderer.service';
   imports: [FleetModule, ReadModelsModule, ProjectionsModule, BrowseModule],
   controllers: [
     SnapshotBrowsePageController,
+    SnapshotComparePageController,
     UiAssetsController,
     LoginPageController,
     DashboardPageController,
