@@ -318,6 +318,17 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
       await page.waitForSelector('[data-testid=breadcrumbs] [aria-current=page]:has-text("docs")');
       await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
       await page.screenshot({ path: path.join(shots, 'host-snapshots.png'), fullPage: true });
+      // The restore dialog with a dry run: alpha has restic 0.14, so the job says plainly what it needs.
+      await page.click('summary:has-text("Restore a snapshot")');
+      await page.fill('#restore-target', path.join(root, 'ui-restore'));
+      await page.selectOption('#restore-overwrite', 'if-newer');
+      await page.check('[data-testid=restore-dry-run]');
+      await page.screenshot({ path: path.join(shots, 'restore-dialog.png'), fullPage: true });
+      await page.click('form:has(#restore-target) button[type=submit]');
+      await page.waitForURL(/\/jobs\//);
+      await page.waitForSelector('[data-testid=job-status]:has-text("failed")');
+      assert.match((await page.textContent('body')) ?? '', /needs restic 0\.17 or newer on this host/);
+      await page.screenshot({ path: path.join(shots, 'restore-job.png'), fullPage: true });
     } finally {
       await browser.close();
     }
