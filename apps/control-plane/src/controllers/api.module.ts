@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { BrowseModule } from '../services/browse.module';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
 import { AgentDeliveryController } from './agent-delivery.controller';
 import { AgentUpdatesController } from './agent-updates.controller';
+import { AlertRulesController } from './alert-rules.controller';
+import { AlertsController } from './alerts.controller';
 import { ApiTokensController } from './api-tokens.controller';
 import { AuditController } from './audit.controller';
 import { AuthController } from './auth.controller';
@@ -13,6 +16,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { NotificationChannelsController } from './notification-channels.controller';
 import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { SnapshotBrowseController } from './snapshot-browse.controller';
@@ -24,7 +28,7 @@ import { UsersController } from './users.controller';
  * its install scripts).
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, BrowseModule],
+  imports: [FleetModule, ReadModelsModule, AlertsModule, BrowseModule],
   controllers: [
     AuthController,
     UsersController,
@@ -37,6 +41,9 @@ import { UsersController } from './users.controller';
     JobsCommandsController,
     RepositoriesQueriesController,
     SnapshotBrowseController,
+    AlertsController,
+    AlertRulesController,
+    NotificationChannelsController,
     RepositoriesCommandsController,
     AuditController,
     AgentDeliveryController,

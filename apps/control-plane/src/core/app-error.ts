@@ -13,7 +13,9 @@ export type AppErrorCode =
   /** An answer past its size cap (a browse query, docs/browse.md). */
   | 'too_large'
   /** The agent or its restic could not answer (failed, timed out, went away). */
-  | 'agent_failed';
+  | 'agent_failed'
+  /** An outside receiver (a notification channel) did not accept what we sent. */
+  | 'delivery_failed';
 
 export class AppError extends Error {
   constructor(

@@ -20,6 +20,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   agent_failed: HttpStatus.BAD_GATEWAY,
+  delivery_failed: HttpStatus.BAD_GATEWAY,
 };
 
 interface ErrorBody {
