@@ -26,6 +26,10 @@ export class JobBodyDto {
   @ApiPropertyOptional() @Allow() readonly target?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly include?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly exclude?: unknown;
+  @ApiPropertyOptional({ enum: ['always', 'if-changed', 'if-newer', 'never'] })
+  @Allow()
+  readonly overwrite?: unknown;
+  @ApiPropertyOptional() @Allow() readonly dry_run?: unknown;
   @ApiPropertyOptional() @Allow() readonly mode?: unknown;
   @ApiPropertyOptional({ description: 'copy: the destination repository' })
   @Allow()
