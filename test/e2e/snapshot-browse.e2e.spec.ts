@@ -506,9 +506,10 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
     assert.equal(dry.status, 'succeeded', dry.error ?? '');
     assert.equal(fs.existsSync(target), false, 'a dry run writes nothing');
     const real = await runRepositoryJob(alpha.repo, {
+      // The names of the restore contract (docs/browse.md); the dry run above uses host_id/snapshot_id.
       kind: 'restore',
-      host_id: bravo.agent.agentId,
-      snapshot_id: alpha.first,
+      target_host_id: bravo.agent.agentId,
+      snapshot: alpha.first,
       target,
       include: [`${alpha.data}/docs`],
       overwrite: 'always',
