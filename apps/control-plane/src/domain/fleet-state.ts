@@ -1,6 +1,8 @@
 import {
   comparePositions,
+  EMPTY_REPOSITORIES_STATE,
   evolveJobStatus,
+  evolveRepositories,
   fromRecorded,
   isTerminal,
   parseStreamName,
@@ -11,6 +13,7 @@ import {
   type JobStatus,
   type Position,
   type RecordedEvent,
+  type RepositoriesState,
   type Schedule,
 } from '@rf/events';
 
@@ -48,6 +51,8 @@ export interface JobState {
   args: JobArgs;
   status: JobStatus;
   scheduleId: string | null;
+  /** JobRequested.repository_id (v1 events are upcast to the host's own repository); null when absent. */
+  repositoryId: string | null;
   correlationId: string;
   /** The agent answered `command.run` with accepted; the job stays `dispatched` until it starts. */
   accepted: boolean;
@@ -60,7 +65,7 @@ export interface JobState {
 }
 
 /** The streams the command side needs to decide; joblog, snapshots and identity are not among them. */
-export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-'] as const;
+export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-', 'repository-'] as const;
 
 const DAY_MS = 86_400_000;
 
@@ -89,6 +94,12 @@ export class FleetState {
   readonly hosts = new Map<string, HostState>();
   readonly schedules = new Map<string, ScheduleListState>();
   readonly jobs = new Map<string, JobState>();
+  /** Jobs not yet terminal (queued, dispatched, running): what dispatch decides over, without scanning history. */
+  readonly openJobs = new Map<string, JobState>();
+  /** Repositories, their attached hosts and schedules: the same fold the read models use (`evolveRepositories`). */
+  repositories: RepositoriesState = EMPTY_REPOSITORIES_STATE;
+  /** Last revision of each `repository-{id}` stream, for appends that must not race. */
+  readonly repositoryRevisions = new Map<string, number>();
   position: Position | null = null;
   /** The latest event time applied (ms since epoch): the fold's only clock. */
   clock = 0;
@@ -112,6 +123,8 @@ export class FleetState {
     if (!parsed) return;
     const event = fromRecorded(recorded);
     const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    if (event.type !== 'unknown') this.repositories = evolveRepositories(this.repositories, event);
+    if (parsed.category === 'repository') this.repositoryRevisions.set(parsed.id, recorded.revision);
     this.fold(event, recorded, at);
     if (at > this.clock) this.clock = at;
     if (parsed.category === 'job') this.requeue(parsed.id);
@@ -198,6 +211,7 @@ export class FleetState {
           args: d.args,
           status: evolveJobStatus(undefined, event).status,
           scheduleId: d.schedule_id ?? null,
+          repositoryId: d.repository_id ?? null,
           correlationId: event.metadata.correlation_id,
           accepted: false,
           cancelRequested: false,
@@ -232,8 +246,8 @@ export class FleetState {
         if (j) j.status = evolveJobStatus(j.status, event).status;
         return;
       }
-      // The command side decides nothing from telemetry lines, snapshots or identity; no command
-      // decision reads repository events or agent update requests today.
+      // The command side decides nothing from telemetry lines, snapshots or identity; repository
+      // events are folded above by evolveRepositories; agent update requests decide nothing here.
       case 'LogStreamLine':
       case 'LogLinesDropped':
       case 'SnapshotsReported':
@@ -274,17 +288,18 @@ export class FleetState {
     }
   }
 
-  /** Queued jobs of a host in request order. */
-  queuedJobs(hostId: string): JobState[] {
+  /** Queued jobs (of one host, or of all) in request order. */
+  queuedJobs(hostId?: string): JobState[] {
     const out: JobState[] = [];
-    for (const j of this.jobs.values()) if (j.hostId === hostId && j.status === 'queued') out.push(j);
+    for (const j of this.openJobs.values())
+      if (j.status === 'queued' && (hostId === undefined || j.hostId === hostId)) out.push(j);
     return out.sort((a, b) => (a.requestedPosition < b.requestedPosition ? -1 : 1));
   }
 
   /** Jobs an agent holds (dispatched or running), for the JobLost timer. */
   activeJobs(hostId?: string): JobState[] {
     const out: JobState[] = [];
-    for (const j of this.jobs.values()) {
+    for (const j of this.openJobs.values()) {
       if (
         (j.status === 'dispatched' || j.status === 'running') &&
         (hostId === undefined || j.hostId === hostId)
@@ -294,11 +309,16 @@ export class FleetState {
     return out;
   }
 
-  /** Puts a job that is now terminal at the end of its retention queue (or takes it out of both). */
+  /**
+   * Puts a job that is now terminal at the end of its retention queue (or takes it out of both),
+   * and keeps `openJobs` in step with its status.
+   */
   private requeue(jobId: string): void {
     this.finishedQueue.delete(jobId);
     this.lostQueue.delete(jobId);
     const job = this.jobs.get(jobId);
+    if (job && !isTerminal(job.status)) this.openJobs.set(jobId, job);
+    else this.openJobs.delete(jobId);
     if (!job || !isTerminal(job.status)) return;
     (job.status === 'lost' ? this.lostQueue : this.finishedQueue).set(jobId, job.updatedAt);
   }

@@ -327,6 +327,23 @@ describe('FleetState', () => {
       }
       out.push(
         recorded('job-s-29', 'JobCancelRequested', { job_id: 's-29', requested_at: when(30) }, when(30)),
+        recorded(
+          'repository-r1',
+          'RepositoryRegistered',
+          { repository_id: 'r1', name: 'shared', url: 'local:/shared' },
+          when(30),
+        ),
+        recorded('repository-r1', 'RepositoryAttached', { repository_id: 'r1', host_id: 's1' }, when(30)),
+        recorded(
+          'repository-r1',
+          'RepositorySchedulesChanged',
+          {
+            repository_id: 'r1',
+            version: 1,
+            schedules: [{ id: 'p', kind: 'prune', cron: '0 3 * * 0', enabled: true }],
+          },
+          when(30),
+        ),
       );
       return out;
     };
@@ -346,11 +363,17 @@ describe('FleetState', () => {
         assert.deepEqual(codec.encode(restored), codec.encode(replayed), `cut at ${cut}`);
         assert.deepEqual([...restored.jobs.keys()], [...replayed.jobs.keys()]);
         assert.deepEqual(restored.jobs.get('s-29'), replayed.jobs.get('s-29'));
+        assert.deepEqual([...restored.openJobs.keys()], [...replayed.openJobs.keys()]);
+        assert.deepEqual(restored.repositories, replayed.repositories);
       }
       const final = new FleetState();
       for (const e of events) final.apply(e);
       assert.ok(final.retired.get('succeeded')! > 0, 'the history lets jobs go');
       assert.equal(final.jobs.get('s-25')?.status, 'lost');
+      assert.deepEqual([...final.openJobs.keys()], ['s-29'], 'only jobs not yet terminal are open');
+      assert.deepEqual(final.repositories.repositories.get('r1')?.host_ids, ['s1']);
+      assert.equal(final.repositories.repositories.get('r1')?.schedules?.version, 1);
+      assert.equal(final.repositoryRevisions.get('r1'), 2);
     });
 
     it('refuses a body that is not a fleet state, naming what is wrong', () => {

@@ -19,6 +19,7 @@ const CATCH_UP_TIMEOUT_MS = 120_000;
 export class FleetStateService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(FleetStateService.name);
   private readonly followed: SnapshottedState<FleetState>;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -36,11 +37,31 @@ export class FleetStateService implements OnModuleInit, OnModuleDestroy {
         info: (message) => this.logger.log(message),
         warn: (err, message) => this.logger.warn({ err }, message),
       },
+      afterBatch: () => this.notify(),
     });
   }
 
   get state(): FleetState {
     return this.followed.state;
+  }
+
+  /**
+   * Calls `listener` after every batch the state applied (synchronously, inside the
+   * log consumer: keep it short, e.g. schedule work). Returns the unsubscribe function.
+   */
+  onApplied(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ err }, 'a fleet state listener failed');
+      }
+    }
   }
 
   onModuleInit(): Promise<void> {

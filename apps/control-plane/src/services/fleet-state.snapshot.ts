@@ -1,4 +1,12 @@
-import { isJobKind, JOB_STATUSES, type JobArgs, type JobStatus, type Schedule } from '@rf/events';
+import {
+  isJobKind,
+  isTerminal,
+  JOB_STATUSES,
+  type JobArgs,
+  type JobStatus,
+  type RepositoryState as CatalogRepositoryState,
+  type Schedule,
+} from '@rf/events';
 import { encodePosition, snapshotField, type StateSnapshotCodec } from '@rf/projections';
 import {
   FleetState,
@@ -19,7 +27,7 @@ import {
  * payloads (job args, schedules, sealed secrets) were validated when they
  * entered the log and are taken back as they were written.
  */
-export const FLEET_STATE_SNAPSHOT_VERSION = 1;
+export const FLEET_STATE_SNAPSHOT_VERSION = 2;
 
 const { record, list, pair, str, num, bool, strOrNull, numOrNull } = snapshotField;
 
@@ -43,6 +51,9 @@ export function fleetStateSnapshotCodec(options: FleetStateOptions = {}): StateS
       finished: [...s.finishedQueue.keys()],
       lost: [...s.lostQueue.keys()],
       retired: [...s.retired],
+      repositories: [...s.repositories.repositories.values()],
+      hostnames: [...s.repositories.hostnames],
+      repositoryRevisions: [...s.repositoryRevisions],
     }),
     decode: (body) => decodeFleetState(body, options),
   };
@@ -64,6 +75,7 @@ function decodeFleetState(body: unknown, options: FleetStateOptions): FleetState
   for (const j of list(o['jobs'], 'jobs')) {
     const job = jobOf(record(j, 'job'));
     state.jobs.set(job.jobId, job);
+    if (!isTerminal(job.status)) state.openJobs.set(job.jobId, job);
   }
   for (const [key, queue] of [
     ['finished', state.finishedQueue],
@@ -78,6 +90,21 @@ function decodeFleetState(body: unknown, options: FleetStateOptions): FleetState
   for (const entry of list(o['retired'], 'retired')) {
     const [status, count] = pair(entry, 'retired');
     state.retired.set(jobStatus(status), num(count, 'retired count'));
+  }
+  const repositories = new Map<string, CatalogRepositoryState>();
+  for (const r of list(o['repositories'], 'repositories')) {
+    const repo = record(r, 'repository') as unknown as CatalogRepositoryState;
+    repositories.set(str(repo.id, 'repository id'), repo);
+  }
+  const hostnames = new Map<string, string>();
+  for (const entry of list(o['hostnames'], 'hostnames')) {
+    const [hostId, name] = pair(entry, 'hostnames');
+    hostnames.set(str(hostId, 'hostnames host'), str(name, 'hostname'));
+  }
+  state.repositories = { repositories, hostnames };
+  for (const entry of list(o['repositoryRevisions'], 'repositoryRevisions')) {
+    const [id, revision] = pair(entry, 'repositoryRevisions');
+    state.repositoryRevisions.set(str(id, 'repository id'), num(revision, 'repository revision'));
   }
   return state;
 }
@@ -114,6 +141,7 @@ function jobOf(j: Record<string, unknown>): JobState {
     args: record(j['args'], 'args') as unknown as JobArgs,
     status: jobStatus(j['status']),
     scheduleId: strOrNull(j['scheduleId'], 'scheduleId'),
+    repositoryId: strOrNull(j['repositoryId'], 'repositoryId'),
     correlationId: str(j['correlationId'], 'correlationId'),
     accepted: bool(j['accepted'], 'accepted'),
     cancelRequested: bool(j['cancelRequested'], 'cancelRequested'),

@@ -7,6 +7,7 @@ import { FleetStateService } from './fleet-state.service';
 import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
+import { JobDispatchService } from './job-dispatch.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
 
@@ -14,6 +15,7 @@ const services = [
   FleetStateService,
   FleetEventWriter,
   JobCommandsService,
+  JobDispatchService,
   ScheduleCommandsService,
   RepositoryCommandsService,
   HostCommandsService,
