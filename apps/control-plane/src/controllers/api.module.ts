@@ -13,6 +13,7 @@ import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
+import { RepositorySchedulesController } from './repository-schedules.controller';
 import { UsersController } from './users.controller';
 
 /**
@@ -33,6 +34,7 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    RepositorySchedulesController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

@@ -8,6 +8,8 @@ import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { JobDispatchService } from './job-dispatch.service';
+import { RepositorySchedulerService } from './repository-scheduler.service';
+import { RepositorySchedulesService } from './repository-schedules.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
 
@@ -16,6 +18,8 @@ const services = [
   FleetEventWriter,
   JobCommandsService,
   JobDispatchService,
+  RepositorySchedulesService,
+  RepositorySchedulerService,
   ScheduleCommandsService,
   RepositoryCommandsService,
   HostCommandsService,

@@ -9,7 +9,7 @@ import { isEventStoreError, type AppendResult } from '@rf/event-store';
 import { jobLockClaims, jobStream, legacyRepositoryId, makeEnvelope, type Envelope } from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { systemContext } from '../core/command-context';
-import type { JobState } from '../domain/fleet-state';
+import type { FleetState, JobState } from '../domain/fleet-state';
 import { jobRepositoryId, repositoryName } from '../domain/repository-attachments';
 import {
   decideDispatch,
@@ -149,7 +149,7 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
       throw err;
     }
     // Stored, so the agent may have it now; the pass still ends only once FleetState counts it as a holder.
-    this.sessions.get(job.hostId)?.send(commandRun(job));
+    this.sessions.get(job.hostId)?.send(commandRun(job, this.fleet.state));
     await this.fleet.waitFor(appended.position);
   }
 }
@@ -166,15 +166,19 @@ function coordinated(job: JobState): CoordinatedJob {
 /**
  * The order an agent runs. `repository_id` is left out for the host's own
  * repository (the default of `config.update`), which is all an agent older
- * than repositories knows.
+ * than repositories knows; `schedule_id` only names one of the host's own
+ * schedules (the agent runs its hooks), not a repository's.
  */
-export function commandRun(job: JobState): Envelope<'command.run'> {
+export function commandRun(job: JobState, state: FleetState): Envelope<'command.run'> {
   const repositoryId = jobRepositoryId(job);
+  const hostSchedule =
+    job.scheduleId !== null &&
+    state.schedules.get(job.hostId)?.schedules.some((s) => s.id === job.scheduleId) === true;
   return makeEnvelope('command.run', {
     job_id: job.jobId,
     kind: job.kind,
     args: job.args,
-    ...(job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
+    ...(hostSchedule && job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
     ...(repositoryId !== legacyRepositoryId(job.hostId) ? { repository_id: repositoryId } : {}),
   });
 }

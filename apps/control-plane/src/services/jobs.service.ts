@@ -86,7 +86,7 @@ export class JobCommandsService {
       if (!session) return;
       for (const job of this.fleet.state.activeJobs(hostId)) {
         if (job.status === 'dispatched' && !job.accepted && !job.cancelRequested)
-          session.send(commandRun(job));
+          session.send(commandRun(job, this.fleet.state));
         if (job.cancelRequested) session.send(makeEnvelope('command.cancel', { job_id: job.jobId }));
       }
     });
