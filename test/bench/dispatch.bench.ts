@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import { jobLockClaims, repositoryStream, type JobKind, type RepositoryLock } from '@rf/events';
@@ -84,6 +84,8 @@ interface BenchJob {
   readonly requestedAt: number;
   /** The repository had no job requested or running when this one was requested. */
   readonly free: boolean;
+  /** requestJob resolved: JobRequested stored and applied to FleetState. */
+  storedAt?: number;
   dispatchedAt?: number;
   finished: boolean;
 }
@@ -281,6 +283,8 @@ async function main(): Promise<void> {
     const fleet = app.get(FleetStateService);
     log(`requesting ${o.jobs} jobs at ${o.rate}/s…`);
     const requests: Promise<unknown>[] = [];
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const started = performance.now();
     let requestErrors = 0;
     for (let i = 0; i < o.jobs; i++) {
@@ -307,6 +311,9 @@ async function main(): Promise<void> {
       requests.push(
         service
           .requestJob(identity.agentId, kind, args, systemContext(), { jobId: id, repositoryId: repository })
+          .then(() => {
+            jobs.get(id)!.storedAt = performance.now();
+          })
           .catch((err: unknown) => {
             requestErrors++;
             log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -318,6 +325,7 @@ async function main(): Promise<void> {
     while ((finishedCount < o.jobs - requestErrors || fleet.state.openJobs.size > 0) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     const elapsedS = (performance.now() - started) / 1000;
+    loopDelay.disable();
 
     const all = [...jobs.values()].filter((j) => j.dispatchedAt !== undefined);
     const latency = (js: BenchJob[]) => js.map((j) => j.dispatchedAt! - j.requestedAt);
@@ -337,7 +345,14 @@ async function main(): Promise<void> {
       dispatch_p50_ms: ms(percentile(latency(free), 50)),
       dispatch_p99_ms: ms(percentile(latency(free), 99)),
       queued_dispatch_p99_ms: ms(percentile(latency(all), 99)),
+      request_stored_p99_ms: ms(
+        percentile(
+          free.filter((j) => j.storedAt !== undefined).map((j) => j.storedAt! - j.requestedAt),
+          99,
+        ),
+      ),
       jobs_per_s: Math.round(finishedCount / elapsedS),
+      event_loop_delay_p99_ms: ms(loopDelay.percentile(99) / 1e6),
       raw_append_p50_ms: ms(percentile(raw, 50)),
       raw_append_p99_ms: ms(percentile(raw, 99)),
     };
@@ -352,7 +367,9 @@ async function main(): Promise<void> {
         `${result.dispatch_p50_ms} / ${result.dispatch_p99_ms} ms (${result.free_samples} jobs)`,
       ],
       ['request → command.run, all jobs p99 (incl. waiting)', `${result.queued_dispatch_p99_ms} ms`],
+      ['  of which request stored and applied, p99 (free)', `${result.request_stored_p99_ms} ms`],
       ['jobs finished per second', String(result.jobs_per_s)],
+      ['event loop delay p99 (one loop for all)', `${result.event_loop_delay_p99_ms} ms`],
       ['raw limit: bare append p50 / p99', `${result.raw_append_p50_ms} / ${result.raw_append_p99_ms} ms`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
