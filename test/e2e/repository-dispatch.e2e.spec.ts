@@ -76,6 +76,16 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
       JOB_TIMEOUT,
       250,
     );
+  /** The job once dispatch has said why it waits. */
+  const waiting = (id: string): Promise<JobBody> =>
+    eventually(
+      `job ${id} to say why it waits`,
+      async () => {
+        const j = await job(id);
+        return j.wait_reason !== null ? j : undefined;
+      },
+      10_000,
+    );
   const requestJob = async (m: Member, body: Record<string, unknown>): Promise<string> => {
     const res = await admin.post<{ job_id: string }>(`/api/hosts/${m.agent.agentId}/jobs`, body);
     assert.equal(res.status, 202, `${m.name} ${String(body.kind)}: ${JSON.stringify(res.body)}`);
@@ -183,14 +193,7 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
         assert.equal((await job(id)).status, 'running', 'all three backups run at once');
 
       const prune = await requestJob(members[0]!, { kind: 'prune', repository_id: repositoryId });
-      const pruneWaiting = await eventually(
-        'the prune to say why it waits',
-        async () => {
-          const j = await job(prune);
-          return j.wait_reason !== null ? j : undefined;
-        },
-        10_000,
-      );
+      const pruneWaiting = await waiting(prune);
       assert.equal(pruneWaiting.status, 'queued');
       assert.match(
         pruneWaiting.wait_reason!,
@@ -202,14 +205,7 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
         repository_id: repositoryId,
         paths: [members[1]!.data],
       });
-      const laterWaiting = await eventually(
-        'the later backup to say why it waits',
-        async () => {
-          const j = await job(later);
-          return j.wait_reason !== null ? j : undefined;
-        },
-        10_000,
-      );
+      const laterWaiting = await waiting(later);
       assert.equal(laterWaiting.status, 'queued');
       assert.match(
         laterWaiting.wait_reason!,
