@@ -15,10 +15,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { JOB_TERMINAL_STATUSES } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { jobIdForRepositoryFire } from '../../apps/control-plane/src/domain/repository-maintenance.rules';
-import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess, repoRoot } from '../support/control-plane.process';
 import { eventually, FleetAgent, RcloneRestServer, writeRandomFiles } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 
@@ -27,6 +28,7 @@ const TERMINAL: readonly string[] = JOB_TERMINAL_STATUSES;
 const JOB_TIMEOUT = 120_000;
 /** 3 MiB of random data at 384 KiB/s: each backup runs ~8 s, long enough to request work behind it. */
 const SLOW_KIB = 384;
+const ARTIFACTS = path.join(repoRoot(), 'test-artifacts');
 
 interface JobBody {
   id: string;
@@ -54,6 +56,8 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
   let cp: ControlPlaneProcess;
   let admin: RestClient;
   let rclone: RcloneRestServer;
+  let browser: Browser;
+  let page: Page;
   const members: Member[] = [];
   const repos: Record<'local' | 'rest', { id: string; url: string }> = {
     local: { id: '', url: '' },
@@ -145,9 +149,24 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
       agent.start();
     }
     for (const m of members) await eventually(`${m.name} online`, () => hostOnline(m), 30_000);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      timeout: 30_000,
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(20_000);
+    page = await context.newPage();
+    await page.goto(`${cp.url}/login`);
+    await page.fill('#username', ADMIN_USER);
+    await page.fill('#password', ADMIN_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${cp.url}/`);
   });
 
   after(async () => {
+    await browser?.close();
     for (const m of members) await m.agent.stop().catch(() => undefined);
     await cp?.stop().catch(() => undefined);
     await rclone?.stop().catch(() => undefined);
@@ -212,7 +231,14 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
         new RegExp(`^waiting behind prune queued on repository shared-${which} for host `),
       );
 
+      // The job page says it too, and drops the line once the job leaves the queue.
+      await page.goto(`${cp.url}/jobs/${later}`);
+      const line = page.getByTestId('wait-reason');
+      assert.equal((await line.textContent())?.trim(), `Queued: ${laterWaiting.wait_reason}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `job-waiting-${which}.png`), fullPage: true });
+
       const done = await Promise.all([...backups, prune, later].map((id) => waitJob(id)));
+      await line.waitFor({ state: 'detached' });
       for (const j of done) {
         assert.equal(j.status, 'succeeded', `${j.kind} on ${j.host_id}: ${j.error_code} ${j.error}`);
         assert.equal(j.wait_reason, null);
