@@ -125,6 +125,7 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
       `restic 0.14 and 0.19 are needed; found ${bins.map((b) => b.version).join(', ')}`,
     );
     rclone = await RcloneRestServer.start(path.join(root, 'rest'));
+    fs.mkdirSync(path.join(root, 'cp'), { recursive: true });
     cp = await ControlPlaneProcess.start({
       dataDir: path.join(root, 'cp'),
       env: { RF_HEARTBEAT_INTERVAL_S: '2' },
