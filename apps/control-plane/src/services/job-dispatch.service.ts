@@ -5,8 +5,15 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { isEventStoreError, type AppendResult } from '@rf/event-store';
-import { jobLockClaims, jobStream, legacyRepositoryId, makeEnvelope, type Envelope } from '@rf/events';
+import { isEventStoreError } from '@rf/event-store';
+import {
+  jobLockClaims,
+  jobStream,
+  legacyRepositoryId,
+  makeEnvelope,
+  type Envelope,
+  type FleetEventType,
+} from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { systemContext } from '../core/command-context';
 import type { FleetState, JobState } from '../domain/fleet-state';
@@ -24,27 +31,50 @@ import { FleetStateService } from './fleet-state.service';
 /**
  * Fleet-wide dispatch by repository lock (docs/repositories.md, "Dispatch").
  *
- * One loop for the whole fleet: every batch FleetState applies (a job
- * requested, dispatched, started, finished, lost or cancelled; an agent
- * connecting or going away; a repository changing) and every hello asks for a
- * pass. A pass reads the jobs holding repositories (dispatched or running on
- * any host) and the queued ones (oldest request first), lets the pure
- * coordinator decide, appends `JobDispatched` for each chosen job at the job
- * stream's exact revision (a job changed meanwhile, e.g. cancelled, is left to
- * the next pass) and only then sends `command.run`. Passes never overlap, and
- * each waits until FleetState has applied its own appends, so the next one
- * counts those jobs as holders: nothing is dispatched twice and no conflicting
- * pair is ever out at once.
+ * One loop for the whole fleet: every batch FleetState applies with a job
+ * requested, cancelled, finished, lost or rejected, an agent connecting or
+ * going away, or a repository changing, and every hello, asks for a pass. A pass is synchronous: it reads the jobs holding repositories
+ * (dispatched or running on any host) and the queued ones (oldest request
+ * first), lets the pure coordinator decide, and starts appending
+ * `JobDispatched` for each chosen job at the job stream's exact revision (a
+ * job changed meanwhile, e.g. cancelled, fails that append and is left to the
+ * next pass); `command.run` goes out once its event is stored. Until FleetState
+ * shows a job dispatched, the job is "in flight": counted as a holder and left
+ * out of the queue by every later pass, so a pass never waits for the log and
+ * still never dispatches a job twice nor a conflicting pair at once.
  *
  * Why a queued job waits is kept in memory from the last pass (it changes with
  * every pass; appending it would flood the log) and shown by the job API and page.
  */
+/**
+ * Events after which a pass may decide differently: a job joins or leaves the
+ * queue or stops holding its repositories, a host comes or goes, a repository
+ * changes. A job dispatched, accepted or started holds as it did before.
+ */
+const DECISIVE_EVENTS: ReadonlySet<string> = new Set<FleetEventType>([
+  'JobRequested',
+  'JobCancelRequested',
+  'JobFinished',
+  'JobLost',
+  'JobRejected',
+  'AgentConnected',
+  'AgentDisconnected',
+  'HostRevoked',
+  'RepositoryConfigured',
+  'RepositoryRegistered',
+  'RepositoryChanged',
+  'RepositoryAttached',
+  'RepositoryDetached',
+  'RepositoryRemoved',
+]);
+
 @Injectable()
 export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(JobDispatchService.name);
   private waiting: ReadonlyMap<string, WaitReason> = new Map();
-  private pass: Promise<void> | null = null;
-  private again = false;
+  /** Chosen by a pass, JobDispatched not yet applied by FleetState (or its append not yet failed). */
+  private readonly inFlight = new Map<string, HoldingJob>();
+  private scheduled = false;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
 
@@ -55,7 +85,9 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
   ) {}
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.fleet.onApplied(() => this.kick());
+    this.unsubscribe = this.fleet.onApplied((events) => {
+      if (events.some((e) => DECISIVE_EVENTS.has(e.type))) this.kick();
+    });
     this.kick();
   }
 
@@ -64,25 +96,19 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
     this.unsubscribe?.();
   }
 
-  /** Asks for a pass; passes coalesce (one runs at a time, at most one more is owed). */
+  /** Asks for a pass; kicks before it runs coalesce into one (it runs right after the current task). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.pass) {
-      this.again = true;
-      return;
-    }
-    this.pass = this.run().finally(() => {
-      this.pass = null;
-      if (this.again) {
-        this.again = false;
-        this.kick();
+    if (this.stopped || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped) return;
+      try {
+        this.pass();
+      } catch (err) {
+        this.logger.error({ err }, 'dispatch pass failed');
       }
     });
-  }
-
-  /** Resolves once no pass is running or owed (tests and benchmarks). */
-  async settled(): Promise<void> {
-    while (this.pass) await this.pass;
   }
 
   /** Why a queued job is not dispatched yet, as one line; null when it is not waiting. */
@@ -96,44 +122,41 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
     });
   }
 
-  private async run(): Promise<void> {
-    try {
-      const decision = decideDispatch({
-        ...this.coordinatedJobs(),
-        isOnline: (hostId) => this.sessions.isOnline(hostId),
-      });
-      this.waiting = decision.waiting;
-      await Promise.all(decision.dispatch.map((job) => this.dispatch(job.job_id)));
-    } catch (err) {
-      this.logger.error({ err }, 'dispatch pass failed');
-    }
-  }
-
-  private coordinatedJobs(): { holding: HoldingJob[]; queued: CoordinatedJob[] } {
-    const holding: HoldingJob[] = [];
+  private pass(): void {
+    const state = this.fleet.state;
+    for (const jobId of this.inFlight.keys())
+      if (state.openJobs.get(jobId)?.status !== 'queued') this.inFlight.delete(jobId);
+    const holding: HoldingJob[] = [...this.inFlight.values()];
     const queued: JobState[] = [];
-    for (const job of this.fleet.state.openJobs.values()) {
+    for (const job of state.openJobs.values()) {
       if (job.status === 'queued') {
-        if (!job.cancelRequested) queued.push(job);
+        if (!job.cancelRequested && !this.inFlight.has(job.jobId)) queued.push(job);
       } else if (job.status === 'dispatched' || job.status === 'running') {
         holding.push({ ...coordinated(job), state: job.status });
       }
     }
     queued.sort((a, b) => (a.requestedPosition < b.requestedPosition ? -1 : 1));
-    return { holding, queued: queued.map(coordinated) };
+    const decision = decideDispatch({
+      holding,
+      queued: queued.map(coordinated),
+      isOnline: (hostId) => this.sessions.isOnline(hostId),
+    });
+    this.waiting = decision.waiting;
+    for (const chosen of decision.dispatch) {
+      const job = state.openJobs.get(chosen.job_id)!;
+      this.inFlight.set(job.jobId, { ...chosen, state: 'dispatched' });
+      void this.dispatch(job, job.revision);
+    }
   }
 
   /**
-   * JobDispatched first (at the revision the decision saw), then `command.run`: a send lost with the socket is
-   * repeated on the next hello (`JobCommandsService.resendUnaccepted`); the
-   * agent dedupes by job id.
+   * JobDispatched first (at the revision the decision saw), then `command.run`:
+   * a send lost with the socket is repeated on the next hello
+   * (`JobCommandsService.resendUnaccepted`); the agent dedupes by job id.
    */
-  private async dispatch(jobId: string): Promise<void> {
-    const job = this.fleet.state.openJobs.get(jobId);
-    if (!job || job.status !== 'queued' || job.cancelRequested) return;
-    let appended: AppendResult;
+  private async dispatch(job: JobState, revision: number): Promise<void> {
     try {
-      appended = await this.writer.append(
+      await this.writer.append(
         jobStream(job.jobId),
         [
           {
@@ -142,15 +165,17 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
           },
         ],
         { ...systemContext(job.correlationId), causationId: job.jobId },
-        { expectedRevision: job.revision, waitForState: false },
+        { expectedRevision: revision, waitForState: false },
       );
     } catch (err) {
-      if (isEventStoreError(err, 'WrongExpectedVersion')) return;
-      throw err;
+      // Not dispatched: the job changed meanwhile (WrongExpectedVersion) or the store failed. The next pass decides again.
+      this.inFlight.delete(job.jobId);
+      if (!isEventStoreError(err, 'WrongExpectedVersion'))
+        this.logger.error({ err, job_id: job.jobId }, 'could not record JobDispatched');
+      this.kick();
+      return;
     }
-    // Stored, so the agent may have it now; the pass still ends only once FleetState counts it as a holder.
     this.sessions.get(job.hostId)?.send(commandRun(job, this.fleet.state));
-    await this.fleet.waitFor(appended.position);
   }
 }
 

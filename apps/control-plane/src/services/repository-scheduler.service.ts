@@ -132,15 +132,21 @@ export class RepositorySchedulerService implements OnApplicationBootstrap, OnMod
       const seen = lastRun.get(job.hostId);
       if (seen === undefined || job.requestedPosition > seen) lastRun.set(job.hostId, job.requestedPosition);
     }
+    // A copy's host opens both repositories, so it must be attached to the destination too.
+    const destination = schedule.kind === 'copy' ? schedule.to_repository_id : undefined;
     const candidates: HostCandidate[] = attachedHosts(state, repositoryId)
       .filter((h) => state.hosts.get(h)?.revoked !== true)
+      .filter((h) => destination === undefined || attachedHosts(state, destination).includes(h))
       .map((hostId) => ({
         hostId,
         online: this.sessions.isOnline(hostId),
         lastRun: lastRun.get(hostId) ?? null,
       }));
     const hostId = chooseFireHost(candidates);
-    if (hostId === undefined) return skip('no host is attached to the repository');
+    if (hostId === undefined)
+      return skip(
+        destination ? 'no host is attached to both repositories' : 'no host is attached to the repository',
+      );
     try {
       return await this.jobs.requestJob(
         hostId,
