@@ -293,12 +293,10 @@ describe('shared repositories: lock-aware dispatch and maintenance once per repo
       assert.equal(j.kind, 'forget');
       assert.equal(j.status, 'succeeded', `${j.host_id}: ${j.error}`);
       // One job per tick: its id is the one derived from repository, schedule and that tick.
-      const tick = new Date(Math.floor(ms(j.requested_at) / 3000) * 3000);
-      assert.equal(
-        j.id,
-        jobIdForRepositoryFire(repositoryId, SCHEDULE, tick),
-        `job ${j.id} is its tick's only job`,
-      );
+      // (The request is stamped just after its tick; under load it may be a tick later.)
+      const tick = Math.floor(ms(j.requested_at) / 3000) * 3000;
+      const ids = [tick, tick - 3000].map((t) => jobIdForRepositoryFire(repositoryId, SCHEDULE, new Date(t)));
+      assert.ok(ids.includes(j.id), `job ${j.id} is the only job of its tick`);
     }
     assert.equal(new Set(first.map((j) => j.id)).size, first.length);
     // Spread over the hosts: the first three ticks ran on three different hosts.

@@ -87,16 +87,17 @@ export class RepositorySchedulerService implements OnApplicationBootstrap, OnMod
     }
   }
 
-  private arm(key: string, a: Armed): void {
+  /** Arms the timer for the first tick after now (and after `fired`, the tick just fired). */
+  private arm(key: string, a: Armed, fired?: Date): void {
     const now = Date.now();
-    const next = a.cron.nextRun(new Date(now));
+    const next = a.cron.nextRun(new Date(Math.max(now, fired?.getTime() ?? 0)));
     if (!next) return;
     a.timer = setTimeout(
       () => {
         if (this.armed.get(key) !== a) return;
-        if (Date.now() + 5 < next.getTime()) return this.arm(key, a);
+        if (Date.now() + 5 < next.getTime()) return this.arm(key, a, fired);
         void this.fire(a.repositoryId, a.schedule.id, next);
-        this.arm(key, a);
+        this.arm(key, a, next);
       },
       Math.min(Math.max(0, next.getTime() - now), MAX_TIMER_MS),
     );
