@@ -6,14 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { isEventStoreError } from '@rf/event-store';
-import {
-  jobLockClaims,
-  jobStream,
-  legacyRepositoryId,
-  makeEnvelope,
-  type Envelope,
-  type FleetEventType,
-} from '@rf/events';
+import { jobLockClaims, jobStream, makeEnvelope, type Envelope, type FleetEventType } from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { systemContext } from '../core/command-context';
 import type { FleetState, JobState } from '../domain/fleet-state';
@@ -189,13 +182,12 @@ function coordinated(job: JobState): CoordinatedJob {
 }
 
 /**
- * The order an agent runs. `repository_id` is left out for the host's own
- * repository (the default of `config.update`), which is all an agent older
- * than repositories knows; `schedule_id` only names one of the host's own
- * schedules (the agent runs its hooks), not a repository's.
+ * The order an agent runs: `repository_id` whenever the job names its
+ * repository (config.update names every repository the host has);
+ * `schedule_id` only for one of the host's own schedules (the agent runs its
+ * hooks), not a repository's.
  */
 export function commandRun(job: JobState, state: FleetState): Envelope<'command.run'> {
-  const repositoryId = jobRepositoryId(job);
   const hostSchedule =
     job.scheduleId !== null &&
     state.schedules.get(job.hostId)?.schedules.some((s) => s.id === job.scheduleId) === true;
@@ -204,6 +196,6 @@ export function commandRun(job: JobState, state: FleetState): Envelope<'command.
     kind: job.kind,
     args: job.args,
     ...(hostSchedule && job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
-    ...(repositoryId !== legacyRepositoryId(job.hostId) ? { repository_id: repositoryId } : {}),
+    ...(job.repositoryId !== null ? { repository_id: job.repositoryId } : {}),
   });
 }
