@@ -22,24 +22,6 @@ import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
 
 /**
- * Fleet-wide dispatch by repository lock (docs/repositories.md, "Dispatch").
- *
- * One loop for the whole fleet: every batch FleetState applies with a job
- * requested, cancelled, finished, lost or rejected, an agent connecting or
- * going away, or a repository changing, and every hello, asks for a pass. A pass is synchronous: it reads the jobs holding repositories
- * (dispatched or running on any host) and the queued ones (oldest request
- * first), lets the pure coordinator decide, and starts appending
- * `JobDispatched` for each chosen job at the job stream's exact revision (a
- * job changed meanwhile, e.g. cancelled, fails that append and is left to the
- * next pass); `command.run` goes out once its event is stored. Until FleetState
- * shows a job dispatched, the job is "in flight": counted as a holder and left
- * out of the queue by every later pass, so a pass never waits for the log and
- * still never dispatches a job twice nor a conflicting pair at once.
- *
- * Why a queued job waits is kept in memory from the last pass (it changes with
- * every pass; appending it would flood the log) and shown by the job API and page.
- */
-/**
  * Events after which a pass may decide differently: a job joins or leaves the
  * queue or stops holding its repositories, a host comes or goes, a repository
  * changes. A job dispatched, accepted or started holds as it did before.
@@ -61,6 +43,25 @@ const DECISIVE_EVENTS: ReadonlySet<string> = new Set<FleetEventType>([
   'RepositoryRemoved',
 ]);
 
+/**
+ * Fleet-wide dispatch by repository lock (docs/repositories.md, "Dispatch").
+ *
+ * One loop for the whole fleet: every batch FleetState applies with a job
+ * requested, cancelled, finished, lost or rejected, an agent connecting or
+ * going away, or a repository changing, and every hello, asks for a pass. A
+ * pass is synchronous: it reads the jobs holding repositories (dispatched or
+ * running on any host) and the queued ones (oldest request first), lets the
+ * pure coordinator decide, and starts appending `JobDispatched` for each
+ * chosen job at the job stream's exact revision (a job changed meanwhile, e.g.
+ * cancelled, fails that append and is left to the next pass); `command.run`
+ * goes out once its event is stored. Until FleetState shows a job dispatched,
+ * the job is "in flight": counted as a holder and left out of the queue by
+ * every later pass, so a pass never waits for the log and still never
+ * dispatches a job twice nor a conflicting pair at once.
+ *
+ * Why a queued job waits is kept in memory from the last pass (it changes with
+ * every pass; appending it would flood the log) and shown by the job API and page.
+ */
 @Injectable()
 export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(JobDispatchService.name);
