@@ -4,7 +4,8 @@ import {
   JOB_STATUSES,
   type JobArgs,
   type JobStatus,
-  type RepositoryState as CatalogRepositoryState,
+  type RepositoriesState,
+  type RepositoryState,
   type Schedule,
 } from '@rf/events';
 import { encodePosition, snapshotField, type StateSnapshotCodec } from '@rf/projections';
@@ -13,7 +14,7 @@ import {
   type FleetStateOptions,
   type HostState,
   type JobState,
-  type RepositoryState,
+  type RepositoryFactsState,
   type ScheduleListState,
 } from '../domain/fleet-state';
 
@@ -54,6 +55,7 @@ export function fleetStateSnapshotCodec(options: FleetStateOptions = {}): StateS
       repositories: [...s.repositories.repositories.values()],
       hostnames: [...s.repositories.hostnames],
       repositoryRevisions: [...s.repositoryRevisions],
+      repositoryFacts: [...s.repositoryFacts],
     }),
     decode: (body) => decodeFleetState(body, options),
   };
@@ -91,20 +93,14 @@ function decodeFleetState(body: unknown, options: FleetStateOptions): FleetState
     const [status, count] = pair(entry, 'retired');
     state.retired.set(jobStatus(status), num(count, 'retired count'));
   }
-  const repositories = new Map<string, CatalogRepositoryState>();
-  for (const r of list(o['repositories'], 'repositories')) {
-    const repo = record(r, 'repository') as unknown as CatalogRepositoryState;
-    repositories.set(str(repo.id, 'repository id'), repo);
-  }
-  const hostnames = new Map<string, string>();
-  for (const entry of list(o['hostnames'], 'hostnames')) {
-    const [hostId, name] = pair(entry, 'hostnames');
-    hostnames.set(str(hostId, 'hostnames host'), str(name, 'hostname'));
-  }
-  state.repositories = { repositories, hostnames };
+  state.repositories = repositoriesOf(o);
   for (const entry of list(o['repositoryRevisions'], 'repositoryRevisions')) {
     const [id, revision] = pair(entry, 'repositoryRevisions');
     state.repositoryRevisions.set(str(id, 'repository id'), num(revision, 'repository revision'));
+  }
+  for (const entry of list(o['repositoryFacts'], 'repositoryFacts')) {
+    const [id, value] = pair(entry, 'repositoryFacts');
+    state.repositoryFacts.set(str(id, 'repository id'), factsOf(record(value, 'repository facts')));
   }
   return state;
 }
@@ -116,9 +112,37 @@ function hostOf(h: Record<string, unknown>): HostState {
     revoked: bool(h['revoked'], 'revoked'),
     connectedInLog: bool(h['connectedInLog'], 'connectedInLog'),
     disconnectedAt: numOrNull(h['disconnectedAt'], 'disconnectedAt'),
-    repository:
-      h['repository'] === null ? null : (record(h['repository'], 'repository') as unknown as RepositoryState),
+    capabilities:
+      h['capabilities'] === null
+        ? null
+        : list(h['capabilities'], 'capabilities').map((c) => str(c, 'capability')),
     revision: num(h['revision'], 'revision'),
+  };
+}
+
+/** The repository aggregates; their sealed secrets and schedules were validated when they entered the log. */
+function repositoriesOf(o: Record<string, unknown>): RepositoriesState {
+  const repositories = new Map<string, RepositoryState>();
+  for (const r of list(o['repositories'], 'repositories')) {
+    const repo = record(r, 'repository');
+    const id = str(repo['id'], 'repository id');
+    str(repo['name'], 'repository name');
+    str(repo['url'], 'repository url');
+    list(repo['host_ids'], 'repository host_ids').forEach((h) => str(h, 'repository host id'));
+    repositories.set(id, repo as unknown as RepositoryState);
+  }
+  const hostnames = new Map<string, string>();
+  for (const entry of list(o['hostnames'], 'hostnames')) {
+    const [hostId, hostname] = pair(entry, 'hostnames');
+    hostnames.set(str(hostId, 'hostnames host'), str(hostname, 'hostname'));
+  }
+  return { repositories, hostnames };
+}
+
+function factsOf(f: Record<string, unknown>): RepositoryFactsState {
+  return {
+    sizeBytes: numOrNull(f['sizeBytes'], 'sizeBytes'),
+    lastMaintenanceAt: numOrNull(f['lastMaintenanceAt'], 'lastMaintenanceAt'),
   };
 }
 
@@ -139,9 +163,9 @@ function jobOf(j: Record<string, unknown>): JobState {
     hostId: str(j['hostId'], 'hostId'),
     kind,
     args: record(j['args'], 'args') as unknown as JobArgs,
+    repositoryId: strOrNull(j['repositoryId'], 'repositoryId'),
     status: jobStatus(j['status']),
     scheduleId: strOrNull(j['scheduleId'], 'scheduleId'),
-    repositoryId: strOrNull(j['repositoryId'], 'repositoryId'),
     correlationId: str(j['correlationId'], 'correlationId'),
     accepted: bool(j['accepted'], 'accepted'),
     cancelRequested: bool(j['cancelRequested'], 'cancelRequested'),

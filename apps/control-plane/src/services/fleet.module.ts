@@ -11,6 +11,7 @@ import { JobDispatchService } from './job-dispatch.service';
 import { RepositorySchedulerService } from './repository-scheduler.service';
 import { RepositorySchedulesService } from './repository-schedules.service';
 import { RepositoryCommandsService } from './repository.service';
+import { RepositoryJobsService } from './repository-jobs.service';
 import { ScheduleCommandsService } from './schedules.service';
 
 const services = [
@@ -22,6 +23,7 @@ const services = [
   RepositorySchedulerService,
   ScheduleCommandsService,
   RepositoryCommandsService,
+  RepositoryJobsService,
   HostCommandsService,
   JobLostWatcher,
   WritePositions,

@@ -16,6 +16,7 @@ import { FleetEventWriter } from './fleet-event.writer';
 import { commandRun, JobDispatchService } from './job-dispatch.service';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
+import { resolveJobRepository } from '../domain/repository.rules';
 import { KeyedMutex } from '../core/keyed-mutex';
 
 export interface RequestJobOptions {
@@ -23,7 +24,7 @@ export interface RequestJobOptions {
   /** Deterministic id (schedule fires), so a resent fire requests no second job. */
   readonly jobId?: string;
   readonly eventId?: string;
-  /** The repository the job works on (repository schedules name theirs); the host's own when absent. */
+  /** The repository to work on (a copy's source); may be left out when the host has one (docs/repositories.md). */
   readonly repositoryId?: string;
 }
 
@@ -52,9 +53,16 @@ export class JobCommandsService {
     options: RequestJobOptions = {},
   ): Promise<string> {
     await this.fleet.syncHost(hostId);
-    requireHost(this.fleet.state, hostId);
+    const host = requireHost(this.fleet.state, hostId);
     const checked = validateJobArgs(kind, rawArgs ?? {}, { prefix: 'args', unknown: 'reject' });
     if (!checked.ok) throw invalidInput(checked.issues);
+    const repositoryId = resolveJobRepository(
+      this.fleet.state,
+      host,
+      kind,
+      checked.value,
+      options.repositoryId,
+    );
     const jobId = options.jobId ?? randomUUID();
     await this.writer.append(
       jobStream(jobId),
@@ -66,8 +74,8 @@ export class JobCommandsService {
             host_id: hostId,
             kind,
             args: checked.value,
+            ...(repositoryId !== undefined ? { repository_id: repositoryId } : {}),
             ...(options.scheduleId !== undefined ? { schedule_id: options.scheduleId } : {}),
-            ...(options.repositoryId !== undefined ? { repository_id: options.repositoryId } : {}),
             requested_at: new Date().toISOString(),
           },
         },
