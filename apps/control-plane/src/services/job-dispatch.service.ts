@@ -10,7 +10,7 @@ import { jobLockClaims, jobStream, makeEnvelope, type Envelope, type FleetEventT
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { systemContext } from '../core/command-context';
 import type { FleetState, JobState } from '../domain/fleet-state';
-import { jobRepositoryId, repositoryName } from '../domain/repository-attachments';
+import { jobRepositoryId } from '../domain/repository.rules';
 import {
   decideDispatch,
   describeWait,
@@ -111,7 +111,7 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
     if (!reason) return null;
     const state = this.fleet.state;
     return describeWait(reason, {
-      repository: (id) => repositoryName(state, id),
+      repository: (id) => state.repositories.repositories.get(id)?.name,
       host: (id) => state.hosts.get(id)?.hostname || undefined,
     });
   }

@@ -9,7 +9,7 @@ import { isEventStoreError } from '@rf/event-store';
 import type { RepositoriesState, RepositorySchedule } from '@rf/events';
 import { Cron } from 'croner';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
-import { attachedHosts, jobRepositoryId } from '../domain/repository-attachments';
+import { hostsThatCanRun, jobRepositoryId } from '../domain/repository.rules';
 import {
   argsForRepositoryFire,
   chooseFireHost,
@@ -133,16 +133,13 @@ export class RepositorySchedulerService implements OnApplicationBootstrap, OnMod
       const seen = lastRun.get(job.hostId);
       if (seen === undefined || job.requestedPosition > seen) lastRun.set(job.hostId, job.requestedPosition);
     }
-    // A copy's host opens both repositories, so it must be attached to the destination too.
+    // A copy's host opens both repositories, so it must be able to reach the destination too.
     const destination = schedule.kind === 'copy' ? schedule.to_repository_id : undefined;
-    const candidates: HostCandidate[] = attachedHosts(state, repositoryId)
-      .filter((h) => state.hosts.get(h)?.revoked !== true)
-      .filter((h) => destination === undefined || attachedHosts(state, destination).includes(h))
-      .map((hostId) => ({
-        hostId,
-        online: this.sessions.isOnline(hostId),
-        lastRun: lastRun.get(hostId) ?? null,
-      }));
+    const candidates: HostCandidate[] = hostsThatCanRun(state, repositoryId, destination).map((hostId) => ({
+      hostId,
+      online: this.sessions.isOnline(hostId),
+      lastRun: lastRun.get(hostId) ?? null,
+    }));
     const hostId = chooseFireHost(candidates);
     if (hostId === undefined)
       return skip(
