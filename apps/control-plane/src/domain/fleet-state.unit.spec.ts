@@ -2,38 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { legacyRepositoryId, type RecordedEvent } from '@rf/events';
 import { FleetState } from './fleet-state';
+import { eventRecorder } from './recorded-events.test-harness';
 import { fleetStateSnapshotCodec } from '../services/fleet-state.snapshot';
 
-let position = 0n;
-const revisions = new Map<string, number>();
-
-/** A recorded event as the store would deliver it (next global position, next stream revision). */
-function recorded(
-  streamId: string,
-  type: string,
-  data: Record<string, unknown>,
-  receivedAt = '2026-01-01T00:00:00.000Z',
-): RecordedEvent {
-  position += 1n;
-  const revision = (revisions.get(streamId) ?? -1) + 1;
-  revisions.set(streamId, revision);
-  return {
-    id: `00000000-0000-4000-8000-${position.toString().padStart(12, '0')}`,
-    type,
-    streamId,
-    revision,
-    position: { commit: position, prepare: position },
-    data,
-    metadata: {
-      actor: { kind: 'user', id: 'u1' },
-      correlation_id: 'c1',
-      causation_id: 'c1',
-      received_at: receivedAt,
-      schema_version: type === 'JobFinished' ? 2 : 1,
-    },
-    created: new Date('2026-01-01T00:00:00.000Z'),
-  };
-}
+const recorded = eventRecorder();
 
 const at = '2026-01-01T00:00:00.000Z';
 

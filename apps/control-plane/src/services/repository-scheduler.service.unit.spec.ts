@@ -4,6 +4,7 @@ import type { JobKind, RecordedEvent } from '@rf/events';
 import type { AgentDispatch } from '../core/agent-dispatch.port';
 import type { CommandContext } from '../core/command-context';
 import { FleetState } from '../domain/fleet-state';
+import { eventRecorder } from '../domain/recorded-events.test-harness';
 import { jobIdForRepositoryFire } from '../domain/repository-maintenance.rules';
 import type { FleetStateService } from './fleet-state.service';
 import type { JobCommandsService, RequestJobOptions } from './jobs.service';
@@ -16,29 +17,9 @@ import { RepositorySchedulerService } from './repository-scheduler.service';
  */
 
 const at = '2026-12-05T03:00:00.000Z';
-let position = 0n;
-const revisions = new Map<string, number>();
-function recorded(streamId: string, type: string, data: Record<string, unknown>): RecordedEvent {
-  position += 1n;
-  const revision = (revisions.get(streamId) ?? -1) + 1;
-  revisions.set(streamId, revision);
-  return {
-    id: `00000000-0000-4000-8000-${position.toString().padStart(12, '0')}`,
-    type,
-    streamId,
-    revision,
-    position: { commit: position, prepare: position },
-    data,
-    metadata: {
-      actor: { kind: 'system', id: 'test' },
-      correlation_id: 'c',
-      causation_id: 'c',
-      received_at: at,
-      schema_version: type === 'JobRequested' ? 2 : 1,
-    },
-    created: new Date(at),
-  };
-}
+const recorded = (streamId: string, type: string, data: Record<string, unknown>): RecordedEvent =>
+  record(streamId, type, data, at);
+const record = eventRecorder();
 
 interface Requested {
   hostId: string;
