@@ -107,9 +107,16 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
 
   /** Why a queued job is not dispatched yet, as one line; null when it is not waiting. */
   waitReason(jobId: string): string | null {
-    const reason = this.waiting.get(jobId);
-    if (!reason) return null;
+    const stored = this.waiting.get(jobId);
+    if (!stored) return null;
     const state = this.fleet.state;
+    // The holder may have started since the pass (JobStarted asks for no new pass): say what it does now.
+    const status =
+      stored.code === 'repository_held' ? state.jobs.get(stored.blocking.job_id)?.status : undefined;
+    const reason: WaitReason =
+      stored.code === 'repository_held' && status === 'running'
+        ? { ...stored, blocking: { ...stored.blocking, state: 'running' } }
+        : stored;
     return describeWait(reason, {
       repository: (id) => state.repositories.repositories.get(id)?.name,
       host: (id) => state.hosts.get(id)?.hostname || undefined,
