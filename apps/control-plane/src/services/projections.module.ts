@@ -2,11 +2,13 @@ import { Module, type Provider } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
+  AlertsQuery,
   AuditQuery,
   DashboardQuery,
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  NotificationsQuery,
   RepoStatsQuery,
   RepositoriesQuery,
   SchedulesQuery,
@@ -32,6 +34,8 @@ const QUERIES: QueryClass[] = [
   SchedulesQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  AlertsQuery,
+  NotificationsQuery,
   DashboardQuery,
 ];
 
