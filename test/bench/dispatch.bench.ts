@@ -46,7 +46,7 @@ import { enrolHost, type AgentIdentity } from '../support/scripted-agent';
  * saturates (then every latency is mostly queueing).
  *
  *   npm run bench:dispatch -- [--hosts 1000] [--repositories 50] [--jobs 1000] [--rate 20]
- *                             [--exclusive-percent 10] [--hold-ms 30] [--json]
+ *                             [--exclusive-percent 10] [--hold-ms 30] [--settle-s 5] [--json]
  */
 
 interface Options {
@@ -56,6 +56,8 @@ interface Options {
   rate: number;
   exclusivePercent: number;
   holdMs: number;
+  /** Seconds between the last hello and the first request, while the control plane folds the hellos. */
+  settleS: number;
   json: boolean;
 }
 
@@ -67,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     rate: positiveIntOption(argv, '--rate', 20),
     exclusivePercent: positiveIntOption(argv, '--exclusive-percent', 10),
     holdMs: positiveIntOption(argv, '--hold-ms', 30),
+    settleS: positiveIntOption(argv, '--settle-s', 5),
     json: argv.includes('--json'),
   };
   if (o.repositories > o.hosts) throw new Error('--repositories must not exceed --hosts');
@@ -283,6 +286,8 @@ async function main(): Promise<void> {
       agents.push(agent);
     }
 
+    // 1,000 hellos just went into the log (config pushes, read models, states): let them settle first.
+    await new Promise((r) => setTimeout(r, o.settleS * 1000));
     const service = app.get(JobCommandsService);
     const fleet = app.get(FleetStateService);
     log(`requesting ${o.jobs} jobs at ${o.rate}/s…`);
