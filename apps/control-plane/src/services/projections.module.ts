@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
   AuditQuery,
+  AuditTrailIndex,
   DashboardQuery,
   HostsQuery,
   JobLogQuery,
@@ -47,9 +48,13 @@ const QUERIES: QueryClass[] = [
     ...QUERIES.map(queryProvider),
     {
       provide: AuditQuery,
-      useFactory: (store: EventStore, hosts: HostsQuery) =>
-        new AuditQuery(store, { hostName: (id) => hosts.get(id)?.hostname ?? undefined }),
-      inject: [EVENT_STORE, HostsQuery],
+      useFactory: (store: EventStore, hosts: HostsQuery, status: ProjectionStatus) =>
+        new AuditQuery(
+          store,
+          { hostName: (id) => hosts.get(id)?.hostname ?? undefined },
+          new AuditTrailIndex(status.database),
+        ),
+      inject: [EVENT_STORE, HostsQuery, ProjectionStatus],
     },
     JobLogRetention,
   ],

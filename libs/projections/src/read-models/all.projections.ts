@@ -1,4 +1,5 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
+import { auditTrailProjection } from './audit-trail.projection';
 import { hostsProjection } from './hosts.projection';
 import { jobsProjection } from './jobs.projection';
 import { repoStatsProjection } from './repo-stats.projection';
@@ -14,4 +15,5 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   schedulesProjection,
   repoStatsProjection,
   repositoriesProjection,
+  auditTrailProjection,
 ];
