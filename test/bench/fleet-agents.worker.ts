@@ -154,6 +154,25 @@ function open(url: string, spec: { hostId: string; secret: string; hostname: str
   });
 }
 
+/**
+ * The agent's heartbeat on the real interval from the moment it is connected (the control
+ * plane drops an agent that stays silent), each agent at its own phase: hosts do not beat in
+ * lockstep.
+ */
+function startHeartbeat(a: Agent, periodMs: number): void {
+  const beat = (): void => {
+    if (a.ws?.readyState !== WebSocket.OPEN) return;
+    heartbeats++;
+    a.ws.send(envelope('heartbeat', { sent_at: new Date().toISOString() }).text);
+  };
+  timers.push(
+    setTimeout(() => {
+      beat();
+      timers.push(setInterval(beat, periodMs));
+    }, Math.random() * periodMs),
+  );
+}
+
 async function connect(c: Extract<FleetAgentsCommand, { cmd: 'connect' }>): Promise<void> {
   let next = 0;
   let failed = 0;
@@ -162,7 +181,9 @@ async function connect(c: Extract<FleetAgentsCommand, { cmd: 'connect' }>): Prom
     while (next < c.agents.length) {
       const spec = c.agents[next++]!;
       try {
-        agents.push(await open(c.url, spec));
+        const a = await open(c.url, spec);
+        agents.push(a);
+        startHeartbeat(a, c.heartbeatS * 1000);
       } catch (err) {
         failed++;
         if (!firstError) firstError = err instanceof Error ? err.message : String(err);
@@ -170,25 +191,6 @@ async function connect(c: Extract<FleetAgentsCommand, { cmd: 'connect' }>): Prom
     }
   };
   await Promise.all(Array.from({ length: c.concurrency }, lane));
-  // Heartbeats on the real interval, each agent at its own phase (hosts do not beat in lockstep).
-  const beat = (a: Agent): void => {
-    if (a.ws?.readyState !== WebSocket.OPEN) return;
-    heartbeats++;
-    a.ws.send(envelope('heartbeat', { sent_at: new Date().toISOString() }).text);
-  };
-  const periodMs = c.heartbeatS * 1000;
-  const slots = 100;
-  for (let s = 0; s < slots; s++) {
-    const mine = agents.filter((_, i) => i % slots === s);
-    const first = setTimeout(
-      () => {
-        for (const a of mine) beat(a);
-        timers.push(setInterval(() => mine.forEach(beat), periodMs));
-      },
-      (s * periodMs) / slots,
-    );
-    timers.push(first);
-  }
   loopDelay.enable();
   post({ evt: 'connected', connected: agents.length, failed, firstError });
 }

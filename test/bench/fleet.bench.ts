@@ -243,6 +243,8 @@ async function measurePages(base: string): Promise<{ pages: Record<string, numbe
 
 interface AgentFigures {
   connected: number;
+  /** Agents connected at first whose socket was closed by the end. */
+  dropped: number;
   connectS: number;
   kbPerAgent: number;
   heartbeatCpuPercent: number;
@@ -378,6 +380,7 @@ async function measureAgents(
     if (errors > 0) log(`bench:   the server sent ${errors} error envelopes`);
     return {
       connected: open,
+      dropped: connected - open,
       connectS: round(connectS),
       kbPerAgent: round(((rssConnected - rssBefore) * 1024) / Math.max(1, connected)),
       heartbeatCpuPercent: round((100 * idleCpu) / idleS),
@@ -513,6 +516,8 @@ async function main(): Promise<void> {
       raw_healthz_p95_ms: pages.raw,
       agents: cpAgents.connected,
       agents_connect_s: cpAgents.connectS,
+      raw_agents_connect_s: rawAgents.connectS,
+      agents_dropped: cpAgents.dropped,
       kb_per_agent: cpAgents.kbPerAgent,
       raw_kb_per_agent: rawAgents.kbPerAgent,
       streaming_agents: cpAgents.streaming,
