@@ -24,6 +24,12 @@ export {
   type RepositoryHostView,
   type RepositoryView,
 } from './queries/repositories.query';
+export { type AlertFilter, type AlertRecord, type AlertState, AlertsQuery } from './queries/alerts.query';
+export {
+  type NotificationChannelRecord,
+  type NotificationDeliveryRecord,
+  NotificationsQuery,
+} from './queries/notifications.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';
 export { AuditQuery, AuditTrailIndex, parseSince } from './audit/audit.query';

@@ -1,4 +1,4 @@
-import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { comparePositions, recordedTime, type Position, type RecordedEvent } from '@rf/events';
 import { isRole, type Role } from '../core/actor';
 
 export interface UserRecord {
@@ -130,7 +130,7 @@ export class IdentityState {
     if (this.position !== null && comparePositions(event.position, this.position) <= 0) return;
     this.position = event.position;
     const d = asRecord(event.data);
-    const at = event.created.toISOString();
+    const at = recordedTime(event).toISOString();
     switch (event.type) {
       case 'UserCreated': {
         const id = str(d.user_id) ?? idFromStream(event.streamId, 'user-');
@@ -276,7 +276,7 @@ export class IdentityState {
 /** An event's own time field in epoch ms (the command's clock), else when it was stored. */
 const timeOf = (value: unknown, event: RecordedEvent): number => {
   const t = typeof value === 'string' ? Date.parse(value) : NaN;
-  return Number.isNaN(t) ? event.created.getTime() : t;
+  return Number.isNaN(t) ? recordedTime(event).getTime() : t;
 };
 
 const asRecord = (value: unknown): Record<string, unknown> =>

@@ -140,6 +140,8 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
         warn: (err, message) => this.logger.warn({ err }, message),
       },
       afterBatch: (batch) => this.afterBatch(batch),
+      // A fleet's rules state is megabytes of JSON: saved less often than the fleet state (a start replays the rest).
+      snapshots: { everyEvents: 100_000, everyMs: 10 * 60_000 },
     });
     metrics.gauge(
       'rf_alerts_open',
@@ -171,7 +173,10 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
     });
     state.deliveries = this.notifier;
     // Caught up: judge the present, then deliver what is owed (decisions first, so a restart sends fresh news too).
-    await this.evaluate();
+    // A failed first round does not stop the control plane: the timer tries again.
+    await this.evaluate().catch((err: unknown) =>
+      this.logger.warn({ err }, 'the first alert evaluation failed'),
+    );
     this.notifier.wake();
     this.armTick();
   }
@@ -268,7 +273,8 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
         previous?.kind === input.kind ? previous.settings : undefined,
       );
     } catch (err) {
-      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues, 'settings.');
+      // Named as in the request body (`settings.url`), like every other field of it.
+      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues);
       throw err;
     }
     const event = fleetEvent('ChannelConfigured', {

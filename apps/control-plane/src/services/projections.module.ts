@@ -2,12 +2,14 @@ import { Module, type Provider } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
+  AlertsQuery,
   AuditQuery,
   AuditTrailIndex,
   DashboardQuery,
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  NotificationsQuery,
   RepoStatsQuery,
   RepositoriesQuery,
   SchedulesQuery,
@@ -33,6 +35,8 @@ const QUERIES: QueryClass[] = [
   SchedulesQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  AlertsQuery,
+  NotificationsQuery,
   DashboardQuery,
 ];
 

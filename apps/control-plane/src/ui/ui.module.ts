@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ProjectionsModule } from '../services/projections.module';
 import { ReadModelsModule } from '../services/read-models.module';
+import { AlertSettingsPageController } from './controllers/alert-settings-page.controller';
+import { AlertsPageController } from './controllers/alerts-page.controller';
 import { AuditPageController } from './controllers/audit-page.controller';
 import { DashboardPageController } from './controllers/dashboard-page.controller';
 import { HostPageController } from './controllers/host-page.controller';
@@ -10,6 +13,8 @@ import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
+import { AlertSettingsPresenter } from './presenters/alert-settings.presenter';
+import { AlertsPresenter } from './presenters/alerts.presenter';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
 import { JobPagePresenter } from './presenters/job-page.presenter';
@@ -23,7 +28,7 @@ import { UiRenderer } from './ui-renderer.service';
  * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, ProjectionsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule, AlertsModule],
   controllers: [
     UiAssetsController,
     LoginPageController,
@@ -31,9 +36,19 @@ import { UiRenderer } from './ui-renderer.service';
     HostPageController,
     JobsListPageController,
     AuditPageController,
+    AlertsPageController,
+    AlertSettingsPageController,
     SettingsPageController,
     JobPageController,
   ],
-  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter, HostPagePresenter, JobPagePresenter],
+  providers: [
+    UiRenderer,
+    UiExceptionFilter,
+    AlertsPresenter,
+    AlertSettingsPresenter,
+    DashboardPresenter,
+    HostPagePresenter,
+    JobPagePresenter,
+  ],
 })
 export class UiModule {}

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EventStore } from '@rf/event-store';
-import type { Position, RecordedEvent } from '@rf/events';
+import { recordedTime, type Position, type RecordedEvent } from '@rf/events';
 import { ProjectionError } from '../engine/projection.errors';
 import { describeEvent, type AuditLine, type AuditNames } from './describe-event';
 
@@ -135,7 +135,7 @@ export class AuditQuery {
         ? this.readActorBackwards(this.trail, filter.actor)
         : this.store.readAll({ fromPosition: 'end', direction: 'backwards' });
     for await (const e of source) {
-      if (since !== undefined && e.created.getTime() < since) break;
+      if (since !== undefined && recordedTime(e).getTime() < since) break;
       if (!matchStream(e)) continue;
       const line = describeEvent(e, this.names);
       if (!matchActor(line, e)) continue;

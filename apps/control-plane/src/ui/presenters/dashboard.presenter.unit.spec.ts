@@ -29,6 +29,7 @@ function presenter(hostCount: number) {
     hosts: { list: () => hosts },
     schedules: { forHost: () => (perHostQueries.schedules++, { schedules: [] }) },
     jobs: { list: () => (perHostQueries.jobs++, []) },
+    alerts: { openCount: () => 0, list: () => [] },
   };
   const reader = { fresh: async () => models } as unknown as ReadModelsReader;
   const dashboard = {

@@ -14,6 +14,7 @@ import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
+import { alertItem, type AlertItem } from './alerts.presenter';
 
 export interface ScheduleEditorRow {
   readonly index: number;
@@ -54,6 +55,8 @@ export interface HostPage {
   /** The agent version this control plane serves, and whether this host runs an older one. */
   readonly agent: { readonly served: string | null; readonly outdated: boolean };
   readonly hooks: HooksPolicy;
+  /** The host's open alerts (acknowledged ones too). */
+  readonly alerts: AlertItem[];
 }
 
 /** Whether a host runs schedule hooks, in words for the host page and the schedule form. */
@@ -168,6 +171,7 @@ export class HostPagePresenter {
       },
       kinds: JOB_KINDS,
       hooks: hooksPolicy(host.hooksAllowed),
+      alerts: models.alerts.list({ state: 'open', hostId, limit: 50 }).map(alertItem),
       agent: {
         served: this.delivery.current?.version ?? null,
         outdated: this.delivery.isOutdated(host.agentVersion),
