@@ -76,6 +76,8 @@ describe('job log retention on a real readmodels.db', () => {
       2,
       'a new readmodels.db uses incremental auto_vacuum',
     );
+    // A cutoff before every job: nothing to delete, but the retention's watermark table exists now.
+    assert.deepEqual(log.pruneStep(at(0)), { removed: 0, done: true });
     const pagesBefore = Number(db.pragma('page_count', { simple: true }));
     const bytesBefore = fileBytes();
 
@@ -108,10 +110,9 @@ describe('job log retention on a real readmodels.db', () => {
     }
     const pagesAfter = Number(db.pragma('page_count', { simple: true }));
     assert.ok(freed > 200, `the deleted lines' pages were freed (${freed})`);
-    // The retention's watermark table took one page after the first count.
-    assert.equal(
-      pagesAfter,
-      pagesBefore + 1 - freed,
+    // Pointer-map pages of incremental auto_vacuum may go as well.
+    assert.ok(
+      pagesAfter <= pagesBefore - freed,
       `${pagesBefore} pages before, ${pagesAfter} after, ${freed} freed`,
     );
     assert.equal(Number(db.pragma('freelist_count', { simple: true })), 0);
