@@ -377,6 +377,7 @@ export const jobsProjection = defineProjection<JobsTables>({
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':
