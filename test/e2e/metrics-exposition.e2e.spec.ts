@@ -105,6 +105,7 @@ describe('Prometheus /metrics exposition (e2e)', () => {
       'nodejs_gc_duration_seconds',
       'rf_projection_lag_seconds',
       'rf_projection_lag_events',
+      'rf_projection_batch_seconds',
       'rf_agents_connected',
       'rf_envelopes_acked_total',
       'rf_events_appended_total',

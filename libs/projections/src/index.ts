@@ -32,7 +32,7 @@ export {
 } from './queries/notifications.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';
-export { AuditQuery, parseSince } from './audit/audit.query';
+export { AuditQuery, AuditTrailIndex, parseSince } from './audit/audit.query';
 export { SnapshottedState, type FoldedState } from './snapshots/snapshotted-state';
 export { type StateSnapshotCodec } from './snapshots/state-snapshots';
 export { encodePosition, snapshotField } from './snapshots/snapshot-fields';

@@ -142,7 +142,7 @@ describe('projections rebuild and audit CLIs (real processes, real files)', () =
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(
       ran.stdout,
-      /^rebuilt hosts, jobs, snapshots, schedules, repo-stats, repositories, alerts, notifications from \d+ events/,
+      /^rebuilt hosts, jobs, snapshots, schedules, repo-stats, repositories, alerts, notifications, audit-trail from \d+ events/,
     );
     assert.match(ran.stderr, /\[#+\] 100%/);
     const head = await store.headPosition();

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import { type Position } from '@rf/events';
@@ -10,6 +17,7 @@ import {
   type ProjectionState,
 } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
+import { MetricsRegistry } from '../core/metrics.registry';
 
 /** How long boot waits for the read models to catch up before serving (stale reads are better than no boot). */
 const CATCH_UP_TIMEOUT_MS = 120_000;
@@ -28,9 +36,18 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
   readonly database: Database.Database;
   private readonly runner: ProjectionRunner;
 
-  constructor(@Inject(EVENT_STORE) store: EventStore, config: AppConfig) {
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    config: AppConfig,
+    @Optional() metrics?: MetricsRegistry,
+  ) {
     this.database = openReadModelsDatabase(config.readModelsPath);
+    const observeBatch = metrics?.histogram(
+      'rf_projection_batch_seconds',
+      'Time to apply one batch of events to the read models (one SQLite transaction)',
+    );
     this.runner = new ProjectionRunner(store, this.database, ALL_PROJECTIONS, {
+      ...(observeBatch ? { onBatch: (_events: number, seconds: number) => observeBatch(seconds) } : {}),
       onError: (err) =>
         this.logger.warn(
           `projection batch failed, retrying from the checkpoint: ${err instanceof Error ? err.message : String(err)}`,

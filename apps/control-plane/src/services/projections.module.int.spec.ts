@@ -128,7 +128,7 @@ describe('ProjectionsModule (Nest, real SQLite event store and readmodels.db)', 
     ]);
     await app.get(ProjectionStatus).waitForPosition(r.position, 5000);
     assert.equal(app.get(JobLogQuery).lines('j1').length, 1);
-    assert.equal(app.get(JobLogRetention).prune(new Date('2026-11-01T00:00:00Z')), 1);
+    assert.equal((await app.get(JobLogRetention).prune(new Date('2026-11-01T00:00:00Z'))).linesRemoved, 1);
     assert.equal(app.get(JobLogQuery).lines('j1').length, 0);
     assert.equal(app.get(JobsQuery).get('j1')?.logLineCount, 1, 'the job keeps its counters');
   });

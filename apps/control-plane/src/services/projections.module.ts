@@ -4,6 +4,7 @@ import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
   AlertsQuery,
   AuditQuery,
+  AuditTrailIndex,
   DashboardQuery,
   HostsQuery,
   JobLogQuery,
@@ -51,9 +52,13 @@ const QUERIES: QueryClass[] = [
     ...QUERIES.map(queryProvider),
     {
       provide: AuditQuery,
-      useFactory: (store: EventStore, hosts: HostsQuery) =>
-        new AuditQuery(store, { hostName: (id) => hosts.get(id)?.hostname ?? undefined }),
-      inject: [EVENT_STORE, HostsQuery],
+      useFactory: (store: EventStore, hosts: HostsQuery, status: ProjectionStatus) =>
+        new AuditQuery(
+          store,
+          { hostName: (id) => hosts.get(id)?.hostname ?? undefined },
+          new AuditTrailIndex(status.database),
+        ),
+      inject: [EVENT_STORE, HostsQuery, ProjectionStatus],
     },
     JobLogRetention,
   ],

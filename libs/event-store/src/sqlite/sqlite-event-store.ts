@@ -698,15 +698,20 @@ export class SqliteEventStore implements EventStore {
       // Rows are keyed by their last position and may hold several events: expand, then keep the range.
       while (!done && remaining > 0) {
         const events: RecordedEvent[] = [];
+        // A row holds at least one event: `maxCount` bounds the rows read too (a read of one event
+        // by position parses one row, not a page). Backwards, up to MAX_ROW_EVENTS rows of the
+        // look-back window may lie wholly after the cursor, so those come on top.
+        const rows = Math.min(PAGE, backwards ? remaining + MAX_ROW_EVENTS : remaining);
         const page = fillPage(
           (backwards
-            ? this.sql.allBackward.iterate(lookBack(cursor), PAGE)
-            : this.sql.allForward.iterate(cursor, PAGE)) as Rows,
+            ? this.sql.allBackward.iterate(lookBack(cursor), rows)
+            : this.sql.allForward.iterate(cursor, rows)) as Rows,
           events,
           backwards
             ? { by: 'position', min: 0, max: cursor }
             : { by: 'position', min: cursor, max: Infinity },
           backwards,
+          rows,
         );
         if (page.last) cursor = backwards ? page.first.firstPosition - 1 : page.last[0] + 1;
         done = page.ended || (backwards && cursor < 1);
@@ -723,14 +728,15 @@ type Rows = IterableIterator<[position: number, body: string, extra?: string | n
 
 /**
  * Expands rows into `out` until it holds a page of events or the rows run out
- * (`ended`: the query returned fewer than PAGE rows). `last` is the last row
- * consumed and `first` where that row's events begin.
+ * (`ended`: the query returned fewer than `limit` rows, the LIMIT it ran with).
+ * `last` is the last row consumed and `first` where that row's events begin.
  */
 function fillPage(
   rows: Rows,
   out: RecordedEvent[],
   filter: RowFilter,
   reverse = false,
+  limit = PAGE,
 ): {
   last: [number, string, (string | number)?] | undefined;
   first: { firstPosition: number; firstRevision: number };
@@ -743,9 +749,9 @@ function fillPage(
     count++;
     last = row;
     first = expandRow(row[0], row[1], out, filter, reverse);
-    if (out.length >= PAGE) return { last, first, ended: false };
+    if (out.length >= limit) return { last, first, ended: false };
   }
-  return { last, first, ended: count < PAGE };
+  return { last, first, ended: count < limit };
 }
 
 /** The highest row key that can still hold `key` (a row covers up to MAX_ROW_EVENTS keys ending at its own). */

@@ -1,5 +1,6 @@
+import type Database from 'better-sqlite3';
 import type { EventStore } from '@rf/event-store';
-import { recordedTime, type RecordedEvent } from '@rf/events';
+import { recordedTime, type Position, type RecordedEvent } from '@rf/events';
 import { ProjectionError } from '../engine/projection.errors';
 import { describeEvent, type AuditLine, type AuditNames } from './describe-event';
 
@@ -59,14 +60,62 @@ function actorMatcher(actor: string | undefined): (line: AuditLine, e: RecordedE
 }
 
 /**
+ * The `audit-trail` read model: positions of the events an actor filter may
+ * match, newest first, so the filter reads those events instead of scanning
+ * the log. It returns a superset (ids, labels without host names, and hosts
+ * whose hostname is the filter); AuditQuery matches each event exactly.
+ */
+export class AuditTrailIndex {
+  /** `pageSize`: candidates read per round. */
+  constructor(
+    private readonly db: Database.Database,
+    readonly pageSize = 200,
+  ) {}
+
+  candidates(actor: string, before: Position | null, limit: number): Position[] {
+    const want = actor.trim().toLowerCase();
+    const bare = want.startsWith('agent ') ? want.slice('agent '.length) : want;
+    const hostIds = this.db
+      .prepare('SELECT id FROM hosts WHERE lower(hostname) IN (?, ?)')
+      .pluck()
+      .all(want, bare) as string[];
+    const cursor = before ? 'AND (commit_pos, prepare_pos) < (@commit, @prepare)' : '';
+    const params = { commit: Number(before?.commit ?? 0n), prepare: Number(before?.prepare ?? 0n), limit };
+    const byId = this.db.prepare(
+      `SELECT commit_pos, prepare_pos FROM audit_trail WHERE actor_id = @v ${cursor} ORDER BY commit_pos DESC, prepare_pos DESC LIMIT @limit`,
+    );
+    const byLabel = this.db.prepare(
+      `SELECT commit_pos, prepare_pos FROM audit_trail WHERE actor_label = @v ${cursor} ORDER BY commit_pos DESC, prepare_pos DESC LIMIT @limit`,
+    );
+    const rows = [
+      ...[want, ...hostIds.map((id) => id.toLowerCase())].flatMap((v) => byId.all({ ...params, v })),
+      ...[want, `agent ${want}`].flatMap((v) => byLabel.all({ ...params, v })),
+    ] as Array<{ commit_pos: number; prepare_pos: number }>;
+    const seen = new Set<string>();
+    return rows
+      .sort((a, b) => b.commit_pos - a.commit_pos || b.prepare_pos - a.prepare_pos)
+      .filter((r) => {
+        const key = `${r.commit_pos}:${r.prepare_pos}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .slice(0, limit)
+      .map((r) => ({ commit: BigInt(r.commit_pos), prepare: BigInt(r.prepare_pos) }));
+  }
+}
+
+/**
  * The audit trail read straight from the event store: the CLI's `audit` and
  * `GET /api/audit` both use it. Reads backwards from the end so `since` stops
  * early, and returns lines oldest first.
  */
 export class AuditQuery {
+  /** With `trail`, an actor filter reads that actor's events by position instead of scanning the log. */
   constructor(
     private readonly store: EventStore,
     private readonly names: AuditNames = {},
+    private readonly trail?: AuditTrailIndex,
   ) {}
 
   async lines(filter: AuditFilter = {}): Promise<AuditLine[]> {
@@ -82,7 +131,9 @@ export class AuditQuery {
     const exact = filter.stream !== undefined && filter.stream !== '' && !isCategory(filter.stream);
     const source: AsyncIterable<RecordedEvent> = exact
       ? this.readStreamBackwards(filter.stream!)
-      : this.store.readAll({ fromPosition: 'end', direction: 'backwards' });
+      : this.trail && filter.actor
+        ? this.readActorBackwards(this.trail, filter.actor)
+        : this.store.readAll({ fromPosition: 'end', direction: 'backwards' });
     for await (const e of source) {
       if (since !== undefined && recordedTime(e).getTime() < since) break;
       if (!matchStream(e)) continue;
@@ -92,6 +143,21 @@ export class AuditQuery {
       if (filter.limit !== undefined && out.length >= filter.limit) break;
     }
     return out.reverse();
+  }
+
+  /** The events the index names for `actor`, newest first (a superset: `lines` matches each). */
+  private async *readActorBackwards(trail: AuditTrailIndex, actor: string): AsyncIterable<RecordedEvent> {
+    let before: Position | null = null;
+    for (;;) {
+      const positions = trail.candidates(actor, before, trail.pageSize);
+      for (const position of positions) {
+        for await (const e of this.store.readAll({ fromPosition: position, maxCount: 1 })) {
+          if (e.position.commit === position.commit && e.position.prepare === position.prepare) yield e;
+        }
+      }
+      if (positions.length < trail.pageSize) return;
+      before = positions.at(-1)!;
+    }
   }
 
   private async *readStreamBackwards(stream: string): AsyncIterable<RecordedEvent> {

@@ -26,7 +26,7 @@ export interface AuditNames {
 
 const shortId = (id: string): string => (id.length > 12 ? `${id.slice(0, 8)}…` : id);
 
-const actorLabel = (
+export const actorLabel = (
   kind: string | null,
   id: string | null,
   name: string | null,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
 import type { Position } from '@rf/events';
 import {
@@ -22,6 +23,8 @@ export interface ProjectionRunnerOptions {
   readonly retryMs?: number;
   /** Receives failures the runner recovers from (it retries from its checkpoint). */
   readonly onError?: (err: unknown) => void;
+  /** Told after every committed batch: how many events it held and how long its transaction took. */
+  readonly onBatch?: (events: number, seconds: number) => void;
   readonly now?: () => number;
 }
 
@@ -47,7 +50,7 @@ export class ProjectionRunner {
     store: EventStore,
     db: Database.Database,
     projections: readonly ProjectionDefinition[],
-    options: ProjectionRunnerOptions = {},
+    private readonly options: ProjectionRunnerOptions = {},
   ) {
     this.writer = new ReadModelWriter(db, projections);
     this.consumer = new LogConsumer(store, (batch) => this.apply(batch), {
@@ -113,7 +116,9 @@ export class ProjectionRunner {
   }
 
   private apply(batch: LogBatch): LogBatchOutcome {
+    const started = performance.now();
     const result = this.writer.applyBatch(batch.events);
+    if (result.committed) this.options.onBatch?.(batch.events.length, (performance.now() - started) / 1000);
     // A rebuild swapped tables in: take its checkpoints and start over from them.
     if (!result.committed) {
       this.writer.load();

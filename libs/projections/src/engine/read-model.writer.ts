@@ -19,7 +19,22 @@ export function createTables(
   }
 }
 
+/**
+ * Makes the indexes on a projection's live tables those of its definition:
+ * missing ones are created, ones the definition no longer names are dropped.
+ * Indexes change without a version bump, so an upgrade gets them without
+ * replaying the log.
+ */
 export function createIndexes(db: Database.Database, projection: ProjectionDefinition): void {
+  const wanted = new Set(projection.indexes.map((ix) => ix.name));
+  const tables = tableNames(projection);
+  const existing = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')})`,
+    )
+    .pluck()
+    .all(...tables) as string[];
+  for (const name of existing) if (!wanted.has(name)) db.exec(`DROP INDEX ${quoteIdent(name)}`);
   for (const ix of projection.indexes) {
     db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdent(ix.name)} ON ${quoteIdent(ix.table)} (${ix.columns})`);
   }
@@ -81,10 +96,10 @@ export class ReadModelWriter {
           const missing = tableNames(p).some((t) => !this.tableExists(this.table(t)));
           if (!s || s.version !== p.version || missing) {
             createTables(this.db, p, this.table);
-            if (this.table === liveTables) createIndexes(this.db, p);
             this.state.save({ name: p.name, version: p.version, checkpoint: null });
             reset.push(p.name);
           }
+          if (this.table === liveTables) createIndexes(this.db, p);
         }
       })
       .immediate();

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 
 /**
- * Opens `readmodels.db` in WAL mode so the control plane, a concurrent
+ * Opens `readmodels.db` in WAL mode (incremental auto_vacuum when new) so the control plane, a concurrent
  * `projections rebuild` and readers can share it; `busy_timeout` lets the two
  * writers take turns instead of failing.
  */
@@ -18,6 +18,9 @@ export function openReadModelsDatabase(
   });
   db.pragma('busy_timeout = 10000');
   if (!options.readonly) {
+    // Takes effect only while the file has no tables yet: new files can return the pages that
+    // retention frees to the file system (docs/architecture.md, "Read-model retention").
+    db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('cache_size = -65536');

@@ -51,7 +51,8 @@ export class DashboardQuery {
       .get() as Row;
     const since24h = new Date(now.getTime() - DAY_MS).toISOString();
     const failed = this.db
-      .prepare("SELECT COUNT(*) AS c FROM jobs WHERE status IN ('failed', 'lost') AND finished_at >= ?")
+      // `+status`: read the finished_at range (a day), not every failed job there ever was.
+      .prepare("SELECT COUNT(*) AS c FROM jobs WHERE +status IN ('failed', 'lost') AND finished_at >= ?")
       .get(since24h) as Row;
 
     const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
@@ -59,7 +60,7 @@ export class DashboardQuery {
     const rows = this.db
       .prepare(
         `SELECT substr(finished_at, 1, 10) AS day, status, COUNT(*) AS c FROM jobs
-         WHERE finished_at >= ? AND status IN (${TERMINAL_SQL})
+         WHERE finished_at >= ? AND +status IN (${TERMINAL_SQL})
          GROUP BY day, status`,
       )
       .all(first) as Row[];

@@ -1,5 +1,6 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
 import { alertsProjection } from './alerts.projection';
+import { auditTrailProjection } from './audit-trail.projection';
 import { hostsProjection } from './hosts.projection';
 import { jobsProjection } from './jobs.projection';
 import { notificationsProjection } from './notifications.projection';
@@ -18,4 +19,5 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   repositoriesProjection,
   alertsProjection,
   notificationsProjection,
+  auditTrailProjection,
 ];

@@ -190,7 +190,7 @@ export const hostsProjection = defineProjection<HostsTables>({
       },
     },
   },
-  indexes: [{ name: 'hosts_by_hostname', table: 'hosts', columns: 'hostname' }],
+  indexes: [{ name: 'hosts_by_hostname_id', table: 'hosts', columns: 'hostname, id' }],
   evolve(view, event) {
     switch (event.type) {
       case 'HostEnrolled': {

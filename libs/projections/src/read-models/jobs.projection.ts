@@ -314,12 +314,15 @@ export const jobsProjection = defineProjection<JobsTables>({
       options: 'WITHOUT ROWID',
     },
   },
+  // Each ends with the list's whole order (requested_at DESC, id DESC), so a filtered page reads
+  // only the rows it shows instead of sorting every match in the history; the dashboard and
+  // retention read the finished_at range (docs/architecture.md, "Read-model retention").
   indexes: [
-    { name: 'jobs_by_host', table: 'jobs', columns: 'host_id, requested_at' },
-    { name: 'jobs_by_repository', table: 'jobs', columns: 'repository_id, requested_at' },
-    { name: 'jobs_by_status', table: 'jobs', columns: 'status' },
-    { name: 'jobs_by_requested', table: 'jobs', columns: 'requested_at' },
-    { name: 'jobs_by_finished', table: 'jobs', columns: 'finished_at' },
+    { name: 'jobs_by_host_requested', table: 'jobs', columns: 'host_id, requested_at, id' },
+    { name: 'jobs_by_repository_requested', table: 'jobs', columns: 'repository_id, requested_at, id' },
+    { name: 'jobs_by_status_requested', table: 'jobs', columns: 'status, requested_at, id' },
+    { name: 'jobs_by_requested_id', table: 'jobs', columns: 'requested_at, id' },
+    { name: 'jobs_by_finished_status', table: 'jobs', columns: 'finished_at, status' },
   ],
   evolve(view, event) {
     switch (event.type) {

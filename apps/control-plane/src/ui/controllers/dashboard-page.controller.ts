@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Req, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Query, Req, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Roles } from '../../middleware/auth.decorators';
@@ -20,8 +20,8 @@ export class DashboardPageController {
   @Get()
   @Roles('viewer')
   @Header('Content-Type', 'text/html; charset=utf-8')
-  async page(@Req() req: Request): Promise<string> {
-    const overview = await this.presenter.overview(new Date());
+  async page(@Query('page') page: unknown, @Req() req: Request): Promise<string> {
+    const overview = await this.presenter.overview(new Date(), pageNumber(page));
     return this.renderer.render(
       req,
       'dashboard',
@@ -33,8 +33,14 @@ export class DashboardPageController {
   @Get('ui/partials/dashboard')
   @Roles('viewer')
   @Header('Content-Type', 'text/html; charset=utf-8')
-  async live(@Req() req: Request): Promise<string> {
-    const overview = await this.presenter.overview(new Date());
+  async live(@Query('page') page: unknown, @Req() req: Request): Promise<string> {
+    const overview = await this.presenter.overview(new Date(), pageNumber(page));
     return this.renderer.partial(req, 'partials/dashboard-live', { overview, fmt });
   }
+}
+
+/** `?page=N`: a whole number from 1; anything else is the first page (the presenter caps it at the last). */
+function pageNumber(raw: unknown): number {
+  const n = typeof raw === 'string' && /^\d{1,6}$/.test(raw) ? Number(raw) : 1;
+  return n >= 1 ? n : 1;
 }

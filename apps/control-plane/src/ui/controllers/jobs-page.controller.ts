@@ -24,6 +24,9 @@ const pick = (v: unknown, allowed?: readonly string[]): string => {
 };
 
 /** `/jobs`: every job, newest first, filtered by host, status and kind. */
+/** Hosts offered in the filter's list; past this the filter is a host id field. */
+const HOST_CHOICES = 500;
+
 @ApiExcludeController()
 @UseFilters(UiExceptionFilter)
 @Controller()
@@ -77,7 +80,10 @@ export class JobsListPageController {
       kind: pick(q['kind'], JOB_KINDS),
     };
     const models = await this.reader.fresh();
-    const hosts = models.hosts.list();
+    // Up to HOST_CHOICES hosts are offered in a list; a larger fleet gets a host id field, so the
+    // page costs the same with 10 hosts or 10,000.
+    const all = models.hosts.list();
+    const hosts = all.length <= HOST_CHOICES ? all : null;
     const jobs = models.jobs.list({
       ...(filters.host ? { hostId: filters.host } : {}),
       ...(filters.status ? { status: filters.status } : {}),
@@ -92,7 +98,12 @@ export class JobsListPageController {
       query,
       jobs,
       hosts,
-      hostNames: Object.fromEntries(hosts.map((h) => [h.id, h.hostname ?? h.id])),
+      hostNames: Object.fromEntries(
+        [...new Set(jobs.map((j) => j.hostId).filter((id): id is string => id !== null))].map((id) => [
+          id,
+          models.hosts.get(id)?.hostname ?? id,
+        ]),
+      ),
       statuses: JOB_STATUSES,
       kinds: JOB_KINDS,
       now: new Date(),
