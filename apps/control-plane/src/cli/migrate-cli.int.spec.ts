@@ -135,8 +135,8 @@ describe('restic-fleet migrate (SQLite log into a second SQLite log through the 
       const reference = openReadModelsDatabase(path.join(dir, 'reference.db'));
       try {
         await rebuildReadModels(source, reference, ALL_PROJECTIONS);
-        const fromTarget = dumpReadModels(migrated);
-        assert.deepEqual(fromTarget, dumpReadModels(reference));
+        const fromTarget = dumpReadModels(migrated, ALL_PROJECTIONS, { withoutPositions: true });
+        assert.deepEqual(fromTarget, dumpReadModels(reference, ALL_PROJECTIONS, { withoutPositions: true }));
         assert.ok(
           Object.values(fromTarget).some((rows) => rows.length > 0),
           'the read models have rows',

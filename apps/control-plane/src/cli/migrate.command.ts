@@ -193,8 +193,9 @@ async function buildReadModels(
     const built = await rebuildReadModels(target, migrated, ALL_PROJECTIONS);
     out.stderr('rebuilding the read models from the source, to compare…\n');
     await rebuildReadModels(source, reference, ALL_PROJECTIONS);
-    const a = dumpReadModels(reference);
-    const b = dumpReadModels(migrated);
+    // Positions are remapped by the copy; every other column must match.
+    const a = dumpReadModels(reference, ALL_PROJECTIONS, { withoutPositions: true });
+    const b = dumpReadModels(migrated, ALL_PROJECTIONS, { withoutPositions: true });
     for (const table of Object.keys(a)) {
       if (!isDeepStrictEqual(a[table], b[table])) {
         return `the read models built from the target differ from the source's in table ${table} (${a[table]?.length ?? 0} rows from the source, ${b[table]?.length ?? 0} from the target)`;
