@@ -48,8 +48,22 @@ describe('Prometheus /metrics exposition (e2e)', () => {
   before(async () => {
     cp = await ControlPlaneProcess.start({ env: { RF_NODE_ID: NODE_ID } });
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    const { agent, identity } = await onlineAgentWithJob(admin, cp.wsUrl);
+    const { agent, identity, jobId } = await onlineAgentWithJob(admin, cp.wsUrl);
     assert.equal((await admin.get(`/api/hosts/${identity.agentId}`)).status, 200);
+    // The backup ends first: the check below takes the repository's exclusive lock, so it waits for the backup.
+    await agent.waitForAcks([
+      agent.send(
+        'job.finished',
+        {
+          job_id: jobId,
+          status: 'succeeded',
+          exit_code: 0,
+          finished_at: new Date().toISOString(),
+          stats: {},
+        },
+        jobId,
+      ).id,
+    ]);
     // A repository with a reported size and a succeeded check, so its series are exposed and linted too.
     const repo = await admin.put(`/api/hosts/${identity.agentId}/repository`, {
       url: '/srv/restic/metrics',
