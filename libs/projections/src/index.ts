@@ -18,6 +18,12 @@ export {
   type RepositoryHostView,
   type RepositoryView,
 } from './queries/repositories.query';
+export {
+  RepositoryActivityQuery,
+  type RepositoryJobView,
+  type RepositorySizePoint,
+  type RepositorySnapshotHostView,
+} from './queries/repository-activity.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';
 export { AuditQuery, parseSince } from './audit/audit.query';

@@ -9,6 +9,7 @@ import {
   JobsQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  RepositoryActivityQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
@@ -32,6 +33,7 @@ const QUERIES: QueryClass[] = [
   SchedulesQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  RepositoryActivityQuery,
   DashboardQuery,
 ];
 

@@ -116,6 +116,8 @@ export function schedulesFromForm(body: FormBody): { schedules: Record<string, u
     if (text(row, 'new') === '1' && id === '' && cron === '') return;
     const kind = text(row, 'kind');
     const s: Record<string, unknown> = { id, kind, cron, enabled: checked(row, 'enabled') };
+    const repositoryId = text(row, 'repository_id');
+    if (repositoryId) s['repository_id'] = repositoryId;
     const paths = lines(text(row, 'paths'));
     if (paths.length) s['paths'] = paths;
     const excludes = lines(text(row, 'excludes'));

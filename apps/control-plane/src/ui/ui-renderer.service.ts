@@ -9,7 +9,7 @@ import { UiAssetsRepository } from '../repositories/ui-assets.repository';
 
 export interface PageOptions {
   readonly title: string;
-  /** Which main navigation entry is current: `dashboard`, `jobs`, `audit`, `settings`. */
+  /** Which main navigation entry is current: `dashboard`, `repositories`, `jobs`, `audit`, `settings`. */
   readonly active?: string;
   /** Loads uPlot and the chart script. */
   readonly charts?: boolean;
@@ -34,6 +34,7 @@ interface NavItem {
 
 const NAV: readonly NavItem[] = [
   { key: 'dashboard', href: '/', label: 'Dashboard', min: 'viewer' },
+  { key: 'repositories', href: '/repositories', label: 'Repositories', min: 'viewer' },
   { key: 'jobs', href: '/jobs', label: 'Jobs', min: 'viewer' },
   { key: 'audit', href: '/audit', label: 'Audit', min: 'operator' },
   { key: 'settings', href: '/settings', label: 'Settings', min: 'viewer' },

@@ -8,11 +8,13 @@ import { HostPageController } from './controllers/host-page.controller';
 import { JobPageController } from './controllers/job-page.controller';
 import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
+import { RepositoriesPageController } from './controllers/repositories-page.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
 import { JobPagePresenter } from './presenters/job-page.presenter';
+import { RepositoriesPresenter } from './presenters/repositories.presenter';
 import { UiExceptionFilter } from './ui-exception.filter';
 import { UiRenderer } from './ui-renderer.service';
 
@@ -29,11 +31,19 @@ import { UiRenderer } from './ui-renderer.service';
     LoginPageController,
     DashboardPageController,
     HostPageController,
+    RepositoriesPageController,
     JobsListPageController,
     AuditPageController,
     SettingsPageController,
     JobPageController,
   ],
-  providers: [UiRenderer, UiExceptionFilter, DashboardPresenter, HostPagePresenter, JobPagePresenter],
+  providers: [
+    UiRenderer,
+    UiExceptionFilter,
+    DashboardPresenter,
+    HostPagePresenter,
+    JobPagePresenter,
+    RepositoriesPresenter,
+  ],
 })
 export class UiModule {}

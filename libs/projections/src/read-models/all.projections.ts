@@ -3,6 +3,7 @@ import { hostsProjection } from './hosts.projection';
 import { jobsProjection } from './jobs.projection';
 import { repoStatsProjection } from './repo-stats.projection';
 import { repositoriesProjection } from './repositories.projection';
+import { repositoryActivityProjection } from './repository-activity.projection';
 import { schedulesProjection } from './schedules.projection';
 import { snapshotsProjection } from './snapshots.projection';
 
@@ -14,4 +15,5 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   schedulesProjection,
   repoStatsProjection,
   repositoriesProjection,
+  repositoryActivityProjection,
 ];

@@ -77,7 +77,7 @@ export class HostPageController {
       {
         page,
         fmt,
-        sizeJson: jsonForScript(page.sizeHistory),
+        sizeJson: jsonForScript(page.repositories.sizeChart?.series ?? { x: [], y: [] }),
         repoErrors: {},
         repoSaved: false,
         scheduleErrors: {},
@@ -256,6 +256,7 @@ export class HostPageController {
         const asSchedule: Record<string, unknown> = {
           id: text(r, 'id'),
           kind: text(r, 'kind'),
+          repository_id: text(r, 'repository_id'),
           cron: text(r, 'cron'),
           enabled: Array.isArray(enabled) ? enabled.includes('on') : enabled === 'on',
           paths: text(r, 'paths').split(/\r?\n/),

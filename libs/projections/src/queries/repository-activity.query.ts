@@ -1,0 +1,158 @@
+import type Database from 'better-sqlite3';
+import { JOB_TERMINAL_STATUSES } from '@rf/events';
+import { mapJob, type JobView } from './jobs.query';
+import { clampLimit, n, s, type Row } from './row-values';
+
+/** A job together with the repository it works on (and a copy's destination). */
+export interface RepositoryJobView extends JobView {
+  /** Null when the job names none and its host has several repositories (it cannot be placed). */
+  readonly repositoryId: string | null;
+  readonly toRepositoryId: string | null;
+}
+
+/** One snapshot hostname of a repository's last listing. */
+export interface RepositorySnapshotHostView {
+  readonly hostname: string;
+  readonly snapshotCount: number;
+  /** The newest snapshot's time, ISO-8601; null when no snapshot has a readable time. */
+  readonly latestAt: string | null;
+  readonly reportedAt: string;
+}
+
+export interface RepositorySizePoint {
+  readonly reportedAt: string;
+  readonly totalSize: number | null;
+  readonly snapshotsCount: number | null;
+  readonly hostId: string | null;
+  readonly lastCheckAt: string | null;
+  readonly lastCheckStatus: string | null;
+}
+
+const mapSizePoint = (row: Row): RepositorySizePoint => ({
+  reportedAt: s(row, 'reported_at') ?? '',
+  totalSize: n(row, 'total_size'),
+  snapshotsCount: n(row, 'snapshots_count'),
+  hostId: s(row, 'host_id'),
+  lastCheckAt: s(row, 'last_check_at'),
+  lastCheckStatus: s(row, 'last_check_status'),
+});
+
+const TERMINAL_SQL = JOB_TERMINAL_STATUSES.map((st) => `'${st}'`).join(', ');
+
+/**
+ * Per repository: its jobs, the hosts its snapshots belong to, its size over
+ * time (the `repository-activity` read model, docs/repositories.md). A job
+ * that names no repository counts for its host's repository when the host has
+ * exactly one (what such a job means, see "Logs written before").
+ */
+export class RepositoryActivityQuery {
+  constructor(private readonly db: Database.Database) {}
+
+  /** Jobs on the repository (as source or copy destination), newest first; `active` keeps unfinished ones. */
+  jobs(repositoryId: string, options: { limit?: number; active?: boolean } = {}): RepositoryJobView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
+           FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
+          WHERE (rj.repository_id = @repo OR rj.to_repository_id = @repo
+                 OR (rj.repository_id IS NULL AND rj.host_id IN
+                     (SELECT host_id FROM repository_hosts WHERE repository_ids = @solo)))
+            ${options.active ? `AND j.status NOT IN (${TERMINAL_SQL})` : ''}
+          ORDER BY j.requested_at DESC, j.id DESC LIMIT @limit`,
+      )
+      .all({
+        repo: repositoryId,
+        solo: JSON.stringify([repositoryId]),
+        limit: clampLimit(options.limit, 25, 1000),
+      }) as Row[];
+    return rows.map((row) => this.mapJob(row));
+  }
+
+  /** Unfinished jobs on any repository (for lock state across the fleet), oldest request first. */
+  activeJobs(): RepositoryJobView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
+           FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
+          WHERE j.status NOT IN (${TERMINAL_SQL})
+          ORDER BY j.requested_at, j.id LIMIT 10000`,
+      )
+      .all() as Row[];
+    return rows.map((row) => this.mapJob(row));
+  }
+
+  /** The latest finished job of each kind on the repository (e.g. forget, prune, check). */
+  lastFinished(repositoryId: string, kinds: readonly string[]): Map<string, RepositoryJobView> {
+    const out = new Map<string, RepositoryJobView>();
+    for (const kind of kinds) {
+      const row = this.db
+        .prepare(
+          `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
+             FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
+            WHERE j.kind = @kind AND j.status IN (${TERMINAL_SQL})
+              AND (rj.repository_id = @repo
+                   OR (rj.repository_id IS NULL AND rj.host_id IN
+                       (SELECT host_id FROM repository_hosts WHERE repository_ids = @solo)))
+            ORDER BY j.finished_at DESC, j.id DESC LIMIT 1`,
+        )
+        .get({ kind, repo: repositoryId, solo: JSON.stringify([repositoryId]) }) as Row | undefined;
+      if (row) out.set(kind, this.mapJob(row));
+    }
+    return out;
+  }
+
+  /** The hosts the repository's last snapshot listing covers, by snapshot hostname. */
+  snapshotHosts(repositoryId: string): RepositorySnapshotHostView[] {
+    const rows = this.db
+      .prepare('SELECT * FROM repository_snapshot_hosts WHERE repository_id = ? ORDER BY hostname')
+      .all(repositoryId) as Row[];
+    return rows.map((row) => ({
+      hostname: s(row, 'hostname') ?? '',
+      snapshotCount: n(row, 'snapshot_count') ?? 0,
+      latestAt: s(row, 'latest_at'),
+      reportedAt: s(row, 'reported_at') ?? '',
+    }));
+  }
+
+  /** Size reports, oldest first; at most `limit` (default 500) most recent. */
+  sizeHistory(repositoryId: string, options: { limit?: number } = {}): RepositorySizePoint[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (SELECT * FROM repository_stats WHERE repository_id = ? ORDER BY reported_at DESC, event_id DESC LIMIT ?)
+          ORDER BY reported_at, event_id`,
+      )
+      .all(repositoryId, clampLimit(options.limit, 500, 10000)) as Row[];
+    return rows.map(mapSizePoint);
+  }
+
+  /** The newest size report of each repository that has one. */
+  latestSizes(): Map<string, RepositorySizePoint> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY repository_id ORDER BY reported_at DESC, event_id DESC) AS rn
+                          FROM repository_stats)
+          WHERE rn = 1`,
+      )
+      .all() as Row[];
+    return new Map(rows.map((row) => [s(row, 'repository_id') ?? '', mapSizePoint(row)]));
+  }
+
+  private mapJob(row: Row): RepositoryJobView {
+    return {
+      ...mapJob(row),
+      repositoryId: s(row, 'rj_repository_id') ?? this.soloRepositoryOf(s(row, 'rj_host_id')),
+      toRepositoryId: s(row, 'rj_to_repository_id'),
+    };
+  }
+
+  private soloRepositoryOf(hostId: string | null): string | null {
+    if (hostId === null) return null;
+    const raw: unknown = this.db
+      .prepare('SELECT repository_ids FROM repository_hosts WHERE host_id = ?')
+      .pluck()
+      .get(hostId);
+    if (typeof raw !== 'string') return null;
+    const ids: unknown = JSON.parse(raw);
+    return Array.isArray(ids) && ids.length === 1 && typeof ids[0] === 'string' ? ids[0] : null;
+  }
+}

@@ -1,0 +1,233 @@
+import { legacyRepositoryId, type Snapshot } from '@rf/events';
+import {
+  defineProjection,
+  type AppendTable,
+  type GroupTable,
+  type KeyedTable,
+  type ProjectionEvent,
+} from '../engine/projection.definition';
+import { fields, list, num, payload, str, streamEntityId, timeField } from './event-fields';
+
+/** Which repository a job works on (and a copy's destination); the job itself stays in `jobs`. */
+export type RepositoryJobRow = {
+  readonly job_id: string;
+  /** Null for a v2 JobRequested without one: the host's only repository (resolved when read). */
+  readonly repository_id: string | null;
+  readonly to_repository_id: string | null;
+  readonly host_id: string | null;
+};
+
+/** Per repository and snapshot hostname: how many snapshots the last listing held, and the newest one's time. */
+export type RepositorySnapshotHostRow = {
+  readonly repository_id: string;
+  readonly hostname: string;
+  readonly snapshot_count: number;
+  readonly latest_at: string | null;
+  readonly reported_at: string;
+};
+
+/** One size report of a repository (the repository's growth over time). */
+export type RepositoryStatsRow = {
+  readonly event_id: string;
+  readonly repository_id: string;
+  readonly host_id: string | null;
+  readonly reported_at: string;
+  readonly total_size: number | null;
+  readonly snapshots_count: number | null;
+  readonly last_check_at: string | null;
+  readonly last_check_status: string | null;
+};
+
+type RepositoryActivityTables = {
+  readonly repository_jobs: KeyedTable<RepositoryJobRow, 'job_id'>;
+  readonly repository_snapshot_hosts: GroupTable<RepositorySnapshotHostRow, 'repository_id'>;
+  readonly repository_stats: AppendTable<RepositoryStatsRow, 'event_id'>;
+};
+
+/**
+ * The repository a host-side report speaks of: the one it names, the
+ * repository stream it was written to, or else (an agent that knows only its
+ * host's one repository) the host's legacy repository (docs/repositories.md,
+ * "Logs written before").
+ */
+function reportedRepository(
+  event: ProjectionEvent,
+  named: string | null,
+  hostId: string | null,
+): string | null {
+  return (
+    named ??
+    streamEntityId(event.streamId, 'repository') ??
+    (hostId !== null ? legacyRepositoryId(hostId) : null)
+  );
+}
+
+/**
+ * What the Repositories page reads per repository (docs/repositories.md,
+ * "Read models"): which jobs work on it, which hosts its last snapshot
+ * listing covers and how recent their snapshots are, and its size over time.
+ * Kept apart from `jobs`, `snapshots` and `repo-stats` so those keep their
+ * per-host shape.
+ */
+export const repositoryActivityProjection = defineProjection<RepositoryActivityTables>({
+  name: 'repository-activity',
+  version: 1,
+  tables: {
+    repository_jobs: {
+      kind: 'keyed',
+      key: ['job_id'],
+      columns: {
+        job_id: 'TEXT PRIMARY KEY',
+        repository_id: 'TEXT',
+        to_repository_id: 'TEXT',
+        host_id: 'TEXT',
+      },
+    },
+    repository_snapshot_hosts: {
+      kind: 'group',
+      key: ['repository_id'],
+      columns: {
+        repository_id: 'TEXT NOT NULL',
+        hostname: 'TEXT NOT NULL',
+        snapshot_count: 'INTEGER NOT NULL',
+        latest_at: 'TEXT',
+        reported_at: 'TEXT NOT NULL',
+      },
+      constraints: 'PRIMARY KEY (repository_id, hostname)',
+    },
+    repository_stats: {
+      kind: 'append',
+      key: ['event_id'],
+      columns: {
+        event_id: 'TEXT PRIMARY KEY',
+        repository_id: 'TEXT NOT NULL',
+        host_id: 'TEXT',
+        reported_at: 'TEXT NOT NULL',
+        total_size: 'INTEGER',
+        snapshots_count: 'INTEGER',
+        last_check_at: 'TEXT',
+        last_check_status: 'TEXT',
+      },
+    },
+  },
+  indexes: [
+    { name: 'repository_jobs_by_repository', table: 'repository_jobs', columns: 'repository_id' },
+    { name: 'repository_jobs_by_destination', table: 'repository_jobs', columns: 'to_repository_id' },
+    { name: 'repository_jobs_by_host', table: 'repository_jobs', columns: 'host_id' },
+    { name: 'repository_stats_by_time', table: 'repository_stats', columns: 'repository_id, reported_at' },
+  ],
+  evolve(view, event) {
+    switch (event.type) {
+      case 'JobRequested': {
+        const jobId = streamEntityId(event.streamId, 'job') ?? str(payload(event), 'job_id');
+        if (jobId === null || view.get('repository_jobs', { job_id: jobId }) !== undefined) return;
+        const d = payload(event);
+        const to = str(fields<{ to_repository_id: string }>(d['args']), 'to_repository_id');
+        return view.put('repository_jobs', {
+          job_id: jobId,
+          repository_id: str(d, 'repository_id'),
+          to_repository_id: event.data.kind === 'copy' ? to : null,
+          host_id: str(d, 'host_id'),
+        });
+      }
+      case 'SnapshotsReported': {
+        const d = payload(event);
+        const hostId = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
+        const repositoryId = reportedRepository(event, str(d, 'repository_id'), hostId);
+        if (repositoryId === null) return;
+        const reportedAt = timeField(d, 'reported_at', event);
+        const byHost = new Map<string, { count: number; latest: string | null }>();
+        for (const raw of list(d, 'snapshots')) {
+          const s = fields<Snapshot>(raw);
+          if (str(s, 'id') === null) continue;
+          const hostname = str(s, 'hostname') ?? '';
+          const time = str(s, 'time');
+          const t = time !== null && !Number.isNaN(Date.parse(time)) ? new Date(time).toISOString() : null;
+          const seen = byHost.get(hostname) ?? { count: 0, latest: null };
+          byHost.set(hostname, {
+            count: seen.count + 1,
+            latest: t !== null && (seen.latest === null || t > seen.latest) ? t : seen.latest,
+          });
+        }
+        return view.replaceGroup(
+          'repository_snapshot_hosts',
+          { repository_id: repositoryId },
+          [...byHost].map(([hostname, h]) => ({
+            repository_id: repositoryId,
+            hostname,
+            snapshot_count: h.count,
+            latest_at: h.latest,
+            reported_at: reportedAt,
+          })),
+        );
+      }
+      case 'RepoStatsReported': {
+        const d = payload(event);
+        const hostId = streamEntityId(event.streamId, 'host') ?? str(d, 'host_id');
+        const repositoryId = reportedRepository(event, str(d, 'repository_id'), hostId);
+        if (repositoryId === null) return;
+        return view.append('repository_stats', {
+          event_id: event.id,
+          repository_id: repositoryId,
+          host_id: hostId,
+          reported_at: timeField(d, 'reported_at', event),
+          total_size: num(d, 'total_size_bytes'),
+          snapshots_count: num(d, 'snapshot_count'),
+          last_check_at: str(d, 'last_check_at'),
+          last_check_status: str(d, 'last_check_status'),
+        });
+      }
+      case 'HostEnrolled':
+      case 'AgentConnected':
+      case 'AgentDisconnected':
+      case 'RepositoryConfigured':
+      case 'HostRevoked':
+      case 'JobDispatched':
+      case 'JobAccepted':
+      case 'JobRejected':
+      case 'JobStarted':
+      case 'JobCancelRequested':
+      case 'JobFinished':
+      case 'JobLost':
+      case 'JobProgress':
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SchedulesChanged':
+      case 'SchedulesApplied':
+      case 'ScheduleFired':
+      case 'AgentUpdateRequested':
+      case 'RepositoryRegistered':
+      case 'RepositoryChanged':
+      case 'RepositorySecretsSet':
+      case 'RepositoryAttached':
+      case 'RepositoryDetached':
+      case 'RepositoryRemoved':
+      case 'RepositorySchedulesChanged':
+      case 'UserCreated':
+      case 'UserPasswordChanged':
+      case 'UserRoleChanged':
+      case 'UserDisabled':
+      case 'UserEnabled':
+      case 'UserLoggedIn':
+      case 'UserLoginFailed':
+      case 'ApiTokenCreated':
+      case 'ApiTokenRevoked':
+      case 'EnrolmentTokenCreated':
+      case 'EnrolmentTokenUsed':
+      case 'EnrolmentTokenRevoked':
+      case 'AlertRaised':
+      case 'AlertAcknowledged':
+      case 'AlertResolved':
+      case 'AlertRulesChanged':
+      case 'ChannelConfigured':
+      case 'ChannelRemoved':
+      case 'NotificationSent':
+      case 'NotificationFailed':
+        return;
+      default: {
+        const _never: never = event;
+        return _never;
+      }
+    }
+  },
+});

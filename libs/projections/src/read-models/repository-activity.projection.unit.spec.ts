@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { legacyRepositoryId } from '@rf/events';
+import { ProjectionHarness } from '../testing/projection.harness';
+import { agentOf, ALICE, at, jobEvent, planned, snapshotOf } from '../testing/fleet-events.fixture';
+import {
+  repositoryActivityProjection,
+  type RepositoryJobRow,
+  type RepositorySnapshotHostRow,
+  type RepositoryStatsRow,
+} from './repository-activity.projection';
+
+const R1 = '0b6c2a52-5f0e-4c41-9a55-6f5a0d1c1a01';
+const R2 = '0b6c2a52-5f0e-4c41-9a55-6f5a0d1c1a02';
+
+const requested = (jobId: string, data: Record<string, unknown>) =>
+  jobEvent(jobId, 'JobRequested', { host_id: 'h1', requested_at: at(1000), ...data }, ALICE);
+const listed = (data: Record<string, unknown>, stream = 'snapshots-h1') =>
+  planned(stream, 'SnapshotsReported', { host_id: 'h1', reported_at: at(5000), ...data }, agentOf('h1'));
+const stats = (size: number, data: Record<string, unknown>, stream = 'host-h1') =>
+  planned(
+    stream,
+    'RepoStatsReported',
+    { host_id: 'h1', total_size_bytes: size, snapshot_count: 2, reported_at: at(size), ...data },
+    agentOf('h1'),
+  );
+
+describe('repository-activity projection (pure evolve)', () => {
+  it('records the repository of each job, a copy its destination too, and a v1 request the legacy repository', () => {
+    const h = new ProjectionHarness(repositoryActivityProjection).given(
+      requested('j1', { kind: 'backup', args: { paths: ['/srv'] }, repository_id: R1 }),
+      requested('j2', { kind: 'copy', args: { to_repository_id: R2 }, repository_id: R1 }),
+      requested('j3', { kind: 'prune', args: {} }),
+      // A repeated request changes nothing.
+      requested('j1', { kind: 'backup', args: { paths: ['/srv'] }, repository_id: R2 }),
+    );
+    const row = (id: string) => h.row<RepositoryJobRow>('repository_jobs', { job_id: id });
+    assert.deepEqual(row('j1'), { job_id: 'j1', repository_id: R1, to_repository_id: null, host_id: 'h1' });
+    assert.deepEqual(row('j2'), { job_id: 'j2', repository_id: R1, to_repository_id: R2, host_id: 'h1' });
+    // The fixture writes schema v1, which names the host's own repository on read.
+    assert.equal(row('j3')?.repository_id, legacyRepositoryId('h1'));
+  });
+
+  it('keeps per repository and snapshot hostname the count and newest time of the last listing', () => {
+    const h = new ProjectionHarness(repositoryActivityProjection).given(
+      listed({
+        repository_id: R1,
+        snapshots: [
+          snapshotOf('a1', at(1000), { hostname: 'web-1' }),
+          snapshotOf('a2', at(3000), { hostname: 'web-1' }),
+          snapshotOf('b1', at(2000), { hostname: 'web-2' }),
+        ],
+      }),
+      listed({ repository_id: R2, snapshots: [snapshotOf('c1', at(4000), { hostname: 'web-1' })] }),
+      // The next listing of R1 replaces its rows: web-2's snapshots were forgotten.
+      listed({
+        repository_id: R1,
+        snapshots: [
+          snapshotOf('a2', at(3000), { hostname: 'web-1' }),
+          snapshotOf('a3', at(6000), { hostname: 'web-1' }),
+        ],
+      }),
+      // An older agent names no repository: its host's own one.
+      listed({ snapshots: [snapshotOf('d1', at(7000), { hostname: 'web-1' })] }),
+    );
+    const rows = h
+      .rows<RepositorySnapshotHostRow>('repository_snapshot_hosts')
+      .map((r) => [r.repository_id, r.hostname, r.snapshot_count, r.latest_at])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+    const expected = [
+      [R1, 'web-1', 2, at(6000)],
+      [R2, 'web-1', 1, at(4000)],
+      [legacyRepositoryId('h1'), 'web-1', 1, at(7000)],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+    assert.deepEqual(rows, expected);
+  });
+
+  it('files each size report under the repository it names, its stream, or the host’s own one', () => {
+    const first = stats(100, { repository_id: R1 });
+    const h = new ProjectionHarness(repositoryActivityProjection).given(
+      first,
+      first,
+      stats(200, {}, `repository-${R2}`),
+      stats(300, {}),
+    );
+    const rows = h
+      .rows<RepositoryStatsRow>('repository_stats')
+      .map((r) => [r.repository_id, r.total_size, r.host_id])
+      .sort((a, b) => Number(a[1]) - Number(b[1]));
+    assert.deepEqual(rows, [
+      [R1, 100, 'h1'],
+      [R2, 200, 'h1'],
+      [legacyRepositoryId('h1'), 300, 'h1'],
+    ]);
+  });
+});
