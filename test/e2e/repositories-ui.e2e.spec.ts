@@ -305,6 +305,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
         .inputValue(),
       OFFSITE,
     );
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot('host-two-repositories');
   });
 
