@@ -10,6 +10,7 @@ import { AgentSessions } from './gateways/agent-sessions';
 import { GatewaysModule } from './gateways/gateways.module';
 import { AuthModule } from './middleware/auth.module';
 import { RepositoriesModule } from './repositories/repositories.module';
+import { checkReadModelsLog } from './services/read-models-log.check';
 import { UiModule } from './ui/ui.module';
 
 /**
@@ -36,7 +37,10 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
-        EventStoreModule.forRoot({ config: config.eventStore }),
+        EventStoreModule.forRoot({
+          config: config.eventStore,
+          onOpen: (store) => checkReadModelsLog(store, config),
+        }),
         MetricsModule,
         RepositoriesModule,
         AuthModule,

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { isProjectionError } from '@rf/projections';
 import { AppConfig, ConfigError } from './core/app-config';
 import { AppModule } from './app.module';
 import { MetricsRegistry } from './core/metrics.registry';
@@ -21,6 +22,8 @@ export interface RunningServer {
 export async function startServer(config: AppConfig): Promise<RunningServer> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
+    // Boot failures reach runServe (which says what to do) instead of a log line and exit(1).
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.use(httpMetrics(app.get(MetricsRegistry)));
@@ -74,7 +77,16 @@ export async function runServe(): Promise<number> {
     }
     throw err;
   }
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    if (isProjectionError(err, 'WrongLog')) {
+      process.stderr.write(`restic-fleet serve: refusing to start: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   // Machine-readable line the e2e tests and quickstart wait for.
   process.stdout.write(`restic-fleet control plane listening on ${server.url}\n`);
   return await new Promise<number>((resolve) => {

@@ -13,6 +13,12 @@ export interface EventStoreModuleOptions {
   readonly env?: EventStoreEnv;
   /** An already parsed configuration; wins over `env`. */
   readonly config?: EventStoreConfig;
+  /**
+   * Runs once the store is open, before anything can inject it (so before any
+   * read model or state reads a checkpoint); a rejection fails the boot and
+   * the store is closed.
+   */
+  readonly onOpen?: (store: EventStore) => Promise<void>;
 }
 
 /** Holds the shutdown hook; Nest runs lifecycle hooks on factory-provided values as on classes. */
@@ -42,7 +48,7 @@ export class EventStoreModule {
             const { Logger } = await import('@nestjs/common');
             const logger = new Logger('EventStore');
             logger.log(`using ${describeEventStoreConfig(config)}`);
-            return createEventStore(config, {
+            const store = createEventStore(config, {
               onResubscribe: ({ subscription, attempt, delayMs, error }) =>
                 logger.warn(
                   `subscription to ${subscription} dropped (${error instanceof Error ? error.message : 'ended by the server'}); resubscribing in ${delayMs} ms, attempt ${attempt}`,
@@ -50,6 +56,15 @@ export class EventStoreModule {
               // In the server's structured log, where operators look, rather than a bare stderr warning.
               onRecovered: (message) => logger.warn(message),
             });
+            if (options.onOpen) {
+              try {
+                await options.onOpen(store);
+              } catch (err) {
+                await store.close().catch(() => undefined);
+                throw err;
+              }
+            }
+            return store;
           },
         },
         {

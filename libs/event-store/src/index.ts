@@ -24,6 +24,12 @@ export {
   type LogConsumerLag,
   type LogConsumerOptions,
 } from './log.consumer';
+export {
+  ensureLogIdentity,
+  LOG_IDENTITY_STREAM,
+  readLogIdentity,
+  type LogIdentityOptions,
+} from './log-identity';
 export { createSqliteEventStore } from './sqlite/sqlite-event-store';
 export {
   createEventStore,

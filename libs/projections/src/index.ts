@@ -3,6 +3,12 @@
 export { isProjectionError } from './engine/projection.errors';
 export { type ProjectionState } from './engine/projection-state.repository';
 export { openReadModelsDatabase } from './engine/read-models.database';
+export {
+  readModelsLogId,
+  stampReadModelsLog,
+  verifyReadModelsLog,
+  type ReadModelsLogVerdict,
+} from './engine/read-models-log';
 export { type ProjectionLag, ProjectionRunner } from './engine/projection.runner';
 export { type RebuildProgress, rebuildReadModels } from './engine/read-models.rebuilder';
 export { dumpReadModels } from './engine/dump-read-models';

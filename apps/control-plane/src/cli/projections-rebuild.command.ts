@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
-import { createEventStore, type EventStore } from '@rf/event-store';
+import { createEventStore, readLogIdentity, type EventStore } from '@rf/event-store';
 import {
   ALL_PROJECTIONS,
   isProjectionError,
   openReadModelsDatabase,
+  readModelsLogId,
   rebuildReadModels,
+  stampReadModelsLog,
 } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
 import { CliUsageError, parseOptions, processOutput, type CliOutput } from './cli-options';
@@ -57,6 +59,17 @@ export async function runProjectionsRebuild(
   const db = openReadModelsDatabase(config.readModelsPath);
   try {
     store = createEventStore(config.eventStore, { readonly: true });
+    // A full rebuild may move read models to another log (docs/architecture.md, "Log identity");
+    // rebuilding only some of them would leave the rest on the old one.
+    const logId = await readLogIdentity(store);
+    const builtFrom = readModelsLogId(db);
+    const switchesLog = logId !== null && builtFrom !== null && builtFrom !== logId;
+    if (switchesLog && names.length > 0) {
+      out.stderr(
+        `restic-fleet projections rebuild: the read models in ${config.readModelsPath} come from log ${builtFrom}, RF_EVENTSTORE names log ${logId}; rebuild all of them (without --name) to move them to this log\n`,
+      );
+      return 2;
+    }
     let drawn = false;
     let lastLine = 0;
     const result = await rebuildReadModels(store, db, ALL_PROJECTIONS, {
@@ -74,6 +87,7 @@ export async function runProjectionsRebuild(
       },
     });
     if (drawn) out.stderr('\n');
+    if (logId !== null && names.length === 0) stampReadModelsLog(db, logId);
     const seconds = result.elapsedMs / 1000;
     out.stdout(
       `rebuilt ${result.projections.join(', ')} from ${result.eventsRead} events in ${seconds.toFixed(1)} s ` +

@@ -11,6 +11,7 @@ import {
   type ExpectedRevision,
   type SubscriptionItem,
 } from '../event-store.port';
+import { ensureLogIdentity, readLogIdentity } from '../log-identity';
 import { comparePositions, type EventData, type Position, type RecordedEvent } from '@rf/events';
 
 /**
@@ -728,6 +729,29 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
           await store.append(stream, makeEvents(1));
           assert.deepEqual(await revisions(store, stream), [3]);
         }));
+    });
+
+    describe('log identity', () => {
+      it('a log gets one id: repeated, concurrent and after a restart, and it never shows in $all', async () => {
+        const stream = `${harness.uniquePrefix()}identity`;
+        let store = await harness.open();
+        try {
+          const from = await store.headPosition();
+          assert.equal(await readLogIdentity(store, { stream }), null, 'a fresh log has no id');
+          let n = 0;
+          const ids = await Promise.all(
+            [1, 2, 3].map(() => ensureLogIdentity(store, { stream, newId: () => `log-${++n}` })),
+          );
+          assert.equal(new Set(ids).size, 1, `every caller sees the same id: ${ids.join(', ')}`);
+          store = await harness.reopen(store);
+          assert.equal(await ensureLogIdentity(store, { stream, newId: () => 'another' }), ids[0]);
+          assert.equal(await readLogIdentity(store, { stream }), ids[0]);
+          const all = await collectAsync(store.readAll({ fromPosition: from ?? 'start' }));
+          assert.ok(!all.some((e) => e.streamId.includes(stream)), 'the identity adds no event to $all');
+        } finally {
+          await store.close();
+        }
+      });
     });
 
     describe('delete', () => {

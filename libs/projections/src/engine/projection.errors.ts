@@ -1,6 +1,12 @@
 /** Codes, not HTTP statuses: the app edge maps them (docs/architecture.md, "External contract"). */
 export type ProjectionErrorCode =
-  'WaitTimeout' | 'RunnerStopped' | 'UnknownProjection' | 'InvalidArgument' | 'RebuildConflict';
+  | 'WaitTimeout'
+  | 'RunnerStopped'
+  | 'UnknownProjection'
+  | 'InvalidArgument'
+  | 'RebuildConflict'
+  /** readmodels.db was built from another log than the one configured (docs/architecture.md, "Log identity"). */
+  | 'WrongLog';
 
 export class ProjectionError extends Error {
   constructor(
