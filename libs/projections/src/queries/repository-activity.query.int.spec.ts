@@ -121,18 +121,25 @@ describe('repository activity queries', () => {
     );
   });
 
-  it('finds the latest finished maintenance of each kind, leaving out unfinished ones', () => {
+  it('finds the latest finished maintenance of each kind, leaving out unfinished ones and other kinds', () => {
     given(
       requested('c1', 'h1', 'check', 1000, R1),
       ...finished('c1', 'succeeded', 2000),
       requested('c2', 'h1', 'check', 3000, R1),
       ...finished('c2', 'failed', 4000),
       requested('c3', 'h1', 'check', 5000, R1),
+      requested('b1', 'h1', 'backup', 5000, R1, { paths: ['/'] }),
+      ...finished('b1', 'succeeded', 6000),
       requested('f1', 'h1', 'forget', 5000, R2, { policy: { keep_last: 1 } }),
+      ...finished('f1', 'succeeded', 7000),
+      // A replayed older finish does not replace the newer one.
+      ...finished('c1', 'succeeded', 2000),
     );
-    const last = new RepositoryActivityQuery(db).lastFinished(R1, ['check', 'forget']);
+    const q = new RepositoryActivityQuery(db);
+    const last = q.lastMaintenance(R1);
+    assert.deepEqual([...last.keys()], ['check']);
     assert.deepEqual([last.get('check')?.id, last.get('check')?.status], ['c2', 'failed']);
-    assert.equal(last.has('forget'), false);
+    assert.deepEqual([...q.lastMaintenance(R2).keys()], ['forget']);
   });
 
   it('gives each repository’s size history, oldest first, and its latest report', () => {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { JOB_TERMINAL_STATUSES } from '@rf/events';
+import { isTerminal, JOB_STATUSES } from '@rf/events';
 import { mapJob, type JobView } from './jobs.query';
 import { clampLimit, n, s, type Row } from './row-values';
 
@@ -37,7 +37,11 @@ const mapSizePoint = (row: Row): RepositorySizePoint => ({
   lastCheckStatus: s(row, 'last_check_status'),
 });
 
-const TERMINAL_SQL = JOB_TERMINAL_STATUSES.map((st) => `'${st}'`).join(', ');
+const UNFINISHED_SQL = JOB_STATUSES.filter((st) => !isTerminal(st))
+  .map((st) => `'${st}'`)
+  .join(', ');
+const JOINED =
+  'j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id';
 
 /**
  * Per repository: its jobs, the hosts its snapshots belong to, its size over
@@ -48,16 +52,27 @@ const TERMINAL_SQL = JOB_TERMINAL_STATUSES.map((st) => `'${st}'`).join(', ');
 export class RepositoryActivityQuery {
   constructor(private readonly db: Database.Database) {}
 
-  /** Jobs on the repository (as source or copy destination), newest first; `active` keeps unfinished ones. */
-  jobs(repositoryId: string, options: { limit?: number; active?: boolean } = {}): RepositoryJobView[] {
+  /**
+   * Jobs on the repository (as source or copy destination), newest first.
+   * Each way a job can belong to it is read newest first through its own
+   * index and cut at `limit` before they are merged, so a busy repository's
+   * long history is never scanned.
+   */
+  jobs(repositoryId: string, options: { limit?: number } = {}): RepositoryJobView[] {
     const rows = this.db
       .prepare(
-        `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
-           FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
-          WHERE (rj.repository_id = @repo OR rj.to_repository_id = @repo
-                 OR (rj.repository_id IS NULL AND rj.host_id IN
-                     (SELECT host_id FROM repository_hosts WHERE repository_ids = @solo)))
-            ${options.active ? `AND j.status NOT IN (${TERMINAL_SQL})` : ''}
+        `WITH ids AS (
+           SELECT job_id FROM (SELECT job_id FROM repository_jobs WHERE repository_id = @repo
+                                ORDER BY requested_at DESC LIMIT @limit)
+           UNION
+           SELECT job_id FROM (SELECT job_id FROM repository_jobs WHERE to_repository_id = @repo
+                                ORDER BY requested_at DESC LIMIT @limit)
+           UNION
+           SELECT job_id FROM (SELECT job_id FROM repository_jobs
+                                WHERE repository_id IS NULL
+                                  AND host_id IN (SELECT host_id FROM repository_hosts WHERE repository_ids = @solo)
+                                ORDER BY requested_at DESC LIMIT @limit))
+         SELECT ${JOINED} FROM ids JOIN repository_jobs rj ON rj.job_id = ids.job_id JOIN jobs j ON j.id = rj.job_id
           ORDER BY j.requested_at DESC, j.id DESC LIMIT @limit`,
       )
       .all({
@@ -68,37 +83,28 @@ export class RepositoryActivityQuery {
     return rows.map((row) => this.mapJob(row));
   }
 
-  /** Unfinished jobs on any repository (for lock state across the fleet), oldest request first. */
+  /** Unfinished jobs on any repository (lock state across the fleet), oldest request first. */
   activeJobs(): RepositoryJobView[] {
     const rows = this.db
       .prepare(
-        `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
-           FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
-          WHERE j.status NOT IN (${TERMINAL_SQL})
+        `SELECT ${JOINED} FROM jobs j JOIN repository_jobs rj ON rj.job_id = j.id
+          WHERE j.status IN (${UNFINISHED_SQL})
           ORDER BY j.requested_at, j.id LIMIT 10000`,
       )
       .all() as Row[];
     return rows.map((row) => this.mapJob(row));
   }
 
-  /** The latest finished job of each kind on the repository (e.g. forget, prune, check). */
-  lastFinished(repositoryId: string, kinds: readonly string[]): Map<string, RepositoryJobView> {
-    const out = new Map<string, RepositoryJobView>();
-    for (const kind of kinds) {
-      const row = this.db
-        .prepare(
-          `SELECT j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id
-             FROM repository_jobs rj JOIN jobs j ON j.id = rj.job_id
-            WHERE j.kind = @kind AND j.status IN (${TERMINAL_SQL})
-              AND (rj.repository_id = @repo
-                   OR (rj.repository_id IS NULL AND rj.host_id IN
-                       (SELECT host_id FROM repository_hosts WHERE repository_ids = @solo)))
-            ORDER BY j.finished_at DESC, j.id DESC LIMIT 1`,
-        )
-        .get({ kind, repo: repositoryId, solo: JSON.stringify([repositoryId]) }) as Row | undefined;
-      if (row) out.set(kind, this.mapJob(row));
-    }
-    return out;
+  /** The last finished forget, prune and check of the repository, by kind. */
+  lastMaintenance(repositoryId: string): Map<string, RepositoryJobView> {
+    const rows = this.db
+      .prepare(
+        `SELECT ${JOINED} FROM repository_maintenance m
+           JOIN repository_jobs rj ON rj.job_id = m.job_id JOIN jobs j ON j.id = m.job_id
+          WHERE m.repository_id = ?`,
+      )
+      .all(repositoryId) as Row[];
+    return new Map(rows.map((row) => [s(row, 'kind') ?? '', this.mapJob(row)]));
   }
 
   /** The hosts the repository's last snapshot listing covers, by snapshot hostname. */

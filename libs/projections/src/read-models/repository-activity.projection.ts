@@ -5,6 +5,7 @@ import {
   type GroupTable,
   type KeyedTable,
   type ProjectionEvent,
+  type ProjectionView,
 } from '../engine/projection.definition';
 import { fields, list, num, payload, str, streamEntityId, timeField } from './event-fields';
 
@@ -15,6 +16,17 @@ export type RepositoryJobRow = {
   readonly repository_id: string | null;
   readonly to_repository_id: string | null;
   readonly host_id: string | null;
+  readonly kind: string | null;
+  readonly requested_at: string | null;
+};
+
+/** The last finished forget, prune and check of each repository (when, outcome, which job). */
+export type RepositoryMaintenanceRow = {
+  readonly repository_id: string;
+  readonly kind: string;
+  readonly job_id: string;
+  readonly status: string;
+  readonly finished_at: string;
 };
 
 /** Per repository and snapshot hostname: how many snapshots the last listing held, and the newest one's time. */
@@ -38,8 +50,10 @@ export type RepositoryStatsRow = {
   readonly last_check_status: string | null;
 };
 
+type View = ProjectionView<RepositoryActivityTables>;
 type RepositoryActivityTables = {
   readonly repository_jobs: KeyedTable<RepositoryJobRow, 'job_id'>;
+  readonly repository_maintenance: KeyedTable<RepositoryMaintenanceRow, 'repository_id' | 'kind'>;
   readonly repository_snapshot_hosts: GroupTable<RepositorySnapshotHostRow, 'repository_id'>;
   readonly repository_stats: AppendTable<RepositoryStatsRow, 'event_id'>;
 };
@@ -62,10 +76,36 @@ function reportedRepository(
   );
 }
 
+/** The maintenance kinds whose last run each repository keeps. */
+export const REPOSITORY_MAINTENANCE_KINDS = ['forget', 'prune', 'check'] as const;
+
+/**
+ * A maintenance job ended: it becomes its repository's last of its kind
+ * unless a later one is recorded already (a replayed or out-of-order event).
+ * A job whose request is unknown, or names no repository, is left out.
+ */
+function maintained(view: View, event: ProjectionEvent, status: string | null, finishedAt: string): void {
+  const jobId =
+    streamEntityId(event.streamId, 'job') ?? str(fields<{ job_id: string }>(event.data), 'job_id');
+  const job = jobId === null ? undefined : view.get('repository_jobs', { job_id: jobId });
+  if (jobId === null || job === undefined || status === null) return;
+  if (
+    job.repository_id === null ||
+    job.kind === null ||
+    !(REPOSITORY_MAINTENANCE_KINDS as readonly string[]).includes(job.kind)
+  )
+    return;
+  const key = { repository_id: job.repository_id, kind: job.kind };
+  const last = view.get('repository_maintenance', key);
+  if (last !== undefined && last.finished_at > finishedAt) return;
+  view.put('repository_maintenance', { ...key, job_id: jobId, status, finished_at: finishedAt });
+}
+
 /**
  * What the Repositories page reads per repository (docs/repositories.md,
- * "Read models"): which jobs work on it, which hosts its last snapshot
- * listing covers and how recent their snapshots are, and its size over time.
+ * "Read models"): which jobs work on it, its last forget, prune and check,
+ * which hosts its last snapshot listing covers and how recent their
+ * snapshots are, and its size over time.
  * Kept apart from `jobs`, `snapshots` and `repo-stats` so those keep their
  * per-host shape.
  */
@@ -81,7 +121,21 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
         repository_id: 'TEXT',
         to_repository_id: 'TEXT',
         host_id: 'TEXT',
+        kind: 'TEXT',
+        requested_at: 'TEXT',
       },
+    },
+    repository_maintenance: {
+      kind: 'keyed',
+      key: ['repository_id', 'kind'],
+      columns: {
+        repository_id: 'TEXT NOT NULL',
+        kind: 'TEXT NOT NULL',
+        job_id: 'TEXT NOT NULL',
+        status: 'TEXT NOT NULL',
+        finished_at: 'TEXT NOT NULL',
+      },
+      constraints: 'PRIMARY KEY (repository_id, kind)',
     },
     repository_snapshot_hosts: {
       kind: 'group',
@@ -111,9 +165,17 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
     },
   },
   indexes: [
-    { name: 'repository_jobs_by_repository', table: 'repository_jobs', columns: 'repository_id' },
-    { name: 'repository_jobs_by_destination', table: 'repository_jobs', columns: 'to_repository_id' },
-    { name: 'repository_jobs_by_host', table: 'repository_jobs', columns: 'host_id' },
+    {
+      name: 'repository_jobs_by_repository',
+      table: 'repository_jobs',
+      columns: 'repository_id, requested_at',
+    },
+    {
+      name: 'repository_jobs_by_destination',
+      table: 'repository_jobs',
+      columns: 'to_repository_id, requested_at',
+    },
+    { name: 'repository_jobs_by_host', table: 'repository_jobs', columns: 'host_id, requested_at' },
     { name: 'repository_stats_by_time', table: 'repository_stats', columns: 'repository_id, reported_at' },
   ],
   evolve(view, event) {
@@ -128,8 +190,19 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
           repository_id: str(d, 'repository_id'),
           to_repository_id: event.data.kind === 'copy' ? to : null,
           host_id: str(d, 'host_id'),
+          kind: str(d, 'kind'),
+          requested_at: timeField(d, 'requested_at', event),
         });
       }
+      case 'JobFinished':
+        return maintained(
+          view,
+          event,
+          str(payload(event), 'status'),
+          timeField(payload(event), 'finished_at', event),
+        );
+      case 'JobLost':
+        return maintained(view, event, 'lost', timeField(payload(event), 'lost_at', event));
       case 'SnapshotsReported': {
         const d = payload(event);
         const hostId = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
@@ -187,8 +260,6 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
       case 'JobRejected':
       case 'JobStarted':
       case 'JobCancelRequested':
-      case 'JobFinished':
-      case 'JobLost':
       case 'JobProgress':
       case 'LogStreamLine':
       case 'LogLinesDropped':

@@ -6,6 +6,7 @@ import { agentOf, ALICE, at, jobEvent, planned, snapshotOf } from '../testing/fl
 import {
   repositoryActivityProjection,
   type RepositoryJobRow,
+  type RepositoryMaintenanceRow,
   type RepositorySnapshotHostRow,
   type RepositoryStatsRow,
 } from './repository-activity.projection';
@@ -35,10 +36,42 @@ describe('repository-activity projection (pure evolve)', () => {
       requested('j1', { kind: 'backup', args: { paths: ['/srv'] }, repository_id: R2 }),
     );
     const row = (id: string) => h.row<RepositoryJobRow>('repository_jobs', { job_id: id });
-    assert.deepEqual(row('j1'), { job_id: 'j1', repository_id: R1, to_repository_id: null, host_id: 'h1' });
-    assert.deepEqual(row('j2'), { job_id: 'j2', repository_id: R1, to_repository_id: R2, host_id: 'h1' });
+    const base = { host_id: 'h1', requested_at: at(1000) };
+    assert.deepEqual(row('j1'), {
+      ...base,
+      job_id: 'j1',
+      repository_id: R1,
+      to_repository_id: null,
+      kind: 'backup',
+    });
+    assert.deepEqual(row('j2'), {
+      ...base,
+      job_id: 'j2',
+      repository_id: R1,
+      to_repository_id: R2,
+      kind: 'copy',
+    });
     // The fixture writes schema v1, which names the host's own repository on read.
     assert.equal(row('j3')?.repository_id, legacyRepositoryId('h1'));
+  });
+
+  it('keeps the last finished forget, prune and check of each repository, a lost one too', () => {
+    const h = new ProjectionHarness(repositoryActivityProjection).given(
+      requested('p1', { kind: 'prune', args: {}, repository_id: R1 }),
+      jobEvent('p1', 'JobFinished', { status: 'failed', exit_code: 1, finished_at: at(3000) }),
+      requested('p2', { kind: 'prune', args: {}, repository_id: R1 }),
+      jobEvent('p2', 'JobLost', { host_id: 'h1', reason: 'agent restarted', lost_at: at(4000) }),
+      // An older finish read later leaves the newer one.
+      requested('p0', { kind: 'prune', args: {}, repository_id: R1 }),
+      jobEvent('p0', 'JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(2000) }),
+      requested('b1', { kind: 'backup', args: { paths: ['/'] }, repository_id: R1 }),
+      jobEvent('b1', 'JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(5000) }),
+      // A finish whose request is unknown is left out.
+      jobEvent('x1', 'JobFinished', { status: 'succeeded', exit_code: 0, finished_at: at(6000) }),
+    );
+    assert.deepEqual(h.rows<RepositoryMaintenanceRow>('repository_maintenance'), [
+      { repository_id: R1, kind: 'prune', job_id: 'p2', status: 'lost', finished_at: at(4000) },
+    ]);
   });
 
   it('keeps per repository and snapshot hostname the count and newest time of the last listing', () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isJobKind, jobLockClaims, type RepositoryLock } from '@rf/events';
 import {
+  REPOSITORY_MAINTENANCE_KINDS,
   RepositoryActivityQuery,
   type RepositoryJobView,
   type RepositorySizePoint,
@@ -231,8 +232,28 @@ export interface RepositoryDetail extends RepositoryRow {
   readonly lastCheck: { readonly at: string | null; readonly status: string | null } | null;
 }
 
-/** The maintenance kinds the Repositories page reports on. */
-export const MAINTENANCE_KINDS = ['forget', 'prune', 'check'] as const;
+/** The kinds the repository page's "Run a job" form offers (restore needs a host's snapshot and target: host page). */
+export const RUN_KINDS = [
+  'backup',
+  'check',
+  'prune',
+  'forget',
+  'copy',
+  'snapshots',
+  'stats',
+  'unlock',
+  'init',
+] as const;
+
+/** What a repository page's forms need beside the repository itself. */
+export interface RepositoryForms {
+  readonly repo: RepositoryDetail;
+  /** Enrolled, not revoked hosts (the attach choice). */
+  readonly enrolled: readonly { readonly id: string; readonly name: string }[];
+  /** The other repositories (a copy's destination). */
+  readonly otherRepositories: readonly { readonly id: string; readonly name: string }[];
+  readonly runKinds: readonly string[];
+}
 
 /** The Repositories page and a repository's own page, from the read models and the gateway's presence. */
 @Injectable()
@@ -263,6 +284,23 @@ export class RepositoriesPresenter {
         latest && (latest.lastCheckAt !== null || latest.lastCheckStatus !== null)
           ? { at: latest.lastCheckAt, status: latest.lastCheckStatus }
           : null,
+    };
+  }
+
+  async forms(id: string): Promise<RepositoryForms> {
+    const repo = await this.detail(id);
+    const models = await this.reader.fresh();
+    return {
+      repo,
+      enrolled: models.hosts
+        .list({ includeRevoked: false })
+        .map((h) => ({ id: h.id, name: h.hostname ?? h.id }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      otherRepositories: models.repositories
+        .list()
+        .filter((r) => r.id !== id)
+        .map((r) => ({ id: r.id, name: r.name })),
+      runKinds: RUN_KINDS,
     };
   }
 
@@ -308,7 +346,7 @@ export class RepositoriesPresenter {
     jobs: number,
   ): RepositoryRow {
     const series = sizeSeries(this.activity.sizeHistory(repo.id, { limit: points }));
-    const last = this.activity.lastFinished(repo.id, MAINTENANCE_KINDS);
+    const last = this.activity.lastMaintenance(repo.id);
     return {
       id: repo.id,
       name: repo.name,
@@ -323,7 +361,7 @@ export class RepositoriesPresenter {
       sizeReportedAt: latest?.reportedAt ?? null,
       growthBytes: sizeGrowth(series),
       sizeSeries: series,
-      maintenance: MAINTENANCE_KINDS.map((kind) => ({ kind, job: last.get(kind) ?? null })),
+      maintenance: REPOSITORY_MAINTENANCE_KINDS.map((kind) => ({ kind, job: last.get(kind) ?? null })),
       lock: locks.get(repo.id) ?? FREE_LOCK,
       recentJobs: this.activity.jobs(repo.id, { limit: jobs }),
     };
