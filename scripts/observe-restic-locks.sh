@@ -57,6 +57,9 @@ observe backup "$A" "" backup data -q
 observe snapshots "$A" "" snapshots -q
 observe stats "$A" "" stats --json
 observe stats-raw-data "$A" "" stats --mode raw-data --json
+# The agent's reports after a job (docs/repositories.md, "Reports after a job"): no lock file, no failure on a lock.
+observe snapshots-no-lock "$A" "" snapshots --no-lock --json
+observe stats-raw-data-no-lock "$A" "" stats --no-lock --mode raw-data --json
 observe check "$A" "" check
 observe ls "$A" "" ls "$S2"
 observe find "$A" "" find f1

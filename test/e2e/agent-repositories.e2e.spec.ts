@@ -89,7 +89,15 @@ describe('agent with two repositories (e2e, real agent, restic 0.14, local + rcl
     });
     ok(copy.finished);
     assert.equal((copy.finished.payload.stats as { copied: number }).copied, 1);
-    const reports = server.of('snapshots.report', copy.jobId);
+    // The reports follow job.finished (docs/repositories.md, "Reports after a job"): source, then destination.
+    const reports = await waitUntil(
+      'both snapshot lists of the copy',
+      () => {
+        const r = server.of('snapshots.report', copy.jobId);
+        return r.length === 2 ? r : undefined;
+      },
+      JOB_TIMEOUT,
+    );
     assert.deepEqual(
       reports.map((r) => [r.payload.repository_id, r.payload.snapshots.length]),
       [

@@ -93,6 +93,8 @@ describe('Prometheus /metrics exposition (e2e)', () => {
       'rf_live_subscribers',
       'rf_live_feeds',
       'rf_live_dropped_lines_total',
+      'rf_alerts_open',
+      'rf_notifications_total',
     ])
       assert.ok(names.has(name), `${name} is exposed`);
     assert.ok(!names.has('rf_projection_lag_ms'), 'the millisecond lag gauge was renamed to seconds');

@@ -10,6 +10,7 @@ import { AgentSessions } from './gateways/agent-sessions';
 import { GatewaysModule } from './gateways/gateways.module';
 import { AuthModule } from './middleware/auth.module';
 import { RepositoriesModule } from './repositories/repositories.module';
+import { AlertsModule } from './services/alerts.module';
 import { checkReadModelsLog } from './services/read-models-log.check';
 import { UiModule } from './ui/ui.module';
 
@@ -48,6 +49,7 @@ export class AppModule {
         GatewaysModule,
         ApiModule,
         UiModule,
+        AlertsModule,
       ],
     };
   }

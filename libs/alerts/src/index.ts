@@ -5,7 +5,7 @@ export {
   type AlertDecision,
   type AlertRulesProcessOptions,
 } from './rules/alert-rules.process';
-export { type WatchedEvent } from './rules/fleet-watch.state';
+export { FleetWatch, type OpenAlert, type WatchedEvent } from './rules/fleet-watch.state';
 export {
   effectiveSetting,
   RULE_DEFAULTS,

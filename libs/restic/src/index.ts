@@ -13,7 +13,7 @@ export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
 export { waitForExit } from './process/child-exit';
 export type { ChildExit } from './process/child-exit';
-export { argsForJob, catConfigArgs, initCopyChunkerParamsArgs } from './args/restic-args';
+export { argsForJob, catConfigArgs, initCopyChunkerParamsArgs, withoutLock } from './args/restic-args';
 export type { ResticInvocation, ResticJob } from './args/restic-args';
 export { CopyReportBuilder, parseCopyLine, parseCopyOutput } from './parsers/restic-copy.parser';
 export type { CopiedSnapshot, CopyLine, CopyReport } from './parsers/restic-copy.parser';

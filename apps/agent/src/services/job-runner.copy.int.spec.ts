@@ -163,7 +163,16 @@ for (const b of resticBinariesForTests()) {
         false,
       );
 
-      const reports = sent.filter((s) => s.type === 'snapshots.report');
+      // Both lists follow job.finished, read without a lock (docs/repositories.md, "Reports after a job").
+      const reports = await eventually(
+        'both snapshot lists',
+        () => {
+          const r = sent.filter((s) => s.type === 'snapshots.report');
+          return r.length === 2 ? r : undefined;
+        },
+        120_000,
+        100,
+      );
       assert.deepEqual(
         reports.map((r) => [r.payload.repository_id, (r.payload.snapshots as unknown[]).length]),
         [
@@ -172,13 +181,17 @@ for (const b of resticBinariesForTests()) {
         ],
       );
       const types = sent.map((s) => s.type);
-      assert.ok(types.lastIndexOf('snapshots.report') < types.indexOf('job.finished'), types.join(','));
+      assert.ok(types.indexOf('job.finished') < types.indexOf('snapshots.report'), types.join(','));
       for (const line of recording.commandLines)
         for (const secret of SECRETS) assert.equal(line.includes(secret), false, `secret in argv: ${line}`);
       assert.deepEqual(
         recording.commandLines.map((l) => l.split(' ')[0]),
         ['cat', 'init', 'copy', 'snapshots', 'snapshots'],
       );
+      assert.deepEqual(recording.commandLines.slice(3), [
+        'snapshots --no-lock --json',
+        'snapshots --no-lock --json',
+      ]);
     });
 
     it('a second copy adds nothing; a copy of named snapshots copies only those', async () => {

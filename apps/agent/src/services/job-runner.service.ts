@@ -21,6 +21,7 @@ import {
   ResticVersion,
   type BackupSummary,
   type ResticStream,
+  withoutLock,
 } from '@rf/restic';
 import { isJobKind, validateJobArgs, type JobKind } from '@rf/events';
 import type { AgentLogger } from '../logger';
@@ -129,6 +130,9 @@ export class JobRunnerService {
   private readonly hooks: HookProcessRepository;
   private readonly now: () => Date;
   private idle: Array<() => void> = [];
+  /** Reports still reading after their job finished (see reportAfter). */
+  private reporting = 0;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly d: JobRunnerDeps) {
     this.processes = d.processes ?? new ResticProcessRepository();
@@ -136,8 +140,9 @@ export class JobRunnerService {
     this.now = d.now ?? (() => new Date());
   }
 
+  /** Jobs queued or running, and finished jobs whose reports are still being read. */
   get activeJobs(): number {
-    return this.jobs.size;
+    return this.jobs.size + this.reporting;
   }
 
   /** Handles `command.run`: validates, answers `command.result`, queues the job. */
@@ -252,11 +257,19 @@ export class JobRunnerService {
     }
   }
 
-  /** Cancels everything (agent shutdown) and waits until every job has finished. */
+  /** Cancels everything (agent shutdown), stops the reports, and waits until every job has finished. */
   async shutdown(): Promise<void> {
+    this.stopping.abort();
     for (const job of [...this.jobs.values()]) this.cancel(job.id);
-    if (this.jobs.size === 0) return;
+    if (this.jobs.size === 0 && this.reporting === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private settle(): void {
+    if (this.jobs.size > 0 || this.reporting > 0) return;
+    const idle = this.idle;
+    this.idle = [];
+    for (const f of idle) f();
   }
 
   private remember(jobId: string): void {
@@ -484,21 +497,7 @@ export class JobRunnerService {
         error = `${error ?? ''} (post-hook ${r})`.trim();
       }
     }
-    // The follow-up reports run restic too: they come before job.finished, so the control plane
-    // never counts the repository's lock free while this job still holds it (docs/repositories.md).
-    if (job.kind === 'check' && status !== 'cancelled') {
-      await this.reportRepoStats(job, restic, undefined, {
-        last_check_at: this.now().toISOString(),
-        last_check_status: status,
-      });
-    }
-    if (job.kind === 'stats' && statsDoc) await this.reportRepoStats(job, restic, statsDoc, {});
-    const changesSnapshots =
-      job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune' || job.kind === 'copy';
-    if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
-      await this.reportSnapshots(job, restic, job.repositoryId, job.repo);
-      if (job.destination) await this.reportSnapshots(job, restic, job.destination.id, job.destination.repo);
-    }
+    const finishedAt = this.now();
     this.finish(job, startedAt, {
       status,
       exit_code: result.exitCode,
@@ -506,6 +505,40 @@ export class JobRunnerService {
       error,
       error_code: outcome.code,
     });
+    // job.finished is out as soon as the job's own restic (and its post-hook) is done, so the control
+    // plane may hand the repository to the next job at once; the reports read it lock-free afterwards,
+    // while this host's queue still holds the repository (docs/repositories.md, "Reports after a job").
+    await this.reportAfter(job, restic, status, statsDoc, finishedAt);
+  }
+
+  /** The snapshot list and repository stats a finished job leaves behind; a failed read is only a warning. */
+  private async reportAfter(
+    job: Job,
+    restic: ResticBinary,
+    status: JobFinished['status'],
+    statsDoc: Record<string, unknown> | undefined,
+    finishedAt: Date,
+  ): Promise<void> {
+    this.reporting++;
+    try {
+      if (job.kind === 'check' && status !== 'cancelled') {
+        await this.reportRepoStats(job, restic, undefined, {
+          last_check_at: finishedAt.toISOString(),
+          last_check_status: status,
+        });
+      }
+      if (job.kind === 'stats' && statsDoc) await this.reportRepoStats(job, restic, statsDoc, {});
+      const changesSnapshots =
+        job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune' || job.kind === 'copy';
+      if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
+        await this.reportSnapshots(job, restic, job.repositoryId, job.repo);
+        if (job.destination)
+          await this.reportSnapshots(job, restic, job.destination.id, job.destination.repo);
+      }
+    } finally {
+      this.reporting--;
+      this.settle();
+    }
   }
 
   /**
@@ -616,8 +649,9 @@ export class JobRunnerService {
     restic: ResticBinary,
     what: ResticJob,
     timeoutMs: number,
+    read?: 'lock-free',
   ): Promise<ResticRunResult> {
-    const inv = argsForJob(what);
+    const inv = read === 'lock-free' ? withoutLock(argsForJob(what)) : argsForJob(what);
     return this.processes.run({
       bin: restic.bin,
       version: restic.version,
@@ -626,6 +660,8 @@ export class JobRunnerService {
       args: inv.args,
       timeoutMs,
       captureStdout: true,
+      // Reports stop with the agent; an unlock after a kill does not (it removes the lock the kill left).
+      ...(read === 'lock-free' ? { signal: this.stopping.signal } : {}),
     });
   }
 
@@ -636,13 +672,13 @@ export class JobRunnerService {
     repo: ResticRepository,
   ): Promise<void> {
     try {
-      const r = await this.followUp(repo, restic, { kind: 'snapshots' }, 10 * 60_000);
+      const r = await this.followUp(repo, restic, { kind: 'snapshots' }, 10 * 60_000, 'lock-free');
       if (r.exitCode !== 0)
         throw new Error(`restic snapshots exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
       const snapshots = mapSnapshots(jsonDocument(r.stdoutLines ?? []));
       this.d.emit('snapshots.report', job.id, { job_id: job.id, ...repositoryIdOf(repositoryId), snapshots });
     } catch (err) {
-      // The next successful job reports again; the job itself already finished.
+      // The job itself has finished; the next one that changes the repository reports again.
       this.d.logger.warn({ job_id: job.id, err: (err as Error).message }, 'snapshots.report failed');
     }
   }
@@ -657,7 +693,13 @@ export class JobRunnerService {
     try {
       let raw = job.kind === 'stats' && job.args.mode === 'raw-data' ? jobDoc : undefined;
       if (!raw) {
-        const r = await this.followUp(job.repo, restic, { kind: 'stats', mode: 'raw-data' }, 30 * 60_000);
+        const r = await this.followUp(
+          job.repo,
+          restic,
+          { kind: 'stats', mode: 'raw-data' },
+          30 * 60_000,
+          'lock-free',
+        );
         if (r.exitCode !== 0)
           throw new Error(`restic stats exited ${String(r.exitCode)}: ${r.stderrTail.join(' ')}`);
         raw = statsDocument(jsonDocument(r.stdoutLines ?? []));
@@ -764,11 +806,7 @@ export class JobRunnerService {
       },
       'job finished',
     );
-    if (this.jobs.size === 0) {
-      const idle = this.idle;
-      this.idle = [];
-      for (const f of idle) f();
-    }
+    this.settle();
   }
 }
 

@@ -59,6 +59,7 @@ function setup(
   repo: { url: string; password: string } | null = { url: '/r', password: 'pw' },
   byId: ReadonlyMap<string, { url: string; password: string }> = new Map(),
   hooks: { allowHooks: boolean; schedule?: StoredSchedule } = { allowHooks: false },
+  logger: pino.Logger = pino({ level: 'silent' }),
 ) {
   const sent: Sent[] = [];
   const processes = new FakeProcesses();
@@ -74,7 +75,7 @@ function setup(
     schedule: (id) => (hooks.schedule?.id === id ? hooks.schedule : undefined),
     allowHooks: hooks.allowHooks,
     configPath: '/etc/restic-fleet/agent.yaml',
-    logger: pino({ level: 'silent' }),
+    logger,
     processes: processes as unknown as ResticProcessRepository,
     hooks: hookRuns as unknown as HookProcessRepository,
   });
@@ -172,20 +173,100 @@ describe('JobRunnerService', () => {
       exitCode: 3,
       stderrTail: ['Warning: at least one source file could not be read'],
     });
-    // The snapshot list is re-read while the job still counts as running (its lock is still held).
-    await until('snapshots follow-up', () => processes.runs.length === 2);
-    assert.equal(processes.runs[1].opts.command, 'snapshots');
-    assert.equal(
-      sent.some((s) => s.type === 'job.finished'),
-      false,
-    );
-    processes.runs[1].release({});
     await until('finished', () => sent.some((s) => s.type === 'job.finished'));
     const fin = sent.find((s) => s.type === 'job.finished');
     assert.equal(fin?.payload.status, 'warning');
     assert.equal(fin?.payload.exit_code, 3);
+    await until('snapshots follow-up', () => processes.runs.length === 2);
+    processes.runs[1].release({});
+    await until('report', () => sent.some((s) => s.type === 'snapshots.report'));
+  });
+
+  it('sends job.finished when restic ends, then lists snapshots lock-free while holding the repository queue', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'a', kind: 'backup', args: { paths: ['/data'] } });
+    runner.submit({ job_id: 'b', kind: 'forget', args: { policy: { keep_last: 1 } } });
+    await until('backup runs', () => processes.runs.length === 1);
+    processes.runs[0].release({});
+    // job.finished does not wait for the listing: the control plane may hand the repository on at once.
+    await until('a finished', () => sent.some((s) => s.type === 'job.finished' && s.jobId === 'a'));
+    await until('snapshots follow-up', () => processes.runs.length === 2);
+    const listing = processes.runs[1].opts;
+    assert.equal(listing.command, 'snapshots');
+    // Without a lock it can neither collide with nor hold up another host's exclusive job on the repository.
+    assert.equal(listing.args[0], '--no-lock');
+    assert.equal(
+      sent.some((s) => s.type === 'snapshots.report'),
+      false,
+    );
+    // This host's next job on the repository still waits for the listing.
+    for (let i = 0; i < 20; i++) await tick();
+    assert.equal(processes.runs.length, 2, 'forget waits for the listing');
+    assert.equal(runner.activeJobs, 2, 'the reporting job still counts, so an update waits for it');
+    processes.runs[1].release({ stdoutLines: ['[]'] });
+    await until('forget runs', () => processes.runs.length === 3);
+    assert.equal(processes.runs[2].opts.command, 'forget');
+    const types = sent.filter((s) => s.jobId === 'a').map((s) => s.type);
+    assert.ok(types.indexOf('job.finished') < types.indexOf('snapshots.report'), types.join(','));
+    processes.runs[2].release({});
+    await until('forget finished', () => sent.some((s) => s.type === 'job.finished' && s.jobId === 'b'));
+    await until('forget listing', () => processes.runs.length === 4);
+    assert.deepEqual(processes.runs[3].opts.args, ['--no-lock', '--json']);
+    processes.runs[3].release({});
+  });
+
+  it('a lock-free listing that fails (the repository changed under it) only logs: the job stays succeeded', async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const { sent, processes, runner } = setup(undefined, undefined, undefined, logger);
+    runner.submit({ job_id: 'p', kind: 'prune', args: {} });
+    await until('prune runs', () => processes.runs.length === 1);
+    processes.runs[0].release({});
+    await until('listing', () => processes.runs.length === 2);
+    processes.runs[1].release({
+      exitCode: 1,
+      stderrTail: ['Fatal: load snapshot 1a2b3c4d: file does not exist'],
+    });
+    await until('idle', () => runner.activeJobs === 0);
+    assert.equal(sent.find((s) => s.type === 'job.finished')?.payload.status, 'succeeded');
+    assert.equal(
+      sent.some((s) => s.type === 'snapshots.report'),
+      false,
+    );
+    assert.ok(
+      warnings.some((w) => /snapshots.report failed/.test(w) && /file does not exist/.test(w)),
+      warnings.join('\n'),
+    );
+  });
+
+  it('check: job.finished first, then lock-free raw-data stats carrying the check outcome', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'c', kind: 'check', args: {} });
+    await until('check runs', () => processes.runs.length === 1);
+    processes.runs[0].release({});
+    await until('finished', () => sent.some((s) => s.type === 'job.finished'));
+    await until('stats follow-up', () => processes.runs.length === 2);
+    assert.deepEqual(processes.runs[1].opts.args, ['--no-lock', '--json', '--mode=raw-data']);
+    processes.runs[1].release({
+      stdoutLines: ['{"total_size":100,"total_file_count":0,"snapshots_count":1}'],
+    });
+    await until('repo.stats', () => sent.some((s) => s.type === 'repo.stats'));
+    const rs = sent.find((s) => s.type === 'repo.stats')!.payload;
+    assert.equal(rs.last_check_status, 'succeeded');
     const types = sent.map((s) => s.type);
-    assert.ok(types.indexOf('snapshots.report') < types.indexOf('job.finished'), types.join(','));
+    assert.ok(types.indexOf('job.finished') < types.indexOf('repo.stats'), types.join(','));
+  });
+
+  it('shutdown stops a lock-free report that is still reading, and waits for it', async () => {
+    const { sent, processes, runner } = setup();
+    runner.submit({ job_id: 'a', kind: 'backup', args: { paths: ['/data'] } });
+    await until('backup runs', () => processes.runs.length === 1);
+    processes.runs[0].release({});
+    await until('listing', () => processes.runs.length === 2);
+    assert.ok(processes.runs[1].opts.signal, 'the listing can be stopped');
+    await runner.shutdown();
+    assert.equal(runner.activeJobs, 0);
+    assert.equal(sent.find((s) => s.type === 'job.finished')?.payload.status, 'succeeded');
   });
 
   it('runs a job on the repository it names, and refuses one this host is not attached to', async () => {

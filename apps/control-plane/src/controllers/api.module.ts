@@ -12,6 +12,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { UsersController } from './users.controller';
 
@@ -33,6 +34,7 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    RepositoriesCommandsController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

@@ -21,7 +21,11 @@ export class JobsCommandsController {
     @Body() dto: CreateJobDto,
     @RequestContext() ctx: CommandContext,
   ): Promise<JobCreatedDto> {
-    return { job_id: await this.jobs.requestJob(hostId, dto.kind, jobArgsOf(dto), ctx) };
+    return {
+      job_id: await this.jobs.requestJob(hostId, dto.kind, jobArgsOf(dto), ctx, {
+        ...(dto.repository_id !== undefined ? { repositoryId: dto.repository_id } : {}),
+      }),
+    };
   }
 
   @Post('jobs/:id/cancel')

@@ -1,9 +1,10 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { RepositoryResponse } from '../dtos/response-mappers';
 import { Roles } from '../middleware/auth.decorators';
 import { ParseIdPipe } from '../middleware/request-context';
 import { RepositoryQueriesService } from '../services/repository-queries.service';
+import { RepositorySnapshotsQueryDto } from '../dtos/repository.dtos';
 
 /** Repositories and their attached hosts, as the read models see them. */
 @ApiTags('repositories')
@@ -23,5 +24,17 @@ export class RepositoriesQueriesController {
   @ApiOkResponse({ description: 'One repository with its attached hosts; secrets only as password_set.' })
   get(@Param('id', ParseIdPipe) id: string): Promise<RepositoryResponse> {
     return this.repositories.get(id);
+  }
+
+  @Get(':id/snapshots')
+  @Roles('viewer')
+  @ApiOkResponse({
+    description: 'The repository’s snapshots as last listed, newest first; `host` keeps one host’s.',
+  })
+  snapshots(
+    @Param('id', ParseIdPipe) id: string,
+    @Query() query: RepositorySnapshotsQueryDto,
+  ): ReturnType<RepositoryQueriesService['snapshots']> {
+    return this.repositories.snapshots(id, query.host);
   }
 }

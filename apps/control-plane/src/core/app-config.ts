@@ -132,6 +132,10 @@ export class AppConfig {
   readonly version: string;
   /** This node's id (RF_NODE_ID, default the hostname): the `node` label on every metric. */
   readonly nodeId: string;
+  /** How often the alert rules look at the clock (RF_ALERTS_EVALUATE_MS; docs/alerts.md, "How the rules run"). */
+  readonly alertsEvaluateMs: number;
+  /** The first retry delay of a failed notification, doubling per attempt (RF_NOTIFY_RETRY_BASE_MS; docs/alerts.md, "Delivery"). */
+  readonly notifyRetryBaseMs: number;
 
   private constructor(fields: Omit<AppConfig, never>) {
     this.listenHost = fields.listenHost;
@@ -153,6 +157,8 @@ export class AppConfig {
     this.prettyLogs = fields.prettyLogs;
     this.version = fields.version;
     this.nodeId = fields.nodeId;
+    this.alertsEvaluateMs = fields.alertsEvaluateMs;
+    this.notifyRetryBaseMs = fields.notifyRetryBaseMs;
   }
 
   /** Validates every variable; throws `ConfigError` naming the first bad one. */
@@ -197,6 +203,8 @@ export class AppConfig {
       prettyLogs: env.RF_LOG_PRETTY === '1',
       version: readPackageVersion(),
       nodeId: readNodeId(env),
+      alertsEvaluateMs: readInt(env, 'RF_ALERTS_EVALUATE_MS', 30_000, 100, 3_600_000),
+      notifyRetryBaseMs: readInt(env, 'RF_NOTIFY_RETRY_BASE_MS', 30_000, 100, 3_600_000),
     });
   }
 }

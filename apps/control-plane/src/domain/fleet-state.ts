@@ -1,25 +1,21 @@
 import {
   comparePositions,
+  EMPTY_REPOSITORIES_STATE,
   evolveJobStatus,
+  evolveRepositories,
   fromRecorded,
   isTerminal,
+  legacyRepositoryId,
   parseStreamName,
-  type EncryptedSecret,
   type JobArgs,
   type JobKind,
   type JobLifecycleEvent,
   type JobStatus,
   type Position,
   type RecordedEvent,
+  type RepositoriesState,
   type Schedule,
 } from '@rf/events';
-
-export interface RepositoryState {
-  readonly url: string;
-  readonly username?: string;
-  readonly password: EncryptedSecret;
-  readonly credential?: EncryptedSecret;
-}
 
 export interface HostState {
   readonly hostId: string;
@@ -29,7 +25,8 @@ export interface HostState {
   connectedInLog: boolean;
   /** When the host was last seen going away (AgentDisconnected), ms since epoch. */
   disconnectedAt: number | null;
-  repository: RepositoryState | null;
+  /** What the agent announced in its last hello (`capabilities`); null before it first connected. */
+  capabilities: readonly string[] | null;
   /** Last revision of `host-{id}`; -1 when only other streams mention the host. */
   revision: number;
 }
@@ -46,6 +43,8 @@ export interface JobState {
   hostId: string;
   kind: JobKind;
   args: JobArgs;
+  /** The repository the job works on (a copy's source); null for a job of a host that had none. */
+  repositoryId: string | null;
   status: JobStatus;
   scheduleId: string | null;
   correlationId: string;
@@ -60,7 +59,18 @@ export interface JobState {
 }
 
 /** The streams the command side needs to decide; joblog, snapshots and identity are not among them. */
-export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-'] as const;
+export const FLEET_STATE_PREFIXES = ['host-', 'job-', 'schedules-', 'repository-'] as const;
+
+/** What the fleet state keeps per repository beyond the aggregate itself (for `/metrics`). */
+export interface RepositoryFactsState {
+  /** Last reported total size (RepoStatsReported), bytes. */
+  sizeBytes: number | null;
+  /** ms since epoch of the last forget, prune or check that succeeded on it. */
+  lastMaintenanceAt: number | null;
+}
+
+/** Job kinds that count as a repository's maintenance. */
+const MAINTENANCE_KINDS: ReadonlySet<JobKind> = new Set<JobKind>(['forget', 'prune', 'check']);
 
 const DAY_MS = 86_400_000;
 
@@ -89,6 +99,12 @@ export class FleetState {
   readonly hosts = new Map<string, HostState>();
   readonly schedules = new Map<string, ScheduleListState>();
   readonly jobs = new Map<string, JobState>();
+  /** The repository aggregates (docs/repositories.md), folded with the same `evolveRepositories` as the read models. */
+  repositories: RepositoriesState = EMPTY_REPOSITORIES_STATE;
+  /** Last revision of each `repository-{id}` stream; absent while only a host's RepositoryConfigured stands for it. */
+  readonly repositoryRevisions = new Map<string, number>();
+  /** Size and last maintenance per repository id (kept after removal until the id is registered again). */
+  readonly repositoryFacts = new Map<string, RepositoryFactsState>();
   position: Position | null = null;
   /** The latest event time applied (ms since epoch): the fold's only clock. */
   clock = 0;
@@ -112,6 +128,8 @@ export class FleetState {
     if (!parsed) return;
     const event = fromRecorded(recorded);
     const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    if (event.type !== 'unknown') this.repositories = evolveRepositories(this.repositories, event);
+    if (parsed.category === 'repository') this.repositoryRevisions.set(parsed.id, recorded.revision);
     this.fold(event, recorded, at);
     if (at > this.clock) this.clock = at;
     if (parsed.category === 'job') this.requeue(parsed.id);
@@ -138,6 +156,7 @@ export class FleetState {
         h.connectedInLog = true;
         h.disconnectedAt = null;
         h.hostname = event.data.hostname;
+        h.capabilities = event.data.capabilities ?? [];
         h.revision = recorded.revision;
         return;
       }
@@ -149,15 +168,8 @@ export class FleetState {
         return;
       }
       case 'RepositoryConfigured': {
-        const h = this.host(event.data.host_id);
-        const d = event.data;
-        h.repository = {
-          url: d.url,
-          password: d.password,
-          ...(d.username !== undefined ? { username: d.username } : {}),
-          ...(d.credential !== undefined ? { credential: d.credential } : {}),
-        };
-        h.revision = recorded.revision;
+        // The repository it stands for is folded above (evolveRepositories).
+        this.host(event.data.host_id).revision = recorded.revision;
         return;
       }
       case 'HostRevoked': {
@@ -166,9 +178,14 @@ export class FleetState {
         h.revision = recorded.revision;
         return;
       }
-      case 'RepoStatsReported':
-        this.host(event.data.host_id).revision = recorded.revision;
+      case 'RepoStatsReported': {
+        // An older agent reports on its host's stream, about the host's own repository.
+        const onHost = parseStreamName(recorded.streamId)?.category === 'host';
+        if (onHost) this.host(event.data.host_id).revision = recorded.revision;
+        const repositoryId = event.data.repository_id ?? legacyRepositoryId(event.data.host_id);
+        this.facts(repositoryId).sizeBytes = event.data.total_size_bytes;
         return;
+      }
       case 'SchedulesChanged': {
         const s = this.scheduleList(event.data.host_id);
         s.version = event.data.version;
@@ -196,6 +213,7 @@ export class FleetState {
           hostId: d.host_id,
           kind: d.kind,
           args: d.args,
+          repositoryId: d.repository_id ?? null,
           status: evolveJobStatus(undefined, event).status,
           scheduleId: d.schedule_id ?? null,
           correlationId: event.metadata.correlation_id,
@@ -219,10 +237,21 @@ export class FleetState {
         this.transition(event.data.job_id, event, recorded, at);
         return;
       }
+      case 'JobFinished': {
+        const j = this.jobs.get(event.data.job_id);
+        const ok = event.data.status === 'succeeded' || event.data.status === 'warning';
+        if (j && ok && j.repositoryId !== null && MAINTENANCE_KINDS.has(j.kind)) {
+          const facts = this.facts(j.repositoryId);
+          const finishedAt = Date.parse(event.data.finished_at) || at;
+          if (facts.lastMaintenanceAt === null || finishedAt > facts.lastMaintenanceAt)
+            facts.lastMaintenanceAt = finishedAt;
+        }
+        this.transition(event.data.job_id, event, recorded, at);
+        return;
+      }
       case 'JobDispatched':
       case 'JobStarted':
       case 'JobRejected':
-      case 'JobFinished':
       case 'JobLost':
         this.transition(event.data.job_id, event, recorded, at);
         return;
@@ -232,19 +261,24 @@ export class FleetState {
         if (j) j.status = evolveJobStatus(j.status, event).status;
         return;
       }
-      // The command side decides nothing from telemetry lines, snapshots or identity; no command
-      // decision reads repository events or agent update requests today.
-      case 'LogStreamLine':
-      case 'LogLinesDropped':
-      case 'SnapshotsReported':
-      case 'AgentUpdateRequested':
+      case 'RepositoryRemoved':
+        // Its size and maintenance go with it; an id registered again starts afresh.
+        this.repositoryFacts.delete(event.data.repository_id);
+        return;
+      // Folded above by evolveRepositories (the aggregate itself).
       case 'RepositoryRegistered':
       case 'RepositoryChanged':
       case 'RepositorySecretsSet':
       case 'RepositoryAttached':
       case 'RepositoryDetached':
-      case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+        return;
+      // The command side decides nothing from telemetry lines, snapshots or identity, nor from
+      // agent update requests.
+      case 'LogStreamLine':
+      case 'LogLinesDropped':
+      case 'SnapshotsReported':
+      case 'AgentUpdateRequested':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':
@@ -328,12 +362,21 @@ export class FleetState {
         revoked: false,
         connectedInLog: false,
         disconnectedAt: null,
-        repository: null,
+        capabilities: null,
         revision: -1,
       };
       this.hosts.set(hostId, h);
     }
     return h;
+  }
+
+  private facts(repositoryId: string): RepositoryFactsState {
+    let f = this.repositoryFacts.get(repositoryId);
+    if (!f) {
+      f = { sizeBytes: null, lastMaintenanceAt: null };
+      this.repositoryFacts.set(repositoryId, f);
+    }
+    return f;
   }
 
   private scheduleList(hostId: string): ScheduleListState {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RecordedEvent } from '@rf/events';
+import { legacyRepositoryId, type RecordedEvent } from '@rf/events';
 import { FleetState } from './fleet-state';
 import { fleetStateSnapshotCodec } from '../services/fleet-state.snapshot';
 
@@ -133,7 +133,10 @@ describe('FleetState', () => {
     s.apply(
       recorded('host-h2', 'RepositoryConfigured', { host_id: 'h2', url: 'local:/r', password: sealed }),
     );
-    assert.equal(s.hosts.get('h2')!.repository!.url, 'local:/r');
+    const own = s.repositories.repositories.get(legacyRepositoryId('h2'));
+    assert.equal(own?.url, 'local:/r');
+    assert.deepEqual(own?.host_ids, ['h2'], 'the host is attached to its own repository');
+    assert.deepEqual(own?.secrets?.password, sealed);
     s.apply(recorded('host-h2', 'HostRevoked', { host_id: 'h2', revoked_at: at }));
     assert.equal(s.hosts.get('h2')!.revoked, true);
     assert.equal(s.hosts.get('h2')!.revision, 3);

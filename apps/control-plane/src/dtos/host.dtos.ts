@@ -1,29 +1,14 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsArray, IsNotEmpty, IsOptional, IsString, MaxLength, ArrayMaxSize } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsArray, IsNotEmpty, IsString, MaxLength, ArrayMaxSize } from 'class-validator';
+import { RepositorySecretsDto } from './repository.dtos';
 
-export class ConfigureRepositoryDto {
+/** `PUT /api/hosts/{id}/repository`: the host's own repository, URL and secrets in one. */
+export class ConfigureRepositoryDto extends RepositorySecretsDto {
   @ApiProperty({ example: 'sftp:backup@nas:/srv/restic/web-1' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(2048)
   readonly url!: string;
-
-  @ApiProperty({ description: 'The repository password; stored encrypted, never returned.', writeOnly: true })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(1024)
-  readonly password!: string;
-
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) readonly username?: string;
-
-  @ApiPropertyOptional({
-    description: 'Backend credential (e.g. a cloud secret key); stored encrypted, never returned.',
-    writeOnly: true,
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(4096)
-  readonly credential?: string;
 }
 
 export class PutSchedulesDto {

@@ -1,13 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Allow, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { JOB_KINDS, JOB_STATUSES, type JobKind } from '@rf/events';
+import { ID_MESSAGE, ID_PATTERN } from './repository.dtos';
 
 /**
- * `POST /api/hosts/{id}/jobs`: the kind plus its args at the top level
- * (docs/architecture.md, "External contract"). Arg fields are only allowed through here; the catalog's
+ * A job's kind plus its args at the top level (docs/architecture.md, "External
+ * contract"). Arg fields are only allowed through here; the catalog's
  * `validateJobArgs` checks them against the kind and names a bad one.
  */
-export class CreateJobDto {
+export class JobBodyDto {
   @ApiProperty({ enum: JOB_KINDS }) @IsIn(JOB_KINDS) readonly kind!: JobKind;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly paths?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly excludes?: unknown;
@@ -26,12 +27,39 @@ export class CreateJobDto {
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly include?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly exclude?: unknown;
   @ApiPropertyOptional() @Allow() readonly mode?: unknown;
+  @ApiPropertyOptional({ description: 'copy: the destination repository' })
+  @Allow()
+  readonly to_repository_id?: unknown;
+  @ApiPropertyOptional({ type: [String], description: 'copy: snapshot ids or prefixes (all when absent)' })
+  @Allow()
+  readonly snapshots?: unknown;
 }
 
-/** Splits the DTO into kind and raw args (every field but `kind`, undefined ones dropped). */
-export function jobArgsOf(dto: CreateJobDto): Record<string, unknown> {
+/** `POST /api/hosts/{id}/jobs`: a job on one of the host's repositories. */
+export class CreateJobDto extends JobBodyDto {
+  @ApiPropertyOptional({ description: 'The repository to work on; may be left out when the host has one.' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: `repository_id ${ID_MESSAGE}` })
+  readonly repository_id?: string;
+}
+
+/** `POST /api/repositories/{id}/jobs`: a job on the repository, on a host the control plane picks unless named. */
+export class CreateRepositoryJobDto extends JobBodyDto {
+  @ApiPropertyOptional({ description: 'The attached host to run it on; an online attached one when absent.' })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: `host_id ${ID_MESSAGE}` })
+  readonly host_id?: string;
+}
+
+/** Fields of a job body that say where the job runs, not how. */
+const PLACEMENT_FIELDS: ReadonlySet<string> = new Set(['kind', 'repository_id', 'host_id']);
+
+/** Splits the DTO into kind and raw args (every field but kind and placement, undefined ones dropped). */
+export function jobArgsOf(dto: JobBodyDto): Record<string, unknown> {
   const args: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(dto)) if (k !== 'kind' && v !== undefined) args[k] = v;
+  for (const [k, v] of Object.entries(dto)) if (!PLACEMENT_FIELDS.has(k) && v !== undefined) args[k] = v;
   return args;
 }
 

@@ -1,3 +1,4 @@
+import type { RepositoryState } from '@rf/events';
 import type {
   AuditLine,
   HostSchedulesView,
@@ -182,6 +183,7 @@ export const mapLogLine = (l: JobLogLineView) => ({
 
 export const mapSnapshot = (s: SnapshotView) => ({
   id: s.id,
+  repository_id: s.repositoryId,
   short_id: s.shortId,
   time: s.time,
   hostname: s.hostname,
@@ -244,4 +246,33 @@ export const mapRepositoryResponse = (r: RepositoryView): RepositoryResponse => 
   hosts: r.hosts.map((h) => ({ id: h.id, hostname: h.hostname })),
   registered_at: r.registeredAt,
   updated_at: r.updatedAt,
+});
+
+/**
+ * What a repository command answers: the aggregate as the command side holds
+ * it right after the change. Secrets only as set / not set.
+ */
+export interface RepositoryStateResponse {
+  id: string;
+  name: string;
+  url: string;
+  username: string | null;
+  password_set: boolean;
+  credential_set: boolean;
+  legacy_host_id: string | null;
+  hosts: Array<{ id: string; hostname: string | null }>;
+}
+
+export const mapRepositoryState = (
+  r: RepositoryState,
+  hostnameOf: (hostId: string) => string | null,
+): RepositoryStateResponse => ({
+  id: r.id,
+  name: r.name,
+  url: redactRepoUrl(r.url),
+  username: r.secrets?.username ?? null,
+  password_set: r.secrets !== undefined,
+  credential_set: r.secrets?.credential !== undefined,
+  legacy_host_id: r.legacy_host_id ?? null,
+  hosts: r.host_ids.map((id) => ({ id, hostname: hostnameOf(id) })),
 });

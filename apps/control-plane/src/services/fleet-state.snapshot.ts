@@ -1,11 +1,19 @@
-import { isJobKind, JOB_STATUSES, type JobArgs, type JobStatus, type Schedule } from '@rf/events';
+import {
+  isJobKind,
+  JOB_STATUSES,
+  type JobArgs,
+  type JobStatus,
+  type RepositoriesState,
+  type RepositoryState,
+  type Schedule,
+} from '@rf/events';
 import { encodePosition, snapshotField, type StateSnapshotCodec } from '@rf/projections';
 import {
   FleetState,
   type FleetStateOptions,
   type HostState,
   type JobState,
-  type RepositoryState,
+  type RepositoryFactsState,
   type ScheduleListState,
 } from '../domain/fleet-state';
 
@@ -19,7 +27,7 @@ import {
  * payloads (job args, schedules, sealed secrets) were validated when they
  * entered the log and are taken back as they were written.
  */
-export const FLEET_STATE_SNAPSHOT_VERSION = 1;
+export const FLEET_STATE_SNAPSHOT_VERSION = 2;
 
 const { record, list, pair, str, num, bool, strOrNull, numOrNull } = snapshotField;
 
@@ -43,6 +51,10 @@ export function fleetStateSnapshotCodec(options: FleetStateOptions = {}): StateS
       finished: [...s.finishedQueue.keys()],
       lost: [...s.lostQueue.keys()],
       retired: [...s.retired],
+      repositories: [...s.repositories.repositories.values()],
+      hostnames: [...s.repositories.hostnames],
+      repositoryRevisions: [...s.repositoryRevisions],
+      repositoryFacts: [...s.repositoryFacts],
     }),
     decode: (body) => decodeFleetState(body, options),
   };
@@ -79,6 +91,15 @@ function decodeFleetState(body: unknown, options: FleetStateOptions): FleetState
     const [status, count] = pair(entry, 'retired');
     state.retired.set(jobStatus(status), num(count, 'retired count'));
   }
+  state.repositories = repositoriesOf(o);
+  for (const entry of list(o['repositoryRevisions'], 'repositoryRevisions')) {
+    const [id, revision] = pair(entry, 'repositoryRevisions');
+    state.repositoryRevisions.set(str(id, 'repository id'), num(revision, 'repository revision'));
+  }
+  for (const entry of list(o['repositoryFacts'], 'repositoryFacts')) {
+    const [id, value] = pair(entry, 'repositoryFacts');
+    state.repositoryFacts.set(str(id, 'repository id'), factsOf(record(value, 'repository facts')));
+  }
   return state;
 }
 
@@ -89,9 +110,37 @@ function hostOf(h: Record<string, unknown>): HostState {
     revoked: bool(h['revoked'], 'revoked'),
     connectedInLog: bool(h['connectedInLog'], 'connectedInLog'),
     disconnectedAt: numOrNull(h['disconnectedAt'], 'disconnectedAt'),
-    repository:
-      h['repository'] === null ? null : (record(h['repository'], 'repository') as unknown as RepositoryState),
+    capabilities:
+      h['capabilities'] === null
+        ? null
+        : list(h['capabilities'], 'capabilities').map((c) => str(c, 'capability')),
     revision: num(h['revision'], 'revision'),
+  };
+}
+
+/** The repository aggregates; their sealed secrets and schedules were validated when they entered the log. */
+function repositoriesOf(o: Record<string, unknown>): RepositoriesState {
+  const repositories = new Map<string, RepositoryState>();
+  for (const r of list(o['repositories'], 'repositories')) {
+    const repo = record(r, 'repository');
+    const id = str(repo['id'], 'repository id');
+    str(repo['name'], 'repository name');
+    str(repo['url'], 'repository url');
+    list(repo['host_ids'], 'repository host_ids').forEach((h) => str(h, 'repository host id'));
+    repositories.set(id, repo as unknown as RepositoryState);
+  }
+  const hostnames = new Map<string, string>();
+  for (const entry of list(o['hostnames'], 'hostnames')) {
+    const [hostId, hostname] = pair(entry, 'hostnames');
+    hostnames.set(str(hostId, 'hostnames host'), str(hostname, 'hostname'));
+  }
+  return { repositories, hostnames };
+}
+
+function factsOf(f: Record<string, unknown>): RepositoryFactsState {
+  return {
+    sizeBytes: numOrNull(f['sizeBytes'], 'sizeBytes'),
+    lastMaintenanceAt: numOrNull(f['lastMaintenanceAt'], 'lastMaintenanceAt'),
   };
 }
 
@@ -112,6 +161,7 @@ function jobOf(j: Record<string, unknown>): JobState {
     hostId: str(j['hostId'], 'hostId'),
     kind,
     args: record(j['args'], 'args') as unknown as JobArgs,
+    repositoryId: strOrNull(j['repositoryId'], 'repositoryId'),
     status: jobStatus(j['status']),
     scheduleId: strOrNull(j['scheduleId'], 'scheduleId'),
     correlationId: str(j['correlationId'], 'correlationId'),

@@ -8,6 +8,7 @@ import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
 import { RepositoryCommandsService } from './repository.service';
+import { RepositoryJobsService } from './repository-jobs.service';
 import { ScheduleCommandsService } from './schedules.service';
 
 const services = [
@@ -16,6 +17,7 @@ const services = [
   JobCommandsService,
   ScheduleCommandsService,
   RepositoryCommandsService,
+  RepositoryJobsService,
   HostCommandsService,
   JobLostWatcher,
   WritePositions,

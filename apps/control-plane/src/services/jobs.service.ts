@@ -18,6 +18,7 @@ import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { systemContext, type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
+import { resolveJobRepository } from '../domain/repository.rules';
 import { KeyedMutex } from '../core/keyed-mutex';
 
 export interface RequestJobOptions {
@@ -25,6 +26,8 @@ export interface RequestJobOptions {
   /** Deterministic id (schedule fires), so a resent fire requests no second job. */
   readonly jobId?: string;
   readonly eventId?: string;
+  /** The repository to work on (a copy's source); may be left out when the host has one (docs/repositories.md). */
+  readonly repositoryId?: string;
 }
 
 /**
@@ -52,9 +55,16 @@ export class JobCommandsService {
     options: RequestJobOptions = {},
   ): Promise<string> {
     await this.fleet.syncHost(hostId);
-    requireHost(this.fleet.state, hostId);
+    const host = requireHost(this.fleet.state, hostId);
     const checked = validateJobArgs(kind, rawArgs ?? {}, { prefix: 'args', unknown: 'reject' });
     if (!checked.ok) throw invalidInput(checked.issues);
+    const repositoryId = resolveJobRepository(
+      this.fleet.state,
+      host,
+      kind,
+      checked.value,
+      options.repositoryId,
+    );
     const jobId = options.jobId ?? randomUUID();
     await this.writer.append(
       jobStream(jobId),
@@ -66,6 +76,7 @@ export class JobCommandsService {
             host_id: hostId,
             kind,
             args: checked.value,
+            ...(repositoryId !== undefined ? { repository_id: repositoryId } : {}),
             ...(options.scheduleId !== undefined ? { schedule_id: options.scheduleId } : {}),
             requested_at: new Date().toISOString(),
           },
@@ -176,6 +187,7 @@ export class JobCommandsService {
       kind: job.kind,
       args: job.args,
       ...(job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
+      ...(job.repositoryId !== null ? { repository_id: job.repositoryId } : {}),
     });
   }
 }

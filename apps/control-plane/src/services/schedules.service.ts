@@ -133,6 +133,9 @@ export class ScheduleCommandsService {
         scheduleId,
         jobId,
         eventId: eventIdFromEnvelope(message.id, 1),
+        ...(decision.schedule.repository_id !== undefined
+          ? { repositoryId: decision.schedule.repository_id }
+          : {}),
       },
     );
   }

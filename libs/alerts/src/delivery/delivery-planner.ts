@@ -17,6 +17,14 @@ import type { AlertNoticeEvent, AlertView, Notice } from '../channels/notice';
 import { deliveryId } from './delivery-ids';
 import { reminderHours, routes } from './routing';
 import { TimeHeap } from './time-heap';
+import {
+  fromSnapshotJson,
+  type SnapshotJson,
+  snapshotList,
+  snapshotMap,
+  snapshotObject,
+  toSnapshotJson,
+} from '../snapshot-json';
 
 const HOUR_MS = 3_600_000;
 
@@ -258,6 +266,90 @@ export class DeliveryPlanner {
         return _exhaustive;
       }
     }
+  }
+
+  /**
+   * Everything still owed, as JSON (docs/alerts.md, "How the rules run"). A
+   * notification handed out by `takeDue` whose outcome is not recorded yet is
+   * written as owed: restored after a crash, it is attempted again.
+   */
+  toSnapshot(): SnapshotJson {
+    return toSnapshotJson({
+      channels: [...this.channels.values()],
+      alerts: [...this.alerts.values()].map((a) => ({
+        ...a,
+        targets: [...a.targets.values()].map((t) => ({
+          channelId: t.channelId,
+          raised: t.raised,
+          resolved: t.resolved,
+          reminder: t.reminder,
+          remindersSettled: t.remindersSettled,
+        })),
+      })),
+      pings: [...this.pings.values()].map((j) => ({
+        ...j,
+        targets: [...j.targets.values()].map((t) => ({ channelId: t.channelId, tracks: t.tracks })),
+      })),
+    });
+  }
+
+  /** The planner `toSnapshot` wrote, every target planned again; throws a TypeError naming what is not as written. */
+  static fromSnapshot(body: unknown): DeliveryPlanner {
+    const o = snapshotObject(fromSnapshotJson(body), 'the delivery planner');
+    const p = new DeliveryPlanner();
+    for (const c of snapshotList(o.channels, 'channels')) {
+      const channel = snapshotObject(c, 'a channel') as unknown as ConfiguredChannel;
+      p.channels.set(channel.id, channel);
+    }
+    const restored: Target[] = [];
+    for (const a of snapshotList(o.alerts, 'alerts')) {
+      const fields = snapshotObject(a, 'an alert');
+      const entry = { ...fields, targets: new Map() } as unknown as AlertEntry;
+      for (const t of snapshotList(fields.targets, `targets of alert ${entry.id}`)) {
+        const tf = snapshotObject(t, `a target of alert ${entry.id}`);
+        const target: AlertTarget = {
+          type: 'alert',
+          alert: entry,
+          channelId: String(tf.channelId),
+          raised: snapshotObject(tf.raised, 'a raised track') as unknown as Track,
+          resolved:
+            tf.resolved === undefined
+              ? undefined
+              : (snapshotObject(tf.resolved, 'a track') as unknown as Track),
+          reminder:
+            tf.reminder === undefined
+              ? undefined
+              : (snapshotObject(tf.reminder, 'a track') as unknown as Track),
+          remindersSettled: Number(tf.remindersSettled),
+          checkAt: Infinity,
+          live: true,
+        };
+        entry.targets.set(target.channelId, target);
+        restored.push(target);
+      }
+      p.alerts.set(entry.id, entry);
+    }
+    for (const j of snapshotList(o.pings, 'pings')) {
+      const fields = snapshotObject(j, 'a pinged job');
+      const job = { ...fields, targets: new Map() } as unknown as PingJob;
+      for (const t of snapshotList(fields.targets, `targets of job ${job.jobId}`)) {
+        const tf = snapshotObject(t, `a target of job ${job.jobId}`);
+        const tracks = snapshotMap(tf.tracks, `tracks of job ${job.jobId}`) as Map<PingTransition, Track>;
+        const target: PingTarget = {
+          type: 'ping',
+          job,
+          channelId: String(tf.channelId),
+          tracks,
+          checkAt: Infinity,
+          live: true,
+        };
+        job.targets.set(target.channelId, target);
+        restored.push(target);
+      }
+      p.pings.set(job.jobId, job);
+    }
+    for (const t of restored) p.touch(t);
+    return p;
   }
 
   /** Every notification owed at `now` (a full look; changes nothing). */

@@ -41,6 +41,8 @@ export interface NotifierOptions {
   readonly log: DeliveryRecordLog;
   readonly timer?: Timer;
   readonly retry?: RetryPolicy;
+  /** A planner restored from its snapshot (DeliveryPlanner.fromSnapshot); default: an empty one. */
+  readonly planner?: DeliveryPlanner;
   /** Deliveries in flight per channel. Default 2. */
   readonly concurrencyPerChannel?: number;
   /** Called after every attempt (metrics); never given a secret. */
@@ -64,7 +66,7 @@ const attemptKey = (deliveryId: string, attempt: number): string => `${deliveryI
  * attempt is not started again.
  */
 export class Notifier {
-  readonly planner = new DeliveryPlanner();
+  readonly planner: DeliveryPlanner;
   private readonly queue: DeliveryQueue<DueDelivery>;
   private readonly timer: Timer;
   private readonly retry: RetryPolicy;
@@ -75,6 +77,7 @@ export class Notifier {
   private closed = false;
 
   constructor(private readonly options: NotifierOptions) {
+    this.planner = options.planner ?? new DeliveryPlanner();
     this.timer = options.timer ?? systemTimer;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.queue = new DeliveryQueue((d) => this.attempt(d), {

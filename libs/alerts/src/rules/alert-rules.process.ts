@@ -41,6 +41,8 @@ export interface AlertDecision {
 export interface AlertRulesProcessOptions {
   /** When this process began watching (see RuleContext.watchingSince). */
   readonly watchingSince: Date;
+  /** A fold restored from its snapshot (FleetWatch.fromSnapshot); default: an empty one, for a log read from its start. */
+  readonly watch?: FleetWatch;
 }
 
 /**
@@ -55,10 +57,11 @@ export interface AlertRulesProcessOptions {
  * harmless, but it is wasted work).
  */
 export class AlertRulesProcess {
-  readonly watch = new FleetWatch();
+  readonly watch: FleetWatch;
   private readonly watchingSince: number;
 
   constructor(options: AlertRulesProcessOptions) {
+    this.watch = options.watch ?? new FleetWatch();
     this.watchingSince = options.watchingSince.getTime();
   }
 

@@ -20,6 +20,14 @@ import {
 import { type BackupAnomaly, backupSample, type BackupSample, findAnomaly, remember } from './backup-anomaly';
 import type { BackupDeadline } from './backup-interval';
 import { hostSubject } from './alert-subjects';
+import {
+  fromSnapshotJson,
+  type SnapshotJson,
+  snapshotList,
+  snapshotMap,
+  snapshotObject,
+  toSnapshotJson,
+} from '../snapshot-json';
 import { isCheckFindingErrors, isLockFailure, type JobOutcome, outcomeOf } from './job-outcome';
 
 /** An event as the rules see it: its type and payload, its id and when the log recorded it. */
@@ -136,6 +144,66 @@ export class FleetWatch {
   private readonly jobs = new Map<string, WatchedJob>();
   private readonly raisedCount = new Map<string, number>();
   config: RuleConfiguration = EMPTY_RULE_CONFIGURATION;
+
+  /**
+   * The whole fold as JSON (docs/alerts.md, "How the rules run"): restored by
+   * `fromSnapshot`, it decides exactly as the log it was folded from would.
+   * Deadline caches are left out (recomputed on first use).
+   */
+  toSnapshot(): SnapshotJson {
+    const hosts = new Map<string, unknown>();
+    for (const [id, h] of this.hosts) {
+      const schedules = new Map<string, unknown>();
+      for (const [sid, sc] of h.backupSchedules) {
+        const { deadlineMemo: _cache, ...rest } = sc;
+        schedules.set(sid, rest);
+      }
+      hosts.set(id, { ...h, backupSchedules: schedules });
+    }
+    return toSnapshotJson({
+      hosts,
+      repositories: this.repositories,
+      alerts: [...this.openById.values()],
+      current: [...this.open.values()].map((a) => a.alertId),
+      jobs: this.jobs,
+      raised: this.raisedCount,
+      config: this.config,
+    });
+  }
+
+  /** The fold `toSnapshot` wrote; throws a TypeError naming what is not as written. */
+  static fromSnapshot(body: unknown): FleetWatch {
+    const o = snapshotObject(fromSnapshotJson(body), 'the fleet watch');
+    const w = new FleetWatch();
+    for (const [id, h] of snapshotMap(o.hosts, 'hosts')) {
+      const host = snapshotObject(h, `host ${String(id)}`) as unknown as WatchedHost;
+      for (const field of ['backupSchedules', 'lastBackupSuccess', 'failing', 'backupHistory'] as const)
+        snapshotMap(host[field], `${field} of host ${String(id)}`);
+      if (!(host.repositories instanceof Set))
+        throw new TypeError(`repositories of host ${String(id)} is not a set`);
+      w.hosts.set(String(id), host);
+    }
+    for (const [id, r] of snapshotMap(o.repositories, 'repositories'))
+      w.repositories.set(
+        String(id),
+        snapshotObject(r, `repository ${String(id)}`) as unknown as WatchedRepository,
+      );
+    for (const a of snapshotList(o.alerts, 'alerts')) {
+      const alert = snapshotObject(a, 'an open alert') as unknown as OpenAlert;
+      w.openById.set(alert.alertId, alert);
+    }
+    for (const id of snapshotList(o.current, 'current alerts')) {
+      const alert = w.openById.get(String(id));
+      if (alert === undefined)
+        throw new TypeError(`current alert ${String(id)} is not among the open alerts`);
+      w.open.set(alertKey(alert.rule, alert.subject), alert);
+    }
+    for (const [id, j] of snapshotMap(o.jobs, 'jobs'))
+      w.jobs.set(String(id), snapshotObject(j, `job ${String(id)}`) as unknown as WatchedJob);
+    for (const [key, n] of snapshotMap(o.raised, 'raised counts')) w.raisedCount.set(String(key), Number(n));
+    w.config = snapshotObject(o.config, 'the rule configuration') as unknown as RuleConfiguration;
+    return w;
+  }
 
   /** The id the next alert of (rule, subject) gets: derived from the log, so every replay and every node agree. */
   nextAlertId(rule: AlertRuleName, subject: string): string {

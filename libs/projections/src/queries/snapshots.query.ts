@@ -3,6 +3,9 @@ import { n, parsed, s, type Row } from './row-values';
 
 export interface SnapshotView {
   readonly id: string;
+  readonly repositoryId: string | null;
+  /** The host whose report listed it (not necessarily the host that took it). */
+  readonly reportedBy: string | null;
   readonly shortId: string | null;
   readonly time: string | null;
   readonly hostname: string | null;
@@ -19,6 +22,8 @@ const strings = (v: unknown): string[] =>
 
 export const mapSnapshot = (row: Row): SnapshotView => ({
   id: s(row, 'snapshot_id') ?? '',
+  repositoryId: s(row, 'repository_id'),
+  reportedBy: s(row, 'host_id'),
   shortId: s(row, 'short_id'),
   time: s(row, 'time'),
   hostname: s(row, 'hostname'),
@@ -38,6 +43,28 @@ export class SnapshotsQuery {
     const rows = this.db
       .prepare('SELECT * FROM snapshots WHERE host_id = ? ORDER BY time DESC, snapshot_id')
       .all(hostId) as Row[];
+    return rows.map(mapSnapshot);
+  }
+
+  /**
+   * The repository's snapshots as last listed (each report is the whole
+   * repository as one host read it: the newest report wins), newest first;
+   * `hostname` keeps those taken on that host.
+   */
+  forRepository(repositoryId: string, hostname?: string): SnapshotView[] {
+    const latest = this.db
+      .prepare(
+        'SELECT host_id FROM snapshots WHERE repository_id = ? ORDER BY reported_at DESC, host_id LIMIT 1',
+      )
+      .get(repositoryId) as Row | undefined;
+    const reporter = latest ? s(latest, 'host_id') : null;
+    if (reporter === null) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM snapshots WHERE repository_id = ? AND host_id = ?${hostname !== undefined ? ' AND hostname = ?' : ''}
+         ORDER BY time DESC, snapshot_id`,
+      )
+      .all(repositoryId, reporter, ...(hostname !== undefined ? [hostname] : [])) as Row[];
     return rows.map(mapSnapshot);
   }
 }

@@ -1,9 +1,11 @@
-import type { Snapshot } from '@rf/events';
+import { legacyRepositoryId, type Snapshot } from '@rf/events';
 import { defineProjection, type GroupTable } from '../engine/projection.definition';
 import { fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
 
 export type SnapshotRow = {
   readonly host_id: string;
+  /** The repository listed; an older agent's report is about its host's own repository. */
+  readonly repository_id: string;
   readonly snapshot_id: string;
   readonly short_id: string | null;
   readonly time: string | null;
@@ -16,18 +18,22 @@ export type SnapshotRow = {
   readonly reported_at: string;
 };
 
-type SnapshotsTables = { readonly snapshots: GroupTable<SnapshotRow, 'host_id'> };
+type SnapshotsTables = { readonly snapshots: GroupTable<SnapshotRow, 'host_id' | 'repository_id'> };
 
-/** Each SnapshotsReported carries the host's full list, so it replaces the host's rows. */
+/**
+ * Each SnapshotsReported carries a repository's full list as one host read
+ * it, so it replaces that host's rows for that repository.
+ */
 export const snapshotsProjection = defineProjection<SnapshotsTables>({
   name: 'snapshots',
-  version: 1,
+  version: 2,
   tables: {
     snapshots: {
       kind: 'group',
-      key: ['host_id'],
+      key: ['host_id', 'repository_id'],
       columns: {
         host_id: 'TEXT NOT NULL',
+        repository_id: 'TEXT NOT NULL',
         snapshot_id: 'TEXT NOT NULL',
         short_id: 'TEXT',
         time: 'TEXT',
@@ -39,16 +45,20 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
         file_count: 'INTEGER',
         reported_at: 'TEXT NOT NULL',
       },
-      constraints: 'PRIMARY KEY (host_id, snapshot_id)',
+      constraints: 'PRIMARY KEY (host_id, repository_id, snapshot_id)',
     },
   },
-  indexes: [{ name: 'snapshots_by_host_time', table: 'snapshots', columns: 'host_id, time' }],
+  indexes: [
+    { name: 'snapshots_by_host_time', table: 'snapshots', columns: 'host_id, time' },
+    { name: 'snapshots_by_repository', table: 'snapshots', columns: 'repository_id, reported_at' },
+  ],
   evolve(view, event) {
     switch (event.type) {
       case 'SnapshotsReported': {
         const d = payload(event);
         const hostId = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
         if (hostId === null) return;
+        const repositoryId = str(d, 'repository_id') ?? legacyRepositoryId(hostId);
         const reportedAt = timeField(d, 'reported_at', event);
         // A snapshot listed twice keeps its last entry.
         const rows = new Map<string, SnapshotRow>();
@@ -59,6 +69,7 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
           rows.delete(id);
           rows.set(id, {
             host_id: hostId,
+            repository_id: repositoryId,
             snapshot_id: id,
             short_id: str(s, 'short_id') ?? id.slice(0, 8),
             time: str(s, 'time'),
@@ -71,7 +82,9 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
             reported_at: reportedAt,
           });
         }
-        return view.replaceGroup('snapshots', { host_id: hostId }, [...rows.values()]);
+        return view.replaceGroup('snapshots', { host_id: hostId, repository_id: repositoryId }, [
+          ...rows.values(),
+        ]);
       }
       case 'HostEnrolled':
       case 'AgentConnected':

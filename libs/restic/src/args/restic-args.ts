@@ -248,6 +248,23 @@ export type ResticJob =
   | ({ kind: 'copy' } & CopyOptions)
   | ({ kind: 'ls' } & LsOptions);
 
+/** The reads that may run without a repository lock (restic's global `--no-lock`, 0.14 through 0.19). */
+const LOCK_FREE_READS: ReadonlySet<string> = new Set(['snapshots', 'stats']);
+
+/**
+ * The same read without taking restic's shared lock: it can then neither
+ * collide with nor delay another process's lock (an exclusive prune on another
+ * host). Such a read may fail, or see the repository mid-change, if another
+ * process changes it meanwhile, so it is only for reports whose failure is
+ * harmless (docs/repositories.md, "Reports after a job").
+ */
+export function withoutLock(inv: ResticInvocation): ResticInvocation {
+  if (!LOCK_FREE_READS.has(inv.command)) {
+    throw new ResticError('invalid_argument', `restic ${inv.command} must not run without a lock`, 'command');
+  }
+  return { command: inv.command, args: ['--no-lock', ...inv.args] };
+}
+
 export function argsForJob(job: ResticJob): ResticInvocation {
   switch (job.kind) {
     case 'backup':

@@ -13,6 +13,7 @@ import {
   snapshotsArgs,
   statsArgs,
   unlockArgs,
+  withoutLock,
 } from './restic-args';
 
 describe('restic argument builders', () => {
@@ -119,6 +120,25 @@ describe('restic argument builders', () => {
     assert.equal(argsForJob({ kind: 'backup', paths: ['/a'] }).command, 'backup');
     assert.equal(argsForJob({ kind: 'unlock' }).command, 'unlock');
     assert.equal(argsForJob({ kind: 'stats', mode: 'restore-size' }).args[1], '--mode=restore-size');
+  });
+
+  it('withoutLock adds --no-lock to the snapshot listing and stats, and refuses any command that writes', () => {
+    assert.deepEqual(withoutLock(snapshotsArgs()), { command: 'snapshots', args: ['--no-lock', '--json'] });
+    assert.deepEqual(withoutLock(statsArgs({ mode: 'raw-data' })), {
+      command: 'stats',
+      args: ['--no-lock', '--json', '--mode=raw-data'],
+    });
+    for (const inv of [
+      backupArgs({ paths: ['/a'] }),
+      forgetArgs({ keepLast: 1 }),
+      pruneArgs(),
+      checkArgs(),
+    ]) {
+      assert.throws(
+        () => withoutLock(inv),
+        (e: unknown) => e instanceof ResticError && /must not run without a lock/.test(e.message),
+      );
+    }
   });
 
   it('no builder ever emits -r/--repo or a password flag', () => {

@@ -1,0 +1,177 @@
+import {
+  isTerminal,
+  legacyRepositoryId,
+  repositoriesOfHost,
+  type JobArgs,
+  type JobKind,
+  type RepositoryState,
+} from '@rf/events';
+import { AppError } from '../core/app-error';
+import type { FleetState, HostState, JobState } from './fleet-state';
+
+/*
+ * Rules over the repository aggregates in FleetState (docs/repositories.md):
+ * which repository a job works on, which host runs a repository's job, and
+ * what keeps a repository from being removed. Pure: no I/O, no clock.
+ */
+
+/** The registered (not removed) repository `id`, or not_found naming `field`. */
+export function requireRepository(state: FleetState, id: string, field = 'id'): RepositoryState {
+  const repo = state.repositories.repositories.get(id);
+  if (!repo) throw new AppError('not_found', `repository ${id} does not exist`, { field });
+  return repo;
+}
+
+/** Jobs not yet finished that work on the repository, as source or as a copy's destination. */
+export function unfinishedJobsOnRepository(state: FleetState, repositoryId: string): JobState[] {
+  const out: JobState[] = [];
+  for (const job of state.jobs.values()) {
+    if (isTerminal(job.status)) continue;
+    if (job.repositoryId === repositoryId || copyDestinationOf(job.kind, job.args) === repositoryId)
+      out.push(job);
+  }
+  return out;
+}
+
+function copyDestinationOf(kind: JobKind, args: JobArgs): string | undefined {
+  if (kind !== 'copy') return undefined;
+  const to = (args as { to_repository_id?: unknown }).to_repository_id;
+  return typeof to === 'string' ? to : undefined;
+}
+
+/**
+ * The repositories a host's agent can use: attached, with a password set (an
+ * agent cannot open a repository without one), in registration order.
+ */
+export function usableRepositoriesOfHost(state: FleetState, hostId: string): RepositoryState[] {
+  return repositoriesOfHost(state.repositories, hostId).filter((r) => r.secrets !== undefined);
+}
+
+/**
+ * The host's default repository (config.update `repo_*`, what a job without
+ * `repository_id` and an agent without the `repositories` capability use):
+ * the host's own one (set with PUT /api/hosts/{id}/repository) when it can use
+ * it, otherwise the first it can use.
+ */
+export function defaultRepositoryOfHost(state: FleetState, hostId: string): RepositoryState | undefined {
+  const usable = usableRepositoriesOfHost(state, hostId);
+  const own = legacyRepositoryId(hostId);
+  return usable.find((r) => r.id === own) ?? usable[0];
+}
+
+/** Whether the host's agent can run a job on `repositoryId` (older agents know only their default one). */
+function agentReaches(state: FleetState, host: HostState, repositoryId: string): boolean {
+  if (host.capabilities === null || host.capabilities.includes('repositories')) return true;
+  return defaultRepositoryOfHost(state, host.hostId)?.id === repositoryId;
+}
+
+function requireAttached(state: FleetState, host: HostState, repo: RepositoryState, field: string): void {
+  if (!repo.host_ids.includes(host.hostId))
+    throw new AppError(
+      'conflict',
+      `host ${host.hostId} is not attached to repository ${repo.id} (${repo.name}); attach it with POST /api/repositories/${repo.id}/hosts`,
+      { field },
+    );
+  if (!agentReaches(state, host, repo.id))
+    throw new AppError(
+      'conflict',
+      `the agent of host ${host.hostId} knows only its default repository; update the agent to run jobs on repository ${repo.id} (${repo.name})`,
+      { field },
+    );
+}
+
+/**
+ * The repository a job of `kind` on `host` works on: `requested` when given
+ * (it must exist and the host must be attached to it), else the host's only
+ * repository; undefined for a host that has none (the agent answers that no
+ * repository is configured, as before repositories were first-class). A copy's
+ * destination must exist, differ from the source and be attached to the host
+ * too, because the agent opens both.
+ */
+export function resolveJobRepository(
+  state: FleetState,
+  host: HostState,
+  kind: JobKind,
+  args: JobArgs,
+  requested: string | undefined,
+): string | undefined {
+  let source: RepositoryState | undefined;
+  if (requested !== undefined) {
+    source = state.repositories.repositories.get(requested);
+    if (!source)
+      throw new AppError('invalid_input', `repository ${requested} does not exist`, {
+        field: 'repository_id',
+      });
+    requireAttached(state, host, source, 'repository_id');
+  } else {
+    const attached = repositoriesOfHost(state.repositories, host.hostId);
+    if (attached.length > 1)
+      throw new AppError(
+        'invalid_input',
+        `host ${host.hostId} has ${attached.length} repositories; name one in repository_id (${attached
+          .map((r) => `${r.id} ${r.name}`)
+          .join(', ')})`,
+        { field: 'repository_id' },
+      );
+    source = attached[0];
+  }
+  const destinationId = copyDestinationOf(kind, args);
+  if (kind === 'copy') {
+    if (!source)
+      throw new AppError('invalid_input', `host ${host.hostId} has no repository to copy from`, {
+        field: 'repository_id',
+      });
+    const destination = destinationId ? state.repositories.repositories.get(destinationId) : undefined;
+    if (!destination)
+      throw new AppError('invalid_input', `repository ${String(destinationId)} does not exist`, {
+        field: 'to_repository_id',
+      });
+    if (destination.id === source.id)
+      throw new AppError('invalid_input', 'a copy needs a destination other than its source', {
+        field: 'to_repository_id',
+      });
+    requireAttached(state, host, destination, 'to_repository_id');
+  }
+  return source?.id;
+}
+
+export interface HostChoiceOptions {
+  /** Whether the host's agent holds a socket now. */
+  readonly isOnline: (hostId: string) => boolean;
+  /** The chosen host must also be attached to this repository (a copy's destination). */
+  readonly alsoAttachedTo?: string;
+}
+
+/**
+ * The host that runs a job of the repository when the caller names none: an
+ * attached, enrolled, not revoked, online host whose agent reaches the
+ * repository (and the other one, for a copy), the one with the fewest
+ * unfinished jobs so work spreads over hosts; ties go to the host attached
+ * first. Null when no host qualifies.
+ */
+export function chooseHostForRepository(
+  state: FleetState,
+  repositoryId: string,
+  options: HostChoiceOptions,
+): string | null {
+  const repo = state.repositories.repositories.get(repositoryId);
+  if (!repo) return null;
+  const other =
+    options.alsoAttachedTo !== undefined
+      ? state.repositories.repositories.get(options.alsoAttachedTo)
+      : undefined;
+  if (options.alsoAttachedTo !== undefined && !other) return null;
+  const load = new Map<string, number>();
+  for (const job of state.jobs.values())
+    if (!isTerminal(job.status)) load.set(job.hostId, (load.get(job.hostId) ?? 0) + 1);
+  let best: { hostId: string; load: number } | null = null;
+  for (const hostId of repo.host_ids) {
+    const host = state.hosts.get(hostId);
+    if (!host || host.revision < 0 || host.revoked || !options.isOnline(hostId)) continue;
+    if (!agentReaches(state, host, repo.id)) continue;
+    if (other && (!other.host_ids.includes(hostId) || !agentReaches(state, host, other.id))) continue;
+    const l = load.get(hostId) ?? 0;
+    if (!best || l < best.load) best = { hostId, load: l };
+  }
+  return best?.hostId ?? null;
+}
