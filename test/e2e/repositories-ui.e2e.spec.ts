@@ -26,8 +26,8 @@ import { enrolHost, ScriptedAgent, type AgentIdentity } from '../support/scripte
 const WAIT_MS = 20_000;
 const SHOTS =
   process.env.RF_SHOTS_DIR ?? path.join(process.env.RF_REPO_ROOT ?? process.cwd(), 'test-artifacts');
-const OFFSITE = randomUUID();
 const NOW = Date.now();
+const SECRET = `s3cr3t-${randomUUID()}`;
 const ago = (hours: number): string => new Date(NOW - hours * 3_600_000).toISOString();
 const snapshot = (hostname: string, time: string) => ({
   id: randomUUID().replace(/-/g, '').repeat(2),
@@ -47,6 +47,8 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
   let agentA: ScriptedAgent;
   let webA: AgentIdentity;
   let webB: AgentIdentity;
+  /** The shared repository, registered through the Repositories page's form. */
+  let OFFSITE = '';
   const jobs = { forget: randomUUID(), prune: randomUUID(), backup: randomUUID() };
 
   /** Appends one catalog event to the control plane's log, as the control plane itself would record it. */
@@ -60,39 +62,12 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     await store.append(stream, [toEventData(event, meta)]);
   };
 
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  };
-
-  before(async () => {
-    fs.mkdirSync(SHOTS, { recursive: true });
-    cp = await ControlPlaneProcess.start();
-    admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    webA = await enrolHost(admin, `web-a-${randomUUID().slice(0, 4)}`);
-    webB = await enrolHost(admin, `web-b-${randomUUID().slice(0, 4)}`);
-    for (const [host, url] of [
-      [webA, '/srv/restic/web-a'],
-      [webB, 'sftp:backup@nas.example:/srv/restic/web-b'],
-    ] as const) {
-      const put = await admin.put(`/api/hosts/${host.agentId}/repository`, { url, password: 'pw-not-shown' });
-      assert.equal(put.status, 200, JSON.stringify(put.body));
-    }
-    agentA = new ScriptedAgent(cp.url.replace(/^http/, 'ws'), webA);
-    await agentA.connect();
-    await agentA.waitForAcks([agentA.hello().id]);
-
-    store = createSqliteEventStore({ path: path.join(cp.dataDir, 'events.db') });
+  /**
+   * What no route writes: snapshot listings, size reports, and jobs that hold
+   * and wait for the shared repository's lock, as catalog events.
+   */
+  const seedActivity = async (): Promise<void> => {
     const ownA = legacyRepositoryId(webA.agentId);
-    const off = `repository-${OFFSITE}`;
-    await append(off, {
-      type: 'RepositoryRegistered',
-      data: { repository_id: OFFSITE, name: 'offsite', url: 'rest:https://backup.example:8000/fleet' },
-    });
-    for (const host of [webA, webB])
-      await append(off, {
-        type: 'RepositoryAttached',
-        data: { repository_id: OFFSITE, host_id: host.agentId },
-      });
     // web-a's own repository holds a snapshot of it from 2 h ago; offsite only one from 3 days ago.
     await append(`snapshots-${webA.agentId}`, {
       type: 'SnapshotsReported',
@@ -171,7 +146,30 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
       data: { job_id: jobs.prune, kind: 'prune', started_at: ago(0.18) },
     });
     await request(jobs.backup, webA.agentId, 'backup', { paths: ['/srv'] }, ago(0.1));
+  };
 
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  };
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    cp = await ControlPlaneProcess.start();
+    admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
+    webA = await enrolHost(admin, `web-a-${randomUUID().slice(0, 4)}`);
+    webB = await enrolHost(admin, `web-b-${randomUUID().slice(0, 4)}`);
+    for (const [host, url] of [
+      [webA, '/srv/restic/web-a'],
+      [webB, 'sftp:backup@nas.example:/srv/restic/web-b'],
+    ] as const) {
+      const put = await admin.put(`/api/hosts/${host.agentId}/repository`, { url, password: 'pw-not-shown' });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+    }
+    agentA = new ScriptedAgent(cp.url.replace(/^http/, 'ws'), webA);
+    await agentA.connect();
+    await agentA.waitForAcks([agentA.hello({ capabilities: ['repositories'] }).id]);
+
+    store = createSqliteEventStore({ path: path.join(cp.dataDir, 'events.db') });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
     context.setDefaultTimeout(WAIT_MS);
@@ -187,10 +185,55 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     cp?.removeDataDir();
   });
 
-  it('lists every repository with its hosts, size, last maintenance and who holds its lock', async () => {
+  it('registers a repository, stores its secrets without showing them, and attaches two hosts, through the forms', async () => {
     await page.click('nav.nav a[href="/repositories"]');
     await page.waitForURL(`${cp.url}/repositories`);
     assert.equal(await page.getAttribute('nav.nav a[href="/repositories"]', 'aria-current'), 'page');
+    // Bad input is refused with the field named, keeping what was typed (but never a password).
+    await page.fill('#reg-name', 'offsite');
+    await page.fill('#reg-url', 'rest:https://backup.example:8000/fleet');
+    await page.fill('#reg-password', '');
+    await page.click('[data-testid=register-repository]');
+    await page.waitForSelector('#register .field-error');
+    assert.match(await page.innerText('#register'), /password should not be empty/);
+    assert.equal(await page.inputValue('#reg-name'), 'offsite');
+    await page.fill('#reg-password', SECRET);
+    await page.fill('#reg-credential', `cred-${SECRET}`);
+    await page.click('[data-testid=register-repository]');
+    await page.waitForURL(/\/repositories\/[0-9a-f-]{36}$/);
+    OFFSITE = new URL(page.url()).pathname.split('/').pop() ?? '';
+    assert.equal((await page.textContent('[data-testid=repository-title]'))?.trim(), 'offsite');
+    assert.equal(
+      (await page.textContent('#repository-settings [data-testid=password-state]'))?.trim(),
+      'set',
+    );
+    for (const host of [webA, webB]) {
+      await page.selectOption('#attach-host', host.agentId);
+      await page.click('[data-testid=attach-form] button[type=submit]');
+      await page.waitForSelector(`#repository-attach [data-testid="detach-${host.agentId}"]`);
+    }
+    // Secrets are replaced whole, from empty fields: nothing typed before is ever sent back.
+    assert.equal(await page.inputValue('#sec-password'), '');
+    await page.fill('#sec-password', `${SECRET}-2`);
+    await page.click('[data-testid=secrets-form] button[type=submit]');
+    await page.waitForSelector('#repository-settings .notice.ok');
+    assert.equal(await page.inputValue('#sec-password'), '');
+    const repo = await admin.get<{
+      password_set: boolean;
+      credential_set: boolean;
+      hosts: Array<{ id: string }>;
+    }>(`/api/repositories/${OFFSITE}`);
+    assert.equal(repo.status, 200, JSON.stringify(repo.body));
+    assert.deepEqual(
+      [repo.body.password_set, repo.body.hosts.map((h) => h.id).sort()],
+      [true, [webA.agentId, webB.agentId].sort()],
+    );
+    assert.ok(!(await page.content()).includes(SECRET), 'a repository secret reached the page');
+    await seedActivity();
+  });
+
+  it('lists every repository with its hosts, size, last maintenance and who holds its lock', async () => {
+    await page.goto(`${cp.url}/repositories`);
     const row = page.locator(`[data-testid=repository-row][data-repository-id="${OFFSITE}"]`);
     await eventually(
       'the offsite repository with its running prune',
@@ -223,7 +266,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
       `[data-testid=repository-row][data-repository-id="${legacyRepositoryId(webB.agentId)}"]`,
     );
     assert.equal((await ownB.locator('[data-testid=repository-size]').textContent())?.trim(), 'size unknown');
-    assert.ok(!(await page.content()).includes('pw-not-shown'));
+    assert.ok(!(await page.content()).includes(SECRET));
     await shot('repositories');
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.evaluate(() => document.dispatchEvent(new Event('rf:theme')));
@@ -324,5 +367,75 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     assert.match(b, new RegExp(`${webB.hostname} size unknown`));
     assert.match(b, /offsite 3\.0 GiB/);
     await shot('dashboard-repositories');
+  });
+
+  it('runs a job on a repository from its page, and says why a busy host cannot be detached nor the repository removed', async () => {
+    await page.goto(`${cp.url}/repositories/${OFFSITE}`);
+    await page.selectOption('#rj-kind', 'check');
+    await page.selectOption('#rj-host', webA.agentId);
+    await page.click('[data-testid=repository-run]');
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/).catch(async (err: unknown) => {
+      throw new Error(`no job page: ${await page.innerText('#repository-run')}`, { cause: err });
+    });
+    const jobId = new URL(page.url()).pathname.split('/').pop() ?? '';
+    await page.goto(`${cp.url}/repositories/${OFFSITE}`);
+    assert.equal((await page.locator(`#repository-live a[href="/jobs/${jobId}"]`).count()) > 0, true);
+
+    // web-b runs the prune: it cannot be detached, and the repository cannot be removed, until that ends.
+    await page.click(`[data-testid="detach-${webB.agentId}"]`);
+    await page.waitForSelector('[data-testid=attach-error]');
+    assert.match(
+      await page.innerText('[data-testid=attach-error]'),
+      /wait for them to finish or cancel them before detaching it/,
+    );
+    page.once('dialog', (d) => void d.accept());
+    await page.click('[data-testid=remove-repository]');
+    await page.waitForSelector('#remove-result .field-error');
+    assert.match(
+      await page.innerText('#remove-result'),
+      /repository offsite has .*; wait for them to finish or cancel them before removing it/,
+    );
+    assert.equal((await admin.get(`/api/repositories/${OFFSITE}`)).status, 200);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('repository-forms');
+  });
+
+  it('shows a viewer the repositories without any form', async () => {
+    const username = `viewer-${randomUUID().slice(0, 8)}`;
+    const created = await admin.post('/api/users', {
+      username,
+      role: 'viewer',
+      password: 'viewer-password-123',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const viewerContext = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const viewer = await viewerContext.newPage();
+      await signIn(viewer, cp.url, username, 'viewer-password-123');
+      await viewer.goto(`${cp.url}/repositories`);
+      assert.equal(await viewer.locator('[data-testid=repository-row]').count(), 3);
+      assert.equal(
+        await viewer
+          .locator('form')
+          .filter({ hasNot: viewer.locator('[action="/logout"]') })
+          .count(),
+        1,
+      );
+      await viewer.goto(`${cp.url}/repositories/${OFFSITE}`);
+      assert.equal(
+        await viewer
+          .locator('#repository-settings, #repository-attach, #repository-run, #repository-remove')
+          .count(),
+        0,
+      );
+      // A viewer's post is refused by role, not by a form that happens to be missing.
+      const csrf = await viewer.getAttribute('form[action="/logout"] input[type=hidden]', 'value');
+      const res = await viewer.request.post(`${cp.url}/repositories/${OFFSITE}/remove`, {
+        form: { _csrf: csrf ?? '' },
+      });
+      assert.equal(res.status(), 403);
+    } finally {
+      await viewerContext.close();
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import type { JobKind } from '@rf/events';
 
 /**
@@ -187,4 +189,18 @@ export function scheduleFieldOf(
   const rest = (m[2] ?? '').split('.');
   const name = rest[0] === 'retention' && rest[1] ? rest[1] : rest[0] || 'id';
   return { row, field: name };
+}
+
+/**
+ * Per-field messages from the REST route's own DTO (class-validator), so a
+ * form and the API refuse the same input with the same words. Empty when valid.
+ */
+export function dtoFieldErrors(
+  dto: new () => object,
+  value: Record<string, unknown>,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of validateSync(plainToInstance(dto, value), { whitelist: true }))
+    out[issue.property] = Object.values(issue.constraints ?? {});
+  return out;
 }

@@ -9,6 +9,7 @@ import { JobPageController } from './controllers/job-page.controller';
 import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
 import { RepositoriesPageController } from './controllers/repositories-page.controller';
+import { RepositoryFormsController } from './controllers/repository-forms.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
@@ -32,6 +33,7 @@ import { UiRenderer } from './ui-renderer.service';
     DashboardPageController,
     HostPageController,
     RepositoriesPageController,
+    RepositoryFormsController,
     JobsListPageController,
     AuditPageController,
     SettingsPageController,

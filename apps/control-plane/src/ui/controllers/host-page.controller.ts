@@ -24,10 +24,10 @@ import {
   type FormBody,
 } from '../ui-forms';
 import { jsonForScript } from '../ui-html';
+import { goTo, isHtmx } from '../ui-responses';
 import { UiExceptionFilter } from '../ui-exception.filter';
 import { UiRenderer } from '../ui-renderer.service';
 
-const isHtmx = (req: Request): boolean => req.headers['hx-request'] === 'true';
 const HTML = 'text/html; charset=utf-8';
 
 /** The host page and its forms: repository, schedules, and "run a job now". */
@@ -227,15 +227,16 @@ export class HostPageController {
       errors = { kind: [`kind must be one of ${JOB_KINDS.join(', ')}`] };
     } else {
       try {
+        const repositoryId = text(body, 'repository_id');
         const jobId = await this.jobs.requestJob(
           id,
           kind as JobKind,
           jobArgsFromForm(kind as JobKind, body),
           ctx,
+          repositoryId ? { repositoryId } : {},
         );
         const target = `/jobs/${encodeURIComponent(jobId)}`;
-        if (isHtmx(req)) res.setHeader('HX-Redirect', target).status(200).end();
-        else res.redirect(303, target);
+        goTo(req, res, target);
         return;
       } catch (err) {
         if (!isCodedError(err)) throw err;

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, Req, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, Req, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Roles } from '../../middleware/auth.decorators';
@@ -43,13 +43,27 @@ export class RepositoriesPageController {
   @Get('repositories/:id')
   @Roles('viewer')
   @Header('Content-Type', HTML)
-  async detail(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
-    const repo = await this.presenter.detail(id);
+  async detail(
+    @Param('id', ParseIdPipe) id: string,
+    @Query('secrets') secrets: unknown,
+    @Req() req: Request,
+  ): Promise<string> {
+    const forms = await this.presenter.forms(id);
     return this.renderer.render(
       req,
       'repository',
-      { title: repo.name, active: 'repositories', charts: true },
-      { repo, fmt, now: new Date(), sizeJson: jsonForScript(repo.sizeSeries) },
+      { title: forms.repo.name, active: 'repositories', charts: true },
+      {
+        ...forms,
+        fmt,
+        now: new Date(),
+        sizeJson: jsonForScript(forms.repo.sizeSeries),
+        // Registered, but its secrets were refused (the register form's second step).
+        secretErrors:
+          secrets === 'refused'
+            ? { _form: ['The repository was registered but its secrets were not stored; set them below.'] }
+            : {},
+      },
     );
   }
 
