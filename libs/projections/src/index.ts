@@ -29,7 +29,6 @@ export {
   RepositoryActivityQuery,
   type RepositoryJobView,
   type RepositorySizePoint,
-  type RepositorySnapshotHostView,
 } from './queries/repository-activity.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';

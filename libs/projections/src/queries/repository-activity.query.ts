@@ -10,15 +10,6 @@ export interface RepositoryJobView extends JobView {
   readonly toRepositoryId: string | null;
 }
 
-/** One snapshot hostname of a repository's last listing. */
-export interface RepositorySnapshotHostView {
-  readonly hostname: string;
-  readonly snapshotCount: number;
-  /** The newest snapshot's time, ISO-8601; null when no snapshot has a readable time. */
-  readonly latestAt: string | null;
-  readonly reportedAt: string;
-}
-
 export interface RepositorySizePoint {
   readonly reportedAt: string;
   readonly totalSize: number | null;
@@ -44,8 +35,7 @@ const JOINED =
   'j.*, rj.repository_id AS rj_repository_id, rj.to_repository_id AS rj_to_repository_id, rj.host_id AS rj_host_id';
 
 /**
- * Per repository: its jobs, the hosts its snapshots belong to, its size over
- * time (the `repository-activity` read model, docs/repositories.md). A job
+ * Per repository: its jobs, its last maintenance, its size over time (the `repository-activity` read model, docs/repositories.md). A job
  * that names no repository counts for its host's repository when the host has
  * exactly one (what such a job means, see "Logs written before").
  */
@@ -105,19 +95,6 @@ export class RepositoryActivityQuery {
       )
       .all(repositoryId) as Row[];
     return new Map(rows.map((row) => [s(row, 'kind') ?? '', this.mapJob(row)]));
-  }
-
-  /** The hosts the repository's last snapshot listing covers, by snapshot hostname. */
-  snapshotHosts(repositoryId: string): RepositorySnapshotHostView[] {
-    const rows = this.db
-      .prepare('SELECT * FROM repository_snapshot_hosts WHERE repository_id = ? ORDER BY hostname')
-      .all(repositoryId) as Row[];
-    return rows.map((row) => ({
-      hostname: s(row, 'hostname') ?? '',
-      snapshotCount: n(row, 'snapshot_count') ?? 0,
-      latestAt: s(row, 'latest_at'),
-      reportedAt: s(row, 'reported_at') ?? '',
-    }));
   }
 
   /** Size reports, oldest first; at most `limit` (default 500) most recent. */

@@ -1,13 +1,12 @@
-import { legacyRepositoryId, type Snapshot } from '@rf/events';
+import { legacyRepositoryId } from '@rf/events';
 import {
   defineProjection,
   type AppendTable,
-  type GroupTable,
   type KeyedTable,
   type ProjectionEvent,
   type ProjectionView,
 } from '../engine/projection.definition';
-import { fields, list, num, payload, str, streamEntityId, timeField } from './event-fields';
+import { fields, num, payload, str, streamEntityId, timeField } from './event-fields';
 
 /** Which repository a job works on (and a copy's destination); the job itself stays in `jobs`. */
 export type RepositoryJobRow = {
@@ -29,15 +28,6 @@ export type RepositoryMaintenanceRow = {
   readonly finished_at: string;
 };
 
-/** Per repository and snapshot hostname: how many snapshots the last listing held, and the newest one's time. */
-export type RepositorySnapshotHostRow = {
-  readonly repository_id: string;
-  readonly hostname: string;
-  readonly snapshot_count: number;
-  readonly latest_at: string | null;
-  readonly reported_at: string;
-};
-
 /** One size report of a repository (the repository's growth over time). */
 export type RepositoryStatsRow = {
   readonly event_id: string;
@@ -54,7 +44,6 @@ type View = ProjectionView<RepositoryActivityTables>;
 type RepositoryActivityTables = {
   readonly repository_jobs: KeyedTable<RepositoryJobRow, 'job_id'>;
   readonly repository_maintenance: KeyedTable<RepositoryMaintenanceRow, 'repository_id' | 'kind'>;
-  readonly repository_snapshot_hosts: GroupTable<RepositorySnapshotHostRow, 'repository_id'>;
   readonly repository_stats: AppendTable<RepositoryStatsRow, 'event_id'>;
 };
 
@@ -104,10 +93,8 @@ function maintained(view: View, event: ProjectionEvent, status: string | null, f
 /**
  * What the Repositories page reads per repository (docs/repositories.md,
  * "Read models"): which jobs work on it, its last forget, prune and check,
- * which hosts its last snapshot listing covers and how recent their
- * snapshots are, and its size over time.
- * Kept apart from `jobs`, `snapshots` and `repo-stats` so those keep their
- * per-host shape.
+ * and its size over time. Kept apart from `jobs` and `repo-stats` so those
+ * keep their per-host shape.
  */
 export const repositoryActivityProjection = defineProjection<RepositoryActivityTables>({
   name: 'repository-activity',
@@ -136,18 +123,6 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
         finished_at: 'TEXT NOT NULL',
       },
       constraints: 'PRIMARY KEY (repository_id, kind)',
-    },
-    repository_snapshot_hosts: {
-      kind: 'group',
-      key: ['repository_id'],
-      columns: {
-        repository_id: 'TEXT NOT NULL',
-        hostname: 'TEXT NOT NULL',
-        snapshot_count: 'INTEGER NOT NULL',
-        latest_at: 'TEXT',
-        reported_at: 'TEXT NOT NULL',
-      },
-      constraints: 'PRIMARY KEY (repository_id, hostname)',
     },
     repository_stats: {
       kind: 'append',
@@ -203,37 +178,6 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
         );
       case 'JobLost':
         return maintained(view, event, 'lost', timeField(payload(event), 'lost_at', event));
-      case 'SnapshotsReported': {
-        const d = payload(event);
-        const hostId = streamEntityId(event.streamId, 'snapshots') ?? str(d, 'host_id');
-        const repositoryId = reportedRepository(event, str(d, 'repository_id'), hostId);
-        if (repositoryId === null) return;
-        const reportedAt = timeField(d, 'reported_at', event);
-        const byHost = new Map<string, { count: number; latest: string | null }>();
-        for (const raw of list(d, 'snapshots')) {
-          const s = fields<Snapshot>(raw);
-          if (str(s, 'id') === null) continue;
-          const hostname = str(s, 'hostname') ?? '';
-          const time = str(s, 'time');
-          const t = time !== null && !Number.isNaN(Date.parse(time)) ? new Date(time).toISOString() : null;
-          const seen = byHost.get(hostname) ?? { count: 0, latest: null };
-          byHost.set(hostname, {
-            count: seen.count + 1,
-            latest: t !== null && (seen.latest === null || t > seen.latest) ? t : seen.latest,
-          });
-        }
-        return view.replaceGroup(
-          'repository_snapshot_hosts',
-          { repository_id: repositoryId },
-          [...byHost].map(([hostname, h]) => ({
-            repository_id: repositoryId,
-            hostname,
-            snapshot_count: h.count,
-            latest_at: h.latest,
-            reported_at: reportedAt,
-          })),
-        );
-      }
       case 'RepoStatsReported': {
         const d = payload(event);
         const hostId = streamEntityId(event.streamId, 'host') ?? str(d, 'host_id');
@@ -266,6 +210,7 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
       case 'SchedulesChanged':
       case 'SchedulesApplied':
       case 'ScheduleFired':
+      case 'SnapshotsReported':
       case 'AgentUpdateRequested':
       case 'RepositoryRegistered':
       case 'RepositoryChanged':

@@ -2,12 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { legacyRepositoryId } from '@rf/events';
 import { ProjectionHarness } from '../testing/projection.harness';
-import { agentOf, ALICE, at, jobEvent, planned, snapshotOf } from '../testing/fleet-events.fixture';
+import { agentOf, ALICE, at, jobEvent, planned } from '../testing/fleet-events.fixture';
 import {
   repositoryActivityProjection,
   type RepositoryJobRow,
   type RepositoryMaintenanceRow,
-  type RepositorySnapshotHostRow,
   type RepositoryStatsRow,
 } from './repository-activity.projection';
 
@@ -16,8 +15,6 @@ const R2 = '0b6c2a52-5f0e-4c41-9a55-6f5a0d1c1a02';
 
 const requested = (jobId: string, data: Record<string, unknown>) =>
   jobEvent(jobId, 'JobRequested', { host_id: 'h1', requested_at: at(1000), ...data }, ALICE);
-const listed = (data: Record<string, unknown>, stream = 'snapshots-h1') =>
-  planned(stream, 'SnapshotsReported', { host_id: 'h1', reported_at: at(5000), ...data }, agentOf('h1'));
 const stats = (size: number, data: Record<string, unknown>, stream = 'host-h1') =>
   planned(
     stream,
@@ -72,40 +69,6 @@ describe('repository-activity projection (pure evolve)', () => {
     assert.deepEqual(h.rows<RepositoryMaintenanceRow>('repository_maintenance'), [
       { repository_id: R1, kind: 'prune', job_id: 'p2', status: 'lost', finished_at: at(4000) },
     ]);
-  });
-
-  it('keeps per repository and snapshot hostname the count and newest time of the last listing', () => {
-    const h = new ProjectionHarness(repositoryActivityProjection).given(
-      listed({
-        repository_id: R1,
-        snapshots: [
-          snapshotOf('a1', at(1000), { hostname: 'web-1' }),
-          snapshotOf('a2', at(3000), { hostname: 'web-1' }),
-          snapshotOf('b1', at(2000), { hostname: 'web-2' }),
-        ],
-      }),
-      listed({ repository_id: R2, snapshots: [snapshotOf('c1', at(4000), { hostname: 'web-1' })] }),
-      // The next listing of R1 replaces its rows: web-2's snapshots were forgotten.
-      listed({
-        repository_id: R1,
-        snapshots: [
-          snapshotOf('a2', at(3000), { hostname: 'web-1' }),
-          snapshotOf('a3', at(6000), { hostname: 'web-1' }),
-        ],
-      }),
-      // An older agent names no repository: its host's own one.
-      listed({ snapshots: [snapshotOf('d1', at(7000), { hostname: 'web-1' })] }),
-    );
-    const rows = h
-      .rows<RepositorySnapshotHostRow>('repository_snapshot_hosts')
-      .map((r) => [r.repository_id, r.hostname, r.snapshot_count, r.latest_at])
-      .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
-    const expected = [
-      [R1, 'web-1', 2, at(6000)],
-      [R2, 'web-1', 1, at(4000)],
-      [legacyRepositoryId('h1'), 'web-1', 1, at(7000)],
-    ].sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
-    assert.deepEqual(rows, expected);
   });
 
   it('files each size report under the repository it names, its stream, or the host’s own one', () => {

@@ -5,8 +5,8 @@ import {
   RepositoryActivityQuery,
   type RepositoryJobView,
   type RepositorySizePoint,
-  type RepositorySnapshotHostView,
   type RepositoryView,
+  type SnapshotView,
 } from '@rf/projections';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { AppError } from '../../core/app-error';
@@ -27,6 +27,38 @@ import {
 
 /** A snapshot at most this old counts as recent for the host page's 3-2-1 line (a daily backup plus slack). */
 export const RECENT_SNAPSHOT_HOURS = 26;
+
+/** One snapshot hostname of a repository's last listing. */
+export interface RepositorySnapshotHostView {
+  readonly hostname: string;
+  readonly snapshotCount: number;
+  /** The newest snapshot's time, ISO-8601; null when no snapshot has a readable time. */
+  readonly latestAt: string | null;
+  readonly reportedAt: string;
+}
+
+/** A repository's last listing (`SnapshotsQuery.forRepository`) by the hostname restic recorded, by name. */
+export function snapshotHosts(snapshots: readonly SnapshotView[]): RepositorySnapshotHostView[] {
+  const byHost = new Map<string, { count: number; latest: number | null; reportedAt: string }>();
+  for (const s of snapshots) {
+    const hostname = s.hostname ?? '';
+    const t = s.time === null ? NaN : Date.parse(s.time);
+    const seen = byHost.get(hostname) ?? { count: 0, latest: null, reportedAt: s.reportedAt };
+    byHost.set(hostname, {
+      count: seen.count + 1,
+      latest: !Number.isNaN(t) && (seen.latest === null || t > seen.latest) ? t : seen.latest,
+      reportedAt: seen.reportedAt,
+    });
+  }
+  return [...byHost]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([hostname, h]) => ({
+      hostname,
+      snapshotCount: h.count,
+      latestAt: h.latest === null ? null : new Date(h.latest).toISOString(),
+      reportedAt: h.reportedAt,
+    }));
+}
 
 export interface RecentCopy {
   readonly repositoryId: string;
@@ -279,7 +311,7 @@ export class RepositoriesPresenter {
     const latest = sizes.get(id) ?? null;
     return {
       ...this.row(models, repo, this.locks(models), latest, 500, 25),
-      snapshotHosts: this.activity.snapshotHosts(id),
+      snapshotHosts: snapshotHosts(models.snapshots.forRepository(id)),
       lastCheck:
         latest && (latest.lastCheckAt !== null || latest.lastCheckStatus !== null)
           ? { at: latest.lastCheckAt, status: latest.lastCheckStatus }
@@ -316,7 +348,7 @@ export class RepositoriesPresenter {
     const withSnapshots = repos.map((r) => ({
       id: r.id,
       name: r.name,
-      snapshotHosts: this.activity.snapshotHosts(r.id),
+      snapshotHosts: snapshotHosts(models.snapshots.forRepository(r.id)),
     }));
     const first = repos[0];
     return {

@@ -1,13 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobStatus } from '@rf/events';
-import type { RepositoryJobView } from '@rf/projections';
+import type { RepositoryJobView, SnapshotView } from '@rf/projections';
 import {
   RECENT_SNAPSHOT_HOURS,
   recentCopies,
   repositoryLocks,
   sizeGrowth,
   sizeSeries,
+  snapshotHosts,
 } from './repositories.presenter';
 
 const NOW = new Date('2026-12-05T12:00:00.000Z');
@@ -17,6 +18,51 @@ const listing = (hostname: string, latestAt: string | null) => ({
   snapshotCount: 3,
   latestAt,
   reportedAt: hoursAgo(0),
+});
+
+describe('snapshotHosts (a repository listing by hostname)', () => {
+  const snap = (hostname: string | null, time: string | null): SnapshotView => ({
+    id: `${hostname}-${time}`,
+    repositoryId: 'r1',
+    reportedBy: 'h1',
+    shortId: null,
+    time,
+    hostname,
+    paths: [],
+    tags: [],
+    parent: null,
+    sizeBytes: null,
+    fileCount: null,
+    reportedAt: hoursAgo(0.5),
+  });
+
+  it('counts each hostname’s snapshots and finds the newest by time, whatever the offset restic wrote', () => {
+    assert.deepEqual(
+      snapshotHosts([
+        snap('web-2', '2026-12-05T10:00:00+01:00'),
+        snap('web-1', '2026-12-04T10:00:00.123456789Z'),
+        snap('web-2', '2026-12-05T09:30:00Z'),
+        snap('web-1', 'not a time'),
+        snap(null, null),
+      ]),
+      [
+        { hostname: '', snapshotCount: 1, latestAt: null, reportedAt: hoursAgo(0.5) },
+        {
+          hostname: 'web-1',
+          snapshotCount: 2,
+          latestAt: '2026-12-04T10:00:00.123Z',
+          reportedAt: hoursAgo(0.5),
+        },
+        {
+          hostname: 'web-2',
+          snapshotCount: 2,
+          latestAt: '2026-12-05T09:30:00.000Z',
+          reportedAt: hoursAgo(0.5),
+        },
+      ],
+    );
+    assert.deepEqual(snapshotHosts([]), []);
+  });
 });
 
 describe('recentCopies (the host page 3-2-1 line)', () => {
