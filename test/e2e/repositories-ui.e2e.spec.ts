@@ -247,7 +247,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     const hosts = (await row.locator('[data-testid=repository-hosts]').textContent()) ?? '';
     assert.ok(hosts.includes(webA.hostname) && hosts.includes(webB.hostname), hosts);
     assert.equal(
-      (await row.locator('[data-testid=repository-lock] .badge').textContent())?.trim(),
+      (await row.locator('[data-testid=repository-lock] .badge').first().textContent())?.trim(),
       `exclusive: prune on ${webB.hostname}`,
     );
     assert.equal((await row.locator('[data-testid=repository-waiting]').textContent())?.trim(), '1 waiting');

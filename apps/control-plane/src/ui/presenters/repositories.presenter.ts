@@ -16,6 +16,7 @@ import {
   type CoordinatedJob,
   decideDispatch,
   describeWait,
+  holdersCompatible,
   type HoldingJob,
 } from '../../domain/repository-lock.coordinator';
 
@@ -140,9 +141,17 @@ export interface RepositoryLockState {
   readonly waiting: readonly LockWaiter[];
   /** One line: "free", "shared by 2 jobs", "exclusive: prune on web-2". */
   readonly summary: string;
+  /** Holders whose locks restic would not grant together (one of them fails on the lock). */
+  readonly conflict: boolean;
 }
 
-export const FREE_LOCK: RepositoryLockState = { held: 'free', holders: [], waiting: [], summary: 'free' };
+export const FREE_LOCK: RepositoryLockState = {
+  held: 'free',
+  holders: [],
+  waiting: [],
+  summary: 'free',
+  conflict: false,
+};
 
 export interface LockNames {
   repository(id: string): string | undefined;
@@ -212,7 +221,8 @@ export function repositoryLocks(
       : e.holders.length
         ? `shared by ${e.holders.length} ${e.holders.length === 1 ? 'job' : 'jobs'}`
         : 'free';
-    out.set(id, { held, holders: e.holders, waiting: e.waiting, summary });
+    const conflict = !holdersCompatible(e.holders.map((h) => h.lock));
+    out.set(id, { held, holders: e.holders, waiting: e.waiting, summary, conflict });
   }
   return out;
 }

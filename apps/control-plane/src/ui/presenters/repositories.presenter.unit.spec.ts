@@ -182,6 +182,7 @@ describe('repositoryLocks (who holds a repository, what waits)', () => {
     assert.ok(r1);
     assert.equal(r1.held, 'exclusive');
     assert.equal(r1.summary, 'exclusive: prune on web-2');
+    assert.equal(r1.conflict, false);
     assert.deepEqual(
       r1.holders.map((h) => [h.jobId, h.kind, h.lock, h.status]),
       [[prune.id, 'prune', 'exclusive', 'running']],
@@ -229,6 +230,14 @@ describe('repositoryLocks (who holds a repository, what waits)', () => {
       ['waiting for host web-3 to come online'],
     );
     assert.equal(locks.has('r3'), false);
+  });
+
+  it('flags holders restic would not let run together (a check dispatched beside a running prune)', () => {
+    const prune = job('prune', 'running', 'h2', 'r1');
+    const check = job('check', 'dispatched', 'h1', 'r1');
+    const backup = job('backup', 'running', 'h3', 'r2', { paths: ['/'] });
+    const locks = repositoryLocks([prune, check, backup], online, names);
+    assert.deepEqual([locks.get('r1')?.conflict, locks.get('r2')?.conflict], [true, false]);
   });
 
   it('says a queued job on a free repository is next to run', () => {
