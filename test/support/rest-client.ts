@@ -6,12 +6,16 @@ export interface RestResponse<T = unknown> {
 }
 
 export class RestClient {
-  private readonly cookies = new Map<string, string>();
-
   constructor(
     readonly baseUrl: string,
     private bearer?: string,
+    private readonly cookies = new Map<string, string>(),
   ) {}
+
+  /** The same user, cookie jar shared, talking to another control-plane node. */
+  at(baseUrl: string): RestClient {
+    return new RestClient(baseUrl, this.bearer, this.cookies);
+  }
 
   static async login(baseUrl: string, username: string, password: string): Promise<RestClient> {
     const client = new RestClient(baseUrl);

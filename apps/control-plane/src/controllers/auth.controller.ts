@@ -52,9 +52,13 @@ export class AuthController {
   @Roles('viewer')
   @Post('logout')
   @HttpCode(204)
-  logOut(@Req() req: Request, @Res({ passthrough: true }) res: Response): void {
+  async logOut(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @CurrentActor() actor: Actor,
+  ): Promise<void> {
     const sessionId = readCookie(req, SESSION_COOKIE);
-    if (sessionId) this.sessions.destroy(sessionId);
+    if (sessionId) await this.sessions.destroy(sessionId, actor);
     clearSessionCookies(res, { secure: this.secureCookies });
   }
 

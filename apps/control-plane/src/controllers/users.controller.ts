@@ -2,16 +2,12 @@ import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { CurrentActor, Roles } from '../middleware/auth.decorators';
 import { type Actor } from '../core/actor';
 import { CreateUserDto, UpdateUserDto } from '../dtos/auth.dtos';
-import { SessionService } from '../services/session.service';
 import { UsersService } from '../services/users.service';
 
 @Controller('api/users')
 @Roles('admin')
 export class UsersController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly sessions: SessionService,
-  ) {}
+  constructor(private readonly users: UsersService) {}
 
   @Get()
   list() {
@@ -25,9 +21,7 @@ export class UsersController {
 
   @Patch(':id')
   async update(@Param('id') id: string, @Body() dto: UpdateUserDto, @CurrentActor() actor: Actor) {
-    const user = await this.users.update(id, dto, actor);
-    // A disabled user or a changed password ends every open session of that user.
-    if (dto.disabled === true || dto.password !== undefined) this.sessions.destroyForUser(id);
-    return user;
+    // A disabled user or a changed password ends every open session of that user (the identity state does, on every node).
+    return this.users.update(id, dto, actor);
   }
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /** An AES-256-GCM ciphertext as stored in events: every field base64 except `key_id`. */
 export interface SealedSecret {
@@ -38,6 +38,14 @@ export class SecretBox {
     if (key.length !== SECRET_KEY_BYTES)
       throw new SecretBoxError('secret_key_invalid', `secret key must be ${SECRET_KEY_BYTES} bytes`);
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  }
+
+  /**
+   * A separate key for one purpose (e.g. signing session cookies), derived
+   * with HKDF so it reveals nothing about this key or any other purpose's.
+   */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `restic-fleet ${purpose}`, 32));
   }
 
   seal(plaintext: string): SealedSecret {

@@ -42,6 +42,59 @@ export interface HostCredentialRecord {
   readonly revoked: boolean;
 }
 
+/** A browser session opened by a login on any node (only the hash of its cookie value). */
+export interface SessionRecord {
+  readonly idHash: string;
+  readonly userId: string;
+  /** Epoch ms, from the login event. */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** How many failed logins per key the state remembers; more than any budget. */
+const FAILURES_KEPT = 64;
+/** Failures older than this are forgotten (longer than any window). */
+const FAILURES_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Recent failed logins by username and by client address, from the log, so
+ * every node counts every node's failures (docs/architecture.md, "Several
+ * nodes"). Times are the events'; bounded per key and by age.
+ */
+export class LoginFailures {
+  readonly byUser = new Map<string, number[]>();
+  readonly byClient = new Map<string, number[]>();
+
+  record(userKey: string | undefined, client: string | undefined, at: number): void {
+    if (userKey) push(this.byUser, userKey, at);
+    if (client) push(this.byClient, client, at);
+    if (this.byUser.size + this.byClient.size > 10_000) {
+      forget(this.byUser, at - FAILURES_KEPT_MS);
+      forget(this.byClient, at - FAILURES_KEPT_MS);
+    }
+  }
+
+  clearUser(userKey: string): void {
+    this.byUser.delete(userKey);
+  }
+
+  /** Failure times after `cutoff`, oldest first. */
+  since(kind: 'user' | 'client', key: string, cutoff: number): number[] {
+    return ((kind === 'user' ? this.byUser : this.byClient).get(key) ?? []).filter((t) => t > cutoff);
+  }
+}
+
+function push(map: Map<string, number[]>, key: string, at: number): void {
+  const list = map.get(key) ?? [];
+  list.push(at);
+  if (list.length > FAILURES_KEPT) list.splice(0, list.length - FAILURES_KEPT);
+  map.set(key, list);
+}
+
+function forget(map: Map<string, number[]>, cutoff: number): void {
+  for (const [key, list] of map) if ((list[list.length - 1] ?? 0) <= cutoff) map.delete(key);
+}
+
 /**
  * Everything authentication needs, folded from the `user-`, `token-`,
  * `enrolment-` and `host-` streams. Small (one entry per user, token and
@@ -54,6 +107,10 @@ export class IdentityState {
   readonly apiTokens = new Map<string, ApiTokenRecord>();
   readonly enrolmentTokens = new Map<string, EnrolmentTokenRecord>();
   readonly hosts = new Map<string, HostCredentialRecord>();
+  /** Open browser sessions by the hash of their cookie value; ended by logout, password change or disabling the user. */
+  readonly sessions = new Map<string, SessionRecord>();
+  /** Not part of the snapshot: limits restart with the process, as they always did. */
+  readonly loginFailures = new LoginFailures();
   private readonly apiTokenIdsByHash = new Map<string, string>();
   position: Position | null = null;
 
@@ -93,12 +150,39 @@ export class IdentityState {
       case 'UserRoleChanged':
         return this.updateUser(event, (u) => (isRole(d.role) ? { ...u, role: d.role } : u));
       case 'UserPasswordChanged':
+        this.endSessionsOf(event);
         return this.updateUser(event, (u) => ({
           ...u,
           passwordHash: str(d.password_hash) ?? u.passwordHash,
         }));
       case 'UserDisabled':
+        this.endSessionsOf(event);
         return this.updateUser(event, (u) => ({ ...u, disabled: true }));
+      case 'UserLoggedIn': {
+        const userId = str(d.user_id) ?? idFromStream(event.streamId, 'user-');
+        const user = userId ? this.users.get(userId) : undefined;
+        if (user) this.loginFailures.clearUser(user.username.toLowerCase());
+        const idHash = str(d.session_id_hash);
+        const expiresAt = Date.parse(str(d.session_expires_at) ?? '');
+        if (!userId || !idHash || Number.isNaN(expiresAt)) return;
+        const createdAt = timeOf(d.at, event);
+        for (const [hash, s] of this.sessions) if (s.expiresAt <= createdAt) this.sessions.delete(hash);
+        this.sessions.set(idHash, { idHash, userId, createdAt, expiresAt });
+        return;
+      }
+      case 'UserLoggedOut': {
+        const idHash = str(d.session_id_hash);
+        if (idHash) this.sessions.delete(idHash);
+        return;
+      }
+      case 'UserLoginFailed': {
+        const username = str(d.username);
+        const actor = asRecord(asRecord(event.metadata).actor);
+        // The login service records the client address as the system actor's name.
+        const client = actor.id === 'login' ? str(actor.name) : undefined;
+        this.loginFailures.record(username?.toLowerCase(), client, timeOf(d.at, event));
+        return;
+      }
       case 'UserEnabled':
         return this.updateUser(event, (u) => ({ ...u, disabled: false }));
       case 'ApiTokenCreated': {
@@ -168,6 +252,11 @@ export class IdentityState {
     this.apiTokenIdsByHash.set(token.tokenHash, token.id);
   }
 
+  private endSessionsOf(event: RecordedEvent): void {
+    const id = str(asRecord(event.data).user_id) ?? idFromStream(event.streamId, 'user-');
+    for (const [hash, s] of this.sessions) if (s.userId === id) this.sessions.delete(hash);
+  }
+
   private updateUser(event: RecordedEvent, change: (user: UserRecord) => UserRecord): void {
     const id = str(asRecord(event.data).user_id) ?? idFromStream(event.streamId, 'user-');
     const user = id ? this.users.get(id) : undefined;
@@ -183,6 +272,12 @@ export class IdentityState {
     if (token) this.enrolmentTokens.set(token.id, { ...change(token), revision: event.revision });
   }
 }
+
+/** An event's own time field in epoch ms (the command's clock), else when it was stored. */
+const timeOf = (value: unknown, event: RecordedEvent): number => {
+  const t = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(t) ? event.created.getTime() : t;
+};
 
 const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};

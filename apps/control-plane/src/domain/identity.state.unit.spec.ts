@@ -185,4 +185,94 @@ describe('IdentityState', () => {
       /username must be a string|root is not a role/,
     );
   });
+
+  it('keeps browser sessions from the log: login opens, logout ends, a password change or disable ends all of the user', () => {
+    const s = new IdentityState();
+    s.apply(
+      recorded('user-u1', 0, 'UserCreated', {
+        user_id: 'u1',
+        username: 'a',
+        role: 'admin',
+        password_hash: 'h',
+      }),
+    );
+    s.apply(
+      recorded('user-u2', 0, 'UserCreated', {
+        user_id: 'u2',
+        username: 'b',
+        role: 'viewer',
+        password_hash: 'h',
+      }),
+    );
+    const login = (user: string, rev: number, hash: string, at = '2026-01-01T10:00:00Z') =>
+      s.apply(
+        recorded(`user-${user}`, rev, 'UserLoggedIn', {
+          user_id: user,
+          at,
+          session_id_hash: hash,
+          session_expires_at: '2026-01-02T10:00:00Z',
+        }),
+      );
+    login('u1', 1, 'h-1');
+    login('u1', 2, 'h-2');
+    login('u2', 1, 'h-3');
+    s.apply(recorded('user-u1', 3, 'UserLoggedIn', { user_id: 'u1', at: '2026-01-01T10:00:00Z' }));
+    assert.deepEqual(
+      [...s.sessions.keys()],
+      ['h-1', 'h-2', 'h-3'],
+      'a login from before shared sessions opens none',
+    );
+    assert.equal(s.sessions.get('h-1')?.createdAt, Date.parse('2026-01-01T10:00:00Z'));
+    assert.equal(s.sessions.get('h-1')?.expiresAt, Date.parse('2026-01-02T10:00:00Z'));
+    s.apply(
+      recorded('user-u1', 4, 'UserLoggedOut', {
+        user_id: 'u1',
+        session_id_hash: 'h-1',
+        at: '2026-01-01T11:00:00Z',
+      }),
+    );
+    assert.deepEqual([...s.sessions.keys()], ['h-2', 'h-3']);
+    s.apply(recorded('user-u1', 5, 'UserPasswordChanged', { user_id: 'u1', password_hash: 'h2' }));
+    assert.deepEqual([...s.sessions.keys()], ['h-3'], "the password change ends u1's sessions only");
+    s.apply(recorded('user-u2', 2, 'UserDisabled', { user_id: 'u2' }));
+    assert.equal(s.sessions.size, 0);
+    login('u2', 3, 'h-4', '2026-01-03T10:00:00Z');
+    assert.deepEqual([...s.sessions.keys()], ['h-4'], 'expired sessions are dropped as later logins come in');
+    const restored = identitySnapshotCodec.decode(
+      JSON.parse(JSON.stringify(identitySnapshotCodec.encode(s))),
+    );
+    assert.deepEqual(
+      [...restored.sessions.values()],
+      [...s.sessions.values()],
+      'sessions survive the snapshot',
+    );
+  });
+
+  it('counts failed logins per username and per client address from the log, and a login clears the user', () => {
+    const s = new IdentityState();
+    s.apply(
+      recorded('user-u1', 0, 'UserCreated', {
+        user_id: 'u1',
+        username: 'Alice',
+        role: 'admin',
+        password_hash: 'h',
+      }),
+    );
+    const fail = (stream: string, rev: number, username: string, client: string, at: string) =>
+      s.apply({
+        ...recorded(stream, rev, 'UserLoginFailed', { username, reason: 'wrong_password', at }),
+        metadata: { actor: { kind: 'system', id: 'login', name: client } },
+      });
+    fail('user-u1', 1, 'Alice', '10.0.0.1', '2026-01-01T10:00:00Z');
+    fail('user-u1', 2, 'Alice', '10.0.0.2', '2026-01-01T10:00:30Z');
+    fail('user-unknown', 0, '', '10.0.0.1', '2026-01-01T10:00:40Z');
+    const since = Date.parse('2026-01-01T09:59:59Z');
+    assert.equal(s.loginFailures.since('user', 'alice', since).length, 2);
+    assert.equal(s.loginFailures.since('client', '10.0.0.1', since).length, 2);
+    assert.equal(s.loginFailures.since('user', '', since).length, 0, 'unknown usernames are not in the log');
+    assert.equal(s.loginFailures.since('user', 'alice', Date.parse('2026-01-01T10:00:10Z')).length, 1);
+    s.apply(recorded('user-u1', 3, 'UserLoggedIn', { user_id: 'u1', at: '2026-01-01T10:01:00Z' }));
+    assert.equal(s.loginFailures.since('user', 'alice', since).length, 0);
+    assert.equal(s.loginFailures.since('client', '10.0.0.2', since).length, 1, 'the address budget stays');
+  });
 });

@@ -7,6 +7,8 @@ export const SESSION_COOKIE = 'rf_session';
 /** Readable by page scripts (not HttpOnly) so htmx can echo it in `x-csrf-token`. */
 export const CSRF_COOKIE = 'rf_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
+/** Signed time of the session's last request, so the idle timer holds across nodes. */
+export const SEEN_COOKIE = 'rf_seen';
 export const CSRF_FORM_FIELD = '_csrf';
 
 const CSRF_REQUEST_KEY = 'rfCsrfToken';
@@ -45,8 +47,27 @@ export function setSessionCookies(
   res.cookie(CSRF_COOKIE, session.csrfToken, { ...common, httpOnly: false });
 }
 
+/** Refreshes the signed last-seen cookie (see SessionService). */
+export function setSeenCookie(
+  res: Response,
+  seen: string,
+  expiresAt: number,
+  security: CookieSecurity,
+  now: number,
+): void {
+  const maxAge = Math.max(0, expiresAt - now);
+  res.cookie(SEEN_COOKIE, seen, {
+    sameSite: 'strict',
+    secure: security.secure,
+    path: '/',
+    maxAge,
+    httpOnly: true,
+  });
+}
+
 export function clearSessionCookies(res: Response, security: CookieSecurity): void {
   const common = { sameSite: 'strict' as const, secure: security.secure, path: '/' };
+  res.clearCookie(SEEN_COOKIE, { ...common, httpOnly: true });
   res.clearCookie(SESSION_COOKIE, { ...common, httpOnly: true });
   res.clearCookie(CSRF_COOKIE, { ...common, httpOnly: false });
 }

@@ -1,12 +1,14 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { PUBLIC_KEY, ROLES_KEY } from './auth.decorators';
 import { roleSatisfies, type Actor, type Role } from '../core/actor';
 import { AuthError } from '../core/auth.errors';
-import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER } from './auth.cookies';
+import { attachAuth, CSRF_FORM_FIELD, CSRF_HEADER, setSeenCookie } from './auth.cookies';
 import { RequestAuthenticator } from './request-authenticator';
 import { safeEqual } from '../core/secret-tokens';
+import { AuthSettings } from '../core/auth.settings';
+import { AppConfig } from '../core/app-config';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -22,7 +24,13 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: RequestAuthenticator,
-  ) {}
+    private readonly settings: AuthSettings,
+    config: AppConfig,
+  ) {
+    this.secureCookies = config.publicUrl.startsWith('https:');
+  }
+
+  private readonly secureCookies: boolean;
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -31,7 +39,12 @@ export class AuthGuard implements CanActivate {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true;
     const safe = SAFE_METHODS.has(req.method.toUpperCase());
 
-    const actor = await this.authenticate(req, safe, isPublic);
+    const actor = await this.authenticate(
+      req,
+      context.switchToHttp().getResponse<Response>(),
+      safe,
+      isPublic,
+    );
     stripCsrfField(req);
     if (isPublic) return true;
     if (!actor) {
@@ -53,9 +66,22 @@ export class AuthGuard implements CanActivate {
   }
 
   /** The request's actor, or null. Throws only for a cookie write without a valid CSRF token on a protected route. */
-  private async authenticate(req: Request, safe: boolean, isPublic: boolean): Promise<Actor | null> {
+  private async authenticate(
+    req: Request,
+    res: Response,
+    safe: boolean,
+    isPublic: boolean,
+  ): Promise<Actor | null> {
     const result = await this.authenticator.authenticate(req);
     if (!result) return null;
+    if (result.seen)
+      setSeenCookie(
+        res,
+        result.seen.value,
+        result.seen.expiresAt,
+        { secure: this.secureCookies },
+        this.settings.now(),
+      );
     attachAuth(req, result.actor, result.csrfToken);
     if (result.via === 'session' && !safe && !isPublic && !csrfMatches(req, result.csrfToken ?? '')) {
       throw new AuthError(

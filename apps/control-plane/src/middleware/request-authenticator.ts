@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { AppConfig } from '../core/app-config';
 import { ApiTokensService } from '../services/api-tokens.service';
 import type { Actor } from '../core/actor';
-import { readCookie, SESSION_COOKIE } from './auth.cookies';
+import { readCookie, SEEN_COOKIE, SESSION_COOKIE } from './auth.cookies';
 import { IdentityLog } from '../services/identity.log';
 import { SessionService } from '../services/session.service';
 
@@ -13,6 +13,8 @@ export interface Authenticated {
   via: 'session' | 'api_token';
   /** The session's CSRF token (session callers only). */
   csrfToken?: string;
+  /** A refreshed signed last-seen value for the response's `rf_seen` cookie, when due. */
+  seen?: { value: string; expiresAt: number };
 }
 
 /**
@@ -43,7 +45,7 @@ export class RequestAuthenticator {
     }
     const sessionId = readCookie(req, SESSION_COOKIE);
     if (!sessionId) return null;
-    const session = this.sessions.resolve(sessionId);
+    const session = await this.sessions.resolve(sessionId, readCookie(req, SEEN_COOKIE));
     if (!session) return null;
     const user = this.identity.state.users.get(session.userId);
     if (!user || user.disabled) return null;
@@ -51,6 +53,7 @@ export class RequestAuthenticator {
       actor: { kind: 'user', id: user.id, name: user.username, role: user.role },
       via: 'session',
       csrfToken: session.csrfToken,
+      ...(session.seen !== undefined ? { seen: { value: session.seen, expiresAt: session.expiresAt } } : {}),
     };
   }
 

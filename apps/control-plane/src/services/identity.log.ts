@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EVENT_STORE, type AppendOptions, type EventStore } from '@rf/event-store';
+import { EVENT_STORE, isEventStoreError, type AppendOptions, type EventStore } from '@rf/event-store';
 import { toEventData, type FleetEvent } from '@rf/events';
 import { SnapshottedState } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
@@ -66,6 +66,24 @@ export class IdentityLog implements OnModuleInit, OnModuleDestroy {
   /** Stops following the log and saves the snapshot. */
   stop(): void {
     this.followed.stop();
+  }
+
+  /**
+   * Read-your-writes for a write another node made: resolves once the state
+   * has applied the newest event of `stream` (at once when it has, or when the
+   * stream does not exist); rejects after `timeoutMs`.
+   */
+  async catchUpWith(stream: string, timeoutMs: number): Promise<void> {
+    try {
+      const newest = this.store.readStream(stream, {
+        direction: 'backwards',
+        fromRevision: 'end',
+        maxCount: 1,
+      });
+      for await (const event of newest) await this.followed.waitFor(event.position, timeoutMs);
+    } catch (err) {
+      if (!isEventStoreError(err, 'StreamNotFound')) throw err;
+    }
   }
 
   /** Validates events against the catalog, appends them to one stream with the actor in their metadata, and waits until they are applied. */

@@ -15,7 +15,8 @@ import {
  * holds password and token hashes, as the log does — never a secret itself.
  */
 // 2: API tokens record the kind of actor that created them (createdByKind).
-export const IDENTITY_SNAPSHOT_VERSION = 2;
+// 3: browser sessions (from UserLoggedIn/UserLoggedOut), shared by every node.
+export const IDENTITY_SNAPSHOT_VERSION = 3;
 
 const { record, list, str, num, bool, strOrNull } = snapshotField;
 
@@ -28,6 +29,7 @@ export const identitySnapshotCodec: StateSnapshotCodec<IdentityState> = {
     apiTokens: [...s.apiTokens.values()],
     enrolmentTokens: [...s.enrolmentTokens.values()],
     hosts: [...s.hosts.values()],
+    sessions: [...s.sessions.values()],
   }),
   decode: (body) => {
     const o = record(body, 'snapshot');
@@ -49,6 +51,16 @@ export const identitySnapshotCodec: StateSnapshotCodec<IdentityState> = {
     for (const h of list(o['hosts'], 'hosts')) {
       const host = hostOf(record(h, 'host'));
       state.hosts.set(host.hostId, host);
+    }
+    for (const x of list(o['sessions'], 'sessions')) {
+      const r = record(x, 'session');
+      const session = {
+        idHash: str(r['idHash'], 'idHash'),
+        userId: str(r['userId'], 'userId'),
+        createdAt: num(r['createdAt'], 'createdAt'),
+        expiresAt: num(r['expiresAt'], 'expiresAt'),
+      };
+      state.sessions.set(session.idHash, session);
     }
     return state;
   },

@@ -20,12 +20,14 @@ export interface LoginResult {
 /**
  * Password login with a failure budget per username and per client address.
  * Over budget, even a correct password is refused until the window moves on,
- * so guessing cannot continue at full speed.
+ * so guessing cannot continue at full speed. Failures are counted from the
+ * log (`UserLoginFailed`), so the budget holds across every node; only
+ * usernames that match nobody (never written to the log) are counted here alone.
  */
 @Injectable()
 export class LoginService {
-  private readonly byUser: SlidingWindowLimiter;
-  private readonly byIp: SlidingWindowLimiter;
+  /** Usernames that match nobody: not in the log, so counted per node. */
+  private readonly unknownUsers: SlidingWindowLimiter;
   /** Verified against when the username is unknown, so both paths cost one argon2 verification. */
   private readonly dummyHash: Promise<string>;
 
@@ -33,20 +35,23 @@ export class LoginService {
     private readonly identity: IdentityLog,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
-    settings: AuthSettings,
+    private readonly settings: AuthSettings,
   ) {
-    this.byUser = new SlidingWindowLimiter(
+    this.unknownUsers = new SlidingWindowLimiter(
       settings.loginFailuresPerUser,
       settings.rateWindowMs,
       settings.now,
     );
-    this.byIp = new SlidingWindowLimiter(settings.loginFailuresPerIp, settings.rateWindowMs, settings.now);
     this.dummyHash = hasher.hash(randomSecret());
   }
 
   async login(username: string, password: string, clientIp: string): Promise<LoginResult> {
     const userKey = username.toLowerCase();
-    const retryMs = Math.max(this.byUser.retryAfterMs(userKey), this.byIp.retryAfterMs(clientIp));
+    const retryMs = Math.max(
+      this.unknownUsers.retryAfterMs(userKey),
+      this.retryAfterMs('user', userKey, this.settings.loginFailuresPerUser),
+      this.retryAfterMs('client', clientIp, this.settings.loginFailuresPerIp),
+    );
     if (retryMs > 0) {
       throw new AuthError('rate_limited', 'too many failed login attempts; try again later', {
         retryAfterS: Math.ceil(retryMs / 1000),
@@ -55,8 +60,7 @@ export class LoginService {
     const user = this.identity.state.userByName(username);
     const passwordOk = await this.hasher.verify(user?.passwordHash || (await this.dummyHash), password);
     if (!user || !passwordOk || user.disabled) {
-      this.byUser.record(userKey);
-      this.byIp.record(clientIp);
+      if (!user) this.unknownUsers.record(userKey);
       const reason = !user ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'disabled';
       // An unknown "username" is often a password typed into the wrong field: never store it.
       await this.identity.append(
@@ -64,21 +68,39 @@ export class LoginService {
         [
           {
             type: 'UserLoginFailed',
-            data: { username: user?.username ?? '', reason, at: new Date().toISOString() },
+            data: { username: user?.username ?? '', reason, at: new Date(this.settings.now()).toISOString() },
           },
         ],
         systemActor(clientIp),
       );
       throw new AuthError('invalid_credentials', 'invalid username or password');
     }
-    this.byUser.reset(userKey);
     const actor: Actor = { kind: 'user', id: user.id, name: user.username, role: user.role };
+    const session = this.sessions.create(user.id);
     await this.identity.append(
       `user-${user.id}`,
-      [{ type: 'UserLoggedIn', data: { user_id: user.id, at: new Date().toISOString() } }],
+      [
+        {
+          type: 'UserLoggedIn',
+          data: {
+            user_id: user.id,
+            at: new Date(this.settings.now()).toISOString(),
+            session_id_hash: session.idHash,
+            session_expires_at: new Date(session.expiresAt).toISOString(),
+          },
+        },
+      ],
       actor,
     );
-    return { user, session: this.sessions.create(user.id) };
+    return { user, session };
+  }
+
+  /** Milliseconds until `key` may try again by the log's count of failures, or 0. */
+  private retryAfterMs(kind: 'user' | 'client', key: string, limit: number): number {
+    const now = this.settings.now();
+    const recent = this.identity.state.loginFailures.since(kind, key, now - this.settings.rateWindowMs);
+    if (recent.length < limit) return 0;
+    return Math.max(1, recent[recent.length - limit]! + this.settings.rateWindowMs - now);
   }
 }
 

@@ -363,6 +363,7 @@ export class FleetWatch {
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':

@@ -230,6 +230,7 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
   UserDisabled: { user_id: 'u1', reason: 'left', disabled_at: T0 },
   UserEnabled: { user_id: 'u1', enabled_at: T0 },
   UserLoggedIn: { user_id: 'u1', at: T0 },
+  UserLoggedOut: { user_id: 'u1', session_id_hash: 'ab'.repeat(32), at: T0 },
   UserLoginFailed: { username: 'mallory', reason: 'bad_password', at: T0 },
   ApiTokenCreated: {
     token_id: 't1',

@@ -501,6 +501,19 @@ export class UserEnabledData {
 export class UserLoggedInData {
   @IsId() readonly user_id!: string;
   @IsTimestamp() readonly at!: string;
+  /**
+   * The browser session it opened (absent before sessions were shared by the
+   * nodes): the sha256 of the cookie value, never the value.
+   */
+  @IsOptional() @IsText(128) readonly session_id_hash?: string;
+  @IsOptional() @IsTimestamp() readonly session_expires_at?: string;
+}
+
+/** A browser session ended by its user (log out), on whichever node. */
+export class UserLoggedOutData {
+  @IsId() readonly user_id!: string;
+  @IsText(128) readonly session_id_hash!: string;
+  @IsTimestamp() readonly at!: string;
 }
 
 export class UserLoginFailedData {
@@ -583,6 +596,7 @@ export const EVENT_DATA_CLASSES = {
   UserDisabled: UserDisabledData,
   UserEnabled: UserEnabledData,
   UserLoggedIn: UserLoggedInData,
+  UserLoggedOut: UserLoggedOutData,
   UserLoginFailed: UserLoginFailedData,
   ApiTokenCreated: ApiTokenCreatedData,
   ApiTokenRevoked: ApiTokenRevokedData,

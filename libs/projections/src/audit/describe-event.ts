@@ -192,6 +192,8 @@ function summarise(
       return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} enabled user ${str(d, 'user_id') ?? '?'}`];
     case 'UserLoggedIn':
       return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} logged in`];
+    case 'UserLoggedOut':
+      return [`user ${str(d, 'user_id') ?? '?'}`, `${c.who} logged out`];
     case 'UserLoginFailed':
       return [
         `user ${str(d, 'username') ?? '?'}`,

@@ -301,6 +301,7 @@ export const hostsProjection = defineProjection<HostsTables>({
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':

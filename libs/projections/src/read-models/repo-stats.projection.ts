@@ -95,6 +95,7 @@ export const repoStatsProjection = defineProjection<RepoStatsTables>({
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':

@@ -221,6 +221,7 @@ export const repositoriesProjection = defineProjection<RepositoriesTables>({
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':

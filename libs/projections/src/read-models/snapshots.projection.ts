@@ -120,6 +120,7 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':

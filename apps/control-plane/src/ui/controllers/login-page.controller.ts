@@ -2,7 +2,7 @@ import { Controller, Get, Header, HttpCode, Post, Query, Req, Res, UseFilters } 
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { actorOf, Public, Roles } from '../../middleware/auth.decorators';
-import { CSRF_COOKIE, SESSION_COOKIE } from '../../middleware/auth.cookies';
+import { clearSessionCookies, SESSION_COOKIE } from '../../middleware/auth.cookies';
 import { SessionService } from '../../services/session.service';
 import { readCookie } from '../../middleware/auth.cookies';
 import { AppConfig } from '../../core/app-config';
@@ -48,12 +48,11 @@ export class LoginPageController {
   @Roles('viewer')
   @Post('logout')
   @HttpCode(303)
-  logout(@Req() req: Request, @Res() res: Response): void {
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     const sessionId = readCookie(req, SESSION_COOKIE);
-    if (sessionId) this.sessions.destroy(sessionId);
-    const common = { sameSite: 'strict' as const, secure: this.secure, path: '/' };
-    res.clearCookie(SESSION_COOKIE, { ...common, httpOnly: true });
-    res.clearCookie(CSRF_COOKIE, { ...common, httpOnly: false });
+    const actor = actorOf(req);
+    if (sessionId && actor) await this.sessions.destroy(sessionId, actor);
+    clearSessionCookies(res, { secure: this.secure });
     res.redirect(303, '/login');
   }
 }
