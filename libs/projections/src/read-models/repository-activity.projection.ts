@@ -225,6 +225,7 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
       case 'UserDisabled':
       case 'UserEnabled':
       case 'UserLoggedIn':
+      case 'UserLoggedOut':
       case 'UserLoginFailed':
       case 'ApiTokenCreated':
       case 'ApiTokenRevoked':
