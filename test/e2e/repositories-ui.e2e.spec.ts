@@ -241,6 +241,29 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
         ((await row.locator('[data-testid=repository-lock]').textContent()) ?? '').includes('prune'),
       WAIT_MS,
     );
+    // The service refuses what the select cannot offer: no repository on a host with two, or one it is not attached to.
+    for (const [repositoryId, message] of [
+      [undefined, /has 2 repositories; name one in repository_id/],
+      [legacyRepositoryId(webB.agentId), /is not attached to repository/],
+    ] as const) {
+      const refused = await admin.put<{ error: { code: string; fields?: Record<string, string[]> } }>(
+        `/api/hosts/${webA.agentId}/schedules`,
+        {
+          schedules: [
+            {
+              id: 'stray',
+              kind: 'backup',
+              cron: '0 4 * * *',
+              enabled: true,
+              paths: ['/srv'],
+              ...(repositoryId ? { repository_id: repositoryId } : {}),
+            },
+          ],
+        },
+      );
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.match(refused.body.error.fields?.['schedules.0.repository_id']?.join(' ') ?? '', message);
+    }
     await page.reload();
     assert.equal(await page.locator('[data-testid=repository-row]').count(), 3);
     assert.equal((await row.locator('[data-testid=repository-name]').textContent())?.trim(), 'offsite');

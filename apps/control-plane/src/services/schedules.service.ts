@@ -7,6 +7,7 @@ import {
   makeEnvelope,
   schedulesStream,
   SchedulesChangedData,
+  type FieldIssue,
   type JobArgs,
   type Schedule,
   type WireMessageOf,
@@ -17,6 +18,8 @@ import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
+import { resolveJobRepository } from '../domain/repository.rules';
+import { AppError } from '../core/app-error';
 import { JobCommandsService } from './jobs.service';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -57,6 +60,8 @@ export class ScheduleCommandsService {
         },
       );
       if (!checked.ok) throw invalidInput(checked.issues);
+      const repositoryIssues = this.repositoryIssues(hostId, checked.value.schedules);
+      if (repositoryIssues.length) throw invalidInput(repositoryIssues);
       await this.writer.append(
         schedulesStream(hostId),
         [
@@ -72,6 +77,30 @@ export class ScheduleCommandsService {
     });
     this.pushSchedules(hostId);
     return version;
+  }
+
+  /**
+   * Each schedule's jobs must be able to run where they would fire: the
+   * repository it names exists and the host is attached to it (a copy's
+   * destination too), and a host with several repositories names one — the
+   * rule a job request meets (`resolveJobRepository`), checked when the
+   * schedule is saved rather than at every fire.
+   */
+  private repositoryIssues(hostId: string, schedules: readonly Schedule[]): FieldIssue[] {
+    const host = requireHost(this.fleet.state, hostId);
+    const issues: FieldIssue[] = [];
+    schedules.forEach((schedule, i) => {
+      const args = jobArgsForSchedule(schedule);
+      if (!args.ok) return;
+      try {
+        resolveJobRepository(this.fleet.state, host, schedule.kind, args.value, schedule.repository_id);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        const field = err.details.field === 'to_repository_id' ? 'to_repository_id' : 'repository_id';
+        issues.push({ field: `schedules.${i}.${field}`, message: err.message });
+      }
+    });
+    return issues;
   }
 
   /** Sends the latest `schedule.set` to the host if it is online. */
