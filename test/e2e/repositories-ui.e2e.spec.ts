@@ -152,6 +152,15 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
+  /** The same page in the dark theme (charts redraw with its colours), then back to light. */
+  const darkShot = async (name: string): Promise<void> => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.evaluate(() => document.dispatchEvent(new Event('rf:theme')));
+    await shot(name);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.evaluate(() => document.dispatchEvent(new Event('rf:theme')));
+  };
+
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     cp = await ControlPlaneProcess.start();
@@ -291,10 +300,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     assert.equal((await ownB.locator('[data-testid=repository-size]').textContent())?.trim(), 'size unknown');
     assert.ok(!(await page.content()).includes(SECRET));
     await shot('repositories');
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await page.evaluate(() => document.dispatchEvent(new Event('rf:theme')));
-    await shot('repositories-dark');
-    await page.emulateMedia({ colorScheme: 'light' });
+    await darkShot('repositories-dark');
   });
 
   it('shows a repository: its lock holder, why the backup waits, its maintenance, snapshots and jobs', async () => {
@@ -322,6 +328,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
       WAIT_MS,
     );
     await shot('repository');
+    await darkShot('repository-dark');
   });
 
   it('shows a host with two repositories, the 3-2-1 line, and schedules that pick their repository', async () => {
@@ -373,6 +380,7 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     );
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('host-two-repositories');
+    await darkShot('host-two-repositories-dark');
   });
 
   it('lists every repository of a host on the dashboard, keeping "size unknown" for one without a report', async () => {
