@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run lint`, second half: shellcheck on the shell scripts we ship
-// (deploy/**/*.sh, e.g. the agent installer the control plane serves).
+// (deploy/**/*.sh, e.g. the agent installer the control plane serves) and the CI scripts (.ci/*.sh).
 // shellcheck is a Debian package; `npm run bootstrap` installs it.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -18,7 +18,7 @@ function shellScripts(dir, out = []) {
   return out;
 }
 
-const files = shellScripts(path.join(root, 'deploy')).sort();
+const files = [...shellScripts(path.join(root, 'deploy')), ...shellScripts(path.join(root, '.ci'))].sort();
 const res = spawnSync('shellcheck', ['--severity=style', ...files], { cwd: root, stdio: 'inherit' });
 if (res.error) {
   console.error(

@@ -90,6 +90,8 @@ async function main(): Promise<void> {
   const agent = new AgentProcess(configPath, { RF_RESTIC_BIN: restic }, [], script);
   const bare: number[] = [];
   const viaAgent: number[] = [];
+  // request → job.started, job.started → job.finished (restic and its parsing), job.finished → received.
+  const phases = { dispatch: [] as number[], run: [] as number[], report: [] as number[] };
   try {
     await waitUntil('the agent to connect', () => server.hellos.length > 0, 30_000);
     const backUpBare = async (r: number): Promise<number> => {
@@ -106,9 +108,19 @@ async function main(): Promise<void> {
       server.configureRepository({ url: repo, password: PASSWORD });
       await new Promise((res) => setTimeout(res, 200));
       const t = process.hrtime.bigint();
-      const { finished } = await server.runJob('backup', { paths: [data] }, 30 * 60_000);
+      const requestedAt = Date.now();
+      const { finished, messages } = await server.runJob('backup', { paths: [data] }, 30 * 60_000);
       const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+      const receivedAt = Date.now();
       if (finished.payload.status !== 'succeeded') throw new Error(`agent backup ${finished.payload.status}`);
+      // Where the agent's time goes, from its own timestamps (same machine, same clock).
+      const started = messages.find((m) => m.type === 'job.started');
+      const startedAt =
+        started && 'started_at' in started.payload ? Date.parse(started.payload.started_at) : NaN;
+      const finishedAt = Date.parse(finished.payload.finished_at);
+      phases.dispatch.push(startedAt - requestedAt);
+      phases.run.push(finishedAt - startedAt);
+      phases.report.push(receivedAt - finishedAt);
       fs.rmSync(repo, { recursive: true, force: true });
       return seconds;
     };
@@ -141,6 +153,10 @@ async function main(): Promise<void> {
     say(`agent       ${script} (the single-file build)`);
     say(`overhead    ${ratio.toFixed(3)}× (target ≤ 1.03)`);
     say(`agent RSS   ${rss.toFixed(1)} MB peak (VmHWM; target ≤ 60)`);
+    say(
+      `agent time  request→started ${median(phases.dispatch).toFixed(0)} ms, started→finished ${median(phases.run).toFixed(0)} ms, ` +
+        `finished→received ${median(phases.report).toFixed(0)} ms (medians)`,
+    );
     if (json) {
       process.stdout.write(
         JSON.stringify({
@@ -148,6 +164,9 @@ async function main(): Promise<void> {
           agent_rss_mb: Number(rss.toFixed(1)),
           bare_s: bare,
           agent_s: viaAgent,
+          agent_dispatch_ms: median(phases.dispatch),
+          agent_run_ms: median(phases.run),
+          agent_report_ms: median(phases.report),
           files: FILES,
           bytes,
           rounds,

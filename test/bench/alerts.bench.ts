@@ -1,9 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { alertStream, channelStream } from '@rf/events';
+import * as path from 'node:path';
+import { createSqliteEventStore } from '@rf/event-store';
+import { alertStream, channelStream, fleetEvent, hostStream, toEventData } from '@rf/events';
 import { AlertRulesProcess, ChannelSender, Notifier, sealChannelSettings } from '@rf/alerts';
 import { FleetLog, HttpReceiver, MemoryLog, testSealer } from '@rf/alerts/testing';
 import { percentile } from '../e2e/live-tail.helpers';
+import { configureChannel } from '../support/alert-channels';
 import { positiveIntOption } from '../support/bench-args';
+import { ControlPlaneProcess } from '../support/control-plane.process';
 
 /*
  * Alerts benchmark, two parts (docs/alerts.md):
@@ -15,14 +19,19 @@ import { positiveIntOption } from '../support/bench-args';
  *  2. Delivery: A alerts to one webhook channel on a local receiver through
  *     the notifier (per-channel queue, records in an in-memory log), next to
  *     the raw limit: plain POSTs of the same bodies, same concurrency, same receiver.
+ *  3. Through the control plane: a real `restic-fleet serve` process with a
+ *     webhook channel; C alerts appended to its log at once (as the rules
+ *     would), timed until every one was accepted by the receiver and its
+ *     NotificationSent is in the log (state, notifier, SQLite appends included).
  *
- *   npm run bench:alerts -- [--hosts 5000] [--rounds 200] [--alerts 2000] [--json]
+ *   npm run bench:alerts -- [--hosts 5000] [--rounds 200] [--alerts 2000] [--cp-alerts 500] [--json]
  */
 
 interface Options {
   hosts: number;
   rounds: number;
   alerts: number;
+  cpAlerts: number;
   json: boolean;
 }
 
@@ -31,6 +40,7 @@ function parseArgs(argv: string[]): Options {
     hosts: positiveIntOption(argv, '--hosts', 5000),
     rounds: positiveIntOption(argv, '--rounds', 200),
     alerts: positiveIntOption(argv, '--alerts', 2000),
+    cpAlerts: positiveIntOption(argv, '--cp-alerts', 500),
     json: argv.includes('--json'),
   };
 }
@@ -189,10 +199,85 @@ async function benchDelivery(o: Options) {
   }
 }
 
+async function benchControlPlane(o: Options) {
+  const rx = await HttpReceiver.start();
+  const cp = await ControlPlaneProcess.start({ startTimeoutMs: 60_000 });
+  try {
+    await configureChannel(cp.dataDir, {
+      kind: 'webhook',
+      name: 'bench',
+      settings: { url: rx.url('/hook'), secret: 'bench-signing-secret' },
+    });
+    const store = createSqliteEventStore({ path: path.join(cp.dataDir, 'events.db') });
+    const meta = {
+      actor: { kind: 'system' as const, id: 'bench' },
+      correlation_id: 'bench',
+      causation_id: 'bench',
+      received_at: new Date().toISOString(),
+    };
+    // Known hosts, and alerts only an acknowledgement closes: each owes exactly one raised notice.
+    for (let i = 0; i < o.cpAlerts; i++)
+      await store.append(hostStream(`bh${i}`), [
+        toEventData(
+          fleetEvent('HostEnrolled', {
+            host_id: `bh${i}`,
+            hostname: `bench-${i}`,
+            os: 'linux',
+            arch: 'amd64',
+            agent_secret_hash: 'x',
+            enrolment_token_id: 'bench',
+            enrolled_at: new Date().toISOString(),
+          }),
+          meta,
+        ),
+      ]);
+    const start = performance.now();
+    for (let i = 0; i < o.cpAlerts; i++)
+      await store.append(alertStream(`ba${i}`), [
+        toEventData(
+          fleetEvent('AlertRaised', {
+            alert_id: `ba${i}`,
+            rule: 'log_lines_dropped',
+            severity: 'warning',
+            subject: `host:bh${i}`,
+            host_id: `bh${i}`,
+            hostname: `bench-${i}`,
+            summary: `bench-${i} dropped log lines`,
+            details: {},
+            raised_at: new Date().toISOString(),
+          }),
+          meta,
+        ),
+      ]);
+    const deadline = Date.now() + 300_000;
+    let sent = 0;
+    while (Date.now() < deadline) {
+      // Reading the log costs the machine CPU the control plane needs: only once the receiver has them all.
+      if (rx.requests.length < o.cpAlerts) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      sent = 0;
+      for await (const e of store.readAll({ fromPosition: 'start' }))
+        if (e.type === 'NotificationSent') sent++;
+      if (sent >= o.cpAlerts) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    await store.close();
+    return { sent, requests: rx.requests.length, seconds };
+  } finally {
+    await cp.stop();
+    cp.removeDataDir();
+    await rx.close();
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const r = benchRules(o);
   const d = await benchDelivery(o);
+  const c = await benchControlPlane(o);
   const result = {
     hosts: o.hosts,
     schedules: o.hosts * 2,
@@ -210,6 +295,10 @@ async function main(): Promise<void> {
     receiver_requests: d.requests,
     notifications_per_s: Math.round(d.delivered / d.seconds),
     raw_webhooks_per_s: Math.round(d.rawPerS),
+    cp_alerts: o.cpAlerts,
+    cp_notifications_sent: c.sent,
+    cp_receiver_requests: c.requests,
+    cp_notifications_per_s: Math.round(c.sent / c.seconds),
   };
   const rows: Array<[string, string]> = [
     ['hosts (backup schedules)', `${result.hosts} (${result.schedules})`],
@@ -227,9 +316,13 @@ async function main(): Promise<void> {
     ],
     ['notifier webhooks/s', String(result.notifications_per_s)],
     ['raw POSTs/s (same receiver, concurrency 2)', String(result.raw_webhooks_per_s)],
+    [
+      `through a control plane process (${result.cp_alerts} alerts appended)`,
+      `${result.cp_notifications_per_s} webhooks/s recorded (${result.cp_notifications_sent} sent, ${result.cp_receiver_requests} requests)`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write('alerts benchmark (rules process and notifier, in process)\n');
+  process.stdout.write('alerts benchmark (rules process and notifier in process; delivery through serve)\n');
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -50,6 +50,26 @@ describe('Prometheus /metrics exposition (e2e)', () => {
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
     const { agent, identity } = await onlineAgentWithJob(admin, cp.wsUrl);
     assert.equal((await admin.get(`/api/hosts/${identity.agentId}`)).status, 200);
+    // A repository with a reported size and a succeeded check, so its series are exposed and linted too.
+    const repo = await admin.put(`/api/hosts/${identity.agentId}/repository`, {
+      url: '/srv/restic/metrics',
+      password: 'metrics-repo-password',
+    });
+    assert.equal(repo.status, 200);
+    const check = await admin.post<{ job_id: string }>(`/api/hosts/${identity.agentId}/jobs`, {
+      kind: 'check',
+    });
+    assert.equal(check.status, 202);
+    await agent.acceptJob(check.body.job_id);
+    const now = new Date().toISOString();
+    await agent.waitForAcks([
+      agent.send(
+        'job.finished',
+        { job_id: check.body.job_id, status: 'succeeded', exit_code: 0, finished_at: now, stats: {} },
+        check.body.job_id,
+      ).id,
+      agent.send('repo.stats', { total_size_bytes: 2048, snapshot_count: 1 }).id,
+    ]);
     assert.equal((await admin.get(`/api/hosts/${randomUUID()}`)).status, 404);
     assert.equal((await admin.get(`/no-such-page-${randomUUID()}`)).status, 404);
     agent.close();
@@ -90,6 +110,8 @@ describe('Prometheus /metrics exposition (e2e)', () => {
       'rf_events_appended_total',
       'rf_agent_resends_skipped_total',
       'rf_jobs',
+      'rf_repository_size_bytes',
+      'rf_repository_last_maintenance_age_seconds',
       'rf_live_subscribers',
       'rf_live_feeds',
       'rf_live_dropped_lines_total',
@@ -98,6 +120,14 @@ describe('Prometheus /metrics exposition (e2e)', () => {
     ])
       assert.ok(names.has(name), `${name} is exposed`);
     assert.ok(!names.has('rf_projection_lag_ms'), 'the millisecond lag gauge was renamed to seconds');
+    assert.match(
+      text,
+      /^rf_repository_size_bytes\{[^}]*repository_id="[0-9a-f-]{36}",repository="[^"]+"[^}]*\} 2048$/m,
+    );
+    assert.match(
+      text,
+      /^rf_repository_last_maintenance_age_seconds\{[^}]*repository_id="[0-9a-f-]{36}"[^}]*\} \d/m,
+    );
   });
 
   it('times agent acks and HTTP requests by route template, not raw path', () => {

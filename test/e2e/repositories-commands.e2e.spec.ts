@@ -367,6 +367,13 @@ describe('repositories REST API, commands (e2e, real control plane, scripted age
     assert.equal(run.payload.repository_id, second.id);
     const [requested] = await readStream(cp.dataDir, `job-${named.body.job_id}`);
     assert.equal((requested?.data as { repository_id?: string }).repository_id, second.id);
+    const shown = await viewer.get<{ repository_id: string | null }>(`/api/jobs/${named.body.job_id}`);
+    assert.equal(shown.body.repository_id, second.id);
+    const onRepo = await viewer.get<{ jobs: Array<{ id: string }> }>(`/api/jobs?repository=${second.id}`);
+    assert.deepEqual(
+      onRepo.body.jobs.map((j) => j.id),
+      [named.body.job_id],
+    );
     await finishJob(agent, named.body.job_id, 'check');
 
     const viaRepo = await operator.post<{ job_id: string }>(`/api/repositories/${second.id}/jobs`, {
@@ -415,6 +422,54 @@ describe('repositories REST API, commands (e2e, real control plane, scripted age
     assert.equal(noHost.status, 409);
     assert.match(err(noHost).message, /no attached host/);
     assert.equal((await viewer.post(`/api/repositories/${second.id}/jobs`, { kind: 'check' })).status, 403);
+  });
+
+  it('host schedules name their repository: written in for a host with one, required for a host with two', async () => {
+    const { host } = await onlineHost();
+    const schedule = { id: 'nightly', kind: 'backup', cron: '0 2 * * *', enabled: true, paths: ['/srv'] };
+    assert.equal(
+      (
+        await operator.put(`/api/hosts/${host.agentId}/repository`, {
+          url: '/srv/restic/s1',
+          password: SECRET,
+        })
+      ).status,
+      200,
+    );
+    const one = await operator.put(`/api/hosts/${host.agentId}/schedules`, { schedules: [schedule] });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    const listed = await viewer.get<{ schedules: Array<{ repository_id?: string }> }>(
+      `/api/hosts/${host.agentId}/schedules`,
+    );
+    assert.equal(listed.body.schedules[0]?.repository_id, legacyRepositoryId(host.agentId));
+
+    const second = await register('sched-second', '/srv/restic/s2');
+    await operator.post(`/api/repositories/${second.id}/hosts`, { host_id: host.agentId });
+    const ambiguous = await operator.put(`/api/hosts/${host.agentId}/schedules`, { schedules: [schedule] });
+    assert.equal(ambiguous.status, 400);
+    assert.equal(err(ambiguous).field, 'schedules.0.repository_id');
+    const foreign = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: randomUUID() }],
+    });
+    assert.equal(foreign.status, 400);
+    assert.equal(err(foreign).field, 'schedules.0.repository_id');
+    const named = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: second.id }],
+    });
+    assert.equal(named.status, 200, JSON.stringify(named.body));
+
+    const detach = await operator.delete(`/api/repositories/${second.id}/hosts/${host.agentId}`);
+    assert.equal(detach.status, 409, 'a schedule would fire into a repository the host no longer has');
+    assert.match(
+      err(detach).message,
+      new RegExp(`schedules name repository sched-second .*${host.agentId}/nightly`),
+    );
+    assert.equal((await admin.delete(`/api/repositories/${second.id}`)).status, 409);
+    const moved = await operator.put(`/api/hosts/${host.agentId}/schedules`, {
+      schedules: [{ ...schedule, repository_id: legacyRepositoryId(host.agentId) }],
+    });
+    assert.equal(moved.status, 200);
+    assert.equal((await operator.delete(`/api/repositories/${second.id}/hosts/${host.agentId}`)).status, 200);
   });
 
   it('an agent without the repositories capability gets no job for a repository other than its default', async () => {

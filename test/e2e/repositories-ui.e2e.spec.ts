@@ -251,11 +251,11 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
       WAIT_MS,
     );
     // The service refuses what the select cannot offer: no repository on a host with two, or one it is not attached to.
-    for (const [repositoryId, message] of [
-      [undefined, /has 2 repositories; name one in repository_id/],
-      [legacyRepositoryId(webB.agentId), /is not attached to repository/],
+    for (const [repositoryId, status, message] of [
+      [undefined, 400, /has 2 repositories; name one in repository_id/],
+      [legacyRepositoryId(webB.agentId), 409, /is not attached to repository/],
     ] as const) {
-      const refused = await admin.put<{ error: { code: string; fields?: Record<string, string[]> } }>(
+      const refused = await admin.put<{ error: { code: string; message: string; field?: string } }>(
         `/api/hosts/${webA.agentId}/schedules`,
         {
           schedules: [
@@ -270,8 +270,9 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
           ],
         },
       );
-      assert.equal(refused.status, 400, JSON.stringify(refused.body));
-      assert.match(refused.body.error.fields?.['schedules.0.repository_id']?.join(' ') ?? '', message);
+      assert.equal(refused.status, status, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.field, 'schedules.0.repository_id');
+      assert.match(refused.body.error.message, message);
     }
     await page.reload();
     assert.equal(await page.locator('[data-testid=repository-row]').count(), 3);

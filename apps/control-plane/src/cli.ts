@@ -13,6 +13,8 @@ Commands:
   users add NAME --role admin|operator|viewer
                                           add a user (asks for the password)
   tokens create --name N --role R         create an API token and print it once
+  migrate --to URL [--max-events N]       copy the embedded log into EventStoreDB (esdb://…), verify it,
+                                          and build the target's read models; resumable
   --help                                  show this help
 `;
 
@@ -45,6 +47,10 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'tokens': {
       const { runTokens } = await import('./cli/tokens.command');
       return runTokens(rest);
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('./cli/migrate.command');
+      return runMigrate(rest);
     }
     default:
       return usageError(`unknown command "${command}"`);

@@ -36,18 +36,14 @@ function busyFleet(): { log: FleetLog; rules: LiveRules } {
       schedule: 'nightly',
       stats: { files_new: 3, files_changed: 2, data_added: 1000, total_bytes_processed: 50_000 },
     });
-  log
-    .after(MINUTE)
-    .job('f1', 'h2', 'backup', 'failed', {
-      error: 'repository is already locked',
-      error_code: 'repository_locked',
-    });
-  log
-    .after(MINUTE)
-    .job('f2', 'h2', 'prune', 'failed', {
-      error: 'repository is already locked',
-      error_code: 'repository_locked',
-    });
+  log.after(MINUTE).job('f1', 'h2', 'backup', 'failed', {
+    error: 'repository is already locked',
+    error_code: 'repository_locked',
+  });
+  log.after(MINUTE).job('f2', 'h2', 'prune', 'failed', {
+    error: 'repository is already locked',
+    error_code: 'repository_locked',
+  });
   rules.evaluate();
   log.after(MINUTE).disconnect('h1');
   log.after(20 * MINUTE);

@@ -9,3 +9,4 @@ export {
   selfSignedCertificate,
 } from './channels/testing/http-receiver.testing';
 export { MemoryLog, testSealer } from './delivery/testing/memory-log.testing';
+export { type ReceivedMail, SmtpReceiver } from './channels/testing/smtp-receiver.testing';

@@ -125,7 +125,14 @@ export {
   nameBasedUuid,
 } from './catalog/event-ids';
 export { currentSchemaVersion, upcast } from './catalog/upcasters';
-export { type EventActor, type EventMetadataInput, fromRecorded, toEventData } from './catalog/event-codec';
+export {
+  type EventActor,
+  type EventMetadataInput,
+  fromRecorded,
+  ORIGINAL_CREATED_KEY,
+  recordedTime,
+  toEventData,
+} from './catalog/event-codec';
 export { AGENT_TO_SERVER, SERVER_TO_AGENT, type WirePayloadMap, type WireType } from './wire/wire-messages';
 export {
   encodeEnvelope,

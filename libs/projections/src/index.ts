@@ -30,6 +30,12 @@ export {
   type RepositoryJobView,
   type RepositorySizePoint,
 } from './queries/repository-activity.query';
+export { type AlertFilter, type AlertRecord, type AlertState, AlertsQuery } from './queries/alerts.query';
+export {
+  type NotificationChannelRecord,
+  type NotificationDeliveryRecord,
+  NotificationsQuery,
+} from './queries/notifications.query';
 export { type DailyOutcomes, DashboardQuery } from './queries/dashboard.query';
 export { type AuditLine } from './audit/describe-event';
 export { AuditQuery, parseSince } from './audit/audit.query';

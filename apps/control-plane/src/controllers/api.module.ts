@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
 import { AgentDeliveryController } from './agent-delivery.controller';
 import { AgentUpdatesController } from './agent-updates.controller';
+import { AlertRulesController } from './alert-rules.controller';
+import { AlertsController } from './alerts.controller';
 import { ApiTokensController } from './api-tokens.controller';
 import { AuditController } from './audit.controller';
 import { AuthController } from './auth.controller';
@@ -12,6 +15,7 @@ import { HostsCommandsController } from './hosts-commands.controller';
 import { HostsQueriesController } from './hosts-queries.controller';
 import { JobsCommandsController } from './jobs-commands.controller';
 import { JobsQueriesController } from './jobs-queries.controller';
+import { NotificationChannelsController } from './notification-channels.controller';
 import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
 import { UsersController } from './users.controller';
@@ -22,7 +26,7 @@ import { UsersController } from './users.controller';
  * its install scripts).
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule],
+  imports: [FleetModule, ReadModelsModule, AlertsModule],
   controllers: [
     AuthController,
     UsersController,
@@ -34,6 +38,9 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    AlertsController,
+    AlertRulesController,
+    NotificationChannelsController,
     RepositoriesCommandsController,
     AuditController,
     AgentDeliveryController,

@@ -3,7 +3,15 @@
  * filter at the edge maps codes to statuses (docs/architecture.md, "External contract").
  */
 export type AppErrorCode =
-  'invalid_input' | 'not_found' | 'conflict' | 'host_revoked' | 'job_finished' | 'unavailable' | 'forbidden';
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'host_revoked'
+  | 'job_finished'
+  | 'unavailable'
+  | 'forbidden'
+  /** An outside receiver (a notification channel) did not accept what we sent. */
+  | 'delivery_failed';
 
 export class AppError extends Error {
   constructor(

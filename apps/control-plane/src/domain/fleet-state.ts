@@ -127,7 +127,7 @@ export class FleetState {
     const parsed = parseStreamName(recorded.streamId);
     if (!parsed) return;
     const event = fromRecorded(recorded);
-    const at = Date.parse(event.metadata.received_at) || recorded.created.getTime();
+    const at = Date.parse(event.metadata.received_at) || event.created.getTime();
     if (event.type !== 'unknown') this.repositories = evolveRepositories(this.repositories, event);
     if (parsed.category === 'repository') this.repositoryRevisions.set(parsed.id, recorded.revision);
     this.fold(event, recorded, at);

@@ -1,4 +1,4 @@
-import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
+import { comparePositions, recordedTime, type Position, type RecordedEvent } from '@rf/events';
 import { isRole, type Role } from '../core/actor';
 
 export interface UserRecord {
@@ -130,7 +130,7 @@ export class IdentityState {
     if (this.position !== null && comparePositions(event.position, this.position) <= 0) return;
     this.position = event.position;
     const d = asRecord(event.data);
-    const at = event.created.toISOString();
+    const at = recordedTime(event).toISOString();
     switch (event.type) {
       case 'UserCreated': {
         const id = str(d.user_id) ?? idFromStream(event.streamId, 'user-');

@@ -1,10 +1,12 @@
 import {
   isTerminal,
+  jobArgsForSchedule,
   legacyRepositoryId,
   repositoriesOfHost,
   type JobArgs,
   type JobKind,
   type RepositoryState,
+  type Schedule,
 } from '@rf/events';
 import { AppError } from '../core/app-error';
 import type { FleetState, HostState, JobState } from './fleet-state';
@@ -29,6 +31,23 @@ export function unfinishedJobsOnRepository(state: FleetState, repositoryId: stri
     if (isTerminal(job.status)) continue;
     if (job.repositoryId === repositoryId || copyDestinationOf(job.kind, job.args) === repositoryId)
       out.push(job);
+  }
+  return out;
+}
+
+/** Host schedules that name the repository (as the one they work on or a copy's destination), as `host/schedule`. */
+export function schedulesNamingRepository(
+  state: FleetState,
+  repositoryId: string,
+  hostId?: string,
+): string[] {
+  const out: string[] = [];
+  for (const [h, list] of state.schedules) {
+    if (hostId !== undefined && h !== hostId) continue;
+    for (const s of list.schedules) {
+      const to = (s.options as { to_repository_id?: unknown } | undefined)?.to_repository_id;
+      if (s.repository_id === repositoryId || to === repositoryId) out.push(`${h}/${s.id}`);
+    }
   }
   return out;
 }
@@ -174,4 +193,38 @@ export function chooseHostForRepository(
     if (!best || l < best.load) best = { hostId, load: l };
   }
   return best?.hostId ?? null;
+}
+
+/**
+ * A host's schedules with the repository each works on written in: checked
+ * like a job's (`resolveJobRepository`) when they are set, so a list that is
+ * ambiguous or names a repository the host cannot use is refused then, not at
+ * a fire; a schedule that leaves out `repository_id` on a host with one
+ * repository names it from then on (attaching a second one later keeps it
+ * where it was). Errors name `schedules.<i>.<field>`.
+ */
+export function placeSchedules(
+  state: FleetState,
+  host: HostState,
+  schedules: readonly Schedule[],
+): Schedule[] {
+  return schedules.map((schedule, i) => {
+    const args = jobArgsForSchedule(schedule);
+    try {
+      const repositoryId = resolveJobRepository(
+        state,
+        host,
+        schedule.kind,
+        args.ok ? args.value : {},
+        schedule.repository_id,
+      );
+      return repositoryId === undefined || schedule.repository_id !== undefined
+        ? schedule
+        : { ...schedule, repository_id: repositoryId };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      const field = `schedules.${i}.${err.details.field ?? 'repository_id'}`;
+      throw new AppError(err.code, `schedule ${schedule.id}: ${err.message}`, { field });
+    }
+  });
 }

@@ -74,6 +74,11 @@ export class JobCancelledDto {
 
 export class ListJobsQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) readonly host?: string;
+  @ApiPropertyOptional({ description: 'Jobs on this repository (as source)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  readonly repository?: string;
   @ApiPropertyOptional({ enum: JOB_STATUSES }) @IsOptional() @IsIn(JOB_STATUSES) readonly status?: string;
   @ApiPropertyOptional({ enum: JOB_KINDS }) @IsOptional() @IsIn(JOB_KINDS) readonly kind?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(16) readonly limit?: string;

@@ -1,10 +1,13 @@
 import type { RepositoryState } from '@rf/events';
 import type {
+  AlertRecord,
   AuditLine,
   HostSchedulesView,
   HostView,
   JobLogLineView,
   JobView,
+  NotificationChannelRecord,
+  NotificationDeliveryRecord,
   RepositoryView,
   SnapshotView,
 } from '@rf/projections';
@@ -111,6 +114,7 @@ export interface JobResponse {
   status: string;
   actor: { kind: string; id: string; name: string | null } | null;
   schedule_id: string | null;
+  repository_id: string | null;
   requested_at: string | null;
   dispatched_at: string | null;
   accepted_at: string | null;
@@ -146,6 +150,7 @@ export function mapJobResponse(view: JobView): JobResponse {
     status: view.status,
     actor: view.actor ? { kind: view.actor.kind, id: view.actor.id, name: view.actor.name } : null,
     schedule_id: view.scheduleId,
+    repository_id: view.repositoryId,
     requested_at: view.requestedAt,
     dispatched_at: view.dispatchedAt,
     accepted_at: view.acceptedAt,
@@ -246,6 +251,101 @@ export const mapRepositoryResponse = (r: RepositoryView): RepositoryResponse => 
   hosts: r.hosts.map((h) => ({ id: h.id, hostname: h.hostname })),
   registered_at: r.registeredAt,
   updated_at: r.updatedAt,
+});
+
+/** An alert as the API answers it (docs/alerts.md). */
+export interface AlertResponse {
+  id: string;
+  rule: string;
+  severity: string;
+  /** `open`, `acknowledged` or `resolved`. */
+  state: string;
+  subject: string;
+  summary: string;
+  details: Readonly<Record<string, unknown>>;
+  host: { id: string; hostname: string | null } | null;
+  repository_id: string | null;
+  job_id: string | null;
+  schedule_id: string | null;
+  raised_at: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  acknowledged_by_name: string | null;
+  ack_note: string | null;
+  resolved_at: string | null;
+  resolution: string | null;
+}
+
+export const mapAlertResponse = (a: AlertRecord): AlertResponse => ({
+  id: a.id,
+  rule: a.rule,
+  severity: a.severity,
+  state: a.state,
+  subject: a.subject,
+  summary: a.summary,
+  details: a.details,
+  host: a.hostId === null ? null : { id: a.hostId, hostname: a.hostname },
+  repository_id: a.repositoryId,
+  job_id: a.jobId,
+  schedule_id: a.scheduleId,
+  raised_at: a.raisedAt,
+  acknowledged_at: a.acknowledged?.at ?? null,
+  acknowledged_by: a.acknowledged?.by ?? null,
+  acknowledged_by_name: a.acknowledged?.byName ?? null,
+  ack_note: a.acknowledged?.note ?? null,
+  resolved_at: a.resolvedAt,
+  resolution: a.resolution,
+});
+
+export interface NotificationDeliveryResponse {
+  delivery_id: string;
+  alert_id: string | null;
+  job_id: string | null;
+  transition: string;
+  reminder: number | null;
+  attempt: number;
+  /** `sent`, `retrying` or `failed` (given up). */
+  result: string;
+  error: string | null;
+  retry_at: string | null;
+  at: string;
+}
+
+/** A notification channel: secrets only as `{set: true|false}`, never their value. */
+export interface NotificationChannelResponse {
+  id: string;
+  kind: string;
+  name: string;
+  settings: Readonly<Record<string, unknown>>;
+  routing: Readonly<Record<string, unknown>> | null;
+  created_at: string;
+  configured_at: string;
+  last_deliveries: NotificationDeliveryResponse[];
+}
+
+export const mapNotificationChannel = (
+  c: NotificationChannelRecord,
+  deliveries: readonly NotificationDeliveryRecord[],
+): NotificationChannelResponse => ({
+  id: c.id,
+  kind: c.kind,
+  name: c.name,
+  settings: c.settings,
+  routing: c.routing,
+  created_at: c.createdAt,
+  configured_at: c.configuredAt,
+  last_deliveries: deliveries.map((d) => ({
+    delivery_id: d.deliveryId,
+    alert_id: d.alertId,
+    job_id: d.jobId,
+    transition: d.transition,
+    reminder: d.reminder,
+    attempt: d.attempt,
+    result: d.result,
+    error: d.error,
+    retry_at: d.retryAt,
+    at: d.at,
+  })),
 });
 
 /**

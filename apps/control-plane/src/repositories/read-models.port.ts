@@ -1,8 +1,10 @@
 import type {
+  AlertsQuery,
   AuditQuery,
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  NotificationsQuery,
   ProjectionLag,
   RepositoriesQuery,
   SchedulesQuery,
@@ -22,6 +24,8 @@ export interface ReadModels {
   readonly snapshots: SnapshotsQuery;
   readonly schedules: SchedulesQuery;
   readonly repositories: RepositoriesQuery;
+  readonly alerts: AlertsQuery;
+  readonly notifications: NotificationsQuery;
   readonly audit: AuditQuery;
   waitForPosition(position: Position, timeoutMs: number): Promise<void>;
   lag(): Promise<ProjectionLag>;

@@ -171,7 +171,10 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
     });
     state.deliveries = this.notifier;
     // Caught up: judge the present, then deliver what is owed (decisions first, so a restart sends fresh news too).
-    await this.evaluate();
+    // A failed first round does not stop the control plane: the timer tries again.
+    await this.evaluate().catch((err: unknown) =>
+      this.logger.warn({ err }, 'the first alert evaluation failed'),
+    );
     this.notifier.wake();
     this.armTick();
   }
@@ -268,7 +271,8 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
         previous?.kind === input.kind ? previous.settings : undefined,
       );
     } catch (err) {
-      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues, 'settings.');
+      // Named as in the request body (`settings.url`), like every other field of it.
+      if (err instanceof ChannelSettingsError) throw invalidInput(err.issues);
       throw err;
     }
     const event = fleetEvent('ChannelConfigured', {

@@ -28,6 +28,7 @@ export class JobQueriesService {
     const limit = intParam(q.limit, 'limit', 1, 1000);
     const jobs = models.jobs.list({
       ...(q.host ? { hostId: q.host } : {}),
+      ...(q.repository ? { repositoryId: q.repository } : {}),
       ...(q.status ? { status: q.status } : {}),
       ...(q.kind ? { kind: q.kind } : {}),
       ...(limit !== undefined ? { limit } : {}),

@@ -12,6 +12,9 @@ import { SessionService, type NewSession } from './session.service';
 /** Stream for failed logins whose username matches nobody; `user-` keeps it in the identity/audit family. */
 export const UNKNOWN_USER_STREAM = 'user-unknown';
 
+/** How long a login waits to see failures other nodes recorded for the same user. */
+const CATCH_UP_MS = 2000;
+
 export interface LoginResult {
   user: UserRecord;
   session: NewSession;
@@ -47,6 +50,9 @@ export class LoginService {
 
   async login(username: string, password: string, clientIp: string): Promise<LoginResult> {
     const userKey = username.toLowerCase();
+    const known = this.identity.state.userByName(username);
+    // Failures another node recorded for this user count at once, not after this node's next poll of the log.
+    if (known) await this.identity.catchUpWith(`user-${known.id}`, CATCH_UP_MS).catch(() => undefined);
     const retryMs = Math.max(
       this.unknownUsers.retryAfterMs(userKey),
       this.retryAfterMs('user', userKey, this.settings.loginFailuresPerUser),

@@ -2,11 +2,13 @@ import { Module, type Provider } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { EVENT_STORE, type EventStore } from '@rf/event-store';
 import {
+  AlertsQuery,
   AuditQuery,
   DashboardQuery,
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  NotificationsQuery,
   RepoStatsQuery,
   RepositoriesQuery,
   RepositoryActivityQuery,
@@ -34,6 +36,8 @@ const QUERIES: QueryClass[] = [
   RepoStatsQuery,
   RepositoriesQuery,
   RepositoryActivityQuery,
+  AlertsQuery,
+  NotificationsQuery,
   DashboardQuery,
 ];
 

@@ -1,14 +1,17 @@
 import { Injectable, Module } from '@nestjs/common';
 import {
+  AlertsQuery,
   AuditQuery,
   HostsQuery,
   JobLogQuery,
   JobsQuery,
+  NotificationsQuery,
   RepositoriesQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
 import { JOB_STATUSES } from '@rf/events';
+import { AlertQueriesService } from './alert-queries.service';
 import { AuditTrailService } from './audit-trail.service';
 import { FleetModule } from './fleet.module';
 import { HealthService } from './health.service';
@@ -77,6 +80,7 @@ const queryServices = [
   HostQueriesService,
   JobQueriesService,
   RepositoryQueriesService,
+  AlertQueriesService,
   AuditTrailService,
   HealthService,
 ];
@@ -99,6 +103,8 @@ const queryServices = [
         SnapshotsQuery,
         SchedulesQuery,
         RepositoriesQuery,
+        AlertsQuery,
+        NotificationsQuery,
         AuditQuery,
       ],
       useFactory: (
@@ -109,6 +115,8 @@ const queryServices = [
         snapshots: SnapshotsQuery,
         schedules: SchedulesQuery,
         repositories: RepositoriesQuery,
+        alerts: AlertsQuery,
+        notifications: NotificationsQuery,
         audit: AuditQuery,
       ): ReadModels => ({
         hosts,
@@ -117,6 +125,8 @@ const queryServices = [
         snapshots,
         schedules,
         repositories,
+        alerts,
+        notifications,
         audit,
         waitForPosition: (position, timeoutMs) => status.waitForPosition(position, timeoutMs),
         lag: () => status.lag(),

@@ -25,10 +25,11 @@ import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
-import type { RepositoryFactsState } from '../domain/fleet-state';
+import type { FleetState, RepositoryFactsState } from '../domain/fleet-state';
 import {
   defaultRepositoryOfHost,
   requireRepository,
+  schedulesNamingRepository,
   unfinishedJobsOnRepository,
   usableRepositoriesOfHost,
 } from '../domain/repository.rules';
@@ -194,6 +195,7 @@ export class RepositoryCommandsService {
           'conflict',
           `host ${hostId} has ${describeJobs(busy)} on repository ${repo.name}; wait for them to finish or cancel them before detaching it`,
         );
+      requireNoSchedules(this.fleet.state, repo, hostId);
       return [{ type: 'RepositoryDetached', data: { repository_id: id, host_id: hostId } }];
     });
     this.pushConfigTo([hostId]);
@@ -213,6 +215,7 @@ export class RepositoryCommandsService {
           'conflict',
           `repository ${repo.name} has ${describeJobs(busy)}; wait for them to finish or cancel them before removing it`,
         );
+      requireNoSchedules(this.fleet.state, repo);
       return [{ type: 'RepositoryRemoved', data: { repository_id: id } }];
     });
     this.pushConfigTo(hosts);
@@ -370,6 +373,16 @@ function checkRepositoryUrl(url: string): void {
     throw new AppError('invalid_input', 'url must be a restic repository URL of at most 2048 characters', {
       field: 'url',
     });
+}
+
+/** A host schedule naming the repository would fire into nothing: it must be changed first. */
+function requireNoSchedules(state: FleetState, repo: RepositoryState, hostId?: string): void {
+  const named = schedulesNamingRepository(state, repo.id, hostId);
+  if (named.length > 0)
+    throw new AppError(
+      'conflict',
+      `schedules name repository ${repo.name} (host/schedule: ${named.slice(0, 5).join(', ')}${named.length > 5 ? ', …' : ''}); change them with PUT /api/hosts/{id}/schedules first`,
+    );
 }
 
 function describeJobs(jobs: ReadonlyArray<{ jobId: string; kind: string; status: string }>): string {

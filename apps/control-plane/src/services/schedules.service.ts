@@ -7,19 +7,18 @@ import {
   makeEnvelope,
   schedulesStream,
   SchedulesChangedData,
-  type FieldIssue,
   type JobArgs,
   type Schedule,
   type WireMessageOf,
 } from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
+import { AppError } from '../core/app-error';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
-import { resolveJobRepository } from '../domain/repository.rules';
-import { AppError } from '../core/app-error';
+import { placeSchedules } from '../domain/repository.rules';
 import { JobCommandsService } from './jobs.service';
 import { KeyedMutex } from '../core/keyed-mutex';
 
@@ -47,7 +46,7 @@ export class ScheduleCommandsService {
   /** Replaces the host's schedule list (version + 1) and pushes it to the agent if online. Returns the new version. */
   async setSchedules(hostId: string, rawSchedules: unknown, ctx: CommandContext): Promise<number> {
     await this.fleet.syncHost(hostId);
-    requireHost(this.fleet.state, hostId);
+    const host = requireHost(this.fleet.state, hostId);
     const version = await this.locks.run(hostId, async () => {
       const current = this.fleet.state.schedules.get(hostId);
       const next = (current?.version ?? 0) + 1;
@@ -60,14 +59,13 @@ export class ScheduleCommandsService {
         },
       );
       if (!checked.ok) throw invalidInput(checked.issues);
-      const repositoryIssues = this.repositoryIssues(hostId, checked.value.schedules);
-      if (repositoryIssues.length) throw invalidInput(repositoryIssues);
+      const schedules = placeSchedules(this.fleet.state, host, checked.value.schedules);
       await this.writer.append(
         schedulesStream(hostId),
         [
           {
             type: 'SchedulesChanged',
-            data: { host_id: hostId, version: next, schedules: checked.value.schedules },
+            data: { host_id: hostId, version: next, schedules },
           },
         ],
         ctx,
@@ -77,30 +75,6 @@ export class ScheduleCommandsService {
     });
     this.pushSchedules(hostId);
     return version;
-  }
-
-  /**
-   * Each schedule's jobs must be able to run where they would fire: the
-   * repository it names exists and the host is attached to it (a copy's
-   * destination too), and a host with several repositories names one — the
-   * rule a job request meets (`resolveJobRepository`), checked when the
-   * schedule is saved rather than at every fire.
-   */
-  private repositoryIssues(hostId: string, schedules: readonly Schedule[]): FieldIssue[] {
-    const host = requireHost(this.fleet.state, hostId);
-    const issues: FieldIssue[] = [];
-    schedules.forEach((schedule, i) => {
-      const args = jobArgsForSchedule(schedule);
-      if (!args.ok) return;
-      try {
-        resolveJobRepository(this.fleet.state, host, schedule.kind, args.value, schedule.repository_id);
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        const field = err.details.field === 'to_repository_id' ? 'to_repository_id' : 'repository_id';
-        issues.push({ field: `schedules.${i}.${field}`, message: err.message });
-      }
-    });
-    return issues;
   }
 
   /** Sends the latest `schedule.set` to the host if it is online. */
@@ -149,24 +123,35 @@ export class ScheduleCommandsService {
     hostId: string,
     message: WireMessageOf<'schedule.fire'>,
     decision: FireDecision,
-  ): Promise<string> {
+  ): Promise<string | null> {
     const jobId = jobIdForScheduleFire(message.id);
     if (this.fleet.state.jobs.has(jobId)) return jobId;
     const scheduleId = decision.schedule.id;
-    return this.jobs.requestJob(
-      hostId,
-      decision.schedule.kind,
-      decision.args,
-      this.fireContext(message, scheduleId),
-      {
-        scheduleId,
-        jobId,
-        eventId: eventIdFromEnvelope(message.id, 1),
-        ...(decision.schedule.repository_id !== undefined
-          ? { repositoryId: decision.schedule.repository_id }
-          : {}),
-      },
-    );
+    try {
+      return await this.jobs.requestJob(
+        hostId,
+        decision.schedule.kind,
+        decision.args,
+        this.fireContext(message, scheduleId),
+        {
+          scheduleId,
+          jobId,
+          eventId: eventIdFromEnvelope(message.id, 1),
+          ...(decision.schedule.repository_id !== undefined
+            ? { repositoryId: decision.schedule.repository_id }
+            : {}),
+        },
+      );
+    } catch (err) {
+      // A refusal (the schedule's repository is gone from this host) is final: acking the fire
+      // keeps the agent from resending it forever; the reason is logged for the operator.
+      if (!(err instanceof AppError)) throw err;
+      this.logger.warn(
+        { host_id: hostId, schedule_id: scheduleId, code: err.code, field: err.details.field },
+        `schedule fire started no job: ${err.message}`,
+      );
+      return null;
+    }
   }
 
   private fireContext(message: WireMessageOf<'schedule.fire'>, scheduleId: string): CommandContext {

@@ -7,5 +7,8 @@ export const fmt = {
   timestamp: format.timestamp,
   duration: format.duration,
   statusTone: format.statusTone,
+  severityTone: format.severityTone,
+  ruleLabel: format.ruleLabel,
+  fieldMessage: format.fieldMessage,
   cronText: format.cronText,
 };

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { toString as describeCron } from 'cronstrue';
+import { isAlertRuleName, type AlertRuleName } from '@rf/events';
 
 /** Presentation helpers shared by the admin UI's templates; pure, `now` injected. */
 
@@ -71,6 +72,42 @@ export function statusTone(status: string | null | undefined): 'ok' | 'warn' | '
       return '';
   }
 }
+
+/** An alert severity (or an alert's state) as a badge tone. */
+export function severityTone(severity: string | null | undefined): 'bad' | 'warn' | 'info' | 'ok' | '' {
+  switch (severity) {
+    case 'error':
+      return 'bad';
+    case 'warning':
+      return 'warn';
+    case 'info':
+    case 'acknowledged':
+      return 'info';
+    case 'resolved':
+      return 'ok';
+    default:
+      return '';
+  }
+}
+
+const RULE_LABELS: { readonly [R in AlertRuleName]: string } = {
+  backup_overdue: 'Backup overdue',
+  job_failed: 'Job failed',
+  agent_offline: 'Agent offline',
+  check_failed: 'Check failed',
+  repository_locked: 'Repository locked',
+  schedules_not_applied: 'Schedules not applied',
+  log_lines_dropped: 'Log lines dropped',
+  backup_anomaly: 'Backup anomaly',
+  maintenance_overdue: 'Maintenance overdue',
+};
+
+/** A validation message shown next to its own field: `settings.url must …` → `must …`. */
+export const fieldMessage = (field: string, message: string): string =>
+  message.startsWith(`${field} `) ? message.slice(field.length + 1) : message;
+
+/** `backup_overdue` → `Backup overdue`. */
+export const ruleLabel = (rule: string): string => (isAlertRuleName(rule) ? RULE_LABELS[rule] : rule);
 
 export function isValidCron(cron: string): boolean {
   try {

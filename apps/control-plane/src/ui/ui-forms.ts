@@ -204,3 +204,92 @@ export function dtoFieldErrors(
     out[issue.property] = Object.values(issue.constraints ?? {});
   return out;
 }
+
+/** A checkbox group or multi-select: one value arrives as a string, several as an array. */
+export const values = (body: FormBody, name: string): string[] => {
+  const v = body[name];
+  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return list.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim());
+};
+
+/** A bracketed group of fields (`settings[url]`, `rules[job_failed][enabled]`) as its own body. */
+export const formGroup = (body: FormBody, name: string): FormBody => {
+  const v = body[name];
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as FormBody) : {};
+};
+
+/**
+ * A notification channel from the Settings → Notifications form
+ * (`settings[<field>]`, `routing[…]`): empty fields are left out, so a secret
+ * left empty on an edit keeps its stored value. `fieldTypes` says which
+ * fields are numbers (`port`) and lists (`emails`).
+ */
+export function channelFromForm(
+  body: FormBody,
+  fieldTypes: Readonly<Record<string, string>>,
+): {
+  input: { kind: string; name: string; settings: Record<string, unknown>; routing?: Record<string, unknown> };
+  typed: Record<string, string>;
+  routingTyped: { minSeverity: string; rules: string[]; hosts: string[]; reminderHours: string };
+} {
+  const raw = formGroup(body, 'settings');
+  const settings: Record<string, unknown> = {};
+  const typed: Record<string, string> = {};
+  for (const [name, type] of Object.entries(fieldTypes)) {
+    const v = text(raw, name);
+    if (v === '') continue;
+    typed[name] = v;
+    settings[name] = type === 'port' ? intOrRaw(v) : type === 'emails' ? commaList(v) : v;
+  }
+  const r = formGroup(body, 'routing');
+  const routingTyped = {
+    minSeverity: text(r, 'min_severity'),
+    rules: values(r, 'rules'),
+    hosts: values(r, 'hosts'),
+    reminderHours: text(r, 'reminder_hours'),
+  };
+  const routing: Record<string, unknown> = {};
+  if (routingTyped.minSeverity) routing['min_severity'] = routingTyped.minSeverity;
+  if (routingTyped.rules.length) routing['rules'] = routingTyped.rules;
+  if (routingTyped.hosts.length) routing['hosts'] = routingTyped.hosts;
+  const reminder = intOrRaw(routingTyped.reminderHours);
+  if (reminder !== undefined) routing['reminder_hours'] = reminder;
+  return {
+    input: {
+      kind: text(body, 'kind'),
+      name: text(body, 'name'),
+      settings,
+      ...(Object.keys(routing).length ? { routing } : {}),
+    },
+    typed,
+    routingTyped,
+  };
+}
+
+/** Longest threshold the rule form takes, in minutes (30 days). */
+const MAX_THRESHOLD_MIN = 43_200;
+
+/**
+ * One rule's setting from the rule forms (`enabled`: '' | on | off,
+ * `severity`: '' or a severity, `threshold_min`: whole minutes); '' means
+ * "use the default" and is left out. A threshold that is not whole minutes
+ * is reported under `threshold_min`.
+ */
+export function ruleSettingFromForm(row: FormBody): {
+  setting: Record<string, unknown>;
+  error: string | null;
+} {
+  const setting: Record<string, unknown> = {};
+  const enabled = text(row, 'enabled');
+  if (enabled === 'on' || enabled === 'off') setting['enabled'] = enabled === 'on';
+  const severity = text(row, 'severity');
+  if (severity) setting['severity'] = severity;
+  const threshold = text(row, 'threshold_min');
+  if (threshold) {
+    const n = /^\d+$/.test(threshold) ? Number(threshold) : NaN;
+    if (!(n >= 1 && n <= MAX_THRESHOLD_MIN))
+      return { setting, error: `enter whole minutes from 1 to ${MAX_THRESHOLD_MIN}` };
+    setting['threshold_s'] = n * 60;
+  }
+  return { setting, error: null };
+}

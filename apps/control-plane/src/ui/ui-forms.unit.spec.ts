@@ -3,16 +3,66 @@ import { describe, it } from 'node:test';
 import { AppError } from '../core/app-error';
 import { RepositoryDefinitionDto } from '../dtos/repository.dtos';
 import {
+  channelFromForm,
   dtoFieldErrors,
   fieldErrors,
   jobArgsFromForm,
   jobFieldName,
+  ruleSettingFromForm,
   scheduleFieldOf,
   schedulesFromForm,
 } from './ui-forms';
+import { fieldMessage } from './ui-format';
 import { jsonForScript, safeNext } from './ui-html';
 
 describe('ui-forms', () => {
+  it('reads a channel form: empty fields (a kept secret) left out, ports as numbers, recipients as a list', () => {
+    const { input, typed } = channelFromForm(
+      {
+        kind: 'email',
+        name: ' ops mail ',
+        settings: {
+          host: 'smtp.example.com',
+          port: '587',
+          security: 'starttls',
+          password: '',
+          to: 'a@x.io, b@x.io',
+        },
+        routing: { min_severity: 'error', rules: 'job_failed', hosts: ['h1', 'h2'], reminder_hours: '' },
+      },
+      { host: 'host', port: 'port', security: 'security', password: 'token', from: 'email', to: 'emails' },
+    );
+    assert.deepEqual(input, {
+      kind: 'email',
+      name: 'ops mail',
+      settings: { host: 'smtp.example.com', port: 587, security: 'starttls', to: ['a@x.io', 'b@x.io'] },
+      routing: { min_severity: 'error', rules: ['job_failed'], hosts: ['h1', 'h2'] },
+    });
+    assert.equal(typed['port'], '587');
+    assert.equal(
+      channelFromForm({ kind: 'slack', name: 'x', settings: { url: 'u' } }, { url: 'url' }).input.routing,
+      undefined,
+    );
+  });
+
+  it('reads a rule setting: empty means the default, minutes become seconds, a bad threshold is named', () => {
+    assert.deepEqual(ruleSettingFromForm({ enabled: '', severity: '', threshold_min: '' }), {
+      setting: {},
+      error: null,
+    });
+    assert.deepEqual(ruleSettingFromForm({ enabled: 'off', severity: 'error', threshold_min: '30' }), {
+      setting: { enabled: false, severity: 'error', threshold_s: 1800 },
+      error: null,
+    });
+    assert.match(ruleSettingFromForm({ threshold_min: '0' }).error ?? '', /whole minutes from 1/);
+    assert.match(ruleSettingFromForm({ threshold_min: '1.5' }).error ?? '', /whole minutes/);
+  });
+
+  it('shows a validation message next to its field without the field path', () => {
+    assert.equal(fieldMessage('settings.url', 'settings.url must be a URL'), 'must be a URL');
+    assert.equal(fieldMessage('name', 'something else'), 'something else');
+  });
+
   it('builds backup args from the run form: paths per line, tags by comma', () => {
     assert.deepEqual(jobArgsFromForm('backup', { paths: ' /srv \r\n\n/etc ', excludes: '', tags: 'a, b,' }), {
       paths: ['/srv', '/etc'],

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Eta } from 'eta';
 import type { Request } from 'express';
 import { actorOf } from '../middleware/auth.decorators';
@@ -6,6 +6,7 @@ import { roleSatisfies, type Actor, type Role } from '../core/actor';
 import { csrfHiddenInput } from '../middleware/auth.cookies';
 import { AppConfig } from '../core/app-config';
 import { UiAssetsRepository } from '../repositories/ui-assets.repository';
+import { READ_MODELS, type ReadModels } from '../repositories/read-models.port';
 
 export interface PageOptions {
   readonly title: string;
@@ -36,6 +37,7 @@ const NAV: readonly NavItem[] = [
   { key: 'dashboard', href: '/', label: 'Dashboard', min: 'viewer' },
   { key: 'repositories', href: '/repositories', label: 'Repositories', min: 'viewer' },
   { key: 'jobs', href: '/jobs', label: 'Jobs', min: 'viewer' },
+  { key: 'alerts', href: '/alerts', label: 'Alerts', min: 'viewer' },
   { key: 'audit', href: '/audit', label: 'Audit', min: 'operator' },
   { key: 'settings', href: '/settings', label: 'Settings', min: 'viewer' },
 ];
@@ -58,10 +60,12 @@ export function uiUserOf(actor: Actor | undefined): UiUser | null {
 @Injectable()
 export class UiRenderer {
   private readonly eta: Eta;
+  private readonly logger = new Logger(UiRenderer.name);
 
   constructor(
     private readonly config: AppConfig,
     assets: UiAssetsRepository,
+    @Inject(READ_MODELS) private readonly models: ReadModels,
   ) {
     this.eta = new Eta({
       views: assets.viewsDir,
@@ -87,6 +91,7 @@ export class UiRenderer {
       styles: options.styles ?? [],
       user,
       nav: NAV.filter((n) => user !== null && roleSatisfies(user.role, n.min)),
+      openAlerts: user === null ? null : this.openAlerts(),
       csrfInput: csrfHiddenInput(req),
       version: this.config.version,
       body,
@@ -101,6 +106,16 @@ export class UiRenderer {
   /** A partial for htmx with the same `user`/`csrfInput` helpers a page gets. */
   partial(req: Request, view: string, data: object = {}): string {
     return this.view(view, this.withRequest(req, data));
+  }
+
+  /** Alerts not yet resolved, for the top bar; a page still renders when the read model cannot answer. */
+  openAlerts(): number | null {
+    try {
+      return this.models.alerts.openCount();
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot count open alerts for the top bar');
+      return null;
+    }
   }
 
   private withRequest(req: Request, data: object): object {

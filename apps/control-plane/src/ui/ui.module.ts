@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
+import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ProjectionsModule } from '../services/projections.module';
 import { ReadModelsModule } from '../services/read-models.module';
+import { AlertSettingsPageController } from './controllers/alert-settings-page.controller';
+import { AlertsPageController } from './controllers/alerts-page.controller';
 import { AuditPageController } from './controllers/audit-page.controller';
 import { DashboardPageController } from './controllers/dashboard-page.controller';
 import { HostPageController } from './controllers/host-page.controller';
@@ -12,6 +15,8 @@ import { RepositoriesPageController } from './controllers/repositories-page.cont
 import { RepositoryFormsController } from './controllers/repository-forms.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
+import { AlertSettingsPresenter } from './presenters/alert-settings.presenter';
+import { AlertsPresenter } from './presenters/alerts.presenter';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
 import { JobPagePresenter } from './presenters/job-page.presenter';
@@ -26,7 +31,7 @@ import { UiRenderer } from './ui-renderer.service';
  * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, ProjectionsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule, AlertsModule],
   controllers: [
     UiAssetsController,
     LoginPageController,
@@ -36,12 +41,16 @@ import { UiRenderer } from './ui-renderer.service';
     RepositoryFormsController,
     JobsListPageController,
     AuditPageController,
+    AlertsPageController,
+    AlertSettingsPageController,
     SettingsPageController,
     JobPageController,
   ],
   providers: [
     UiRenderer,
     UiExceptionFilter,
+    AlertsPresenter,
+    AlertSettingsPresenter,
     DashboardPresenter,
     HostPagePresenter,
     JobPagePresenter,

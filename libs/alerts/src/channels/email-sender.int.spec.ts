@@ -1,67 +1,13 @@
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { EmailSettings } from './channel-config';
 import { EmailSender } from './email-sender';
 import type { AlertNotice } from './notice';
 import { deliveryFailure, refusedPort, selfSignedCertificate } from './testing/http-receiver.testing';
+import { SmtpReceiver } from './testing/smtp-receiver.testing';
 
 /** E-mail through a real SMTP server (smtp-server) with a self-signed certificate; mailparser reads what arrived. */
-
-interface Received {
-  readonly mail: ParsedMail;
-  readonly secure: boolean;
-  readonly user: string | undefined;
-  readonly envelopeTo: string[];
-}
-
-class SmtpReceiver {
-  readonly received: Received[] = [];
-  private server!: SMTPServer;
-
-  static async start(
-    options: Partial<SMTPServerOptions>,
-    tls: { key: string; cert: string },
-  ): Promise<SmtpReceiver> {
-    const r = new SmtpReceiver();
-    r.server = new SMTPServer({
-      key: tls.key,
-      cert: tls.cert,
-      authMethods: ['PLAIN', 'LOGIN'],
-      logger: false,
-      onAuth(auth, _session, cb) {
-        if (auth.username === 'rf' && auth.password === 'mail-pass') cb(null, { user: 'rf' });
-        else cb(new Error('Invalid username or password'));
-      },
-      onData(stream, session, cb) {
-        simpleParser(stream)
-          .then((mail) => {
-            r.received.push({
-              mail,
-              secure: session.secure,
-              user: typeof session.user === 'string' ? session.user : undefined,
-              envelopeTo: session.envelope.rcptTo.map((a) => a.address),
-            });
-            cb();
-          })
-          .catch((err: Error) => cb(err));
-      },
-      ...options,
-    });
-    await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
-    return r;
-  }
-
-  get port(): number {
-    return (this.server.server.address() as AddressInfo).port;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 const notice: AlertNotice = {
   type: 'alert',

@@ -18,6 +18,7 @@ export const RULE_DEFAULTS: { readonly [R in AlertRuleName]: EffectiveRuleSettin
   schedules_not_applied: { enabled: true, severity: 'warning', threshold_s: 10 * 60 },
   log_lines_dropped: { enabled: true, severity: 'warning', threshold_s: undefined },
   backup_anomaly: { enabled: true, severity: 'error', threshold_s: undefined },
+  maintenance_overdue: { enabled: true, severity: 'warning', threshold_s: undefined },
 };
 
 export interface RuleConfiguration {

@@ -16,6 +16,7 @@ import { checkFailedRule } from './check-failed.rule';
 import { FleetWatch, type OpenAlert, type WatchedEvent } from './fleet-watch.state';
 import { jobFailedRule } from './job-failed.rule';
 import { logLinesDroppedRule } from './log-lines-dropped.rule';
+import { maintenanceOverdueRule } from './maintenance-overdue.rule';
 import { repositoryLockedRule } from './repository-locked.rule';
 import { schedulesNotAppliedRule } from './schedules-not-applied.rule';
 
@@ -29,6 +30,7 @@ export const BUILT_IN_RULES: { readonly [R in AlertRuleName]: AlertRule } = {
   schedules_not_applied: schedulesNotAppliedRule,
   log_lines_dropped: logLinesDroppedRule,
   backup_anomaly: backupAnomalyRule,
+  maintenance_overdue: maintenanceOverdueRule,
 };
 
 /** An event to append, with the id that makes a repeated append (a restart, a second node) a no-op. */

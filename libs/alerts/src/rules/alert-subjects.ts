@@ -14,6 +14,10 @@ export const jobKindSubject = (hostId: string, kind: JobKind, repositoryId: stri
 /** A repository, whichever hosts use it. */
 export const repositorySubject = (repositoryId: string): string => `repository:${repositoryId}`;
 
+/** One of a repository's maintenance schedules. */
+export const repositoryScheduleSubject = (repositoryId: string, scheduleId: string): string =>
+  `repository:${repositoryId}/schedule:${scheduleId}`;
+
 /** The value of one `name:value` part of a subject (`schedule` of `host:h1/schedule:s1` is `s1`). */
 export function subjectPart(
   subject: string,

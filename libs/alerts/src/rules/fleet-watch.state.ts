@@ -103,6 +103,22 @@ export interface WatchedRepository {
   locked: FailedJob | undefined;
   /** The last check that found errors, until a check finds none. */
   checkFailure: FailedJob | undefined;
+  /** Enabled forget/prune/check schedules of the repository, by id. */
+  maintenance: Map<string, WatchedMaintenance>;
+  /** Schedule id → finish time of the last job of that schedule (and kind) that succeeded or warned. */
+  lastMaintenanceSuccess: Map<string, number>;
+}
+
+/** The kinds of repository schedule maintenance_overdue watches. */
+export const MAINTENANCE_KINDS: readonly JobKind[] = ['forget', 'prune', 'check'];
+
+/** One of a repository's maintenance schedules. */
+export interface WatchedMaintenance {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly cron: string;
+  /** When this schedule (with this kind and cron) became desired and enabled. */
+  readonly since: number;
 }
 
 interface WatchedJob {
@@ -183,11 +199,12 @@ export class FleetWatch {
         throw new TypeError(`repositories of host ${String(id)} is not a set`);
       w.hosts.set(String(id), host);
     }
-    for (const [id, r] of snapshotMap(o.repositories, 'repositories'))
-      w.repositories.set(
-        String(id),
-        snapshotObject(r, `repository ${String(id)}`) as unknown as WatchedRepository,
-      );
+    for (const [id, r] of snapshotMap(o.repositories, 'repositories')) {
+      const repository = snapshotObject(r, `repository ${String(id)}`) as unknown as WatchedRepository;
+      for (const field of ['maintenance', 'lastMaintenanceSuccess'] as const)
+        snapshotMap(repository[field], `${field} of repository ${String(id)}`);
+      w.repositories.set(String(id), repository);
+    }
     for (const a of snapshotList(o.alerts, 'alerts')) {
       const alert = snapshotObject(a, 'an open alert') as unknown as OpenAlert;
       w.openById.set(alert.alertId, alert);
@@ -345,10 +362,12 @@ export class FleetWatch {
       case 'AlertRulesChanged':
         this.config = ruleConfigurationOf(e.data);
         return;
+      case 'RepositorySchedulesChanged':
+        this.repositorySchedulesChanged(this.repository(e.data.repository_id), e.data.schedules, at);
+        return;
       case 'RepoStatsReported':
       case 'AgentUpdateRequested':
       case 'RepositorySecretsSet':
-      case 'RepositorySchedulesChanged':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobStarted':
@@ -420,6 +439,8 @@ export class FleetWatch {
         lockStreak: 0,
         locked: undefined,
         checkFailure: undefined,
+        maintenance: new Map(),
+        lastMaintenanceSuccess: new Map(),
       };
       this.repositories.set(repositoryId, r);
     }
@@ -450,6 +471,21 @@ export class FleetWatch {
       next.set(s.id, same ? before : { id: s.id, cron: s.cron, repositoryId: s.repository_id, since: at });
     }
     h.backupSchedules = next;
+  }
+
+  private repositorySchedulesChanged(
+    r: WatchedRepository,
+    schedules: Extract<FleetEvent, { type: 'RepositorySchedulesChanged' }>['data']['schedules'],
+    at: number,
+  ): void {
+    const next = new Map<string, WatchedMaintenance>();
+    for (const s of schedules) {
+      if (!s.enabled || !MAINTENANCE_KINDS.includes(s.kind)) continue;
+      const before = r.maintenance.get(s.id);
+      const same = before !== undefined && before.cron === s.cron && before.kind === s.kind;
+      next.set(s.id, same ? before : { id: s.id, kind: s.kind, cron: s.cron, since: at });
+    }
+    r.maintenance = next;
   }
 
   private jobEnded(
@@ -492,6 +528,8 @@ export class FleetWatch {
     r.lockStreak = 0;
     r.locked = undefined;
     if (job.kind === 'check') r.checkFailure = undefined;
+    if (job.scheduleId !== undefined && r.maintenance.get(job.scheduleId)?.kind === job.kind)
+      r.lastMaintenanceSuccess.set(job.scheduleId, outcome.at);
     if (job.kind !== 'backup') return;
     if (job.scheduleId !== undefined) h.lastBackupSuccess.set(job.scheduleId, outcome.at);
     const sample = backupSample(outcome.stats);

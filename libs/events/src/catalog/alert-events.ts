@@ -40,6 +40,7 @@ export const ALERT_RULES = [
   'schedules_not_applied',
   'log_lines_dropped',
   'backup_anomaly',
+  'maintenance_overdue',
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULES)[number];
 export const isAlertRuleName = (v: unknown): v is AlertRuleName =>

@@ -33,6 +33,24 @@ export interface EventMetadata {
   readonly received_at: string;
   /** Version of the payload schema; set by `toEventData` to the current one. */
   readonly schema_version: number;
+  /**
+   * When the event was first recorded, on an event copied from another log
+   * (`restic-fleet migrate`): a store stamps each append with its own time, so
+   * the copy carries the original here and readers take it as the event's time.
+   */
+  readonly original_created?: string;
+}
+
+/** The metadata key that carries an event's time across a copy into another log (docs/eventstoredb.md). */
+export const ORIGINAL_CREATED_KEY = 'original_created';
+
+/** The event's own time: the original one for an event copied from another log, else the store's. */
+export function recordedTime(recorded: Pick<RecordedEvent, 'metadata' | 'created'>): Date {
+  const m = recorded.metadata;
+  if (isPlainObject(m) && typeof m[ORIGINAL_CREATED_KEY] === 'string' && isTimestamp(m[ORIGINAL_CREATED_KEY])) {
+    return new Date(m[ORIGINAL_CREATED_KEY]);
+  }
+  return recorded.created;
 }
 
 /** What a writer passes: `schema_version` is filled in. */
@@ -132,7 +150,8 @@ function readMetadata(raw: unknown, created: Date): EventMetadata {
  * Event types this build does not know come back as `{ type: 'unknown' }`.
  */
 export function fromRecorded(recorded: RecordedEvent): StoredFleetEvent {
-  const metadata = readMetadata(recorded.metadata, recorded.created);
+  const created = recordedTime(recorded);
+  const metadata = readMetadata(recorded.metadata, created);
   const type = recorded.type;
   // One object literal per event: this runs for every event of every catch-up and rebuild.
   if (!isFleetEventType(type)) {
@@ -144,7 +163,7 @@ export function fromRecorded(recorded: RecordedEvent): StoredFleetEvent {
       streamId: recorded.streamId,
       revision: recorded.revision,
       position: recorded.position,
-      created: recorded.created,
+      created,
       metadata,
     };
   }
@@ -159,7 +178,7 @@ export function fromRecorded(recorded: RecordedEvent): StoredFleetEvent {
     streamId: recorded.streamId,
     revision: recorded.revision,
     position: recorded.position,
-    created: recorded.created,
+    created,
     metadata,
   } as StoredFleetEvent;
 }

@@ -11,7 +11,7 @@ import {
   SCHEDULES,
   T0,
 } from './catalog-samples.testing';
-import { fromRecorded, toEventData } from './event-codec';
+import { fromRecorded, recordedTime, toEventData } from './event-codec';
 import { legacyRepositoryId } from './event-ids';
 import { type FleetEvent, FLEET_EVENT_TYPES } from './events';
 import { currentSchemaVersion, upcast } from './upcasters';
@@ -353,5 +353,33 @@ describe('fromRecorded', () => {
       assert.deepEqual(back.data, SAMPLE_EVENTS[type]);
       assert.equal(back.metadata.actor.id, 'u1');
     }
+  });
+
+  it('takes an event copied from another log at its original time (metadata.original_created), else the store time', () => {
+    const stored = new Date('2026-12-05T01:00:00.000Z');
+    const base = { created: stored };
+    assert.equal(recordedTime({ ...base, metadata: SAMPLE_METADATA }), stored);
+    const copied = {
+      ...base,
+      metadata: { ...SAMPLE_METADATA, original_created: '2025-03-01T10:00:00.000Z' },
+    };
+    assert.equal(recordedTime(copied).toISOString(), '2025-03-01T10:00:00.000Z');
+    assert.equal(
+      recordedTime({ ...base, metadata: { original_created: 'yesterday' } }),
+      stored,
+      'not a time: ignored',
+    );
+    assert.equal(recordedTime({ ...base, metadata: null }), stored);
+    const recorded: RecordedEvent = {
+      id: '00000000-0000-4000-8000-000000000001',
+      type: 'HostEnrolled',
+      streamId: `host-${HOST}`,
+      revision: 0,
+      position: { commit: 1n, prepare: 1n },
+      data: SAMPLE_EVENTS.HostEnrolled,
+      metadata: copied.metadata,
+      created: stored,
+    };
+    assert.equal(fromRecorded(recorded).created.toISOString(), '2025-03-01T10:00:00.000Z');
   });
 });

@@ -1,5 +1,5 @@
 import type { EventStore } from '@rf/event-store';
-import type { RecordedEvent } from '@rf/events';
+import { recordedTime, type RecordedEvent } from '@rf/events';
 import { ProjectionError } from '../engine/projection.errors';
 import { describeEvent, type AuditLine, type AuditNames } from './describe-event';
 
@@ -84,7 +84,7 @@ export class AuditQuery {
       ? this.readStreamBackwards(filter.stream!)
       : this.store.readAll({ fromPosition: 'end', direction: 'backwards' });
     for await (const e of source) {
-      if (since !== undefined && e.created.getTime() < since) break;
+      if (since !== undefined && recordedTime(e).getTime() < since) break;
       if (!matchStream(e)) continue;
       const line = describeEvent(e, this.names);
       if (!matchActor(line, e)) continue;

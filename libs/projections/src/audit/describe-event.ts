@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@rf/events';
+import { recordedTime, type RecordedEvent } from '@rf/events';
 import { fields, list, num, str, streamEntityId, type Fields } from '../read-models/event-fields';
 
 export interface AuditLine {
@@ -82,7 +82,7 @@ export function describeEvent(event: RecordedEvent, names: AuditNames = {}): Aud
     str(d, 'host_id');
   const [target, summary] = summarise(event.type, d, { who, host: host(hostId), job, hostId });
   return {
-    time: event.created.toISOString(),
+    time: recordedTime(event).toISOString(),
     actor: who,
     actorKind,
     actorId,

@@ -22,6 +22,7 @@ export interface JobView {
   readonly status: JobStatus;
   readonly actor: { readonly kind: string; readonly id: string; readonly name: string | null } | null;
   readonly scheduleId: string | null;
+  readonly repositoryId: string | null;
   readonly requestedAt: string | null;
   readonly dispatchedAt: string | null;
   readonly acceptedAt: string | null;
@@ -55,6 +56,7 @@ export function mapJob(row: Row): JobView {
         ? { kind: actorKind, id: actorId, name: s(row, 'actor_name') }
         : null,
     scheduleId: s(row, 'schedule_id'),
+    repositoryId: s(row, 'repository_id'),
     requestedAt: s(row, 'requested_at'),
     dispatchedAt: s(row, 'dispatched_at'),
     acceptedAt: s(row, 'accepted_at'),
@@ -86,6 +88,8 @@ export function mapJob(row: Row): JobView {
 
 export interface JobFilter {
   readonly hostId?: string;
+  /** Jobs on this repository as their source (a copy's destination is in its args). */
+  readonly repositoryId?: string;
   readonly status?: string;
   readonly kind?: string;
   /** Newest first; default 100, at most 1000. */
@@ -108,6 +112,10 @@ export class JobsQuery {
     if (filter.hostId !== undefined) {
       where.push('host_id = @host');
       params['host'] = filter.hostId;
+    }
+    if (filter.repositoryId !== undefined) {
+      where.push('repository_id = @repository');
+      params['repository'] = filter.repositoryId;
     }
     if (filter.status !== undefined) {
       where.push('status = @status');

@@ -1,6 +1,7 @@
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { legacyRepositoryId } from '@rf/events';
 import { ReadModelWriter } from '../engine/read-model.writer';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { HostsQuery } from './hosts.query';
@@ -222,6 +223,52 @@ describe('snapshots, schedules and repository stats queries', () => {
     );
     assert.deepEqual(list[0]?.paths, ['/srv']);
     assert.deepEqual(list[0]?.tags, ['t']);
+  });
+
+  it('keeps each repository’s list apart, and lists a repository as its newest report shows it', () => {
+    const report = (host: string, repository: string | undefined, ids: string[], t: number) =>
+      planned(`snapshots-${host}`, 'SnapshotsReported', {
+        host_id: host,
+        ...(repository !== undefined ? { repository_id: repository } : {}),
+        snapshots: ids.map((id) => snap(id, at(1), { hostname: id === 'e' ? 'h2' : 'h1' })),
+        reported_at: at(t),
+      });
+    given(
+      report('h1', 'r-local', ['a'], 2),
+      report('h1', 'r-off', ['b', 'e'], 3),
+      report('h1', undefined, ['c'], 4),
+    );
+    when(report('h2', 'r-off', ['b', 'e', 'f'], 5));
+    const q = new SnapshotsQuery(db);
+    assert.deepEqual(
+      q
+        .forHost('h1')
+        .map((s) => [s.repositoryId, s.shortId])
+        .sort(),
+      [
+        [legacyRepositoryId('h1'), 'cccccccc'],
+        ['r-local', 'aaaaaaaa'],
+        ['r-off', 'bbbbbbbb'],
+        ['r-off', 'eeeeeeee'],
+      ],
+      'a report without repository_id is about the host’s own repository',
+    );
+    assert.deepEqual(
+      q
+        .forRepository('r-off')
+        .map((s) => [s.shortId, s.reportedBy])
+        .sort(),
+      [
+        ['bbbbbbbb', 'h2'],
+        ['eeeeeeee', 'h2'],
+        ['ffffffff', 'h2'],
+      ],
+    );
+    assert.deepEqual(
+      q.forRepository('r-off', 'h2').map((s) => s.shortId),
+      ['eeeeeeee'],
+    );
+    assert.deepEqual(q.forRepository('r-none'), []);
   });
 
   it('tracks desired against applied schedule versions and ignores a stale change', () => {

@@ -1,6 +1,8 @@
 import type { ProjectionDefinition } from '../engine/projection.definition';
+import { alertsProjection } from './alerts.projection';
 import { hostsProjection } from './hosts.projection';
 import { jobsProjection } from './jobs.projection';
+import { notificationsProjection } from './notifications.projection';
 import { repoStatsProjection } from './repo-stats.projection';
 import { repositoriesProjection } from './repositories.projection';
 import { repositoryActivityProjection } from './repository-activity.projection';
@@ -15,5 +17,7 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   schedulesProjection,
   repoStatsProjection,
   repositoriesProjection,
+  alertsProjection,
+  notificationsProjection,
   repositoryActivityProjection,
 ];

@@ -1,3 +1,4 @@
+import { recordedTime, type RecordedEvent } from '@rf/events';
 /**
  * Defensive readers for event data at the edge of the projections: a field of
  * the wrong type reads as null instead of corrupting a row. Projections use
@@ -41,13 +42,16 @@ export const json = (value: unknown): string | null =>
 export const streamEntityId = (streamId: string, category: string): string | null =>
   streamId.startsWith(`${category}-`) ? streamId.slice(category.length + 1) : null;
 
-/** The event's own time: the store's recorded time, as ISO-8601. */
-export const eventTime = (event: { readonly created: Date }): string => event.created.toISOString();
+/** What an event's own time is read from: the store's time, or the original one it was copied with. */
+type Timed = Pick<RecordedEvent, 'created' | 'metadata'>;
+
+/** The event's own time as ISO-8601: when the store recorded it (first recorded, for a migrated event). */
+export const eventTime = (event: Timed): string => recordedTime(event).toISOString();
 
 /** An ISO time carried in the data, normalised; otherwise the event's own time. */
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export const timeField = <T>(o: Fields<T>, key: KeyOf<T>, event: { readonly created: Date }): string => {
+export const timeField = <T>(o: Fields<T>, key: KeyOf<T>, event: Timed): string => {
   const raw = str(o, key);
   if (raw !== null) {
     // Already what toISOString() would give (the hot path for log lines): keep it as is.

@@ -27,6 +27,8 @@ export type JobRow = {
   readonly actor_id: string | null;
   readonly actor_name: string | null;
   readonly schedule_id: string | null;
+  /** The repository the job works on (a copy's source); v1 requests are upcast to the host's own one. */
+  readonly repository_id: string | null;
   readonly requested_at: string | null;
   readonly dispatched_at: string | null;
   readonly accepted_at: string | null;
@@ -77,6 +79,7 @@ const newJob = (id: string): JobRow => ({
   actor_id: null,
   actor_name: null,
   schedule_id: null,
+  repository_id: null,
   requested_at: null,
   dispatched_at: null,
   accepted_at: null,
@@ -137,6 +140,7 @@ function requested(view: View, event: ProjectionEvent & FleetEventOf<'JobRequest
     actor_id: actor?.id ?? null,
     actor_name: actor?.name ?? null,
     schedule_id: str(d, 'schedule_id'),
+    repository_id: str(d, 'repository_id'),
     requested_at: timeField(d, 'requested_at', event),
   });
 }
@@ -254,7 +258,8 @@ function linesDropped(view: View, event: ProjectionEvent & FleetEventOf<'LogLine
 export const jobsProjection = defineProjection<JobsTables>({
   name: 'jobs',
   // 3: dropped lines no longer depend on whether the last drop marker came before or after JobFinished.
-  version: 3,
+  // 4: each job's repository_id.
+  version: 4,
   tables: {
     jobs: {
       kind: 'keyed',
@@ -269,6 +274,7 @@ export const jobsProjection = defineProjection<JobsTables>({
         actor_id: 'TEXT',
         actor_name: 'TEXT',
         schedule_id: 'TEXT',
+        repository_id: 'TEXT',
         requested_at: 'TEXT',
         dispatched_at: 'TEXT',
         accepted_at: 'TEXT',
@@ -310,6 +316,7 @@ export const jobsProjection = defineProjection<JobsTables>({
   },
   indexes: [
     { name: 'jobs_by_host', table: 'jobs', columns: 'host_id, requested_at' },
+    { name: 'jobs_by_repository', table: 'jobs', columns: 'repository_id, requested_at' },
     { name: 'jobs_by_status', table: 'jobs', columns: 'status' },
     { name: 'jobs_by_requested', table: 'jobs', columns: 'requested_at' },
     { name: 'jobs_by_finished', table: 'jobs', columns: 'finished_at' },

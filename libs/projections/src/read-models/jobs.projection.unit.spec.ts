@@ -1,5 +1,6 @@
 import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { legacyRepositoryId } from '@rf/events';
 import { ProjectionHarness } from '../testing/projection.harness';
 import {
   ALICE as alice,
@@ -76,6 +77,7 @@ describe('jobs projection (pure evolve)', () => {
         actor_id: 'u-alice',
         actor_name: 'alice',
         schedule_id: null,
+        repository_id: legacyRepositoryId('h1'),
         requested_at: at(1000),
         dispatched_at: at(2000),
         accepted_at: null,

@@ -13,6 +13,14 @@ export {
   type PlannedEvent,
 } from './fleet-events.fixture';
 export { appendAll, waitUntil } from './event-log.helpers';
+export {
+  alertAcknowledged,
+  alertHistory,
+  alertRaised,
+  alertResolved,
+  notification,
+  webhookConfigured,
+} from './alert-events.fixture';
 
 /** The compiled child that runs every projection until killed: `node <path> <events.db> <readmodels.db>`. */
 export const projectionRunnerChildPath = (): string => path.join(__dirname, 'runner.child.js');

@@ -4,6 +4,7 @@ import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
+import { alertItem, type AlertItem } from './alerts.presenter';
 
 export interface FleetHostRow {
   readonly id: string;
@@ -41,11 +42,17 @@ export interface FleetOverview {
     queued: number;
     failed24h: number;
     outdatedAgents: number;
+    openAlerts: number;
   };
+  /** The most pressing open alerts (errors first). */
+  readonly alerts: AlertItem[];
   /** The agent version this control plane serves (null when it has none to serve). */
   readonly servedAgent: string | null;
   readonly daily: DailyOutcomes[];
 }
+
+/** How many open alerts the dashboard lists (the Alerts page has the rest). */
+const DASHBOARD_ALERTS = 5;
 
 /** The fleet dashboard: read models plus the gateway's live presence. */
 @Injectable()
@@ -104,7 +111,9 @@ export class DashboardPresenter {
         queued: summary.jobs.queued,
         failed24h: summary.jobs.failedLast24h,
         outdatedAgents: hosts.filter((h) => h.agentOutdated).length,
+        openAlerts: models.alerts.openCount(),
       },
+      alerts: models.alerts.list({ state: 'open', limit: DASHBOARD_ALERTS }).map(alertItem),
       servedAgent: this.delivery.current?.version ?? null,
       daily: summary.daily,
     };

@@ -15,6 +15,7 @@ import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.po
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
 import { type HostRepositories, RepositoriesPresenter } from './repositories.presenter';
+import { alertItem, type AlertItem } from './alerts.presenter';
 
 export interface ScheduleEditorRow {
   readonly index: number;
@@ -58,6 +59,8 @@ export interface HostPage {
   readonly hooks: HooksPolicy;
   /** Every repository the host is attached to, and how many hold a recent snapshot of it (3-2-1). */
   readonly repositories: HostRepositories;
+  /** The host's open alerts (acknowledged ones too). */
+  readonly alerts: AlertItem[];
 }
 
 /** Whether a host runs schedule hooks, in words for the host page and the schedule form. */
@@ -171,6 +174,7 @@ export class HostPagePresenter {
       kinds: JOB_KINDS,
       hooks: hooksPolicy(host.hooksAllowed),
       repositories,
+      alerts: models.alerts.list({ state: 'open', hostId, limit: 50 }).map(alertItem),
       agent: {
         served: this.delivery.current?.version ?? null,
         outdated: this.delivery.isOutdated(host.agentVersion),
