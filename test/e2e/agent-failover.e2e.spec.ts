@@ -69,10 +69,7 @@ describe('several control-plane URLs', { timeout: 300_000 }, () => {
       const lines = (needle: string, url: string): boolean =>
         agent.logLines.some((l) => l.includes(needle) && l.includes(url));
       assert.ok(lines('agent: connection error', `127.0.0.1:${downPort}/agent`), 'it tried the first URL');
-      assert.ok(
-        lines('agent: connected to control plane', `127.0.0.1:${port}/agent`),
-        'then used the second',
-      );
+      assert.ok(lines('agent: connected to control plane', `127.0.0.1:${port}/agent`), 'then used the second');
       await agent.stop();
     } finally {
       await cp.stop();

@@ -74,6 +74,9 @@ describe('alert state snapshots', () => {
       replayed.apply(e);
     }
     const now = new Date(log.now);
+    const history = (p: AlertRulesProcess) => p.watch.hosts.get('h1')?.backupHistory;
+    assert.equal([...(history(replayed)?.values() ?? [])][0]?.length, 4, 'four backups of history');
+    assert.deepEqual(history(restored), history(replayed), 'the backup history survives the snapshot');
     const expected = replayed.evaluate(now);
     assert.ok(expected.length >= 3, `the later round decides something (${expected.length})`);
     assert.deepEqual(restored.evaluate(now), expected);

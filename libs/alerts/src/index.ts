@@ -29,7 +29,7 @@ export {
 export { ChannelSender, type ChannelSenderOptions } from './channels/channel-sender';
 export { DeliveryError, type DeliveryErrorCode } from './channels/delivery-error';
 export { webhookBody, webhookSignature } from './channels/formats/webhook.format';
-export { testNotice, type AlertNotice, type AlertView, type JobPing, type Notice } from './channels/notice';
+export type { AlertNotice, AlertView, JobPing, Notice } from './channels/notice';
 
 // Delivery: what is owed where and when, per-channel queues, the notifier.
 export { DeliveryPlanner, type ConfiguredChannel, type DueDelivery } from './delivery/delivery-planner';

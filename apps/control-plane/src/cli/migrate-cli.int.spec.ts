@@ -7,6 +7,7 @@
  * equal to a rebuild from the source.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,7 +23,7 @@ import {
   rebuildReadModels,
 } from '@rf/projections';
 import { repoRoot } from '../../../../test/support/control-plane.process';
-import { controlPlaneCli } from '../../../../test/support/fleet';
+import { controlPlaneBin, controlPlaneCli } from '../../../../test/support/fleet';
 import { MIGRATED_READ_MODELS } from './migrate.command';
 
 const probe = (n: number) =>
@@ -192,5 +193,66 @@ describe('restic-fleet migrate (SQLite log into a second SQLite log through the 
     const url = await controlPlaneCli(dir, ['migrate', '--to', 'esdb://admin:s3cret@127.0.0.1:1?tls=maybe']);
     assert.equal(url.code, 2);
     assert.doesNotMatch(url.stderr, /s3cret/);
+  });
+});
+
+describe('restic-fleet migrate killed mid-copy (SIGKILL), then run again', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-migrate-kill-'));
+  const target = path.join(dir, 'target', 'events.db');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('ends with every event once, in order, after a kill part-way', async () => {
+    const source = createSqliteEventStore({ path: path.join(dir, 'events.db') });
+    let events: RecordedEvent[];
+    try {
+      // 20,000 events in 20 streams, appended in interleaved runs of 100.
+      for (let round = 0; round < 10; round++)
+        for (let s = 0; s < 20; s++) await source.append(`probe-${s}`, probe(100));
+      events = await all(source);
+    } finally {
+      await source.close();
+    }
+    const child = spawn(
+      process.execPath,
+      [controlPlaneBin(), 'migrate', '--to', `sqlite://${target}`, '--batch-size', '5'],
+      { env: { PATH: process.env.PATH ?? '', HOME: dir, RF_DATA_DIR: dir }, stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Killed once the target holds some events but not all.
+    let held = 0;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      if (!fs.existsSync(target)) continue;
+      let copy: EventStore | undefined;
+      try {
+        copy = createSqliteEventStore({ path: target, readonly: true });
+        held = (await all(copy)).length;
+      } catch {
+        // The file exists before its schema does: look again.
+        continue;
+      } finally {
+        await copy?.close();
+      }
+      if (held > 0) break;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(held > 0 && held < events.length, `killed part-way (${held} of ${events.length} copied)`);
+
+    const rerun = await controlPlaneCli(dir, ['migrate', '--to', `sqlite://${target}`]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, new RegExp(`verified 20 streams, ${events.length} events`));
+    const copy = createSqliteEventStore({ path: target, readonly: true });
+    try {
+      const ids = (await all(copy)).map((e) => e.id);
+      assert.equal(new Set(ids).size, ids.length, 'no event twice');
+      assert.deepEqual(
+        ids,
+        events.map((e) => e.id),
+      );
+    } finally {
+      await copy.close();
+    }
   });
 });

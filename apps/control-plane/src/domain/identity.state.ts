@@ -276,7 +276,7 @@ export class IdentityState {
 /** An event's own time field in epoch ms (the command's clock), else when it was stored. */
 const timeOf = (value: unknown, event: RecordedEvent): number => {
   const t = typeof value === 'string' ? Date.parse(value) : NaN;
-  return Number.isNaN(t) ? event.created.getTime() : t;
+  return Number.isNaN(t) ? recordedTime(event).getTime() : t;
 };
 
 const asRecord = (value: unknown): Record<string, unknown> =>

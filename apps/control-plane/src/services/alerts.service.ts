@@ -140,6 +140,8 @@ export class AlertsService implements OnModuleInit, OnModuleDestroy {
         warn: (err, message) => this.logger.warn({ err }, message),
       },
       afterBatch: (batch) => this.afterBatch(batch),
+      // A fleet's rules state is megabytes of JSON: saved less often than the fleet state (a start replays the rest).
+      snapshots: { everyEvents: 100_000, everyMs: 10 * 60_000 },
     });
     metrics.gauge(
       'rf_alerts_open',

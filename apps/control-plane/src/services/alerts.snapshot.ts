@@ -10,7 +10,8 @@ import { AlertsState } from './alerts.state';
  * read their own alert and delivery records back). Channel secrets stay
  * sealed, as in the log.
  */
-export const ALERTS_SNAPSHOT_VERSION = 1;
+// 2: repositories' maintenance schedules (maintenance_overdue); backup history as flat number lists.
+export const ALERTS_SNAPSHOT_VERSION = 2;
 
 const { record, list, pair, str, num } = snapshotField;
 

@@ -174,7 +174,14 @@ export class FleetWatch {
         const { deadlineMemo: _cache, ...rest } = sc;
         schedules.set(sid, rest);
       }
-      hosts.set(id, { ...h, backupSchedules: schedules });
+      // The bulk of a fleet's snapshot: each history as one flat list of numbers.
+      const history = new Map<string, number[]>();
+      for (const [key, samples] of h.backupHistory)
+        history.set(
+          key,
+          samples.flatMap((x) => [x.files, x.dataAdded, x.bytesProcessed]),
+        );
+      hosts.set(id, { ...h, backupSchedules: schedules, backupHistory: history });
     }
     return toSnapshotJson({
       hosts,
@@ -195,6 +202,15 @@ export class FleetWatch {
       const host = snapshotObject(h, `host ${String(id)}`) as unknown as WatchedHost;
       for (const field of ['backupSchedules', 'lastBackupSuccess', 'failing', 'backupHistory'] as const)
         snapshotMap(host[field], `${field} of host ${String(id)}`);
+      const history = new Map<string, BackupSample[]>();
+      for (const [key, flat] of host.backupHistory as unknown as Map<string, unknown>) {
+        const n = snapshotList(flat, `backup history of host ${String(id)}`).map(Number);
+        const samples: BackupSample[] = [];
+        for (let i = 0; i + 2 < n.length; i += 3)
+          samples.push({ files: n[i]!, dataAdded: n[i + 1]!, bytesProcessed: n[i + 2]! });
+        history.set(key, samples);
+      }
+      host.backupHistory = history;
       if (!(host.repositories instanceof Set))
         throw new TypeError(`repositories of host ${String(id)} is not a set`);
       w.hosts.set(String(id), host);

@@ -94,6 +94,9 @@ export function describeEvent(event: RecordedEvent, names: AuditNames = {}): Aud
   };
 }
 
+const alertTarget = (d: Fields): string => `alert ${shortId(str(d, 'alert_id') ?? '?')}`;
+const channelTarget = (d: Fields): string => `channel ${shortId(str(d, 'channel_id') ?? '?')}`;
+
 function summarise(
   type: string,
   d: Fields,
@@ -218,6 +221,35 @@ function summarise(
       ];
     case 'EnrolmentTokenRevoked':
       return [`enrolment token ${shortId(str(d, 'token_id') ?? '?')}`, `${c.who} revoked an enrolment token`];
+    case 'AlertRaised':
+      return [
+        alertTarget(d),
+        `${c.who} raised ${str(d, 'rule') ?? '?'} (${str(d, 'severity') ?? '?'})${c.hostId !== null ? ` on ${c.host}` : ''}: ${str(d, 'summary') ?? ''}`,
+      ];
+    case 'AlertAcknowledged': {
+      const note = str(d, 'note');
+      return [alertTarget(d), `${c.who} acknowledged ${alertTarget(d)}${note ? `: “${note}”` : ''}`];
+    }
+    case 'AlertResolved':
+      return [alertTarget(d), `${alertTarget(d)} resolved: ${str(d, 'reason') ?? '?'}`];
+    case 'AlertRulesChanged':
+      return ['alert rules', `${c.who} changed the alert rule settings`];
+    case 'ChannelConfigured':
+      return [
+        channelTarget(d),
+        `${c.who} configured the ${str(d, 'kind') ?? '?'} channel ${str(d, 'name') ?? '?'}`,
+      ];
+    case 'ChannelRemoved':
+      return [channelTarget(d), `${c.who} removed ${channelTarget(d)}`];
+    case 'NotificationSent':
+    case 'NotificationFailed': {
+      const about = str(d, 'alert_id') !== null ? alertTarget(d) : c.job;
+      const what = `${str(d, 'transition') ?? '?'} notice of ${about} through ${channelTarget(d)}`;
+      const attempt = `attempt ${num(d, 'attempt') ?? '?'}`;
+      return type === 'NotificationSent'
+        ? [channelTarget(d), `${what} delivered (${attempt})`]
+        : [channelTarget(d), `${what} failed (${attempt}): ${str(d, 'error') ?? '?'}`];
+    }
     default:
       return [c.hostId !== null ? hostTarget : '', `${c.who}: ${type}`];
   }

@@ -9,6 +9,50 @@ const jobId = '1f2e3d4c-0000-4000-8000-000000000001';
 const names = { hostName: (id: string) => (id === 'h1' ? 'web-01' : undefined) };
 
 describe('describeEvent', () => {
+  it('reads alert, channel and delivery events as sentences', () => {
+    const alertId = '9a8b7c6d-0000-4000-8000-000000000001';
+    const channelId = '5e4d3c2b-0000-4000-8000-000000000002';
+    const say = (
+      stream: string,
+      type: string,
+      data: Record<string, unknown>,
+      actor: { kind: string; id: string; name?: string } = alice,
+    ) => describeEvent(recorded(1, planned(stream, type, data, actor)), names).summary;
+    assert.equal(
+      say(
+        `alert-${alertId}`,
+        'AlertRaised',
+        {
+          alert_id: alertId,
+          rule: 'job_failed',
+          severity: 'error',
+          host_id: 'h1',
+          summary: 'backup failed',
+        },
+        { kind: 'system', id: 'alerts' },
+      ),
+      'system raised job_failed (error) on web-01: backup failed',
+    );
+    assert.equal(
+      say(`alert-${alertId}`, 'AlertAcknowledged', { alert_id: alertId, by: 'u-alice', note: 'on it' }),
+      'alice acknowledged alert 9a8b7c6d…: “on it”',
+    );
+    assert.equal(
+      say(`channel-${channelId}`, 'ChannelConfigured', { channel_id: channelId, kind: 'slack', name: 'ops' }),
+      'alice configured the slack channel ops',
+    );
+    assert.equal(
+      say(`delivery-${alertId}`, 'NotificationFailed', {
+        channel_id: channelId,
+        alert_id: alertId,
+        transition: 'raised',
+        attempt: 2,
+        error: 'receiver answered 500',
+      }),
+      'raised notice of alert 9a8b7c6d… through channel 5e4d3c2b… failed (attempt 2): receiver answered 500',
+    );
+  });
+
   it('says who requested what on which host', () => {
     const line = describeEvent(
       recorded(

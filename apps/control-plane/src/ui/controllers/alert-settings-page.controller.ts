@@ -120,7 +120,7 @@ export class AlertSettingsPageController {
       const result = await this.alerts.sendTest(id);
       test = result.delivered
         ? { id, ok: true, message: 'Delivered: the receiver accepted the test notification.' }
-        : { id, ok: false, message: result.error };
+        : { id, ok: false, message: `Not delivered: ${result.error}` };
     } catch (err) {
       if (!isCodedError(err)) throw err;
       test = { id, ok: false, message: err.message };
