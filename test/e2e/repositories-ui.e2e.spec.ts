@@ -206,6 +206,16 @@ describe('repositories in the UI (e2e, browser)', { timeout: 300_000 }, () => {
     await page.waitForSelector('#register .field-error');
     assert.match(await page.innerText('#register'), /password should not be empty/);
     assert.equal(await page.inputValue('#reg-name'), 'offsite');
+    // A URL with a password in it is refused and not shown again.
+    await page.fill('#reg-url', `rest:https://backup:${SECRET}@backup.example:8000/fleet`);
+    await page.fill('#reg-password', SECRET);
+    await page.click('[data-testid=register-repository]');
+    await page.waitForFunction(() =>
+      document.querySelector('#register')?.textContent?.includes('url must not embed a password'),
+    );
+    assert.deepEqual([await page.inputValue('#reg-url'), await page.inputValue('#reg-password')], ['', '']);
+    assert.ok(!(await page.content()).includes(SECRET), 'a refused secret came back in the page');
+    await page.fill('#reg-url', 'rest:https://backup.example:8000/fleet');
     await page.fill('#reg-password', SECRET);
     await page.fill('#reg-credential', `cred-${SECRET}`);
     await page.click('[data-testid=register-repository]');

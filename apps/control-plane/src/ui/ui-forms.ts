@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import type { JobKind } from '@rf/events';
+import { type JobKind, urlHasCredentials } from '@rf/events';
 
 /**
  * Turns urlencoded form bodies into the command services' inputs, and their
@@ -14,6 +14,9 @@ export const text = (body: FormBody, name: string): string => {
   const v = body[name];
   return typeof v === 'string' ? v.trim() : '';
 };
+
+/** A typed repository URL as a refused form shows it again: never one with a password in it (those are refused). */
+export const urlForDraft = (url: string): string => (urlHasCredentials(url) ? '' : url);
 
 /** One item per line (paths, patterns). */
 export const lines = (value: string): string[] =>

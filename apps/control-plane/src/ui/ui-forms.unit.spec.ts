@@ -11,6 +11,7 @@ import {
   ruleSettingFromForm,
   scheduleFieldOf,
   schedulesFromForm,
+  urlForDraft,
 } from './ui-forms';
 import { fieldMessage } from './ui-format';
 import { jsonForScript, safeNext } from './ui-html';
@@ -117,6 +118,11 @@ describe('ui-forms', () => {
     });
     assert.equal(schedules[0]?.['repository_id'], 'r-offsite');
     assert.equal('repository_id' in (schedules[1] ?? {}), false);
+  });
+
+  it('never shows a refused URL with a password in it again', () => {
+    assert.equal(urlForDraft('rest:https://user:s3cret@backup.example:8000/x'), '');
+    assert.equal(urlForDraft('sftp:backup@nas:/srv/restic'), 'sftp:backup@nas:/srv/restic');
   });
 
   it('checks a form against the REST route’s DTO, naming each bad field', () => {

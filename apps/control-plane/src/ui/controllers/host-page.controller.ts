@@ -22,6 +22,7 @@ import {
   schedulesFromForm,
   text,
   type FormBody,
+  urlForDraft,
 } from '../ui-forms';
 import { jsonForScript } from '../ui-html';
 import { goTo, isHtmx } from '../ui-responses';
@@ -168,7 +169,7 @@ export class HostPageController {
         repoErrors: errors,
         repoSaved: saved,
         // A failed save keeps what was typed, except secrets.
-        draft: saved ? null : { url: input.url, username: input.username ?? '' },
+        draft: saved ? null : { url: urlForDraft(input.url), username: input.username ?? '' },
       }),
     );
   }

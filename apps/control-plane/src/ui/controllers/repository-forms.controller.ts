@@ -21,6 +21,7 @@ import {
   jobFieldName,
   text,
   type FormBody,
+  urlForDraft,
 } from '../ui-forms';
 import { RepositoryDefinitionDto, RepositorySecretsDto } from '../../dtos/repository.dtos';
 import { goTo, isHtmx } from '../ui-responses';
@@ -43,6 +44,12 @@ function definitionOf(body: FormBody): { input: RepositoryDefinitionInput; error
   const input = { name: text(body, 'name'), url: text(body, 'url') };
   return { input, errors: dtoFieldErrors(RepositoryDefinitionDto, input) };
 }
+
+/** What a refused form shows again: never a URL with a password in it (the service refuses those). */
+const draftOf = (input: RepositoryDefinitionInput): RepositoryDefinitionInput => ({
+  name: input.name,
+  url: urlForDraft(input.url),
+});
 
 type Outcome<T> =
   { readonly value: T; readonly errors: null } | { readonly value: null; readonly errors: Errors };
@@ -107,7 +114,7 @@ export class RepositoryFormsController {
     res.send(
       this.renderer.partial(req, 'partials/repository-register', {
         registerErrors: errors,
-        registerDraft: { name: def.input.name, url: def.input.url, username: sec.input.username ?? '' },
+        registerDraft: { ...draftOf(def.input), username: sec.input.username ?? '' },
       }),
     );
   }
@@ -128,7 +135,7 @@ export class RepositoryFormsController {
     await this.section(req, res, id, 'partials/repository-settings', errors, {
       editErrors: errors,
       editSaved: none(errors),
-      editDraft: none(errors) ? null : def.input,
+      editDraft: none(errors) ? null : draftOf(def.input),
     });
   }
 
