@@ -25,6 +25,11 @@ export class RestClient {
     return client;
   }
 
+  /** The session cookies as a `Cookie` header, for raw HTTP requests (streams, slow readers). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   withBearer(token: string): RestClient {
     return new RestClient(this.baseUrl, token);
   }

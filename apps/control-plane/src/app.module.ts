@@ -2,10 +2,12 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { EventStoreModule } from '@rf/event-store';
 import { ApiModule } from './controllers/api.module';
 import { AGENT_DISPATCH } from './core/agent-dispatch.port';
+import { AGENT_QUERIES } from './core/agent-queries.port';
 import { AppConfig } from './core/app-config';
 import { ConfigModule } from './core/config.module';
 import { LoggingModule } from './core/logging.module';
 import { MetricsModule } from './core/metrics.module';
+import { AgentQueryStreams } from './gateways/agent-query.streams';
 import { AgentSessions } from './gateways/agent-sessions';
 import { GatewaysModule } from './gateways/gateways.module';
 import { AuthModule } from './middleware/auth.module';
@@ -21,8 +23,13 @@ import { UiModule } from './ui/ui.module';
  */
 @Global()
 @Module({
-  providers: [AgentSessions, { provide: AGENT_DISPATCH, useExisting: AgentSessions }],
-  exports: [AgentSessions, AGENT_DISPATCH],
+  providers: [
+    AgentSessions,
+    { provide: AGENT_DISPATCH, useExisting: AgentSessions },
+    AgentQueryStreams,
+    { provide: AGENT_QUERIES, useExisting: AgentQueryStreams },
+  ],
+  exports: [AgentSessions, AGENT_DISPATCH, AgentQueryStreams, AGENT_QUERIES],
 })
 class PortsModule {}
 

@@ -145,6 +145,18 @@ export {
   type WireMessageOf,
   WireProtocolError,
 } from './wire/envelope';
+export {
+  decodeQueryChunk,
+  DUMP_ARCHIVES,
+  type DumpArchive,
+  encodeQueryChunk,
+  isQueryChunkFrame,
+  isSnapshotPath,
+  QUERY_ERROR_CODES,
+  QUERY_KINDS,
+  type QueryErrorCode,
+  type QueryKind,
+} from './wire/query-messages';
 export { eventDataForMessage, eventForMessage, metadataForMessage } from './wire/message-events';
 export { isAgentVersion, isNewerAgentVersion } from './wire/agent-version';
 export { isSecretFieldName, REDACTED, redactSecrets, SECRET_FIELD_NAMES } from './wire/secret-fields';

@@ -13,8 +13,15 @@ export type { ResticRepository } from './process/restic-environment';
 export { LineSplitter } from './process/line-splitter';
 export { waitForExit } from './process/child-exit';
 export type { ChildExit } from './process/child-exit';
-export { argsForJob, catConfigArgs, initCopyChunkerParamsArgs, withoutLock } from './args/restic-args';
-export type { ResticInvocation, ResticJob } from './args/restic-args';
+export {
+  argsForJob,
+  argsForQuery,
+  catConfigArgs,
+  initCopyChunkerParamsArgs,
+  RESTORE_OVERWRITE_MODES,
+  withoutLock,
+} from './args/restic-args';
+export type { ResticInvocation, ResticJob, ResticQuery, RestoreOverwrite } from './args/restic-args';
 export { CopyReportBuilder, parseCopyLine, parseCopyOutput } from './parsers/restic-copy.parser';
 export type { CopiedSnapshot, CopyLine, CopyReport } from './parsers/restic-copy.parser';
 export { sameSnapshotId } from './parsers/json-fields';
@@ -57,7 +64,9 @@ export { parseForgetOutput } from './parsers/restic-forget.parser';
 export type { ForgetGroup, ForgetReason, ForgetReport } from './parsers/restic-forget.parser';
 export { parseStatsOutput } from './parsers/restic-stats.parser';
 export type { ResticStats } from './parsers/restic-stats.parser';
-export { parseLsOutput } from './parsers/restic-ls.parser';
+export { parseLsNodeLine, parseLsOutput } from './parsers/restic-ls.parser';
+export { parseDiffLine, parseFindOutput } from './parsers/restic-browse.parser';
+export type { DiffLine, DiffModifier, DiffStats, FindMatch } from './parsers/restic-browse.parser';
 export type { LsNode, LsReport } from './parsers/restic-ls.parser';
 export { parseCheckOutput } from './parsers/restic-check.parser';
 export type { CheckReport } from './parsers/restic-check.parser';

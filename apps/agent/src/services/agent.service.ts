@@ -18,10 +18,13 @@ import { ScheduleStateRepository } from '../repositories/schedule-state.reposito
 import { Clock, systemClock } from './clock';
 import { helloFacts } from './host-facts';
 import { JobRunnerService, ResticBinary } from './job-runner.service';
+import { QueryRunnerService } from './query-runner.service';
 import { SchedulerService } from './scheduler.service';
 
 /** Socket bytes queued before the outbox pump pauses (keeps memory flat while streaming logs). */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** Browse queries one agent runs at once (docs/browse.md). */
+const MAX_CONCURRENT_QUERIES = 4;
 
 export interface AgentServiceOptions {
   config: AgentConfig;
@@ -49,6 +52,7 @@ export class AgentService {
   private readonly inFlight: JobsInFlightRepository;
   private readonly scheduler: SchedulerService;
   private readonly jobs: JobRunnerService;
+  private readonly queries: QueryRunnerService;
   private readonly conn: AgentConnection;
   private readonly clock: Clock;
   private readonly log: AgentLogger;
@@ -96,6 +100,19 @@ export class AgentService {
       jobTimeoutMs: cfg.job_timeout_s * 1000,
       cancelGraceMs: cfg.cancel_grace_s * 1000,
     });
+    this.queries = new QueryRunnerService({
+      sendMessage: (type, payload) => {
+        if (this.handshaken) this.conn.send(JSON.stringify(this.envelope(type, undefined, payload)));
+      },
+      sendFrame: (frame) => this.handshaken && this.conn.sendBinary(frame),
+      bufferedAmount: () => this.conn.bufferedAmount,
+      repository: (id) => (id === undefined ? this.repository : this.repositories.get(id)),
+      restic: () => this.resticBinary(),
+      logger: this.log,
+      timeoutMs: cfg.job_timeout_s * 1000,
+      cancelGraceMs: cfg.cancel_grace_s * 1000,
+      maxConcurrent: MAX_CONCURRENT_QUERIES,
+    });
     const backoff: BackoffOptions = {
       ...DEFAULT_BACKOFF,
       initialMs: cfg.reconnect_initial_ms,
@@ -114,6 +131,7 @@ export class AgentService {
         onClose: () => {
           this.handshaken = false;
           this.helloId = undefined;
+          this.queries.cancelAll();
         },
       },
     });
@@ -147,6 +165,7 @@ export class AgentService {
     this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.scheduler.stop();
+    this.queries.cancelAll();
     await this.jobs.shutdown();
     await this.outbox.flush().catch((err: unknown) => {
       this.log.error({ err: (err as Error).message }, 'agent: could not write the outbox before stopping');
@@ -328,6 +347,15 @@ export class AgentService {
         return;
       case 'command.cancel':
         this.jobs.cancel(msg.payload.job_id);
+        return;
+      case 'query.start':
+        this.queries.start(msg.payload);
+        return;
+      case 'query.credit':
+        this.queries.credit(msg.payload);
+        return;
+      case 'query.cancel':
+        this.queries.cancel(msg.payload.query_id);
         return;
       case 'error':
         this.onServerError(msg.payload);

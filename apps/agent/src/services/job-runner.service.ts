@@ -21,6 +21,8 @@ import {
   ResticVersion,
   type BackupSummary,
   type ResticStream,
+  RESTORE_OVERWRITE_MODES,
+  versionAtLeast,
   withoutLock,
 } from '@rf/restic';
 import { isJobKind, validateJobArgs, type JobKind } from '@rf/events';
@@ -374,6 +376,17 @@ export class JobRunnerService {
         this.finish(job, startedAt, failed);
         return;
       }
+    }
+    const tooOld = job.kind === 'restore' ? restoreNeedsNewerRestic(job.args, restic.version) : undefined;
+    if (tooOld) {
+      log('agent', tooOld);
+      this.finish(job, startedAt, {
+        status: 'failed',
+        exit_code: null,
+        error: tooOld,
+        error_code: 'restic_too_old',
+      });
+      return;
     }
     const inv = argsForJob(toResticJob(job.kind, job.args));
     // The log says what ran (arguments only: the repository and its secrets travel in restic's environment).
@@ -928,6 +941,8 @@ export function toResticJob(kind: JobKind, a: Record<string, unknown>): ResticJo
         target: str(a.target) ?? '',
         includes: strs('include'),
         excludes: strs('exclude'),
+        overwrite: RESTORE_OVERWRITE_MODES.find((m) => m === a.overwrite),
+        dryRun: a.dry_run === true,
       };
     case 'snapshots':
       return { kind };
@@ -940,4 +955,18 @@ export function toResticJob(kind: JobKind, a: Record<string, unknown>): ResticJo
       throw new Error(`unknown job kind ${String(exhaustive)}`);
     }
   }
+}
+
+/** Restore's `--overwrite` and `--dry-run` arrived in restic 0.17; an older restic would fail on an unknown flag. */
+function restoreNeedsNewerRestic(args: Job['args'], version: ResticVersion | undefined): string | undefined {
+  const a = args as Record<string, unknown>;
+  const wanted = [a.dry_run === true ? 'a dry run' : '', a.overwrite !== undefined ? 'an overwrite policy' : '']
+    .filter(Boolean)
+    .join(' and ');
+  if (!wanted || versionAtLeast(version, 0, 17)) return undefined;
+  return (
+    `restore with ${wanted} needs restic 0.17 or newer on this host; it has ` +
+    `${version ? formatVersion(version) : 'an unknown version'}. Nothing was restored. ` +
+    'Upgrade restic here, or restore without those options.'
+  );
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BrowseModule } from '../services/browse.module';
 import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ReadModelsModule } from '../services/read-models.module';
@@ -18,6 +19,7 @@ import { JobsQueriesController } from './jobs-queries.controller';
 import { NotificationChannelsController } from './notification-channels.controller';
 import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
+import { SnapshotBrowseController } from './snapshot-browse.controller';
 import { UsersController } from './users.controller';
 
 /**
@@ -26,7 +28,7 @@ import { UsersController } from './users.controller';
  * its install scripts).
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, AlertsModule],
+  imports: [FleetModule, ReadModelsModule, AlertsModule, BrowseModule],
   controllers: [
     AuthController,
     UsersController,
@@ -38,6 +40,7 @@ import { UsersController } from './users.controller';
     JobsQueriesController,
     JobsCommandsController,
     RepositoriesQueriesController,
+    SnapshotBrowseController,
     AlertsController,
     AlertRulesController,
     NotificationChannelsController,

@@ -11,7 +11,7 @@ import type { CommandContext } from '../core/command-context';
 import { RepositoryCommandsService } from '../services/repository.service';
 import { RepositoryJobsService } from '../services/repository-jobs.service';
 import { AttachHostDto, RepositoryDefinitionDto, RepositorySecretsDto } from '../dtos/repository.dtos';
-import { CreateRepositoryJobDto, JobCreatedDto, jobArgsOf } from '../dtos/job.dtos';
+import { CreateRepositoryJobDto, JobCreatedDto, jobArgsOf, placementOf } from '../dtos/job.dtos';
 import type { RepositoryStateResponse } from '../dtos/response-mappers';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';
 
@@ -105,6 +105,6 @@ export class RepositoriesCommandsController {
     @Body() dto: CreateRepositoryJobDto,
     @RequestContext() ctx: CommandContext,
   ): Promise<JobCreatedDto> {
-    return { job_id: await this.jobs.requestJob(id, dto.kind, jobArgsOf(dto), dto.host_id, ctx) };
+    return { job_id: await this.jobs.requestJob(id, dto.kind, jobArgsOf(dto), placementOf(dto), ctx) };
   }
 }

@@ -10,6 +10,10 @@ export type AppErrorCode =
   | 'job_finished'
   | 'unavailable'
   | 'forbidden'
+  /** An answer past its size cap (a browse query, docs/browse.md). */
+  | 'too_large'
+  /** The agent or its restic could not answer (failed, timed out, went away). */
+  | 'agent_failed'
   /** An outside receiver (a notification channel) did not accept what we sent. */
   | 'delivery_failed';
 

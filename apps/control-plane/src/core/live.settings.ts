@@ -9,7 +9,14 @@ export class LiveSettingsError extends Error {
   }
 }
 
-function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+/** A whole-number setting within [min, max]; `fallback` when unset. Throws LiveSettingsError naming the variable. */
+export function readIntSetting(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim()))
@@ -34,9 +41,9 @@ export class LiveSettings {
 
   static fromEnv(env: NodeJS.ProcessEnv): LiveSettings {
     return new LiveSettings(
-      readInt(env, 'RF_LIVE_QUEUE_SIZE', 64, 1, 1_000_000),
-      readInt(env, 'RF_LIVE_MAX_BUFFERED_BYTES', 64 * 1024, 1024, 1 << 30),
-      readInt(env, 'RF_LIVE_PING_S', 30, 1, 3600) * 1000,
+      readIntSetting(env, 'RF_LIVE_QUEUE_SIZE', 64, 1, 1_000_000),
+      readIntSetting(env, 'RF_LIVE_MAX_BUFFERED_BYTES', 64 * 1024, 1024, 1 << 30),
+      readIntSetting(env, 'RF_LIVE_PING_S', 30, 1, 3600) * 1000,
     );
   }
 }

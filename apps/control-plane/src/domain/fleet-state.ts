@@ -272,6 +272,7 @@ export class FleetState {
       case 'RepositoryAttached':
       case 'RepositoryDetached':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
         return;
       // The command side decides nothing from telemetry lines, snapshots or identity, nor from
       // agent update requests.

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { JOB_KINDS, JOB_STATUSES, type JobKind } from '@rf/events';
+import { invalidInput } from '../core/invalid-input';
 import { ID_MESSAGE, ID_PATTERN } from './repository.dtos';
 
 /**
@@ -26,6 +27,10 @@ export class JobBodyDto {
   @ApiPropertyOptional() @Allow() readonly target?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly include?: unknown;
   @ApiPropertyOptional({ type: [String] }) @Allow() readonly exclude?: unknown;
+  @ApiPropertyOptional({ enum: ['always', 'if-changed', 'if-newer', 'never'] })
+  @Allow()
+  readonly overwrite?: unknown;
+  @ApiPropertyOptional() @Allow() readonly dry_run?: unknown;
   @ApiPropertyOptional() @Allow() readonly mode?: unknown;
   @ApiPropertyOptional({ description: 'copy: the destination repository' })
   @Allow()
@@ -51,16 +56,42 @@ export class CreateRepositoryJobDto extends JobBodyDto {
   @IsString()
   @Matches(ID_PATTERN, { message: `host_id ${ID_MESSAGE}` })
   readonly host_id?: string;
+  @ApiPropertyOptional({
+    description: 'restore: the host to restore onto (the name docs/browse.md uses for host_id)',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: `target_host_id ${ID_MESSAGE}` })
+  readonly target_host_id?: string;
+  @ApiPropertyOptional({
+    description: 'restore: the snapshot (the name docs/browse.md uses for snapshot_id)',
+  })
+  @Allow()
+  readonly snapshot?: unknown;
 }
 
 /** Fields of a job body that say where the job runs, not how. */
-const PLACEMENT_FIELDS: ReadonlySet<string> = new Set(['kind', 'repository_id', 'host_id']);
+const PLACEMENT_FIELDS: ReadonlySet<string> = new Set(['kind', 'repository_id', 'host_id', 'target_host_id']);
 
 /** Splits the DTO into kind and raw args (every field but kind and placement, undefined ones dropped). */
 export function jobArgsOf(dto: JobBodyDto): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(dto)) if (!PLACEMENT_FIELDS.has(k) && v !== undefined) args[k] = v;
+  // The restore route's contract names the snapshot `snapshot` (docs/browse.md); the job args call it snapshot_id.
+  if ('snapshot' in args && !('snapshot_id' in args)) {
+    args['snapshot_id'] = args['snapshot'];
+    delete args['snapshot'];
+  }
   return args;
+}
+
+/** Where a repository job runs: `host_id`, or for a restore its contract name `target_host_id` (both must agree). */
+export function placementOf(dto: CreateRepositoryJobDto): string | undefined {
+  if (dto.host_id !== undefined && dto.target_host_id !== undefined && dto.host_id !== dto.target_host_id)
+    throw invalidInput([
+      { field: 'target_host_id', message: 'target_host_id and host_id name different hosts' },
+    ]);
+  return dto.target_host_id ?? dto.host_id;
 }
 
 export class JobCreatedDto {

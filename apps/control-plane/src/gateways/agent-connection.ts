@@ -3,6 +3,7 @@ import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import {
   AGENT_TO_SERVER,
+  isQueryChunkFrame,
   makeEnvelope,
   parseEnvelope,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -28,6 +29,10 @@ export interface ConnectionDeps {
   onClosed(connection: AgentConnection): void;
   /** `n` envelopes acked; `latencyS` from reading them off the socket to the ack (absent for the hello). */
   recordAcked(n: number, latencyS?: number): void;
+  /** A query chunk frame (docs/browse.md); false when it is not a well-formed one. */
+  queryChunk(connection: AgentConnection, frame: Buffer): boolean;
+  /** `query.end` / `query.error`: answers, not events; never stored or acked. */
+  queryAnswer(connection: AgentConnection, message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>): void;
 }
 
 const CLOSE_CODES: Record<DisconnectReason, number> = {
@@ -55,6 +60,7 @@ export class AgentConnection implements AgentSession {
   lastSeen = Date.now();
   helloDone = false;
   protocolVersion: number | null = null;
+  capabilities: ReadonlySet<string> = new Set();
   closeReason: DisconnectReason | null = null;
   private batch: WireMessage[] = [];
   private flushScheduled = false;
@@ -122,6 +128,11 @@ export class AgentConnection implements AgentSession {
       });
       return;
     }
+    if (isBinary && isQueryChunkFrame(data)) {
+      if (this.helloDone && this.deps.queryChunk(this, data)) return;
+      this.sendError({ code: 'invalid_frame', message: 'a query chunk frame before hello, or malformed' });
+      return;
+    }
     const parsed = parseEnvelope(isBinary ? data : data.toString('utf8'), {
       maxBytes: this.deps.softCapBytes,
       accept: AGENT_TO_SERVER,
@@ -154,6 +165,10 @@ export class AgentConnection implements AgentSession {
       });
       return;
     }
+    if (message.type === 'query.end' || message.type === 'query.error') {
+      this.deps.queryAnswer(this, message);
+      return;
+    }
     this.enqueue(message);
   }
 
@@ -168,6 +183,7 @@ export class AgentConnection implements AgentSession {
     }
     const first = !this.helloDone;
     this.helloDone = true;
+    this.capabilities = new Set(message.payload.capabilities ?? []);
     this.protocolVersion = version;
     this.inflight++;
     // Messages after the hello wait for the handshake, so nothing is acked before AgentConnected is in the log.

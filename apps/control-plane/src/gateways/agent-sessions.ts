@@ -9,6 +9,8 @@ export interface AgentSession {
   readonly connectedAt: number;
   /** ms since epoch of the last message of any kind. */
   lastSeen: number;
+  /** What the agent announced in its hello (`repositories`, `queries`, …). */
+  readonly capabilities: ReadonlySet<string>;
   /** Sends a server→agent envelope (already validated); false when the socket is not open. */
   send(envelope: object): boolean;
   /** Closes the socket at once and records why (AgentDisconnected.reason); resolves once recorded. */

@@ -15,6 +15,7 @@ import { ScheduleCommandsService } from '../services/schedules.service';
 import { AppConfig } from '../core/app-config';
 import { AgentUpdatesService } from '../services/agent-updates.service';
 import { AgentConnection, type ConnectionDeps } from './agent-connection';
+import { AgentQueryStreams } from './agent-query.streams';
 import { AgentSessions } from './agent-sessions';
 import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
 
@@ -48,12 +49,14 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     private readonly updates: AgentUpdatesService,
     private readonly config: AppConfig,
     metrics: MetricsRegistry,
+    private readonly queries: AgentQueryStreams,
   ) {
     const countAcked = metrics.counter('rf_envelopes_acked_total', 'Agent envelopes appended and acked');
     const observeAck = metrics.histogram(
       'rf_agent_ack_latency_seconds',
       'Time from reading a batch of agent envelopes off the socket to acking it (one sample per envelope)',
     );
+    metrics.gauge('rf_agent_queries_open', 'Browse queries waiting for or streaming an answer', () => this.queries.count);
     metrics.gauge('rf_agents_connected', 'Agents connected (after hello)', () => this.sessions.count);
     metrics.gauge(
       'rf_agent_sockets_open',
@@ -71,7 +74,10 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       onClosed: (connection) => {
         this.connections.delete(connection);
         this.sessions.remove(connection);
+        this.queries.connectionClosed(connection);
       },
+      queryChunk: (connection, frame) => this.queries.chunk(connection, frame),
+      queryAnswer: (connection, message) => this.queries.answer(connection, message),
       recordAcked: (n, latencyS) => {
         countAcked(n);
         if (latencyS !== undefined) for (let i = 0; i < n; i++) observeAck(latencyS);

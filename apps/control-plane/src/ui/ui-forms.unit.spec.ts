@@ -80,6 +80,15 @@ describe('ui-forms', () => {
       snapshot_id: 'abc',
       target: '/tmp/r',
     });
+    assert.deepEqual(
+      jobArgsFromForm('restore', {
+        snapshot_id: 'abc',
+        target: '/tmp/r',
+        overwrite: 'if-newer',
+        dry_run: 'on',
+      }),
+      { snapshot_id: 'abc', target: '/tmp/r', overwrite: 'if-newer', dry_run: true },
+    );
   });
 
   it('reads the schedule editor rows, skipping removed rows and a blank new row', () => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BrowseModule } from '../services/browse.module';
 import { AlertsModule } from '../services/alerts.module';
 import { FleetModule } from '../services/fleet.module';
 import { ProjectionsModule } from '../services/projections.module';
@@ -14,6 +15,8 @@ import { LoginPageController } from './controllers/login-page.controller';
 import { RepositoriesPageController } from './controllers/repositories-page.controller';
 import { RepositoryFormsController } from './controllers/repository-forms.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
+import { SnapshotBrowsePageController } from './controllers/snapshot-browse-page.controller';
+import { SnapshotComparePageController } from './controllers/snapshot-compare-page.controller';
 import { UiAssetsController } from './controllers/ui-assets.controller';
 import { AlertSettingsPresenter } from './presenters/alert-settings.presenter';
 import { AlertsPresenter } from './presenters/alerts.presenter';
@@ -31,8 +34,10 @@ import { UiRenderer } from './ui-renderer.service';
  * from the read models; orders go through the fleet services.
  */
 @Module({
-  imports: [FleetModule, ReadModelsModule, ProjectionsModule, AlertsModule],
+  imports: [FleetModule, ReadModelsModule, ProjectionsModule, AlertsModule, BrowseModule],
   controllers: [
+    SnapshotBrowsePageController,
+    SnapshotComparePageController,
     UiAssetsController,
     LoginPageController,
     DashboardPageController,

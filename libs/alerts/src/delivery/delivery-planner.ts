@@ -236,6 +236,7 @@ export class DeliveryPlanner {
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'JobDispatched':
       case 'JobAccepted':
       case 'JobCancelRequested':

@@ -392,6 +392,7 @@ export class FleetWatch {
       case 'LogStreamLine':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'SnapshotDownloaded':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

@@ -165,6 +165,14 @@ export const SAMPLE_EVENTS: { [K in FleetEventType]: FleetEventDataMap[K] } = {
     schedules:
       REPOSITORY_SCHEDULES as unknown as FleetEventDataMap['RepositorySchedulesChanged']['schedules'],
   },
+  SnapshotDownloaded: {
+    repository_id: REPO,
+    snapshot_id: 'c311bf884fe50155edc7b32e291a6e3f2d49c7ece1744f3e62087aa9bfd893e3',
+    path: '/srv/data/report.pdf',
+    format: 'file',
+    host_id: HOST,
+    size: 52_431,
+  },
   JobRequested: {
     job_id: JOB,
     host_id: HOST,

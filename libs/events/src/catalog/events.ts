@@ -72,9 +72,10 @@ const IsHostname = () => IsText(253);
  * Features an agent announces in `hello`. `repositories`: it reads
  * `config.update.repositories`, `command.run.repository_id` and runs `copy`;
  * an agent without it knows only its host's one repository, so the control
- * plane sends it no job for another one.
+ * plane sends it no job for another one. `queries`: it answers `query.start`
+ * (snapshot browse, search, diff and download; docs/browse.md).
  */
-export const AGENT_CAPABILITIES = ['repositories'] as const;
+export const AGENT_CAPABILITIES = ['repositories', 'queries'] as const;
 export type AgentCapability = (typeof AGENT_CAPABILITIES)[number];
 /** Unknown capability names are kept (a newer agent may announce more). */
 export const IsCapabilities = () => IsArrOf(isCode, 'a lower-case capability name', { max: 64 });
@@ -282,6 +283,23 @@ export class RepositoryDetachedData extends RepositoryAttachedData {}
 export class RepositoryRemovedData {
   @IsId() readonly repository_id!: string;
   @IsOptional() @IsText(1024) readonly reason?: string;
+}
+
+/**
+ * Someone fetched backed-up data through the control plane (docs/browse.md): who
+ * (the event's actor), which path of which snapshot, in what form, through which
+ * host. Recorded when the bytes start to flow, so an interrupted download still counts.
+ */
+export class SnapshotDownloadedData {
+  @IsId() readonly repository_id!: string;
+  @Rule('isSnapshotId', (v) => typeof v === 'string' && /^[0-9a-f]{4,64}$/.test(v), 'must be a hex snapshot id')
+  readonly snapshot_id!: string;
+  @IsText(4096) readonly path!: string;
+  @IsOneOf(['file', 'tar', 'zip'] as const) readonly format!: 'file' | 'tar' | 'zip';
+  /** The host whose agent ran `restic dump`. */
+  @IsId() readonly host_id!: string;
+  /** The file's size; absent for an archive (not known in advance). */
+  @IsOptional() @IsCount() readonly size?: number;
 }
 
 /** The repository's maintenance and copy schedules (fired by the control plane, run on one attached host). */
@@ -575,6 +593,7 @@ export const EVENT_DATA_CLASSES = {
   RepositoryDetached: RepositoryDetachedData,
   RepositoryRemoved: RepositoryRemovedData,
   RepositorySchedulesChanged: RepositorySchedulesChangedData,
+  SnapshotDownloaded: SnapshotDownloadedData,
   JobRequested: JobRequestedData,
   JobDispatched: JobDispatchedData,
   JobAccepted: JobAcceptedData,

@@ -168,12 +168,24 @@ export class CheckArgs {
 
 export class UnlockArgs {}
 
+/** What restore does with a file that already exists at the target (restic ≥ 0.17 `--overwrite`). */
+export const RESTORE_OVERWRITE = ['always', 'if-changed', 'if-newer', 'never'] as const;
+export type RestoreOverwrite = (typeof RESTORE_OVERWRITE)[number];
+
+/**
+ * A restore runs on the host it is dispatched to, which may be another host than
+ * the one that made the snapshot (docs/browse.md, "Restore"). `overwrite` and
+ * `dry_run` need restic 0.17 or newer on that host; an older one fails the job
+ * with a message saying so, without running restic.
+ */
 export class RestoreArgs {
   @Rule('isSnapshotRef', isSnapshotRef, 'must be a hex snapshot id (prefix of 4-64) or "latest"')
   readonly snapshot_id!: string;
   @Rule('isRepoPath', isRepoPath, `must be ${PATHS_TEXT}`) readonly target!: string;
   @IsOptional() @IsArrOf(isPattern, PATTERNS_TEXT, { max: 1000 }) readonly include?: string[];
   @IsOptional() @IsArrOf(isPattern, PATTERNS_TEXT, { max: 1000 }) readonly exclude?: string[];
+  @IsOptional() @IsOneOf(RESTORE_OVERWRITE) readonly overwrite?: RestoreOverwrite;
+  @IsOptional() @IsBool() readonly dry_run?: boolean;
 }
 
 export class SnapshotsArgs {}

@@ -28,7 +28,7 @@ const json = (v: unknown) => JSON.stringify(v);
 
 describe('parseEnvelope: valid messages', () => {
   it('accepts every message type and returns the typed message', () => {
-    assert.equal(WIRE_TYPES.length, 19);
+    assert.equal(WIRE_TYPES.length, 24);
     for (const type of WIRE_TYPES) {
       const r = parseEnvelope(json(rawEnvelope(type, clone(SAMPLE_PAYLOADS[type]))));
       assert.ok(r.ok, `${type}: ${!r.ok && json(r.error)}`);
@@ -381,10 +381,12 @@ describe('makeEnvelope / encodeEnvelope', () => {
 });
 
 describe('direction sets and secrets', () => {
-  it('every type has a direction; durable = agent→server minus heartbeat', () => {
+  it('every type has a direction; durable = agent→server minus heartbeat and query answers', () => {
     for (const t of WIRE_TYPES) assert.ok(AGENT_TO_SERVER.has(t) !== SERVER_TO_AGENT.has(t), t);
     assert.equal(DURABLE_AGENT_MESSAGES.has('heartbeat'), false);
-    assert.equal(DURABLE_AGENT_MESSAGES.size, AGENT_TO_SERVER.size - 1);
+    assert.equal(DURABLE_AGENT_MESSAGES.has('query.end'), false);
+    assert.equal(DURABLE_AGENT_MESSAGES.has('query.error'), false);
+    assert.equal(DURABLE_AGENT_MESSAGES.size, AGENT_TO_SERVER.size - 3);
     for (const t of DURABLE_AGENT_MESSAGES) assert.ok(AGENT_TO_SERVER.has(t));
   });
 

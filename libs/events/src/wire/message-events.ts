@@ -209,6 +209,11 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
     case 'command.run':
     case 'command.cancel':
     case 'agent.update_available':
+    case 'query.start':
+    case 'query.credit':
+    case 'query.cancel':
+    case 'query.end':
+    case 'query.error':
     case 'ack':
     case 'error':
       return null;

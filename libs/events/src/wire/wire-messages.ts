@@ -38,6 +38,13 @@ import {
   RULES,
 } from '../catalog/validation';
 import { isAgentVersion } from './agent-version';
+import {
+  QueryCancelPayload,
+  QueryCreditPayload,
+  QueryEndPayload,
+  QueryErrorPayload,
+  QueryStartPayload,
+} from './query-messages';
 
 /*
  * Wire protocol payloads (docs/architecture.md, "Wire protocol"), snake_case as in the reference
@@ -228,6 +235,11 @@ export const WIRE_PAYLOAD_CLASSES = {
   'snapshots.report': SnapshotsReportPayload,
   'repo.stats': RepoStatsPayload,
   'agent.update_available': AgentUpdateAvailablePayload,
+  'query.start': QueryStartPayload,
+  'query.credit': QueryCreditPayload,
+  'query.cancel': QueryCancelPayload,
+  'query.end': QueryEndPayload,
+  'query.error': QueryErrorPayload,
   ack: AckPayload,
   error: ErrorPayload,
 } as const;
@@ -251,6 +263,8 @@ export const AGENT_TO_SERVER: ReadonlySet<WireType> = new Set<WireType>([
   'log.dropped',
   'snapshots.report',
   'repo.stats',
+  'query.end',
+  'query.error',
 ]);
 export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'config.update',
@@ -258,10 +272,15 @@ export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'command.run',
   'command.cancel',
   'agent.update_available',
+  'query.start',
+  'query.credit',
+  'query.cancel',
   'ack',
   'error',
 ]);
-/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat. */
+/** Answers to queries (docs/browse.md): sent straight to the socket, never stored, never acked. */
+export const QUERY_ANSWERS: ReadonlySet<WireType> = new Set<WireType>(['query.end', 'query.error']);
+/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat and query answers. */
 export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
-  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
+  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat' && !QUERY_ANSWERS.has(t)),
 );

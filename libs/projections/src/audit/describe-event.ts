@@ -171,6 +171,14 @@ function summarise(
       ];
     case 'SnapshotsReported':
       return [hostTarget, `agent ${c.host} reported ${list(d, 'snapshots').length} snapshots`];
+    case 'SnapshotDownloaded': {
+      const format = str(d, 'format');
+      const as = format === 'tar' || format === 'zip' ? ` as .${format}` : '';
+      return [
+        `repository ${str(d, 'repository_id') ?? '?'}`,
+        `${c.who} downloaded ${str(d, 'path') ?? '?'}${as} from snapshot ${shortId(str(d, 'snapshot_id') ?? '?')} (via ${c.host})`,
+      ];
+    }
     case 'LogLinesDropped':
       return [c.job, `agent dropped ${num(d, 'count') ?? '?'} log lines of ${c.job}`];
     // Identity and access: names and roles only, never hashes.

@@ -38,6 +38,18 @@ export const mapSnapshot = (row: Row): SnapshotView => ({
 export class SnapshotsQuery {
   constructor(private readonly db: Database.Database) {}
 
+  /**
+   * A snapshot by full id or hex prefix, with the hosts that listed it (several
+   * hosts on one repository each list it). Empty when no host reported it.
+   */
+  byId(idOrPrefix: string): Array<SnapshotView & { readonly hostId: string }> {
+    if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) return [];
+    const rows = this.db
+      .prepare('SELECT * FROM snapshots WHERE substr(snapshot_id, 1, ?) = ? ORDER BY host_id')
+      .all(idOrPrefix.length, idOrPrefix) as Row[];
+    return rows.map((row) => ({ ...mapSnapshot(row), hostId: s(row, 'host_id') ?? '' }));
+  }
+
   /** The host's snapshots as last reported, newest first. */
   forHost(hostId: string): SnapshotView[] {
     const rows = this.db

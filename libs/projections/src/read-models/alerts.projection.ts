@@ -160,6 +160,7 @@ export const alertsProjection = defineProjection<AlertsTables>({
       case 'SchedulesApplied':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'SnapshotDownloaded':
       case 'RepoStatsReported':
       case 'AgentUpdateRequested':
       case 'UserCreated':

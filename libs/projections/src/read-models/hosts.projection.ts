@@ -295,6 +295,7 @@ export const hostsProjection = defineProjection<HostsTables>({
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

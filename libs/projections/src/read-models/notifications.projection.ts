@@ -175,6 +175,7 @@ export const notificationsProjection = defineProjection<NotificationsTables>({
       case 'SchedulesApplied':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'SnapshotDownloaded':
       case 'RepoStatsReported':
       case 'AgentUpdateRequested':
       case 'UserCreated':

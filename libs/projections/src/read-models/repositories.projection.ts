@@ -187,6 +187,7 @@ export const repositoriesProjection = defineProjection<RepositoriesTables>({
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
         return fold(view, event, [event.data.repository_id], []);
       case 'RepositoryConfigured':
         return fold(view, event, [legacyRepositoryId(event.data.host_id)], [event.data.host_id]);

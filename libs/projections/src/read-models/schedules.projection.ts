@@ -156,6 +156,7 @@ export const schedulesProjection = defineProjection<SchedulesTables>({
       case 'RepositoryDetached':
       case 'RepositoryRemoved':
       case 'RepositorySchedulesChanged':
+      case 'SnapshotDownloaded':
       case 'UserCreated':
       case 'UserPasswordChanged':
       case 'UserRoleChanged':

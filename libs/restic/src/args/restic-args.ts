@@ -59,7 +59,14 @@ export interface RestoreOptions {
   includes?: string[];
   excludes?: string[];
   verify?: boolean;
+  /** `--overwrite` (restic ≥ 0.17): always, if-changed, if-newer or never. */
+  overwrite?: RestoreOverwrite;
+  /** `--dry-run` (restic ≥ 0.17): list what would be restored, write nothing. */
+  dryRun?: boolean;
 }
+
+export const RESTORE_OVERWRITE_MODES = ['always', 'if-changed', 'if-newer', 'never'] as const;
+export type RestoreOverwrite = (typeof RESTORE_OVERWRITE_MODES)[number];
 
 export interface SnapshotsOptions {
   groupBy?: string;
@@ -175,6 +182,10 @@ export function restoreArgs(o: RestoreOptions): ResticInvocation {
       ...flags('include', o.includes),
       ...flags('exclude', o.excludes),
       ...sw('verify', o.verify),
+      ...opt('overwrite', o.overwrite),
+      ...sw('dry-run', o.dryRun),
+      // A dry run lists each file it would restore (`-vv`), which is the preview.
+      ...(o.dryRun ? ['-vv'] : []),
       '--',
       snapshotIdArg(o.snapshotId, 'snapshotId'),
     ],
@@ -208,6 +219,47 @@ export function lsArgs(o: LsOptions): ResticInvocation {
     command: 'ls',
     args: ['--json', '--', snapshotIdArg(o.snapshotId, 'snapshotId'), ...(o.paths ?? [])],
   };
+}
+
+/** A browse query (docs/browse.md), as the agent receives it (already validated). */
+export type ResticQuery =
+  | { kind: 'ls'; snapshot: string; path: string }
+  | { kind: 'find'; pattern: string; host?: string }
+  | { kind: 'diff'; from: string; to: string }
+  | { kind: 'dump'; snapshot: string; path: string; archive?: 'tar' | 'zip' };
+
+/**
+ * The command line of a browse query. `ls` of a folder prints the folder and its
+ * direct children; `find --json` is one JSON document; `diff --json` is a line
+ * per change and a statistics line; `dump` writes the file's bytes, or a folder as
+ * a tar (zip with `--archive zip`, restic ≥ 0.12). Every form exists from 0.14.
+ */
+export function argsForQuery(q: ResticQuery): ResticInvocation {
+  const path = (p: string): string => {
+    if (!p.startsWith('/') || p.includes('\0'))
+      throw new ResticError('invalid_argument', 'path must be absolute and without NUL', 'path');
+    return p;
+  };
+  switch (q.kind) {
+    case 'ls':
+      return { command: 'ls', args: ['--json', '--', snapshotIdArg(q.snapshot, 'snapshot'), path(q.path)] };
+    case 'find':
+      return { command: 'find', args: ['--json', ...opt('host', q.host), '--', q.pattern] };
+    case 'diff':
+      return {
+        command: 'diff',
+        args: ['--json', '--', snapshotIdArg(q.from, 'from'), snapshotIdArg(q.to, 'to')],
+      };
+    case 'dump':
+      return {
+        command: 'dump',
+        args: [...opt('archive', q.archive), '--', snapshotIdArg(q.snapshot, 'snapshot'), path(q.path)],
+      };
+    default: {
+      const exhaustive: never = q;
+      throw new ResticError('invalid_argument', `unknown query kind ${JSON.stringify(exhaustive)}`, 'kind');
+    }
+  }
 }
 
 /**

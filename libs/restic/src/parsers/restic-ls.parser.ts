@@ -45,6 +45,12 @@ function parseNode(v: JsonObject): LsNode {
   };
 }
 
+/** One line of `ls --json`: the node it describes, or undefined (the snapshot line, text, a blank). */
+export function parseLsNodeLine(line: string): LsNode | undefined {
+  const v = tryJsonObject(line);
+  return v && kindOf(v) === 'node' ? parseNode(v) : undefined;
+}
+
 /** `ls --json <snapshot>`: the snapshot line, then one line per node. */
 export function parseLsOutput(stdout: readonly string[]): LsReport {
   const report: LsReport = { snapshot: undefined, nodes: [] };

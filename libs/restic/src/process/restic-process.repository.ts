@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
 import { processStopper, type ProcessStopper } from './process-stopper';
 import { ResticError } from '../restic.errors';
@@ -37,6 +38,12 @@ export interface ResticRunOptions {
   onSpawn?: (pid: number) => void;
   /** Lines kept in stdoutTail/stderrTail (default 50). */
   tailLines?: number;
+  /**
+   * Hands restic's stdout over as it is (bytes, no line splitting, no tail, no onLine): the
+   * consumer reads it and pauses it when its reader is slow, so restic blocks on a full pipe
+   * instead of anything being buffered (browse queries, docs/browse.md).
+   */
+  rawStdout?: (stdout: Readable) => void;
 }
 
 export interface ResticRunResult {
@@ -155,7 +162,8 @@ export class ResticProcessRepository {
     };
     const out = new LineSplitter(lineHandler('stdout', stdoutTail));
     const err = new LineSplitter(lineHandler('stderr', stderrTail));
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    if (opts.rawStdout && child.stdout) opts.rawStdout(child.stdout);
+    else child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     if (child.pid !== undefined && opts.onSpawn) {
       try {

@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+import type { DumpArchive, QueryKind } from '@rf/events';
+
+/** One browse query for an agent (docs/browse.md); the args of its kind. */
+export interface AgentQueryRequest {
+  readonly kind: QueryKind;
+  /** Absent: the host's default repository (config.update `repo_*`). */
+  readonly repositoryId?: string;
+  readonly snapshot?: string;
+  readonly path?: string;
+  readonly pattern?: string;
+  readonly host?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly archive?: DumpArchive;
+  /** The agent stops restic past this many bytes of answer. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Queries through an agent's socket. `open` answers with restic's stdout as a
+ * byte stream paced by credit: the agent sends only what the stream's reader
+ * has taken (plus one window), so a slow reader slows restic instead of filling
+ * memory. Destroying the stream cancels the query (restic gets SIGINT). The
+ * stream errors with an AppError (`not_found`, `too_large`, `agent_failed`,
+ * `unavailable`) when the agent reports a failure or goes away.
+ */
+export interface AgentQueries {
+  /** Online, said hello, and announced the `queries` capability. */
+  canQuery(hostId: string): boolean;
+  open(hostId: string, request: AgentQueryRequest): Readable;
+}
+
+export const AGENT_QUERIES = Symbol.for('restic-fleet.control-plane.AgentQueries');
