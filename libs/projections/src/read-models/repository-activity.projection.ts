@@ -211,6 +211,7 @@ export const repositoryActivityProjection = defineProjection<RepositoryActivityT
       case 'SchedulesApplied':
       case 'ScheduleFired':
       case 'SnapshotsReported':
+      case 'SnapshotDownloaded':
       case 'AgentUpdateRequested':
       case 'RepositoryRegistered':
       case 'RepositoryChanged':
