@@ -71,6 +71,7 @@ export {
   JobLostData,
   JobRejectedData,
   LogStreamLineData,
+  RepositorySchedulesChangedData,
   SchedulesChangedData,
   Snapshot,
   urlHasCredentials,

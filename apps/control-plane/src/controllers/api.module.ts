@@ -19,6 +19,7 @@ import { JobsQueriesController } from './jobs-queries.controller';
 import { NotificationChannelsController } from './notification-channels.controller';
 import { RepositoriesCommandsController } from './repositories-commands.controller';
 import { RepositoriesQueriesController } from './repositories-queries.controller';
+import { RepositorySchedulesController } from './repository-schedules.controller';
 import { SnapshotBrowseController } from './snapshot-browse.controller';
 import { UsersController } from './users.controller';
 
@@ -45,6 +46,7 @@ import { UsersController } from './users.controller';
     AlertRulesController,
     NotificationChannelsController,
     RepositoriesCommandsController,
+    RepositorySchedulesController,
     AuditController,
     AgentDeliveryController,
     AgentUpdatesController,

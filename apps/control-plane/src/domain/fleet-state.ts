@@ -99,6 +99,8 @@ export class FleetState {
   readonly hosts = new Map<string, HostState>();
   readonly schedules = new Map<string, ScheduleListState>();
   readonly jobs = new Map<string, JobState>();
+  /** Jobs not yet terminal (queued, dispatched, running): what dispatch decides over, without scanning history. */
+  readonly openJobs = new Map<string, JobState>();
   /** The repository aggregates (docs/repositories.md), folded with the same `evolveRepositories` as the read models. */
   repositories: RepositoriesState = EMPTY_REPOSITORIES_STATE;
   /** Last revision of each `repository-{id}` stream; absent while only a host's RepositoryConfigured stands for it. */
@@ -310,17 +312,18 @@ export class FleetState {
     }
   }
 
-  /** Queued jobs of a host in request order. */
-  queuedJobs(hostId: string): JobState[] {
+  /** Queued jobs (of one host, or of all) in request order. */
+  queuedJobs(hostId?: string): JobState[] {
     const out: JobState[] = [];
-    for (const j of this.jobs.values()) if (j.hostId === hostId && j.status === 'queued') out.push(j);
+    for (const j of this.openJobs.values())
+      if (j.status === 'queued' && (hostId === undefined || j.hostId === hostId)) out.push(j);
     return out.sort((a, b) => (a.requestedPosition < b.requestedPosition ? -1 : 1));
   }
 
   /** Jobs an agent holds (dispatched or running), for the JobLost timer. */
   activeJobs(hostId?: string): JobState[] {
     const out: JobState[] = [];
-    for (const j of this.jobs.values()) {
+    for (const j of this.openJobs.values()) {
       if (
         (j.status === 'dispatched' || j.status === 'running') &&
         (hostId === undefined || j.hostId === hostId)
@@ -330,11 +333,16 @@ export class FleetState {
     return out;
   }
 
-  /** Puts a job that is now terminal at the end of its retention queue (or takes it out of both). */
+  /**
+   * Puts a job that is now terminal at the end of its retention queue (or takes it out of both),
+   * and keeps `openJobs` in step with its status.
+   */
   private requeue(jobId: string): void {
     this.finishedQueue.delete(jobId);
     this.lostQueue.delete(jobId);
     const job = this.jobs.get(jobId);
+    if (job && !isTerminal(job.status)) this.openJobs.set(jobId, job);
+    else this.openJobs.delete(jobId);
     if (!job || !isTerminal(job.status)) return;
     (job.status === 'lost' ? this.lostQueue : this.finishedQueue).set(jobId, job.updatedAt);
   }

@@ -2,38 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { legacyRepositoryId, type RecordedEvent } from '@rf/events';
 import { FleetState } from './fleet-state';
+import { eventRecorder } from './recorded-events.test-harness';
 import { fleetStateSnapshotCodec } from '../services/fleet-state.snapshot';
 
-let position = 0n;
-const revisions = new Map<string, number>();
-
-/** A recorded event as the store would deliver it (next global position, next stream revision). */
-function recorded(
-  streamId: string,
-  type: string,
-  data: Record<string, unknown>,
-  receivedAt = '2026-01-01T00:00:00.000Z',
-): RecordedEvent {
-  position += 1n;
-  const revision = (revisions.get(streamId) ?? -1) + 1;
-  revisions.set(streamId, revision);
-  return {
-    id: `00000000-0000-4000-8000-${position.toString().padStart(12, '0')}`,
-    type,
-    streamId,
-    revision,
-    position: { commit: position, prepare: position },
-    data,
-    metadata: {
-      actor: { kind: 'user', id: 'u1' },
-      correlation_id: 'c1',
-      causation_id: 'c1',
-      received_at: receivedAt,
-      schema_version: type === 'JobFinished' ? 2 : 1,
-    },
-    created: new Date('2026-01-01T00:00:00.000Z'),
-  };
-}
+const recorded = eventRecorder();
 
 const at = '2026-01-01T00:00:00.000Z';
 
@@ -330,6 +302,23 @@ describe('FleetState', () => {
       }
       out.push(
         recorded('job-s-29', 'JobCancelRequested', { job_id: 's-29', requested_at: when(30) }, when(30)),
+        recorded(
+          'repository-r1',
+          'RepositoryRegistered',
+          { repository_id: 'r1', name: 'shared', url: 'local:/shared' },
+          when(30),
+        ),
+        recorded('repository-r1', 'RepositoryAttached', { repository_id: 'r1', host_id: 's1' }, when(30)),
+        recorded(
+          'repository-r1',
+          'RepositorySchedulesChanged',
+          {
+            repository_id: 'r1',
+            version: 1,
+            schedules: [{ id: 'p', kind: 'prune', cron: '0 3 * * 0', enabled: true }],
+          },
+          when(30),
+        ),
       );
       return out;
     };
@@ -349,11 +338,17 @@ describe('FleetState', () => {
         assert.deepEqual(codec.encode(restored), codec.encode(replayed), `cut at ${cut}`);
         assert.deepEqual([...restored.jobs.keys()], [...replayed.jobs.keys()]);
         assert.deepEqual(restored.jobs.get('s-29'), replayed.jobs.get('s-29'));
+        assert.deepEqual([...restored.openJobs.keys()], [...replayed.openJobs.keys()]);
+        assert.deepEqual(restored.repositories, replayed.repositories);
       }
       const final = new FleetState();
       for (const e of events) final.apply(e);
       assert.ok(final.retired.get('succeeded')! > 0, 'the history lets jobs go');
       assert.equal(final.jobs.get('s-25')?.status, 'lost');
+      assert.deepEqual([...final.openJobs.keys()], ['s-29'], 'only jobs not yet terminal are open');
+      assert.deepEqual(final.repositories.repositories.get('r1')?.host_ids, ['s1']);
+      assert.equal(final.repositories.repositories.get('r1')?.schedules?.version, 1);
+      assert.equal(final.repositoryRevisions.get('r1'), 2);
     });
 
     it('refuses a body that is not a fleet state, naming what is wrong', () => {

@@ -1,5 +1,4 @@
 import {
-  isTerminal,
   jobArgsForSchedule,
   legacyRepositoryId,
   repositoriesOfHost,
@@ -27,8 +26,7 @@ export function requireRepository(state: FleetState, id: string, field = 'id'): 
 /** Jobs not yet finished that work on the repository, as source or as a copy's destination. */
 export function unfinishedJobsOnRepository(state: FleetState, repositoryId: string): JobState[] {
   const out: JobState[] = [];
-  for (const job of state.jobs.values()) {
-    if (isTerminal(job.status)) continue;
+  for (const job of state.openJobs.values()) {
     if (job.repositoryId === repositoryId || copyDestinationOf(job.kind, job.args) === repositoryId)
       out.push(job);
   }
@@ -173,26 +171,38 @@ export function chooseHostForRepository(
   repositoryId: string,
   options: HostChoiceOptions,
 ): string | null {
-  const repo = state.repositories.repositories.get(repositoryId);
-  if (!repo) return null;
-  const other =
-    options.alsoAttachedTo !== undefined
-      ? state.repositories.repositories.get(options.alsoAttachedTo)
-      : undefined;
-  if (options.alsoAttachedTo !== undefined && !other) return null;
   const load = new Map<string, number>();
-  for (const job of state.jobs.values())
-    if (!isTerminal(job.status)) load.set(job.hostId, (load.get(job.hostId) ?? 0) + 1);
+  for (const job of state.openJobs.values()) load.set(job.hostId, (load.get(job.hostId) ?? 0) + 1);
   let best: { hostId: string; load: number } | null = null;
-  for (const hostId of repo.host_ids) {
-    const host = state.hosts.get(hostId);
-    if (!host || host.revision < 0 || host.revoked || !options.isOnline(hostId)) continue;
-    if (!agentReaches(state, host, repo.id)) continue;
-    if (other && (!other.host_ids.includes(hostId) || !agentReaches(state, host, other.id))) continue;
+  for (const hostId of hostsThatCanRun(state, repositoryId, options.alsoAttachedTo)) {
+    if (!options.isOnline(hostId)) continue;
     const l = load.get(hostId) ?? 0;
     if (!best || l < best.load) best = { hostId, load: l };
   }
   return best?.hostId ?? null;
+}
+
+/**
+ * The hosts that can run a job of the repository, online or not: attached,
+ * enrolled, not revoked, with an agent that reaches it (and, for a copy, the
+ * destination `alsoAttachedTo` as well), in attach order.
+ */
+export function hostsThatCanRun(state: FleetState, repositoryId: string, alsoAttachedTo?: string): string[] {
+  const repo = state.repositories.repositories.get(repositoryId);
+  const other =
+    alsoAttachedTo !== undefined ? state.repositories.repositories.get(alsoAttachedTo) : undefined;
+  if (!repo || (alsoAttachedTo !== undefined && !other)) return [];
+  return repo.host_ids.filter((hostId) => {
+    const host = state.hosts.get(hostId);
+    if (!host || host.revision < 0 || host.revoked) return false;
+    if (!agentReaches(state, host, repo.id)) return false;
+    return !other || (other.host_ids.includes(hostId) && agentReaches(state, host, other.id));
+  });
+}
+
+/** The repository a job works on: the one it names, else the host's own (a job from before repositories). */
+export function jobRepositoryId(job: Pick<JobState, 'hostId' | 'repositoryId'>): string {
+  return job.repositoryId ?? legacyRepositoryId(job.hostId);
 }
 
 /**

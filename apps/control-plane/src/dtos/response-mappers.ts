@@ -138,9 +138,11 @@ export interface JobResponse {
   log_line_count: number;
   last_seq: number | null;
   dropped_lines: number;
+  /** Why a queued job is not dispatched yet ("waiting for prune on repository …"); null otherwise. */
+  wait_reason: string | null;
 }
 
-export function mapJobResponse(view: JobView): JobResponse {
+export function mapJobResponse(view: JobView, waitReason: string | null = null): JobResponse {
   const p = view.progress;
   return {
     id: view.id,
@@ -176,6 +178,7 @@ export function mapJobResponse(view: JobView): JobResponse {
     log_line_count: view.logLineCount,
     last_seq: view.lastSeq,
     dropped_lines: view.droppedLines,
+    wait_reason: view.status === 'queued' ? waitReason : null,
   };
 }
 

@@ -10,6 +10,7 @@ import { AgentMessagesService } from '../ingest/agent-messages.service';
 import { FleetEventWriter } from '../services/fleet-event.writer';
 import { FleetStateService } from '../services/fleet-state.service';
 import { JobCommandsService } from '../services/jobs.service';
+import { JobDispatchService } from '../services/job-dispatch.service';
 import { RepositoryCommandsService } from '../services/repository.service';
 import { ScheduleCommandsService } from '../services/schedules.service';
 import { AppConfig } from '../core/app-config';
@@ -43,6 +44,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: AgentSessions,
     private readonly messages: AgentMessagesService,
     private readonly jobs: JobCommandsService,
+    private readonly dispatcher: JobDispatchService,
     private readonly schedules: ScheduleCommandsService,
     private readonly repository: RepositoryCommandsService,
     private readonly writer: FleetEventWriter,
@@ -170,7 +172,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     this.updates.offerOnHello(hostId, message.payload.agent_version);
     void this.jobs
       .resendUnaccepted(hostId)
-      .then(() => this.jobs.dispatchQueued(hostId))
+      .then(() => this.dispatcher.kick())
       .catch((err: unknown) => this.logger.error({ err, host_id: hostId }, 'dispatch after hello failed'));
   }
 

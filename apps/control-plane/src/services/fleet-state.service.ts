@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { EVENT_STORE, isEventStoreError, isLogConsumerError, type EventStore } from '@rf/event-store';
-import { hostStream, type Position } from '@rf/events';
+import { hostStream, type Position, type RecordedEvent } from '@rf/events';
 import { SnapshottedState } from '@rf/projections';
 import { AppConfig } from '../core/app-config';
 import { FLEET_STATE_PREFIXES, FleetState } from '../domain/fleet-state';
@@ -19,6 +19,7 @@ const CATCH_UP_TIMEOUT_MS = 120_000;
 export class FleetStateService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(FleetStateService.name);
   private readonly followed: SnapshottedState<FleetState>;
+  private readonly listeners = new Set<(events: readonly RecordedEvent[]) => void>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -36,11 +37,31 @@ export class FleetStateService implements OnModuleInit, OnModuleDestroy {
         info: (message) => this.logger.log(message),
         warn: (err, message) => this.logger.warn({ err }, message),
       },
+      afterBatch: (batch) => this.notify(batch.events),
     });
   }
 
   get state(): FleetState {
     return this.followed.state;
+  }
+
+  /**
+   * Calls `listener` with the events of every batch the state applied (synchronously, inside the
+   * log consumer: keep it short, e.g. schedule work). Returns the unsubscribe function.
+   */
+  onApplied(listener: (events: readonly RecordedEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(events: readonly RecordedEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        this.logger.error({ err }, 'a fleet state listener failed');
+      }
+    }
   }
 
   onModuleInit(): Promise<void> {

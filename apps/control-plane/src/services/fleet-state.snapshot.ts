@@ -1,5 +1,6 @@
 import {
   isJobKind,
+  isTerminal,
   JOB_STATUSES,
   type JobArgs,
   type JobStatus,
@@ -76,6 +77,7 @@ function decodeFleetState(body: unknown, options: FleetStateOptions): FleetState
   for (const j of list(o['jobs'], 'jobs')) {
     const job = jobOf(record(j, 'job'));
     state.jobs.set(job.jobId, job);
+    if (!isTerminal(job.status)) state.openJobs.set(job.jobId, job);
   }
   for (const [key, queue] of [
     ['finished', state.finishedQueue],

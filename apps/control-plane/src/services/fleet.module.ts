@@ -7,6 +7,9 @@ import { FleetStateService } from './fleet-state.service';
 import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
+import { JobDispatchService } from './job-dispatch.service';
+import { RepositorySchedulerService } from './repository-scheduler.service';
+import { RepositorySchedulesService } from './repository-schedules.service';
 import { RepositoryCommandsService } from './repository.service';
 import { RepositoryJobsService } from './repository-jobs.service';
 import { ScheduleCommandsService } from './schedules.service';
@@ -15,6 +18,9 @@ const services = [
   FleetStateService,
   FleetEventWriter,
   JobCommandsService,
+  JobDispatchService,
+  RepositorySchedulesService,
+  RepositorySchedulerService,
   ScheduleCommandsService,
   RepositoryCommandsService,
   RepositoryJobsService,

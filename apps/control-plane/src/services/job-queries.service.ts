@@ -5,6 +5,7 @@ import type { JobLogsQueryDto, ListJobsQueryDto } from '../dtos/job.dtos';
 import { mapJobResponse, mapLogLine, type JobResponse } from '../dtos/response-mappers';
 import type { ReadModels } from '../repositories/read-models.port';
 import { ReadModelsReader } from '../repositories/read-models.reader';
+import { JobDispatchService } from './job-dispatch.service';
 
 function intParam(raw: string | undefined, field: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -15,12 +16,13 @@ function intParam(raw: string | undefined, field: string, min: number, max: numb
   return v;
 }
 
-/** Jobs and their persisted log lines, from the read models. */
+/** Jobs and their persisted log lines, from the read models; a queued job's wait reason from dispatch. */
 @Injectable()
 export class JobQueriesService {
   constructor(
     private readonly reader: ReadModelsReader,
     private readonly config: AppConfig,
+    private readonly dispatcher: JobDispatchService,
   ) {}
 
   async list(q: ListJobsQueryDto): Promise<{ jobs: JobResponse[] }> {
@@ -33,12 +35,12 @@ export class JobQueriesService {
       ...(q.kind ? { kind: q.kind } : {}),
       ...(limit !== undefined ? { limit } : {}),
     });
-    return { jobs: jobs.map(mapJobResponse) };
+    return { jobs: jobs.map((j) => mapJobResponse(j, this.dispatcher.waitReason(j.id))) };
   }
 
   async get(id: string): Promise<JobResponse> {
     const models = await this.reader.fresh();
-    return mapJobResponse(requireJobView(models, id));
+    return mapJobResponse(requireJobView(models, id), this.dispatcher.waitReason(id));
   }
 
   /** Persisted log lines after `after_seq`; says plainly when retention removed the log. */

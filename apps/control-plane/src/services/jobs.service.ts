@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isEventStoreError } from '@rf/event-store';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   isTerminal,
   jobStream,
   makeEnvelope,
   validateJobArgs,
-  type Envelope,
   type JobKind,
   type JobStatus,
 } from '@rf/events';
 import { AppError } from '../core/app-error';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { invalidInput } from '../core/invalid-input';
-import type { JobState } from '../domain/fleet-state';
 import { FleetStateService } from './fleet-state.service';
 import { FleetEventWriter } from './fleet-event.writer';
-import { systemContext, type CommandContext } from '../core/command-context';
+import { commandRun, JobDispatchService } from './job-dispatch.service';
+import { type CommandContext } from '../core/command-context';
 import { requireHost } from '../domain/require-host';
 import { resolveJobRepository } from '../domain/repository.rules';
 import { KeyedMutex } from '../core/keyed-mutex';
@@ -31,20 +29,20 @@ export interface RequestJobOptions {
 }
 
 /**
- * Operator and schedule orders for jobs: request → dispatch when the agent is
- * online (queued until it connects, in request order) → cancel. Decisions per
- * host run one at a time (KeyedMutex) on a FleetState that has applied our
+ * Operator and schedule orders for jobs: request → dispatch (JobDispatchService,
+ * by host presence and repository locks across the fleet) → cancel. Decisions
+ * per host run one at a time (KeyedMutex) on a FleetState that has applied our
  * own earlier appends; the appends that must not race carry expectedRevision.
  */
 @Injectable()
 export class JobCommandsService {
-  private readonly logger = new Logger(JobCommandsService.name);
   private readonly hostLocks = new KeyedMutex();
 
   constructor(
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly dispatcher: JobDispatchService,
   ) {}
 
   async requestJob(
@@ -85,44 +83,8 @@ export class JobCommandsService {
       ctx,
       { expectedRevision: 'no_stream', ...(options.eventId ? { ids: [options.eventId] } : {}) },
     );
-    void this.dispatchQueued(hostId).catch((err: unknown) =>
-      this.logger.error({ err, host_id: hostId }, 'dispatch failed'),
-    );
+    this.dispatcher.kick();
     return jobId;
-  }
-
-  /**
-   * Sends `command.run` for every queued job of an online host, in request
-   * order. JobDispatched is appended first: a send lost with the socket is
-   * repeated on the next hello (`resendUnaccepted`); the agent dedupes by job id.
-   */
-  dispatchQueued(hostId: string): Promise<number> {
-    return this.hostLocks.run(hostId, async () => {
-      let sent = 0;
-      for (const job of this.fleet.state.queuedJobs(hostId)) {
-        const session = this.sessions.get(hostId);
-        if (!session) break;
-        if (job.cancelRequested) continue;
-        try {
-          await this.writer.append(
-            jobStream(job.jobId),
-            [
-              {
-                type: 'JobDispatched',
-                data: { job_id: job.jobId, host_id: hostId, dispatched_at: new Date().toISOString() },
-              },
-            ],
-            { ...systemContext(job.correlationId), causationId: job.jobId },
-            { expectedRevision: job.revision },
-          );
-        } catch (err) {
-          if (isEventStoreError(err, 'WrongExpectedVersion')) continue;
-          throw err;
-        }
-        if (session.send(this.commandRun(job))) sent++;
-      }
-      return sent;
-    });
   }
 
   /** After a reconnect: repeat `command.run` for jobs dispatched but never accepted, and pending cancels. */
@@ -132,7 +94,7 @@ export class JobCommandsService {
       if (!session) return;
       for (const job of this.fleet.state.activeJobs(hostId)) {
         if (job.status === 'dispatched' && !job.accepted && !job.cancelRequested)
-          session.send(this.commandRun(job));
+          session.send(commandRun(job, this.fleet.state));
         if (job.cancelRequested) session.send(makeEnvelope('command.cancel', { job_id: job.jobId }));
       }
     });
@@ -178,16 +140,6 @@ export class JobCommandsService {
       }
       this.sessions.send(current.hostId, makeEnvelope('command.cancel', { job_id: jobId }));
       return current.status;
-    });
-  }
-
-  private commandRun(job: JobState): Envelope<'command.run'> {
-    return makeEnvelope('command.run', {
-      job_id: job.jobId,
-      kind: job.kind,
-      args: job.args,
-      ...(job.scheduleId !== null ? { schedule_id: job.scheduleId } : {}),
-      ...(job.repositoryId !== null ? { repository_id: job.repositoryId } : {}),
     });
   }
 }

@@ -339,6 +339,8 @@ class LiveLog {
       pill.setAttribute('aria-label', `Job status: ${s.status}`);
     }
     const terminal = this.boot.terminal_statuses.includes(s.status);
+    // The wait reason is a snapshot of the queue at page load; once the job leaves the queue it is stale.
+    if (s.status !== 'queued') byId('wait-reason')?.remove();
     const cancelNote = byId('cancel-note');
     if (cancelNote) cancelNote.hidden = !(s.cancel_requested && !terminal);
     if (terminal) byId('cancel-form')?.remove();

@@ -4,6 +4,7 @@ import type { JobLogLineView, JobView } from '@rf/projections';
 import { AppError } from '../../core/app-error';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AppConfig } from '../../core/app-config';
+import { JobDispatchService } from '../../services/job-dispatch.service';
 import * as format from '../ui-format';
 
 /** Lines rendered into the page itself; the script fetches any beyond this from `/api/jobs/{id}/logs`. */
@@ -45,6 +46,8 @@ export interface JobPageModel {
   readonly job: JobView;
   readonly hostName: string;
   readonly active: boolean;
+  /** Why a queued job is not dispatched yet (repository locks, host offline); null otherwise. */
+  readonly waitReason: string | null;
   readonly canCancel: boolean;
   readonly percent: number | null;
   readonly progressText: ProgressText;
@@ -184,6 +187,7 @@ export class JobPagePresenter {
   constructor(
     private readonly reader: ReadModelsReader,
     private readonly config: AppConfig,
+    private readonly dispatcher: JobDispatchService,
   ) {}
 
   async model(jobId: string, canOperate: boolean): Promise<JobPageModel> {
@@ -202,6 +206,7 @@ export class JobPagePresenter {
       job,
       hostName: host?.hostname ?? job.hostId ?? 'unknown host',
       active,
+      waitReason: job.status === 'queued' ? this.dispatcher.waitReason(job.id) : null,
       canCancel: canOperate && active && job.cancelRequestedAt === null,
       percent: card.percent,
       progressText: card.text,
