@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, signIn } from '../support/browser';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess, repoRoot } from '../support/control-plane.process';
 import { RestClient } from '../support/rest-client';
 import type { ScriptedAgent } from '../support/scripted-agent';
@@ -28,25 +29,11 @@ describe('job page /jobs/{id} (e2e, browser)', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     cp = await ControlPlaneProcess.start();
     admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     context.setDefaultTimeout(WAIT_MS);
     page = await context.newPage();
-    await page.goto(`${cp.url}/login`);
-    await page.fill('#username', ADMIN_USER);
-    await page.fill('#password', ADMIN_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${cp.url}/`);
+    await signIn(page, cp.url);
   });
 
   after(async () => {

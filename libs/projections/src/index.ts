@@ -13,6 +13,7 @@ export { type ProjectionLag, ProjectionRunner } from './engine/projection.runner
 export { type RebuildProgress, rebuildReadModels } from './engine/read-models.rebuilder';
 export { dumpReadModels } from './engine/dump-read-models';
 export { ALL_PROJECTIONS } from './read-models/all.projections';
+export { REPOSITORY_MAINTENANCE_KINDS } from './read-models/repository-activity.projection';
 export { HostsQuery, type HostView } from './queries/hosts.query';
 export { JobsQuery, type JobView } from './queries/jobs.query';
 export { type JobLogLineView, JobLogQuery } from './queries/job-log.query';
@@ -24,6 +25,11 @@ export {
   type RepositoryHostView,
   type RepositoryView,
 } from './queries/repositories.query';
+export {
+  RepositoryActivityQuery,
+  type RepositoryJobView,
+  type RepositorySizePoint,
+} from './queries/repository-activity.query';
 export { type AlertFilter, type AlertRecord, type AlertState, AlertsQuery } from './queries/alerts.query';
 export {
   type NotificationChannelRecord,

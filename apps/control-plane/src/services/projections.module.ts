@@ -12,6 +12,7 @@ import {
   NotificationsQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  RepositoryActivityQuery,
   SchedulesQuery,
   SnapshotsQuery,
 } from '@rf/projections';
@@ -35,6 +36,7 @@ const QUERIES: QueryClass[] = [
   SchedulesQuery,
   RepoStatsQuery,
   RepositoriesQuery,
+  RepositoryActivityQuery,
   AlertsQuery,
   NotificationsQuery,
   DashboardQuery,

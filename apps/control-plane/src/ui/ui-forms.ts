@@ -1,4 +1,6 @@
-import type { JobKind } from '@rf/events';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { type JobKind, urlHasCredentials } from '@rf/events';
 
 /**
  * Turns urlencoded form bodies into the command services' inputs, and their
@@ -12,6 +14,9 @@ export const text = (body: FormBody, name: string): string => {
   const v = body[name];
   return typeof v === 'string' ? v.trim() : '';
 };
+
+/** A typed repository URL as a refused form shows it again: never one with a password in it (those are refused). */
+export const urlForDraft = (url: string): string => (urlHasCredentials(url) ? '' : url);
 
 /** One item per line (paths, patterns). */
 export const lines = (value: string): string[] =>
@@ -119,6 +124,8 @@ export function schedulesFromForm(body: FormBody): { schedules: Record<string, u
     if (text(row, 'new') === '1' && id === '' && cron === '') return;
     const kind = text(row, 'kind');
     const s: Record<string, unknown> = { id, kind, cron, enabled: checked(row, 'enabled') };
+    const repositoryId = text(row, 'repository_id');
+    if (repositoryId) s['repository_id'] = repositoryId;
     const paths = lines(text(row, 'paths'));
     if (paths.length) s['paths'] = paths;
     const excludes = lines(text(row, 'excludes'));
@@ -188,6 +195,20 @@ export function scheduleFieldOf(
   const rest = (m[2] ?? '').split('.');
   const name = rest[0] === 'retention' && rest[1] ? rest[1] : rest[0] || 'id';
   return { row, field: name };
+}
+
+/**
+ * Per-field messages from the REST route's own DTO (class-validator), so a
+ * form and the API refuse the same input with the same words. Empty when valid.
+ */
+export function dtoFieldErrors(
+  dto: new () => object,
+  value: Record<string, unknown>,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of validateSync(plainToInstance(dto, value), { whitelist: true }))
+    out[issue.property] = Object.values(issue.constraints ?? {});
+  return out;
 }
 
 /** A checkbox group or multi-select: one value arrives as a string, several as an array. */

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../core/app-error';
+import { RepositoryDefinitionDto } from '../dtos/repository.dtos';
 import {
   channelFromForm,
+  dtoFieldErrors,
   fieldErrors,
   jobArgsFromForm,
   jobFieldName,
   ruleSettingFromForm,
   scheduleFieldOf,
   schedulesFromForm,
+  urlForDraft,
 } from './ui-forms';
 import { fieldMessage } from './ui-format';
 import { jsonForScript, safeNext } from './ui-html';
@@ -113,6 +116,30 @@ describe('ui-forms', () => {
     });
     assert.deepEqual(scheduleFieldOf('schedules.0.cron', rowOf), { row: 1, field: 'cron' });
     assert.deepEqual(scheduleFieldOf('schedules', rowOf), { row: null, field: 'schedules' });
+  });
+
+  it('keeps the repository a schedule row picks, and leaves it out when none is picked', () => {
+    const { schedules } = schedulesFromForm({
+      s: [
+        { id: 'a', kind: 'backup', cron: '0 2 * * *', repository_id: ' r-offsite ' },
+        { id: 'b', kind: 'check', cron: '0 3 * * *', repository_id: '' },
+      ],
+    });
+    assert.equal(schedules[0]?.['repository_id'], 'r-offsite');
+    assert.equal('repository_id' in (schedules[1] ?? {}), false);
+  });
+
+  it('never shows a refused URL with a password in it again', () => {
+    assert.equal(urlForDraft('rest:https://user:s3cret@backup.example:8000/x'), '');
+    assert.equal(urlForDraft('sftp:backup@nas:/srv/restic'), 'sftp:backup@nas:/srv/restic');
+  });
+
+  it('checks a form against the REST route’s DTO, naming each bad field', () => {
+    assert.deepEqual(dtoFieldErrors(RepositoryDefinitionDto, { name: 'offsite', url: '/srv/restic' }), {});
+    const errors = dtoFieldErrors(RepositoryDefinitionDto, { name: '', url: 'x'.repeat(2049) });
+    assert.deepEqual(Object.keys(errors).sort(), ['name', 'url']);
+    assert.match(errors['name']?.join(' ') ?? '', /name should not be empty/);
+    assert.match(errors['url']?.join(' ') ?? '', /url must be shorter than or equal to 2048 characters/);
   });
 
   it('turns coded errors into messages per form field', () => {

@@ -10,7 +10,7 @@ import { READ_MODELS, type ReadModels } from '../repositories/read-models.port';
 
 export interface PageOptions {
   readonly title: string;
-  /** Which main navigation entry is current: `dashboard`, `jobs`, `audit`, `settings`. */
+  /** Which main navigation entry is current: `dashboard`, `repositories`, `jobs`, `audit`, `settings`. */
   readonly active?: string;
   /** Loads uPlot and the chart script. */
   readonly charts?: boolean;
@@ -35,6 +35,7 @@ interface NavItem {
 
 const NAV: readonly NavItem[] = [
   { key: 'dashboard', href: '/', label: 'Dashboard', min: 'viewer' },
+  { key: 'repositories', href: '/repositories', label: 'Repositories', min: 'viewer' },
   { key: 'jobs', href: '/jobs', label: 'Jobs', min: 'viewer' },
   { key: 'alerts', href: '/alerts', label: 'Alerts', min: 'viewer' },
   { key: 'audit', href: '/audit', label: 'Audit', min: 'operator' },

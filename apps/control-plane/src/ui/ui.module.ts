@@ -12,6 +12,8 @@ import { HostPageController } from './controllers/host-page.controller';
 import { JobPageController } from './controllers/job-page.controller';
 import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
+import { RepositoriesPageController } from './controllers/repositories-page.controller';
+import { RepositoryFormsController } from './controllers/repository-forms.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { SnapshotBrowsePageController } from './controllers/snapshot-browse-page.controller';
 import { SnapshotComparePageController } from './controllers/snapshot-compare-page.controller';
@@ -21,6 +23,7 @@ import { AlertsPresenter } from './presenters/alerts.presenter';
 import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
 import { JobPagePresenter } from './presenters/job-page.presenter';
+import { RepositoriesPresenter } from './presenters/repositories.presenter';
 import { UiExceptionFilter } from './ui-exception.filter';
 import { UiRenderer } from './ui-renderer.service';
 
@@ -39,6 +42,8 @@ import { UiRenderer } from './ui-renderer.service';
     LoginPageController,
     DashboardPageController,
     HostPageController,
+    RepositoriesPageController,
+    RepositoryFormsController,
     JobsListPageController,
     AuditPageController,
     AlertsPageController,
@@ -54,6 +59,7 @@ import { UiRenderer } from './ui-renderer.service';
     DashboardPresenter,
     HostPagePresenter,
     JobPagePresenter,
+    RepositoriesPresenter,
   ],
 })
 export class UiModule {}

@@ -6,6 +6,7 @@ import { jobsProjection } from './jobs.projection';
 import { notificationsProjection } from './notifications.projection';
 import { repoStatsProjection } from './repo-stats.projection';
 import { repositoriesProjection } from './repositories.projection';
+import { repositoryActivityProjection } from './repository-activity.projection';
 import { schedulesProjection } from './schedules.projection';
 import { snapshotsProjection } from './snapshots.projection';
 
@@ -20,4 +21,5 @@ export const ALL_PROJECTIONS: readonly ProjectionDefinition[] = [
   alertsProjection,
   notificationsProjection,
   auditTrailProjection,
+  repositoryActivityProjection,
 ];

@@ -22,12 +22,13 @@ import {
   schedulesFromForm,
   text,
   type FormBody,
+  urlForDraft,
 } from '../ui-forms';
 import { jsonForScript } from '../ui-html';
+import { goTo, isHtmx } from '../ui-responses';
 import { UiExceptionFilter } from '../ui-exception.filter';
 import { UiRenderer } from '../ui-renderer.service';
 
-const isHtmx = (req: Request): boolean => req.headers['hx-request'] === 'true';
 const HTML = 'text/html; charset=utf-8';
 
 /** The host page and its forms: repository, schedules, and "run a job now". */
@@ -77,7 +78,7 @@ export class HostPageController {
       {
         page,
         fmt,
-        sizeJson: jsonForScript(page.sizeHistory),
+        sizeJson: jsonForScript(page.repositories.sizeChart?.series ?? { x: [], y: [] }),
         repoErrors: {},
         repoSaved: false,
         scheduleErrors: {},
@@ -168,7 +169,7 @@ export class HostPageController {
         repoErrors: errors,
         repoSaved: saved,
         // A failed save keeps what was typed, except secrets.
-        draft: saved ? null : { url: input.url, username: input.username ?? '' },
+        draft: saved ? null : { url: urlForDraft(input.url), username: input.username ?? '' },
       }),
     );
   }
@@ -227,15 +228,16 @@ export class HostPageController {
       errors = { kind: [`kind must be one of ${JOB_KINDS.join(', ')}`] };
     } else {
       try {
+        const repositoryId = text(body, 'repository_id');
         const jobId = await this.jobs.requestJob(
           id,
           kind as JobKind,
           jobArgsFromForm(kind as JobKind, body),
           ctx,
+          repositoryId ? { repositoryId } : {},
         );
         const target = `/jobs/${encodeURIComponent(jobId)}`;
-        if (isHtmx(req)) res.setHeader('HX-Redirect', target).status(200).end();
-        else res.redirect(303, target);
+        goTo(req, res, target);
         return;
       } catch (err) {
         if (!isCodedError(err)) throw err;
@@ -256,6 +258,7 @@ export class HostPageController {
         const asSchedule: Record<string, unknown> = {
           id: text(r, 'id'),
           kind: text(r, 'kind'),
+          repository_id: text(r, 'repository_id'),
           cron: text(r, 'cron'),
           enabled: Array.isArray(enabled) ? enabled.includes('on') : enabled === 'on',
           paths: text(r, 'paths').split(/\r?\n/),

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashboardQuery, type DailyOutcomes } from '@rf/projections';
+import { DashboardQuery, RepositoryActivityQuery, type DailyOutcomes } from '@rf/projections';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
@@ -16,9 +16,8 @@ export interface FleetHostRow {
   readonly lastBackupAt: string | null;
   readonly freshness: Freshness;
   readonly lastJob: { readonly id: string; readonly kind: string | null; readonly status: string } | null;
-  readonly repoSizeBytes: number | null;
-  /** The configured repository (without credentials); null when none is configured. */
-  readonly repositoryUrl: string | null;
+  /** Every repository the host is attached to, its own one first; size null until one is reported. */
+  readonly repositories: readonly FleetHostRepository[];
   readonly nextRun: { readonly at: string; readonly kind: string } | null;
   readonly agentVersion: string | null;
   /** Runs an agent older than the one this control plane serves. */
@@ -27,6 +26,14 @@ export interface FleetHostRow {
 
 /** Hosts with a row on one dashboard page. */
 export const DASHBOARD_PAGE_SIZE = 100;
+
+export interface FleetHostRepository {
+  readonly id: string;
+  readonly name: string;
+  /** Without credentials. */
+  readonly url: string;
+  readonly sizeBytes: number | null;
+}
 
 export interface FleetOverview {
   readonly now: Date;
@@ -61,6 +68,7 @@ export class DashboardPresenter {
     private readonly dashboard: DashboardQuery,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly delivery: AgentDeliveryService,
+    private readonly activity: RepositoryActivityQuery,
   ) {}
 
   /**
@@ -75,6 +83,17 @@ export class DashboardPresenter {
     const current = Math.min(Math.max(1, Math.floor(page)), pages);
     const first = (current - 1) * DASHBOARD_PAGE_SIZE;
     const shown = all.slice(first, first + DASHBOARD_PAGE_SIZE);
+    const sizes = this.activity.latestSizes();
+    const byHost = new Map<string, FleetHostRepository[]>();
+    for (const r of models.repositories.list())
+      for (const h of r.hosts) {
+        const entry = { id: r.id, name: r.name, url: r.url, sizeBytes: sizes.get(r.id)?.totalSize ?? null };
+        const list = byHost.get(h.id) ?? [];
+        // The host's own repository (set on its page) first, the others by name.
+        if (r.legacyHostId === h.id) list.unshift(entry);
+        else list.push(entry);
+        byHost.set(h.id, list);
+      }
     const hosts = shown.map((h): FleetHostRow => {
       const schedules = models.schedules.forHost(h.id).schedules;
       const last = models.jobs.list({ hostId: h.id, limit: 1 })[0];
@@ -91,8 +110,7 @@ export class DashboardPresenter {
         lastBackupAt: h.lastBackup?.at ?? null,
         freshness: backupFreshness(h.lastBackup?.at ?? null, schedules, now),
         lastJob: last ? { id: last.id, kind: last.kind, status: last.status } : null,
-        repoSizeBytes: h.repoSizeBytes,
-        repositoryUrl: h.repository?.url ?? null,
+        repositories: byHost.get(h.id) ?? [],
         nextRun: next ? { at: next.at.toISOString(), kind: next.kind } : null,
         agentVersion: h.agentVersion,
         agentOutdated: this.delivery.isOutdated(h.agentVersion),

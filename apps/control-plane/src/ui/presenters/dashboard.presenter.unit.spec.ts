@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DashboardQuery, HostView } from '@rf/projections';
+import type { DashboardQuery, HostView, RepositoryActivityQuery } from '@rf/projections';
 import type { AgentDispatch } from '../../core/agent-dispatch.port';
 import type { ReadModelsReader } from '../../repositories/read-models.reader';
 import type { AgentDeliveryService } from '../../services/agent-delivery.service';
@@ -29,6 +29,7 @@ function presenter(hostCount: number) {
     hosts: { list: () => hosts },
     schedules: { forHost: () => (perHostQueries.schedules++, { schedules: [] }) },
     jobs: { list: () => (perHostQueries.jobs++, []) },
+    repositories: { list: () => [] },
     alerts: { openCount: () => 0, list: () => [] },
   };
   const reader = { fresh: async () => models } as unknown as ReadModelsReader;
@@ -43,7 +44,8 @@ function presenter(hostCount: number) {
     isOutdated: (v: string | null) => v === '0.1.0',
     current: { version: '0.2.0' },
   } as unknown as AgentDeliveryService;
-  return { p: new DashboardPresenter(reader, dashboard, sessions, delivery), perHostQueries };
+  const activity = { latestSizes: () => new Map() } as unknown as RepositoryActivityQuery;
+  return { p: new DashboardPresenter(reader, dashboard, sessions, delivery, activity), perHostQueries };
 }
 
 describe('dashboard presenter with a large fleet', () => {

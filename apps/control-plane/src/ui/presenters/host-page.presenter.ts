@@ -14,6 +14,7 @@ import { ReadModelsReader } from '../../repositories/read-models.reader';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
+import { type HostRepositories, RepositoriesPresenter } from './repositories.presenter';
 import { alertItem, type AlertItem } from './alerts.presenter';
 
 export interface ScheduleEditorRow {
@@ -21,6 +22,8 @@ export interface ScheduleEditorRow {
   readonly isNew: boolean;
   readonly id: string;
   readonly kind: string;
+  /** The repository the schedule's jobs work on; empty for the host's only one. */
+  readonly repositoryId: string;
   readonly cron: string;
   readonly cronText: string | null;
   readonly nextRun: string | null;
@@ -48,13 +51,14 @@ export interface HostPage {
   readonly activeJob: JobView | null;
   readonly snapshots: SnapshotView[];
   readonly stats: RepoStatsView | null;
-  readonly sizeHistory: { x: number[]; y: number[] };
   /** Prefill for "Back up now": the first backup schedule's paths. */
   readonly backupDefaults: { paths: string; excludes: string; tags: string };
   readonly kinds: readonly string[];
   /** The agent version this control plane serves, and whether this host runs an older one. */
   readonly agent: { readonly served: string | null; readonly outdated: boolean };
   readonly hooks: HooksPolicy;
+  /** Every repository the host is attached to, and how many hold a recent snapshot of it (3-2-1). */
+  readonly repositories: HostRepositories;
   /** The host's open alerts (acknowledged ones too). */
   readonly alerts: AlertItem[];
 }
@@ -109,6 +113,7 @@ export function editorRow(raw: unknown, index: number, now: Date, isNew = false)
     isNew,
     id: str(s['id']),
     kind: str(s['kind']) || 'backup',
+    repositoryId: str(s['repository_id']),
     cron,
     cronText: cron ? cronText(cron) : null,
     nextRun: next ? next.toISOString() : null,
@@ -131,6 +136,7 @@ export class HostPagePresenter {
     private readonly repoStats: RepoStatsQuery,
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly delivery: AgentDeliveryService,
+    private readonly repositories: RepositoriesPresenter,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
@@ -140,10 +146,10 @@ export class HostPagePresenter {
     const jobs = models.jobs.list({ hostId, limit: 25 });
     const online = this.sessions.isOnline(hostId);
     const seen = this.sessions.lastSeen(hostId);
-    const history = this.repoStats.history(hostId, { limit: 500 });
     const firstBackup = schedules.schedules.find(
       (s) => !!s && typeof s === 'object' && (s as Record<string, unknown>)['kind'] === 'backup',
     ) as Record<string, unknown> | undefined;
+    const repositories = await this.repositories.ofHost(hostId, host.hostname, now);
     const rows = schedules.schedules.map((s, i) => editorRow(s, i, now));
     rows.push(editorRow({}, rows.length, now, true));
     return {
@@ -160,10 +166,6 @@ export class HostPagePresenter {
       activeJob: jobs.find((j) => !isTerminal(j.status)) ?? null,
       snapshots: models.snapshots.forHost(hostId),
       stats: this.repoStats.latest(hostId),
-      sizeHistory: {
-        x: history.filter((h) => h.totalSize !== null).map((h) => Date.parse(h.reportedAt) / 1000),
-        y: history.filter((h) => h.totalSize !== null).map((h) => h.totalSize ?? 0),
-      },
       backupDefaults: {
         paths: strList(firstBackup?.['paths'], '\n'),
         excludes: strList(firstBackup?.['excludes'], '\n'),
@@ -171,6 +173,7 @@ export class HostPagePresenter {
       },
       kinds: JOB_KINDS,
       hooks: hooksPolicy(host.hooksAllowed),
+      repositories,
       alerts: models.alerts.list({ state: 'open', hostId, limit: 50 }).map(alertItem),
       agent: {
         served: this.delivery.current?.version ?? null,

@@ -1,7 +1,8 @@
-// Draws the uPlot charts a page declares: <div data-chart="outcomes|repo-size" data-source="json-element-id">.
+// Draws the uPlot charts a page declares: <div data-chart="outcomes|repo-size|sparkline" data-source="json-element-id">.
 (function () {
   'use strict';
   var charts = [];
+  var SPARK_HEIGHT = 32;
 
   function css(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
@@ -31,7 +32,7 @@
               values: function (u, vals) {
                 return vals.map(valueFormat);
               },
-              size: 70,
+              size: 84,
             }
           : {},
       ),
@@ -142,14 +143,51 @@
     };
   }
 
+  // A repository's size in a table cell: no axes, no legend, the line only.
+  function sparkline(data, width) {
+    return {
+      width: width,
+      height: SPARK_HEIGHT,
+      legend: { show: false },
+      cursor: { show: false },
+      scales: {
+        x: { time: false },
+        y: {
+          range: function (u, min, max) {
+            var pad = (max - min) * 0.1 || max * 0.05 || 1;
+            return [Math.max(0, min - pad), max + pad];
+          },
+        },
+      },
+      axes: [{ show: false }, { show: false }],
+      series: [
+        {},
+        { stroke: css('--accent'), fill: css('--accent') + '22', width: 1.5, points: { show: false } },
+      ],
+    };
+  }
+
+  function heightOf(el) {
+    return el.getAttribute('data-chart') === 'sparkline' ? SPARK_HEIGHT : 220;
+  }
+
+  function widthOf(el) {
+    return el.getAttribute('data-chart') === 'sparkline'
+      ? Math.max(60, el.clientWidth)
+      : Math.max(280, el.clientWidth);
+  }
+
   function build(el) {
     var source = document.getElementById(el.getAttribute('data-source'));
     if (!source || typeof uPlot === 'undefined') return;
     var data = JSON.parse(source.textContent || '{}');
-    var width = Math.max(280, el.clientWidth);
+    var width = widthOf(el);
     var opts;
     var series;
-    if (el.getAttribute('data-chart') === 'outcomes') {
+    if (el.getAttribute('data-chart') === 'sparkline') {
+      opts = sparkline(data, width);
+      series = [data.x, data.y];
+    } else if (el.getAttribute('data-chart') === 'outcomes') {
       var built = outcomes(data, width);
       opts = built.opts;
       series = built.series;
@@ -228,7 +266,7 @@
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () {
       charts.forEach(function (c) {
-        c.plot.setSize({ width: Math.max(280, c.el.clientWidth), height: 220 });
+        c.plot.setSize({ width: widthOf(c.el), height: heightOf(c.el) });
       });
     }, 150);
   });
