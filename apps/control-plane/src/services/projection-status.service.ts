@@ -21,6 +21,8 @@ import { MetricsRegistry } from '../core/metrics.registry';
 
 /** How long boot waits for the read models to catch up before serving (stale reads are better than no boot). */
 const CATCH_UP_TIMEOUT_MS = 120_000;
+/** How long a clean stop waits for the read models to apply the last appends. */
+const SHUTDOWN_DRAIN_MS = 5_000;
 
 /**
  * Owns `readmodels.db` and the projection runner for the life of the app:
@@ -37,7 +39,7 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
   private readonly runner: ProjectionRunner;
 
   constructor(
-    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     config: AppConfig,
     @Optional() metrics?: MetricsRegistry,
   ) {
@@ -65,6 +67,15 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // A clean stop leaves the read models current: apply what the last moments appended (bounded).
+    try {
+      const head = await this.store.headPosition();
+      if (head) await this.runner.waitForPosition(head, SHUTDOWN_DRAIN_MS);
+    } catch (err) {
+      this.logger.warn(
+        `read models not caught up at shutdown: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
     await this.runner.stop();
     if (this.database.open) this.database.close();
   }
