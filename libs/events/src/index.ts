@@ -20,6 +20,7 @@ export {
 export {
   evolveJobStatus,
   isJobLifecycleEvent,
+  isSuccessful,
   isTerminal,
   JOB_STATUSES,
   JOB_TERMINAL_STATUSES,

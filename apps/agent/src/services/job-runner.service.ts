@@ -25,7 +25,7 @@ import {
   versionAtLeast,
   withoutLock,
 } from '@rf/restic';
-import { isJobKind, validateJobArgs, type JobKind } from '@rf/events';
+import { isJobKind, isSuccessful, validateJobArgs, type JobKind } from '@rf/events';
 import type { AgentLogger } from '../logger';
 import { HookProcessRepository } from '../repositories/hook-process.repository';
 import type { StoredSchedule } from '../repositories/schedule-state.repository';
@@ -543,7 +543,7 @@ export class JobRunnerService {
       if (job.kind === 'stats' && statsDoc) await this.reportRepoStats(job, restic, statsDoc, {});
       const changesSnapshots =
         job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune' || job.kind === 'copy';
-      if (changesSnapshots && (status === 'succeeded' || status === 'warning')) {
+      if (changesSnapshots && isSuccessful(status)) {
         await this.reportSnapshots(job, restic, job.repositoryId, job.repo);
         if (job.destination)
           await this.reportSnapshots(job, restic, job.destination.id, job.destination.repo);
@@ -960,7 +960,10 @@ export function toResticJob(kind: JobKind, a: Record<string, unknown>): ResticJo
 /** Restore's `--overwrite` and `--dry-run` arrived in restic 0.17; an older restic would fail on an unknown flag. */
 function restoreNeedsNewerRestic(args: Job['args'], version: ResticVersion | undefined): string | undefined {
   const a = args as Record<string, unknown>;
-  const wanted = [a.dry_run === true ? 'a dry run' : '', a.overwrite !== undefined ? 'an overwrite policy' : '']
+  const wanted = [
+    a.dry_run === true ? 'a dry run' : '',
+    a.overwrite !== undefined ? 'an overwrite policy' : '',
+  ]
     .filter(Boolean)
     .join(' and ');
   if (!wanted || versionAtLeast(version, 0, 17)) return undefined;

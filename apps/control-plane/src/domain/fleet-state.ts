@@ -1,4 +1,5 @@
 import {
+  isSuccessful,
   comparePositions,
   EMPTY_REPOSITORIES_STATE,
   evolveJobStatus,
@@ -241,7 +242,7 @@ export class FleetState {
       }
       case 'JobFinished': {
         const j = this.jobs.get(event.data.job_id);
-        const ok = event.data.status === 'succeeded' || event.data.status === 'warning';
+        const ok = isSuccessful(event.data.status);
         if (j && ok && j.repositoryId !== null && MAINTENANCE_KINDS.has(j.kind)) {
           const facts = this.facts(j.repositoryId);
           const finishedAt = Date.parse(event.data.finished_at) || at;

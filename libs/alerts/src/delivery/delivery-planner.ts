@@ -1,4 +1,5 @@
 import {
+  isSuccessful,
   type AlertRuleName,
   type AlertSeverity,
   type ChannelKind,
@@ -534,7 +535,7 @@ export class DeliveryPlanner {
       return;
     }
     if (!step.outcome) return;
-    const ok = step.status === 'succeeded' || step.status === 'warning';
+    const ok = isSuccessful(step.status);
     const why =
       e.type === 'JobFinished'
         ? firstLine(e.data.error)

@@ -29,6 +29,8 @@ const FINAL: ReadonlySet<string> = new Set(JOB_FINAL_STATUSES);
 /** True for a status a job ends in (accepts any string, e.g. a read-model column). */
 export const isTerminal = (status: string): status is JobTerminalStatus => TERMINAL.has(status);
 export const isFinalStatus = (v: unknown): v is JobFinalStatus => typeof v === 'string' && FINAL.has(v);
+/** True when the job did its work: `succeeded`, or `warning` (done, with something to look at). */
+export const isSuccessful = (status: string): boolean => status === 'succeeded' || status === 'warning';
 
 /** restic's exit code as a status, for a JobFinished without a valid one (3 = snapshot created with warnings). */
 export const statusFromExitCode = (exitCode: unknown): JobFinalStatus =>

@@ -1,4 +1,5 @@
 import {
+  isSuccessful,
   evolveJobStatus,
   isTerminal,
   type FleetEventOf,
@@ -175,7 +176,7 @@ function outcome(view: View, event: OutcomeEvent): void {
     // The agent's total already includes drop markers its outbox delivers after the outcome.
     dropped_reported: droppedReported,
     dropped_lines: Math.max(job.dropped_markers, droppedReported),
-    percent_done: step.status === 'succeeded' || step.status === 'warning' ? 1 : job.percent_done,
+    percent_done: isSuccessful(step.status) ? 1 : job.percent_done,
   });
 }
 
