@@ -113,7 +113,7 @@ describe('maintenance_overdue from a real repository schedule (e2e)', () => {
         const phase = Date.now() % 5_000;
         return phase >= 4_100 && phase < 4_700;
       },
-      10_000,
+      30_000,
       20,
     );
     await agent.waitForAcks([
