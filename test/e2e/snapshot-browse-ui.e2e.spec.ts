@@ -319,7 +319,7 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
     assert.equal(fs.existsSync(path.join(target, data.slice(1), 'photos')), false, 'only the folder');
   });
 
-  it('a viewer browses and searches but sees no download or restore action', async () => {
+  it('a viewer opens snapshots from the repository page, browses and searches, but sees no download or restore action', async () => {
     const viewer = await login(VIEWER.username, VIEWER.password);
     try {
       await viewer.goto(
@@ -337,6 +337,12 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
         `${cp.url}/ui/partials/repositories/${repo}/restore?snapshot=${first}`,
       );
       assert.equal(dialog.status(), 403);
+      // The repository page lists every host's snapshots of the repository; each opens in the browser.
+      await viewer.goto(`${cp.url}/repositories/${repo}`);
+      assert.equal(await viewer.locator('[data-testid=repository-snapshots] tbody tr').count(), 2);
+      await viewer.locator('[data-testid=repository-browse-snapshot]').first().click();
+      await viewer.waitForSelector('table.browse[role=grid]');
+      assert.match(viewer.url(), new RegExp(`/repositories/${repo}/snapshots/${second}/browse`));
       await viewer.fill('#browse-search', 'todo.txt');
       await viewer.press('#browse-search', 'Enter');
       await viewer.waitForSelector('[data-testid=search-open]');
