@@ -162,6 +162,21 @@
     note.hidden = text === '';
   });
 
+  // A preview shows what the choices at the time would restore; once they change, say it is out of date.
+  function markPreviewStale(ev) {
+    var el = ev.target;
+    if (!(el instanceof Element) || !el.closest('.restore-form')) return;
+    var preview = el.closest('.restore-form').querySelector('.restore-preview');
+    if (!preview || preview.hasAttribute('data-stale')) return;
+    preview.setAttribute('data-stale', '');
+    var note = document.createElement('p');
+    note.className = 'small stale-note';
+    note.textContent = 'The choices changed since this preview; preview again to see what they restore.';
+    preview.insertBefore(note, preview.firstChild);
+  }
+  document.addEventListener('input', markPreviewStale);
+  document.addEventListener('change', markPreviewStale);
+
   document.addEventListener('submit', function (ev) {
     var form = ev.target;
     if (form instanceof HTMLFormElement && form.hasAttribute('data-busy'))
