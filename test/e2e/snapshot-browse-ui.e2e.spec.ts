@@ -214,8 +214,19 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
     await page.keyboard.press('/');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'browse-search');
     await page.keyboard.type('summary.txt');
+    // Held back a moment, the search shows its working line (the screenshot of the loading state).
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/search?**', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.keyboard.press('Enter');
+    await page.waitForSelector('#search-busy.htmx-request', { state: 'visible' });
+    await shots('search-loading');
+    release();
     await page.waitForSelector('[data-testid=search-table]');
+    await page.unroute('**/search?**');
     const rows = await page.locator('[data-testid=search-table] tbody tr').allTextContents();
     assert.equal(rows.length, 2, rows.join(' | '));
     for (const sid of [first, second])
@@ -240,6 +251,9 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
 
   it('compare shows the three changes with their size deltas and totals, filtered by kind', async () => {
     await page.goto(`${cp.url}/hosts/${encodeURIComponent(alpha.agentId)}`);
+    await page.click('summary:has-text("Restore a snapshot")');
+    assert.equal(await page.inputValue('#restore-snapshot'), second, 'the newest snapshot first');
+    await shots('host-restore');
     await page.click('[data-testid=compare-snapshots]');
     await page.waitForSelector('[data-testid=compare-table]');
     const rows = await page.$$eval('[data-testid=compare-table] tbody tr', (trs) =>
@@ -284,6 +298,7 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
     await page.click('[data-testid=restore-preview-button]');
     await page.waitForSelector('#restore-err-preview');
     assert.match((await page.textContent('#restore-err-preview')) ?? '', /needs restic ≥ 0\.17/);
+    await shots('restore-dialog-old-restic');
     // bravo (restic 0.19): no note; an empty target is refused next to its field.
     await page.selectOption('#restore-host', bravo.agentId);
     assert.equal(await page.isHidden('[data-testid=restore-old-restic]'), true);
