@@ -13,9 +13,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { legacyRepositoryId } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
+import { launchChromium, signIn } from '../support/browser';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { eventually, FleetAgent } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
@@ -77,11 +78,7 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
     });
     const p = await context.newPage();
     p.setDefaultTimeout(30_000);
-    await p.goto(`${cp.url}/login`);
-    await p.fill('#username', username);
-    await p.fill('#password', password);
-    await p.click('button[type=submit]');
-    await p.waitForURL(`${cp.url}/`);
+    await signIn(p, cp.url, username, password);
     return p;
   }
 
@@ -167,10 +164,7 @@ describe('snapshot browser, search, compare and restore dialog in a browser (e2e
     second = await backup([first]);
     const attach = await admin.post(`/api/repositories/${repo}/hosts`, { host_id: bravo.agentId });
     assert.equal(attach.status, 200, JSON.stringify(attach.body));
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await login(ADMIN_USER, ADMIN_PASSWORD);
   });
 
