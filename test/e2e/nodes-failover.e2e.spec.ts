@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JOB_TERMINAL_STATUSES, type RecordedEvent } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
-import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
+import { launchChromium, signIn } from '../support/browser';
+import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess, repoRoot } from '../support/control-plane.process';
 import { dumpReadModelsOf as dump, readStream, streamMetadata } from '../support/event-log.reader';
 import {
   controlPlaneBin,
@@ -186,6 +187,9 @@ describe(
         schedules: [{ id: 'nightly', kind: 'backup', cron: '0 3 * * *', enabled: true, paths: [data[0]!] }],
       });
       assert.equal(put.status, 200, JSON.stringify(put.body));
+      // Read-your-writes across nodes: the same client reads on A right after writing on B.
+      const onAgain = await onA.get<{ version: number }>(`/api/hosts/${alpha.agentId}/schedules`);
+      assert.equal(onAgain.body.version, 1, JSON.stringify(onAgain.body));
       await eventually(
         'the schedule applied by the agent connected to A',
         async () =>
@@ -269,6 +273,26 @@ describe(
         );
         assert.equal((last!.data as { node_id?: string }).node_id, 'node-b');
         assert.equal((await host(onB, agent.agentId)).status, 'online');
+      }
+    });
+
+    it('the host page on B names the node holding the agent (browser)', async () => {
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await signIn(page, b!.url);
+        await page.goto(`${b!.url}/hosts/${agents[2]!.agentId}`);
+        assert.equal((await page.textContent('[data-testid=host-node]'))?.trim(), 'via node node-b');
+        const dirs = [
+          path.join(repoRoot(), 'test-artifacts'),
+          ...(process.env.RF_SHOTS_DIR ? [process.env.RF_SHOTS_DIR] : []),
+        ];
+        for (const dir of dirs) {
+          fs.mkdirSync(dir, { recursive: true });
+          await page.screenshot({ path: path.join(dir, 'nodes-host-page.png'), fullPage: true });
+        }
+      } finally {
+        await browser.close();
       }
     });
 
