@@ -67,6 +67,7 @@ export class AgentConnection implements AgentSession {
   protocolVersion: number | null = null;
   capabilities: ReadonlySet<string> = new Set();
   closeReason: DisconnectReason | null = null;
+  private closing: Promise<void> | undefined;
   private batch: WireMessage[] = [];
   private flushScheduled = false;
   private inflight = 0;
@@ -104,8 +105,13 @@ export class AgentConnection implements AgentSession {
     );
   }
 
-  async close(reason: DisconnectReason, message: string): Promise<void> {
-    if (this.closeReason) return;
+  /** Closes once; a later call resolves with the first one, once its AgentDisconnected is recorded. */
+  close(reason: DisconnectReason, message: string): Promise<void> {
+    this.closing ??= this.closeOnce(reason, message);
+    return this.closing;
+  }
+
+  private async closeOnce(reason: DisconnectReason, message: string): Promise<void> {
     this.closeReason = reason;
     this.deps.onClosed(this);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
