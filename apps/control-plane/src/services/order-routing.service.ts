@@ -8,6 +8,7 @@ import {
 import { fromRecorded, isTerminal, legacyRepositoryId, makeEnvelope, type RecordedEvent } from '@rf/events';
 import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { AgentUpdatesService } from './agent-updates.service';
+import { commandRun } from './job-dispatch.service';
 import { FleetStateService } from './fleet-state.service';
 import { RepositoryCommandsService } from './repository.service';
 import { ScheduleCommandsService } from './schedules.service';
@@ -18,6 +19,9 @@ import { ScheduleCommandsService } from './schedules.service';
  * sends an order when it is given: every node follows the log (FleetState's
  * one consumer) and, for each order event it applies, sends to the agents
  * whose socket it holds, so the node the operator used does not matter.
+ *
+ * `command.run` included: the dispatch loop only records JobDispatched, so a
+ * job dispatched by a node its agent just left still reaches it.
  *
  * Each order is idempotent for the agent: `schedule.set` and `config.update`
  * carry the whole desired state (the newest one, read when sent),
@@ -56,6 +60,12 @@ export class OrderRoutingService implements OnApplicationBootstrap, OnModuleDest
         case 'SchedulesChanged':
           schedules.add(event.data.host_id);
           break;
+        case 'JobDispatched': {
+          const job = this.fleet.state.jobs.get(event.data.job_id);
+          if (job && job.status === 'dispatched' && !job.accepted && !job.cancelRequested)
+            this.sessions.send(job.hostId, commandRun(job, this.fleet.state));
+          break;
+        }
         case 'JobCancelRequested': {
           const job = this.fleet.state.jobs.get(event.data.job_id);
           if (job && !isTerminal(job.status) && job.status !== 'queued')

@@ -65,6 +65,15 @@ describe('OrderRoutingService: orders go out from the node holding the socket', 
     rec('job-j2', 'JobRequested', { job_id: 'j2', host_id: 'h1', kind: 'check', args: {}, requested_at: at }),
   ];
 
+  it('sends command.run for a job dispatched to a host it holds, unless cancelled in the same batch', () => {
+    const a = node(['h1']);
+    const b = node(['h2']);
+    a.apply(history);
+    b.apply(history);
+    assert.deepEqual(a.sent, [{ hostId: 'h1', type: 'command.run', job: 'j1' }]);
+    assert.deepEqual(b.sent, []);
+  });
+
   it('sends each order to the hosts it holds, whichever node wrote the event', () => {
     const a = node(['h1']);
     const b = node(['h2']);
