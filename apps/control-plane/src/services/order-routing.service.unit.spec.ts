@@ -104,6 +104,7 @@ describe('OrderRoutingService: orders go out from the node holding the socket', 
   it('sends config.update once per host per batch to the hosts a repository event concerns', () => {
     const a = node(['h1', 'h2']);
     a.apply(history);
+    a.sent.length = 0;
     a.apply([
       rec('repository-r1', 'RepositoryRegistered', { repository_id: 'r1', name: 'shared', url: '/srv/r1' }),
       rec('repository-r1', 'RepositoryAttached', { repository_id: 'r1', host_id: 'h1' }),
