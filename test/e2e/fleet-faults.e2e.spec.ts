@@ -11,12 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { JOB_TERMINAL_STATUSES } from '@rf/events';
-import { dumpReadModels, type AuditLine } from '@rf/projections';
+import { type AuditLine } from '@rf/projections';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
-import { readStream, typesOf } from '../support/event-log.reader';
+import { dumpReadModelsOf as dump, readStream, typesOf } from '../support/event-log.reader';
 import {
   controlPlaneCli,
   eventually,
@@ -651,13 +650,3 @@ describe('fleet end to end under faults (e2e, real processes, real restic, rclon
     );
   });
 });
-
-/** Gone, or a zombie waiting to be reaped. */
-function dump(dataDir: string): ReturnType<typeof dumpReadModels> {
-  const db = new Database(path.join(dataDir, 'readmodels.db'), { readonly: true, fileMustExist: true });
-  try {
-    return dumpReadModels(db);
-  } finally {
-    db.close();
-  }
-}

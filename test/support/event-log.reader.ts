@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { dumpReadModels } from '@rf/projections';
 import { createSqliteEventStore, isEventStoreError, type StreamMetadata } from '@rf/event-store';
 import { type RecordedEvent } from '@rf/events';
 
@@ -50,3 +52,13 @@ export async function waitForStream(
 }
 
 export const typesOf = (events: readonly RecordedEvent[]): string[] => events.map((e) => e.type);
+
+/** Every read-model table of a control plane's data dir (`readmodels.db`), read-only, for comparing two of them. */
+export function dumpReadModelsOf(dataDir: string): ReturnType<typeof dumpReadModels> {
+  const db = new Database(path.join(dataDir, 'readmodels.db'), { readonly: true, fileMustExist: true });
+  try {
+    return dumpReadModels(db);
+  } finally {
+    db.close();
+  }
+}

@@ -9,6 +9,8 @@ import { AppConfig, ConfigError } from './core/app-config';
 import { AppModule } from './app.module';
 import { MetricsRegistry } from './core/metrics.registry';
 import { httpMetrics } from './middleware/http-metrics';
+import { readYourWrites } from './middleware/read-your-writes';
+import { WritePositions } from './domain/write-positions';
 import { HttpExceptionFilter, validationErrorFactory } from './middleware/http-exception.filter';
 import { AgentGateway } from './gateways/agent.gateway';
 
@@ -27,6 +29,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   });
   app.useLogger(app.get(Logger));
   app.use(httpMetrics(app.get(MetricsRegistry)));
+  app.use(readYourWrites(app.get(WritePositions), config.publicUrl.startsWith('https:')));
   // Behind a reverse proxy req.ip is then the client named in X-Forwarded-For (rate limits are per client).
   if (config.trustedProxies.length > 0) app.set('trust proxy', [...config.trustedProxies]);
   app.useGlobalPipes(

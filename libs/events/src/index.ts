@@ -114,6 +114,7 @@ export {
   channelStream,
   deliveryStream,
   hostStream,
+  nodeStream,
   jobLogStream,
   jobStream,
   parseStreamName,
@@ -159,6 +160,11 @@ export {
   type QueryErrorCode,
   type QueryKind,
 } from './wire/query-messages';
-export { eventDataForMessage, eventForMessage, metadataForMessage } from './wire/message-events';
+export {
+  eventDataForMessage,
+  eventForMessage,
+  type MessageEvent,
+  metadataForMessage,
+} from './wire/message-events';
 export { isAgentVersion, isNewerAgentVersion } from './wire/agent-version';
 export { isSecretFieldName, REDACTED, redactSecrets, SECRET_FIELD_NAMES } from './wire/secret-fields';

@@ -24,7 +24,10 @@ export interface AgentDispatch {
   get(hostId: string): AgentLink | undefined;
   /** Sends to the host's current connection; false when it is offline. */
   send(hostId: string, order: AgentOrder): boolean;
+  /** Whether this node holds the host's socket (another node may hold it: see `FleetPresence`). */
   isOnline(hostId: string): boolean;
+  /** The hosts whose socket this node holds. */
+  connectedHosts(): Iterable<string>;
   /** When the host's connected agent last sent anything; null when offline. */
   lastSeen(hostId: string): Date | null;
   /** Closes every socket of the host and records why; resolves once recorded. */

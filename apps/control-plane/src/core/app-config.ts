@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -130,8 +131,15 @@ export class AppConfig {
   readonly logLevel: string;
   readonly prettyLogs: boolean;
   readonly version: string;
-  /** This node's id (RF_NODE_ID, default the hostname): the `node` label on every metric. */
+  /**
+   * This node's id (RF_NODE_ID; default the hostname and a digest of the data
+   * directory, so it is stable per data directory and two nodes on one machine
+   * differ): named on AgentConnected/AgentDisconnected, the `node-{id}` lease
+   * stream and the `node` label on every metric (docs/architecture.md, "Several nodes").
+   */
   readonly nodeId: string;
+  /** How long this node's lease lasts unless renewed (RF_NODE_LEASE_S); renewed every third of it. */
+  readonly nodeLeaseS: number;
   /** How often the alert rules look at the clock (RF_ALERTS_EVALUATE_MS; docs/alerts.md, "How the rules run"). */
   readonly alertsEvaluateMs: number;
   /** The first retry delay of a failed notification, doubling per attempt (RF_NOTIFY_RETRY_BASE_MS; docs/alerts.md, "Delivery"). */
@@ -157,6 +165,7 @@ export class AppConfig {
     this.prettyLogs = fields.prettyLogs;
     this.version = fields.version;
     this.nodeId = fields.nodeId;
+    this.nodeLeaseS = fields.nodeLeaseS;
     this.alertsEvaluateMs = fields.alertsEvaluateMs;
     this.notifyRetryBaseMs = fields.notifyRetryBaseMs;
   }
@@ -202,22 +211,29 @@ export class AppConfig {
       logLevel,
       prettyLogs: env.RF_LOG_PRETTY === '1',
       version: readPackageVersion(),
-      nodeId: readNodeId(env),
+      nodeId: readNodeId(env, dataDir),
+      nodeLeaseS: readInt(env, 'RF_NODE_LEASE_S', 30, 3, 3600),
       alertsEvaluateMs: readInt(env, 'RF_ALERTS_EVALUATE_MS', 30_000, 100, 3_600_000),
       notifyRetryBaseMs: readInt(env, 'RF_NOTIFY_RETRY_BASE_MS', 30_000, 100, 3_600_000),
     });
   }
 }
 
-function readNodeId(env: Env): string {
+function readNodeId(env: Env, dataDir: string): string {
   const raw = env.RF_NODE_ID?.trim();
-  if (raw === undefined || raw === '') return os.hostname();
+  if (raw === undefined || raw === '') return defaultNodeId(os.hostname(), dataDir);
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw))
     throw new ConfigError(
       'RF_NODE_ID',
       `may contain only letters, digits and . _ - (1..64 chars), got "${raw}"`,
     );
   return raw;
+}
+
+/** `{hostname}-{8 hex of the data directory's digest}`: stable per data directory, distinct per directory. */
+export function defaultNodeId(hostname: string, dataDir: string): string {
+  const host = hostname.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 55) || 'node';
+  return `${host}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
 }
 
 function readPackageVersion(): string {

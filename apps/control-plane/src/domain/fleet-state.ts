@@ -26,6 +26,8 @@ export interface HostState {
   connectedInLog: boolean;
   /** When the host was last seen going away (AgentDisconnected), ms since epoch. */
   disconnectedAt: number | null;
+  /** The node that recorded the last AgentConnected; null before nodes had ids (docs/architecture.md, "Several nodes"). */
+  nodeId: string | null;
   /** What the agent announced in its last hello (`capabilities`); null before it first connected. */
   capabilities: readonly string[] | null;
   /** Last revision of `host-{id}`; -1 when only other streams mention the host. */
@@ -158,6 +160,7 @@ export class FleetState {
         const h = this.host(event.data.host_id);
         h.connectedInLog = true;
         h.disconnectedAt = null;
+        h.nodeId = event.data.node_id ?? null;
         h.hostname = event.data.hostname;
         h.capabilities = event.data.capabilities ?? [];
         h.revision = recorded.revision;
@@ -373,6 +376,7 @@ export class FleetState {
         revoked: false,
         connectedInLog: false,
         disconnectedAt: null,
+        nodeId: null,
         capabilities: null,
         revision: -1,
       };

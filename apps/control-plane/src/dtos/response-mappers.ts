@@ -42,6 +42,8 @@ export function mapConfiguredRepository(input: {
 export interface HostLiveState {
   readonly online: boolean;
   readonly lastSeen: Date | null;
+  /** The control-plane node holding the agent's socket; null while offline. */
+  readonly nodeId: string | null;
 }
 
 export interface HostResponse {
@@ -49,6 +51,8 @@ export interface HostResponse {
   hostname: string | null;
   status: string;
   online: boolean;
+  /** The control-plane node holding the agent's socket (docs/architecture.md, "Several nodes"); null while offline. */
+  node_id: string | null;
   os: string | null;
   arch: string | null;
   agent_version: string | null;
@@ -78,6 +82,7 @@ export function mapHostResponse(view: HostView, live: HostLiveState): HostRespon
     hostname: view.hostname,
     status: view.status === 'revoked' ? 'revoked' : live.online ? 'online' : 'offline',
     online: live.online,
+    node_id: live.online ? live.nodeId : null,
     os: view.os,
     arch: view.arch,
     agent_version: view.agentVersion,

@@ -32,7 +32,10 @@ export interface ConnectionDeps {
   /** A query chunk frame (docs/browse.md); false when it is not a well-formed one. */
   queryChunk(connection: AgentConnection, frame: Buffer): boolean;
   /** `query.end` / `query.error`: answers, not events; never stored or acked. */
-  queryAnswer(connection: AgentConnection, message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>): void;
+  queryAnswer(
+    connection: AgentConnection,
+    message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>,
+  ): void;
 }
 
 const CLOSE_CODES: Record<DisconnectReason, number> = {
@@ -44,6 +47,8 @@ const CLOSE_CODES: Record<DisconnectReason, number> = {
   revoked: 4003,
   // 1013 "try again later": the agent redials with backoff and resends its outbox in order.
   store_unavailable: 1013,
+  // Recorded by another node for a socket this node no longer holds; never a close this node sends.
+  node_lost: 1001,
 };
 const MAX_IDS_PER_ACK = 1000;
 const ID_SNIFF = /"id"\s*:\s*"([0-9a-fA-F-]{36})"/;
@@ -62,6 +67,7 @@ export class AgentConnection implements AgentSession {
   protocolVersion: number | null = null;
   capabilities: ReadonlySet<string> = new Set();
   closeReason: DisconnectReason | null = null;
+  private closing: Promise<void> | undefined;
   private batch: WireMessage[] = [];
   private flushScheduled = false;
   private inflight = 0;
@@ -99,8 +105,13 @@ export class AgentConnection implements AgentSession {
     );
   }
 
-  async close(reason: DisconnectReason, message: string): Promise<void> {
-    if (this.closeReason) return;
+  /** Closes once; a later call resolves with the first one, once its AgentDisconnected is recorded. */
+  close(reason: DisconnectReason, message: string): Promise<void> {
+    this.closing ??= this.closeOnce(reason, message);
+    return this.closing;
+  }
+
+  private async closeOnce(reason: DisconnectReason, message: string): Promise<void> {
     this.closeReason = reason;
     this.deps.onClosed(this);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {

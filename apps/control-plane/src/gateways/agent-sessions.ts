@@ -47,6 +47,10 @@ export class AgentSessions implements AgentDispatch {
     return this.byHost.has(hostId);
   }
 
+  connectedHosts(): Iterable<string> {
+    return this.byHost.keys();
+  }
+
   lastSeen(hostId: string): Date | null {
     const s = this.byHost.get(hostId);
     return s ? new Date(s.lastSeen) : null;

@@ -58,7 +58,11 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       'rf_agent_ack_latency_seconds',
       'Time from reading a batch of agent envelopes off the socket to acking it (one sample per envelope)',
     );
-    metrics.gauge('rf_agent_queries_open', 'Browse queries waiting for or streaming an answer', () => this.queries.count);
+    metrics.gauge(
+      'rf_agent_queries_open',
+      'Browse queries waiting for or streaming an answer',
+      () => this.queries.count,
+    );
     metrics.gauge('rf_agents_connected', 'Agents connected (after hello)', () => this.sessions.count);
     metrics.gauge(
       'rf_agent_sockets_open',
@@ -176,22 +180,45 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       .catch((err: unknown) => this.logger.error({ err, host_id: hostId }, 'dispatch after hello failed'));
   }
 
+  /**
+   * AgentDisconnected, unless the log shows the host connected through another
+   * node since (the agent moved there before this node noticed the socket
+   * close: docs/architecture.md, "Several nodes"). Appended at the host
+   * stream's exact revision, so a connection recorded meanwhile is seen.
+   */
   private async recordDisconnect(connection: AgentConnection, reason: DisconnectReason): Promise<void> {
-    this.logger.log({ host_id: connection.hostId, reason }, 'agent disconnected');
+    const hostId = connection.hostId;
+    this.logger.log({ host_id: hostId, reason }, 'agent disconnected');
     try {
-      await this.writer.append(
-        hostStream(connection.hostId),
-        [
-          {
-            type: 'AgentDisconnected',
-            data: { host_id: connection.hostId, reason, disconnected_at: new Date().toISOString() },
-          },
-        ],
-        { actor: { kind: 'system', id: 'control-plane' }, correlationId: connection.connectionId },
-      );
+      for (let attempt = 1; ; attempt++) {
+        const host = this.fleet.state.hosts.get(hostId);
+        if (host && host.connectedInLog && host.nodeId !== null && host.nodeId !== this.config.nodeId) return;
+        try {
+          await this.writer.append(
+            hostStream(hostId),
+            [
+              {
+                type: 'AgentDisconnected',
+                data: {
+                  host_id: hostId,
+                  reason,
+                  disconnected_at: new Date().toISOString(),
+                  node_id: this.config.nodeId,
+                },
+              },
+            ],
+            { actor: { kind: 'system', id: 'control-plane' }, correlationId: connection.connectionId },
+            host && host.revision >= 0 ? { expectedRevision: host.revision } : {},
+          );
+          return;
+        } catch (err) {
+          if (!isEventStoreError(err, 'WrongExpectedVersion') || attempt >= 5) throw err;
+          await this.fleet.syncStream(hostStream(hostId));
+        }
+      }
     } catch (err) {
       if (!isEventStoreError(err, 'Closed'))
-        this.logger.error({ err, host_id: connection.hostId }, 'could not record AgentDisconnected');
+        this.logger.error({ err, host_id: hostId }, 'could not record AgentDisconnected');
     }
   }
 

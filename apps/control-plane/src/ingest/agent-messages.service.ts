@@ -10,6 +10,7 @@ import {
   toEventData,
   type EventData,
   type FleetEventOf,
+  type MessageEvent,
   type WireMessage,
 } from '@rf/events';
 import { DEFAULT_MAX_APPEND_SIZE, EVENT_STORE, isEventStoreError, type EventStore } from '@rf/event-store';
@@ -318,7 +319,7 @@ export class AgentMessagesService {
   }
 
   private async ingestOne(hostId: string, message: WireMessage, receivedAt: string): Promise<IngestOutcome> {
-    const mapped = eventForMessage(hostId, message);
+    const mapped = this.withNode(eventForMessage(hostId, message));
     if (!mapped) return { id: message.id, ok: true };
     // A fire for an unknown or disabled schedule is acked and logged, but starts (and records) nothing.
     const fire = message.type === 'schedule.fire' ? this.schedules.acceptFire(hostId, message) : undefined;
@@ -351,6 +352,15 @@ export class AgentMessagesService {
     } catch (err) {
       return this.failure(message, err);
     }
+  }
+
+  /** AgentConnected names the node holding the socket (docs/architecture.md, "Several nodes"). */
+  private withNode(mapped: MessageEvent | null): MessageEvent | null {
+    if (mapped?.event.type !== 'AgentConnected') return mapped;
+    return {
+      ...mapped,
+      event: { ...mapped.event, data: { ...mapped.event.data, node_id: this.config.nodeId } },
+    };
   }
 
   /** Whether the job lifecycle would take this report as the job's outcome (false: one is already stored). */

@@ -9,6 +9,7 @@ import { AGENT_FILE_NAME, type AgentBundle } from '../repositories/agent-deliver
 import { AgentDeliveryService } from './agent-delivery.service';
 import { FleetEventWriter } from './fleet-event.writer';
 import { FleetStateService } from './fleet-state.service';
+import { FleetPresence } from './fleet-presence.service';
 
 /**
  * Offers the served agent file to agents (`agent.update_available`): on
@@ -25,25 +26,30 @@ export class AgentUpdatesService {
     private readonly config: AppConfig,
     private readonly fleet: FleetStateService,
     private readonly writer: FleetEventWriter,
+    private readonly presence: FleetPresence,
   ) {}
 
   /** After a hello: an agent older than the served file gets the offer. */
   offerOnHello(hostId: string, agentVersion: string): void {
     const bundle = this.delivery.current;
     if (!bundle || !this.delivery.isOutdated(agentVersion)) return;
-    if (this.sessions.send(hostId, this.offer(bundle)))
+    if (this.sessions.send(hostId, this.offerEnvelope(bundle)))
       this.logger.log(
         { host_id: hostId, agent_version: agentVersion, offered: bundle.version },
         'offered an agent update',
       );
   }
 
-  /** The operator's Update button: recorded in the host's log, then sent to the connected agent. */
+  /**
+   * The operator's Update button: recorded in the host's log; the node holding
+   * the agent's socket sends the offer when it applies the event
+   * (`OrderRoutingService`), whichever node the operator used.
+   */
   async request(hostId: string, ctx: CommandContext): Promise<{ version: string; sha256: string }> {
     const bundle = this.delivery.requireBundle();
     await this.fleet.syncHost(hostId);
     requireHost(this.fleet.state, hostId);
-    if (!this.sessions.isOnline(hostId))
+    if (!this.presence.isOnline(hostId))
       throw new AppError(
         'conflict',
         `host ${hostId} is offline; its agent is offered the update when it connects`,
@@ -63,15 +69,16 @@ export class AgentUpdatesService {
       ],
       ctx,
     );
-    if (!this.sessions.send(hostId, this.offer(bundle)))
-      throw new AppError(
-        'conflict',
-        `host ${hostId} went offline; its agent is offered the update when it connects`,
-      );
     return { version: bundle.version, sha256: bundle.sha256 };
   }
 
-  private offer(bundle: AgentBundle): Envelope<'agent.update_available'> {
+  /** Sends the served agent file's offer to the host if this node holds its socket. */
+  offer(hostId: string): void {
+    const bundle = this.delivery.current;
+    if (bundle) this.sessions.send(hostId, this.offerEnvelope(bundle));
+  }
+
+  private offerEnvelope(bundle: AgentBundle): Envelope<'agent.update_available'> {
     return makeEnvelope('agent.update_available', {
       version: bundle.version,
       sha256: bundle.sha256,

@@ -28,7 +28,7 @@ import {
  * payloads (job args, schedules, sealed secrets) were validated when they
  * entered the log and are taken back as they were written.
  */
-export const FLEET_STATE_SNAPSHOT_VERSION = 2;
+export const FLEET_STATE_SNAPSHOT_VERSION = 3;
 
 const { record, list, pair, str, num, bool, strOrNull, numOrNull } = snapshotField;
 
@@ -112,6 +112,7 @@ function hostOf(h: Record<string, unknown>): HostState {
     revoked: bool(h['revoked'], 'revoked'),
     connectedInLog: bool(h['connectedInLog'], 'connectedInLog'),
     disconnectedAt: numOrNull(h['disconnectedAt'], 'disconnectedAt'),
+    nodeId: strOrNull(h['nodeId'], 'nodeId'),
     capabilities:
       h['capabilities'] === null
         ? null

@@ -3,7 +3,10 @@ import { WritePositions } from '../domain/write-positions';
 import { AgentDeliveryService } from './agent-delivery.service';
 import { AgentUpdatesService } from './agent-updates.service';
 import { FleetEventWriter } from './fleet-event.writer';
+import { FleetPresence } from './fleet-presence.service';
 import { FleetStateService } from './fleet-state.service';
+import { NodeLeases } from './node-leases.service';
+import { OrderRoutingService } from './order-routing.service';
 import { HostCommandsService } from './hosts.service';
 import { JobLostWatcher } from './job-lost.watcher';
 import { JobCommandsService } from './jobs.service';
@@ -29,6 +32,9 @@ const services = [
   WritePositions,
   AgentDeliveryService,
   AgentUpdatesService,
+  NodeLeases,
+  FleetPresence,
+  OrderRoutingService,
 ];
 
 /**

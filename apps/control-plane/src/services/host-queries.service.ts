@@ -10,13 +10,15 @@ import {
 } from '../dtos/response-mappers';
 import type { ReadModels } from '../repositories/read-models.port';
 import { ReadModelsReader } from '../repositories/read-models.reader';
+import { FleetPresence } from './fleet-presence.service';
 
-/** Hosts as the read models see them, with the agent sockets' live presence on top. */
+/** Hosts as the read models see them, with the agents' live presence (on any node) on top. */
 @Injectable()
 export class HostQueriesService {
   constructor(
     private readonly reader: ReadModelsReader,
     @Inject(AGENT_DISPATCH) private readonly agents: AgentDispatch,
+    private readonly presence: FleetPresence,
   ) {}
 
   async list(): Promise<{ hosts: HostResponse[] }> {
@@ -42,7 +44,8 @@ export class HostQueriesService {
   }
 
   private live(hostId: string): HostLiveState {
-    return { online: this.agents.isOnline(hostId), lastSeen: this.agents.lastSeen(hostId) };
+    const nodeId = this.presence.nodeOf(hostId);
+    return { online: nodeId !== null, lastSeen: this.agents.lastSeen(hostId), nodeId };
   }
 }
 

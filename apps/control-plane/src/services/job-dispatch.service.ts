@@ -54,7 +54,7 @@ const DECISIVE_EVENTS: ReadonlySet<string> = new Set<FleetEventType>([
  * pure coordinator decide, and starts appending `JobDispatched` for each
  * chosen job at the job stream's exact revision (a job changed meanwhile, e.g.
  * cancelled, fails that append and is left to the next pass); `command.run`
- * goes out once its event is stored. Until FleetState shows a job dispatched,
+ * goes out once its event is applied. Until FleetState shows a job dispatched,
  * the job is "in flight": counted as a holder and left out of the queue by
  * every later pass, so a pass never waits for the log and still never
  * dispatches a job twice nor a conflicting pair at once.
@@ -151,9 +151,11 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * JobDispatched first (at the revision the decision saw), then `command.run`:
-   * a send lost with the socket is repeated on the next hello
-   * (`JobCommandsService.resendUnaccepted`); the agent dedupes by job id.
+   * Appends JobDispatched at the revision the decision saw. `command.run` goes
+   * out from whichever node holds the agent's socket when it applies that
+   * event (OrderRoutingService) — this node in the usual case, another if the
+   * agent moved meanwhile; a send lost with the socket is repeated on the next
+   * hello (`JobCommandsService.resendUnaccepted`); the agent dedupes by job id.
    */
   private async dispatch(job: JobState, revision: number): Promise<void> {
     try {
@@ -174,9 +176,7 @@ export class JobDispatchService implements OnApplicationBootstrap, OnModuleDestr
       if (!isEventStoreError(err, 'WrongExpectedVersion'))
         this.logger.error({ err, job_id: job.jobId }, 'could not record JobDispatched');
       this.kick();
-      return;
     }
-    this.sessions.get(job.hostId)?.send(commandRun(job, this.fleet.state));
   }
 }
 

@@ -138,7 +138,7 @@ export class JobCommandsService {
         );
         return 'cancelled';
       }
-      this.sessions.send(current.hostId, makeEnvelope('command.cancel', { job_id: jobId }));
+      // The node holding the agent's socket sends `command.cancel` as it applies JobCancelRequested (OrderRoutingService).
       return current.status;
     });
   }

@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { FleetPresence } from './fleet-presence.service';
+import { Injectable } from '@nestjs/common';
 import type { JobKind } from '@rf/events';
 import { AppError } from '../core/app-error';
-import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import type { CommandContext } from '../core/command-context';
 import { chooseHostForRepository, requireRepository } from '../domain/repository.rules';
 import { FleetStateService } from './fleet-state.service';
@@ -18,7 +18,7 @@ export class RepositoryJobsService {
   constructor(
     private readonly fleet: FleetStateService,
     private readonly jobs: JobCommandsService,
-    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly presence: FleetPresence,
   ) {}
 
   /** Requests the job; answers its id. A copy's host must be attached to both repositories. */
@@ -53,7 +53,7 @@ export class RepositoryJobsService {
   /** The host a job on the repository would run on now, or null when none qualifies (for the maintenance work too). */
   pickHost(repositoryId: string, alsoAttachedTo?: string): string | null {
     return chooseHostForRepository(this.fleet.state, repositoryId, {
-      isOnline: (h) => this.sessions.isOnline(h),
+      isOnline: (h) => this.presence.isOnline(h),
       ...(alsoAttachedTo !== undefined ? { alsoAttachedTo } : {}),
     });
   }

@@ -1,14 +1,8 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { FleetPresence } from './fleet-presence.service';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { isEventStoreError } from '@rf/event-store';
 import type { RepositoriesState, RepositorySchedule } from '@rf/events';
 import { Cron } from 'croner';
-import { AGENT_DISPATCH, type AgentDispatch } from '../core/agent-dispatch.port';
 import { hostsThatCanRun, jobRepositoryId } from '../domain/repository.rules';
 import {
   argsForRepositoryFire,
@@ -50,7 +44,7 @@ export class RepositorySchedulerService implements OnApplicationBootstrap, OnMod
   constructor(
     private readonly fleet: FleetStateService,
     private readonly jobs: JobCommandsService,
-    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly presence: FleetPresence,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -137,7 +131,7 @@ export class RepositorySchedulerService implements OnApplicationBootstrap, OnMod
     const destination = schedule.kind === 'copy' ? schedule.to_repository_id : undefined;
     const candidates: HostCandidate[] = hostsThatCanRun(state, repositoryId, destination).map((hostId) => ({
       hostId,
-      online: this.sessions.isOnline(hostId),
+      online: this.presence.isOnline(hostId),
       lastRun: lastRun.get(hostId) ?? null,
     }));
     const hostId = chooseFireHost(candidates);

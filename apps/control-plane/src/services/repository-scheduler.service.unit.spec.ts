@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobKind, RecordedEvent } from '@rf/events';
-import type { AgentDispatch } from '../core/agent-dispatch.port';
+import type { FleetPresence } from './fleet-presence.service';
 import type { CommandContext } from '../core/command-context';
 import { FleetState } from '../domain/fleet-state';
 import { eventRecorder } from '../domain/recorded-events.test-harness';
@@ -103,8 +103,8 @@ function fleetWith(hosts: string[]): {
     },
   } as unknown as JobCommandsService;
   const fleet = { state, onApplied: () => () => undefined } as unknown as FleetStateService;
-  const sessions = { isOnline: (h: string) => online.has(h) } as unknown as AgentDispatch;
-  return { state, online, scheduler: new RepositorySchedulerService(fleet, jobs, sessions), requested };
+  const presence = { isOnline: (h: string) => online.has(h) } as unknown as FleetPresence;
+  return { state, online, scheduler: new RepositorySchedulerService(fleet, jobs, presence), requested };
 }
 
 const finish = (state: FleetState, jobId: string): void => {

@@ -130,13 +130,12 @@ export class RepositoryCommandsService {
     ctx: CommandContext,
   ): Promise<RepositoryStateResponse> {
     checkRepositoryUrl(input.url);
-    const hosts = await this.decide(id, ctx, () => {
+    await this.decide(id, ctx, () => {
       const repo = requireRepository(this.fleet.state, id);
       this.requireUrlFree(input.url, id);
       if (repo.name === input.name && repo.url === input.url) return [];
       return [{ type: 'RepositoryChanged', data: { repository_id: id, name: input.name, url: input.url } }];
     });
-    this.pushConfigTo(hosts);
     return this.describe(id);
   }
 
@@ -146,7 +145,7 @@ export class RepositoryCommandsService {
     input: RepositorySecretsInput,
     ctx: CommandContext,
   ): Promise<RepositoryStateResponse> {
-    const hosts = await this.decide(id, ctx, () => {
+    await this.decide(id, ctx, () => {
       requireRepository(this.fleet.state, id);
       return [
         {
@@ -160,7 +159,6 @@ export class RepositoryCommandsService {
         },
       ];
     });
-    this.pushConfigTo(hosts);
     return this.describe(id);
   }
 
@@ -177,7 +175,6 @@ export class RepositoryCommandsService {
       if (repo.host_ids.includes(hostId)) return [];
       return [{ type: 'RepositoryAttached', data: { repository_id: id, host_id: hostId } }];
     });
-    this.pushConfigTo([hostId]);
     return this.describe(id);
   }
 
@@ -198,7 +195,6 @@ export class RepositoryCommandsService {
       requireNoSchedules(this.fleet.state, repo, hostId);
       return [{ type: 'RepositoryDetached', data: { repository_id: id, host_id: hostId } }];
     });
-    this.pushConfigTo([hostId]);
     return this.describe(id);
   }
 
@@ -207,7 +203,7 @@ export class RepositoryCommandsService {
    * Refused while any job on it (as source or copy destination) is queued or running.
    */
   async remove(id: string, ctx: CommandContext): Promise<void> {
-    const hosts = await this.decide(id, ctx, () => {
+    await this.decide(id, ctx, () => {
       const repo = requireRepository(this.fleet.state, id);
       const busy = unfinishedJobsOnRepository(this.fleet.state, id);
       if (busy.length > 0)
@@ -218,7 +214,6 @@ export class RepositoryCommandsService {
       requireNoSchedules(this.fleet.state, repo);
       return [{ type: 'RepositoryRemoved', data: { repository_id: id } }];
     });
-    this.pushConfigTo(hosts);
   }
 
   /**
@@ -257,7 +252,6 @@ export class RepositoryCommandsService {
         { expectedRevision: host.revision },
       );
     });
-    this.pushConfigTo(this.fleet.state.repositories.repositories.get(repositoryId)?.host_ids ?? [hostId]);
     return mapConfiguredRepository(input);
   }
 
@@ -273,23 +267,19 @@ export class RepositoryCommandsService {
     return envelope ? session.send(envelope) : false;
   }
 
-  private pushConfigTo(hostIds: Iterable<string>): void {
-    for (const hostId of new Set(hostIds)) this.pushConfig(hostId);
-  }
-
   /**
    * Runs one decision on the repository: under its lock, `decide` reads
    * FleetState and returns the events to append at the stream revision it
    * read; if another writer moved the stream meanwhile (an agent's stats
    * report, another node), the decision is taken again on the newer state.
-   * Answers the hosts attached before and after, whose config may change.
+   * The agents concerned get their new config from the node holding their
+   * socket as it applies the events (OrderRoutingService).
    */
-  private decide(id: string, ctx: CommandContext, decide: () => FleetEvent[]): Promise<string[]> {
+  private decide(id: string, ctx: CommandContext, decide: () => FleetEvent[]): Promise<void> {
     return this.locks.run(id, async () => {
       for (let attempt = 1; ; attempt++) {
-        const before = this.fleet.state.repositories.repositories.get(id)?.host_ids ?? [];
         const events = decide();
-        if (events.length === 0) return [...before];
+        if (events.length === 0) return;
         const revision = this.fleet.state.repositoryRevisions.get(id);
         const expectedRevision: ExpectedRevision = revision ?? 'no_stream';
         try {
@@ -306,8 +296,7 @@ export class RepositoryCommandsService {
           await this.fleet.syncStream(repositoryStream(id));
           continue;
         }
-        const after = this.fleet.state.repositories.repositories.get(id)?.host_ids ?? [];
-        return [...new Set([...before, ...after])];
+        return;
       }
     });
   }

@@ -43,7 +43,7 @@ export class ScheduleCommandsService {
     private readonly jobs: JobCommandsService,
   ) {}
 
-  /** Replaces the host's schedule list (version + 1) and pushes it to the agent if online. Returns the new version. */
+  /** Replaces the host's schedule list (version + 1). Returns the new version. */
   async setSchedules(hostId: string, rawSchedules: unknown, ctx: CommandContext): Promise<number> {
     await this.fleet.syncHost(hostId);
     const host = requireHost(this.fleet.state, hostId);
@@ -73,7 +73,7 @@ export class ScheduleCommandsService {
       );
       return next;
     });
-    this.pushSchedules(hostId);
+    // The node holding the agent's socket sends `schedule.set` as it applies SchedulesChanged (OrderRoutingService).
     return version;
   }
 

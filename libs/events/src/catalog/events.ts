@@ -80,6 +80,15 @@ export type AgentCapability = (typeof AGENT_CAPABILITIES)[number];
 /** Unknown capability names are kept (a newer agent may announce more). */
 export const IsCapabilities = () => IsArrOf(isCode, 'a lower-case capability name', { max: 64 });
 
+/** A control-plane node id (`RF_NODE_ID`): letters, digits and `. _ -`, 1..64 characters. */
+export const NODE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const IsNodeId = () =>
+  Rule(
+    'isNodeId',
+    (v: unknown) => typeof v === 'string' && NODE_ID_RE.test(v),
+    'must be a node id ([A-Za-z0-9._-], 1..64)',
+  );
+
 export const DISCONNECT_REASONS = [
   'closed',
   'heartbeat_timeout',
@@ -89,6 +98,8 @@ export const DISCONNECT_REASONS = [
   'protocol_error',
   /** The control plane could not store what the agent sent; the agent reconnects and resends it. */
   'store_unavailable',
+  /** The node holding the socket stopped renewing its lease (docs/architecture.md, "Several nodes"). */
+  'node_lost',
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
@@ -200,12 +211,16 @@ export class AgentConnectedData {
   @IsOptional() @IsCapabilities() readonly capabilities?: string[];
   /** Whether the host runs schedule hooks (`allow_hooks` in agent.yaml); absent when the agent does not say. */
   @IsOptional() @IsBool() readonly allow_hooks?: boolean;
+  /** The control-plane node holding the socket; absent in logs written before nodes had ids. */
+  @IsOptional() @IsNodeId() readonly node_id?: string;
 }
 
 export class AgentDisconnectedData {
   @IsId() readonly host_id!: string;
   @IsOneOf(DISCONNECT_REASONS) readonly reason!: DisconnectReason;
   @IsTimestamp() readonly disconnected_at!: string;
+  /** The node that recorded it: the one that held the socket, or the one that found that node's lease lapsed. */
+  @IsOptional() @IsNodeId() readonly node_id?: string;
 }
 
 export class RepositoryConfiguredData {
@@ -292,7 +307,11 @@ export class RepositoryRemovedData {
  */
 export class SnapshotDownloadedData {
   @IsId() readonly repository_id!: string;
-  @Rule('isSnapshotId', (v) => typeof v === 'string' && /^[0-9a-f]{4,64}$/.test(v), 'must be a hex snapshot id')
+  @Rule(
+    'isSnapshotId',
+    (v) => typeof v === 'string' && /^[0-9a-f]{4,64}$/.test(v),
+    'must be a hex snapshot id',
+  )
   readonly snapshot_id!: string;
   @IsText(4096) readonly path!: string;
   @IsOneOf(['file', 'tar', 'zip'] as const) readonly format!: 'file' | 'tar' | 'zip';

@@ -15,6 +15,7 @@ export const STREAM_CATEGORIES = [
   'channel',
   'delivery',
   'repository',
+  'node',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -44,6 +45,12 @@ export const channelStream = (channelId: string): string => streamName('channel'
 export const deliveryStream = (alertOrJobId: string): string => streamName('delivery', alertOrJobId);
 /** A repository's registration, secrets, attached hosts and schedules. */
 export const repositoryStream = (repositoryId: string): string => streamName('repository', repositoryId);
+
+/**
+ * A control-plane node's lease: no events, only stream metadata renewed while
+ * the node runs (docs/architecture.md, "Several nodes").
+ */
+export const nodeStream = (nodeId: string): string => streamName('node', nodeId);
 
 /** Prefix for `subscribeToAll({ streamNamePrefixes })`, e.g. `streamPrefix('job')` → `job-`. */
 export const streamPrefix = (category: StreamCategory): string => `${category}-`;

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DashboardQuery, RepositoryActivityQuery, type DailyOutcomes } from '@rf/projections';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { FleetPresence } from '../../services/fleet-presence.service';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, nextScheduled, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
@@ -69,6 +70,7 @@ export class DashboardPresenter {
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly delivery: AgentDeliveryService,
     private readonly activity: RepositoryActivityQuery,
+    private readonly presence: FleetPresence,
   ) {}
 
   /**
@@ -98,7 +100,7 @@ export class DashboardPresenter {
       const schedules = models.schedules.forHost(h.id).schedules;
       const last = models.jobs.list({ hostId: h.id, limit: 1 })[0];
       const next = nextScheduled(schedules, now);
-      const online = this.sessions.isOnline(h.id);
+      const online = this.presence.isOnline(h.id);
       const liveSeen = this.sessions.lastSeen(h.id);
       return {
         id: h.id,
@@ -122,7 +124,7 @@ export class DashboardPresenter {
       hosts,
       paging: { page: current, pages, first: first + 1, last: first + hosts.length },
       totals: {
-        online: all.filter((h) => this.sessions.isOnline(h.id)).length,
+        online: all.filter((h) => this.presence.isOnline(h.id)).length,
         hosts: all.length,
         running: summary.jobs.running,
         queued: summary.jobs.queued,

@@ -1,3 +1,4 @@
+import type { FleetPresence } from '../../services/fleet-presence.service';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DashboardQuery, HostView, RepositoryActivityQuery } from '@rf/projections';
@@ -36,16 +37,17 @@ function presenter(hostCount: number) {
   const dashboard = {
     summary: () => ({ hosts: {}, jobs: { queued: 0, running: 0, failedLast24h: 0 }, daily: [] }),
   } as unknown as DashboardQuery;
-  const sessions = {
-    isOnline: (id: string) => Number(id.slice(1)) % 2 === 0,
-    lastSeen: () => null,
-  } as unknown as AgentDispatch;
+  const sessions = { lastSeen: () => null } as unknown as AgentDispatch;
+  const presence = { isOnline: (id: string) => Number(id.slice(1)) % 2 === 0 } as unknown as FleetPresence;
   const delivery = {
     isOutdated: (v: string | null) => v === '0.1.0',
     current: { version: '0.2.0' },
   } as unknown as AgentDeliveryService;
   const activity = { latestSizes: () => new Map() } as unknown as RepositoryActivityQuery;
-  return { p: new DashboardPresenter(reader, dashboard, sessions, delivery, activity), perHostQueries };
+  return {
+    p: new DashboardPresenter(reader, dashboard, sessions, delivery, activity, presence),
+    perHostQueries,
+  };
 }
 
 describe('dashboard presenter with a large fleet', () => {

@@ -11,6 +11,7 @@ import { isTerminal, JOB_KINDS } from '@rf/events';
 import { AppError } from '../../core/app-error';
 import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
+import { FleetPresence } from '../../services/fleet-presence.service';
 import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { backupFreshness, cronText, nextRun, type Freshness } from '../ui-format';
 import { AgentDeliveryService } from '../../services/agent-delivery.service';
@@ -42,6 +43,8 @@ export interface HostPage {
   readonly host: HostView;
   readonly name: string;
   readonly online: boolean;
+  /** The control-plane node holding the agent's socket; null while offline. */
+  readonly nodeId: string | null;
   readonly status: string;
   readonly lastSeen: string | null;
   readonly freshness: Freshness;
@@ -137,6 +140,7 @@ export class HostPagePresenter {
     @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
     private readonly delivery: AgentDeliveryService,
     private readonly repositories: RepositoriesPresenter,
+    private readonly presence: FleetPresence,
   ) {}
 
   async load(hostId: string, now: Date): Promise<HostPage> {
@@ -144,7 +148,8 @@ export class HostPagePresenter {
     const host = hostOrNotFound(models, hostId);
     const schedules = models.schedules.forHost(hostId);
     const jobs = models.jobs.list({ hostId, limit: 25 });
-    const online = this.sessions.isOnline(hostId);
+    const nodeId = this.presence.nodeOf(hostId);
+    const online = nodeId !== null;
     const seen = this.sessions.lastSeen(hostId);
     const firstBackup = schedules.schedules.find(
       (s) => !!s && typeof s === 'object' && (s as Record<string, unknown>)['kind'] === 'backup',
@@ -157,6 +162,7 @@ export class HostPagePresenter {
       host,
       name: host.hostname ?? host.id,
       online,
+      nodeId,
       status: host.status === 'revoked' ? 'revoked' : online ? 'online' : 'offline',
       lastSeen: seen ? seen.toISOString() : host.lastSeen,
       freshness: backupFreshness(host.lastBackup?.at ?? null, schedules.schedules, now),

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { FleetPresence } from '../../services/fleet-presence.service';
+import { Injectable } from '@nestjs/common';
 import { isJobKind, jobLockClaims, type RepositoryLock } from '@rf/events';
 import {
   REPOSITORY_MAINTENANCE_KINDS,
@@ -8,7 +9,6 @@ import {
   type RepositoryView,
   type SnapshotView,
 } from '@rf/projections';
-import { AGENT_DISPATCH, type AgentDispatch } from '../../core/agent-dispatch.port';
 import { AppError } from '../../core/app-error';
 import type { ReadModels } from '../../repositories/read-models.port';
 import { ReadModelsReader } from '../../repositories/read-models.reader';
@@ -308,7 +308,7 @@ export class RepositoriesPresenter {
   constructor(
     private readonly reader: ReadModelsReader,
     private readonly activity: RepositoryActivityQuery,
-    @Inject(AGENT_DISPATCH) private readonly sessions: AgentDispatch,
+    private readonly presence: FleetPresence,
   ) {}
 
   async list(): Promise<RepositoryRow[]> {
@@ -405,7 +405,7 @@ export class RepositoriesPresenter {
       hosts: repo.hosts.map((h) => ({
         id: h.id,
         name: h.hostname ?? models.hosts.get(h.id)?.hostname ?? h.id,
-        online: this.sessions.isOnline(h.id),
+        online: this.presence.isOnline(h.id),
       })),
       sizeBytes: latest?.totalSize ?? null,
       sizeReportedAt: latest?.reportedAt ?? null,
@@ -418,7 +418,7 @@ export class RepositoriesPresenter {
   }
 
   private locks(models: ReadModels): Map<string, RepositoryLockState> {
-    return repositoryLocks(this.activity.activeJobs(), (id) => this.sessions.isOnline(id), {
+    return repositoryLocks(this.activity.activeJobs(), (id) => this.presence.isOnline(id), {
       repository: (id) => models.repositories.get(id)?.name,
       host: (id) => models.hosts.get(id)?.hostname ?? undefined,
     });
