@@ -54,6 +54,36 @@ eventStoreContract('sqlite', {
 });
 
 describe('sqlite event store: file-specific behaviour', () => {
+  it('keeps only the newest metadata entry of a stream, as EventStoreDB metastreams do (maxCount 1)', async () => {
+    const file = freshFile();
+    const store = createSqliteEventStore({ path: file });
+    try {
+      for (let i = 0; i < 50; i++)
+        await store.setStreamMetadata(
+          'node-a',
+          { custom: { lease: i } },
+          { expectedRevision: i === 0 ? 'no_stream' : i - 1 },
+        );
+      assert.deepEqual(await store.getStreamMetadata('node-a'), { custom: { lease: 49 } });
+      // The revision still counts every write: a stale expected revision is refused.
+      await assert.rejects(
+        store.setStreamMetadata('node-a', { custom: { lease: 0 } }, { expectedRevision: 10 }),
+      );
+      await store.setStreamMetadata('node-a', { custom: { lease: 50 } }, { expectedRevision: 49 });
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT revision FROM events WHERE stream = '$$node-a'").all() as {
+        revision: number;
+      }[];
+      assert.deepEqual(rows, [{ revision: 50 }]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('keeps events and continues positions and revisions after reopening the file', async () => {
     const file = freshFile();
     const first = createSqliteEventStore({ path: file, synchronous: 'NORMAL' });

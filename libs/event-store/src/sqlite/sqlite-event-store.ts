@@ -595,6 +595,10 @@ export class SqliteEventStore implements EventStore {
       ),
     );
     this.sql.setMeta.run(stream, revision, json, state);
+    // As on EventStoreDB, whose metastreams keep only their newest entry
+    // (maxCount 1): a metadata rewrite (a node's lease, renewed every few
+    // seconds) must not grow the file.
+    this.sql.dropOlderMeta.run(metastreamOf(stream), revision);
     return position;
   }
 
@@ -770,6 +774,7 @@ function prepareStatements(db: Database.Database, readonly: boolean) {
     insert: write(
       'INSERT INTO events (position, stream, revision, created, system, count, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
+    dropOlderMeta: write('DELETE FROM events WHERE stream = ? AND revision < ?'),
     setMeta: write(
       `INSERT INTO streams (name, meta_revision, meta, state) VALUES (?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET meta_revision = excluded.meta_revision, meta = excluded.meta, state = excluded.state`,
