@@ -7,7 +7,7 @@ import { randomSecret, safeEqual, sha256Hex } from '../core/secret-tokens';
 import { IdentityLog } from './identity.log';
 
 export interface NewSession {
-  /** The cookie value, `<userId>.<random>`; only its sha256 is stored (in the log). */
+  /** The cookie value, `<userId>.<random>.<tag>`; only its sha256 is stored (in the log). */
   readonly sessionId: string;
   readonly idHash: string;
   readonly csrfToken: string;
@@ -25,6 +25,8 @@ export interface ActiveSession {
 /** How long a node waits for a login made on another node to reach it. */
 const OTHER_NODE_LOGIN_WAIT_MS = 3000;
 const LOCAL_SEEN_LIMIT = 50_000;
+/** Length of the tag that proves a cookie value was made by a node of this installation. */
+const TAG_LENGTH = 22;
 
 /**
  * Browser sessions shared by every node (docs/architecture.md, "Several
@@ -55,7 +57,8 @@ export class SessionService {
   /** New session material for `userId`; the login records it in the log. */
   create(userId: string): NewSession {
     const now = this.settings.now();
-    const sessionId = `${userId}.${randomSecret()}`;
+    const base = `${userId}.${randomSecret()}`;
+    const sessionId = `${base}.${this.tag(base)}`;
     const idHash = sha256Hex(sessionId);
     this.remember(idHash, now);
     return {
@@ -71,9 +74,11 @@ export class SessionService {
     const idHash = sha256Hex(sessionId);
     let session = this.identity.state.sessions.get(idHash);
     if (!session) {
-      // Maybe a login on another node this one has not applied yet.
-      const userId = sessionId.slice(0, Math.max(0, sessionId.indexOf('.')));
-      if (!/^[A-Za-z0-9_-]{1,128}$/.test(userId)) return null;
+      // Maybe a login on another node this one has not applied yet. Only a
+      // value some node made (its tag checks out) is worth a read of the log:
+      // a made-up cookie is refused without touching the store.
+      const userId = this.madeHere(sessionId);
+      if (userId === null) return null;
       try {
         await this.identity.catchUpWith(`user-${userId}`, OTHER_NODE_LOGIN_WAIT_MS);
       } catch (err) {
@@ -121,6 +126,19 @@ export class SessionService {
       ],
       actor,
     );
+  }
+
+  /** The user id of a cookie value whose tag is valid, else null. */
+  private madeHere(sessionId: string): string | null {
+    const last = sessionId.lastIndexOf('.');
+    const base = sessionId.slice(0, Math.max(0, last));
+    const userId = base.slice(0, Math.max(0, base.indexOf('.')));
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(userId)) return null;
+    return safeEqual(sessionId.slice(last + 1), this.tag(base)) ? userId : null;
+  }
+
+  private tag(base: string): string {
+    return this.mac(`session:${base}`).slice(0, TAG_LENGTH);
   }
 
   /** Signed `<ms>.<mac>` for the `rf_seen` cookie. */

@@ -47,8 +47,10 @@ export function backupDeadline(
   if (pattern === null) return null;
   const next = pattern.nextRun(new Date(reference));
   if (next === null) return null;
-  // A reference exactly on a fire time counts that fire as the previous one.
-  const previous = pattern.previousRuns(1, new Date(reference + 1000))[0];
+  // The last fire at or before the reference (previousRuns looks strictly before its date), so a
+  // reference exactly on a fire time counts that fire. Looking a whole second ahead instead would
+  // take `next` itself for a reference in the last second before it, and an interval of 0.
+  const previous = pattern.previousRuns(1, new Date(reference + 1))[0];
   let intervalMs: number;
   if (previous !== undefined) intervalMs = next.getTime() - previous.getTime();
   else {

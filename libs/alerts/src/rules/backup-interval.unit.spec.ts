@@ -19,6 +19,16 @@ describe('backupDeadline', () => {
     assert.equal(d?.intervalMs, 24 * H);
   });
 
+  it('takes the interval that ends at the next fire for a reference in the last second before it', () => {
+    // A job finishing at 04:12:24.145 on a 5 s schedule: the gap is 04:12:20 → 04:12:25, not 0.
+    const seconds = backupDeadline('*/5 * * * * *', t('2026-12-05T04:12:24.145Z'), 0);
+    assert.equal(seconds?.intervalMs, 5_000);
+    assert.equal(seconds?.deadline, t('2026-12-05T04:12:29.145Z'));
+    const daily = backupDeadline('0 2 * * *', t('2024-05-01T01:59:59.500Z'), undefined);
+    assert.equal(daily?.intervalMs, 24 * H);
+    assert.equal(daily?.graceMs, 6 * H);
+  });
+
   it('takes the gap around the reference for irregular crons (Friday → Monday)', () => {
     const friday = backupDeadline('0 2 * * 1-5', t('2024-05-03T03:00:00Z'), undefined);
     assert.equal(friday?.intervalMs, 72 * H);

@@ -49,6 +49,16 @@ describe('backup_overdue', () => {
     assert.match(resolved.reason, /a backup of schedule nightly succeeded at 2024-05-02 17:00 UTC/);
   });
 
+  it('counts a full interval from a backup that finished in the last second before a fire', () => {
+    const { log, rules } = fleet();
+    log.at('2024-05-02T01:59:59.500Z').job('b1', 'web-1', 'backup', 'succeeded', { schedule: 'nightly' });
+    // 01:59:59.5 + 24 h + 6 h grace: not 1 h of grace after an interval of 0.
+    assert.deepEqual(rules.at('2024-05-02T03:00:00Z'), []);
+    assert.deepEqual(rules.at('2024-05-03T07:59:00Z'), []);
+    const [alert] = raisedOf(rules.at('2024-05-03T08:00:00Z'));
+    assert.equal(alert?.details.deadline, '2024-05-03T07:59:59.500Z');
+  });
+
   it('expects the Friday→Monday gap of a weekday schedule', () => {
     const log = new FleetLog('2024-05-01T00:00:00Z')
       .enrol('h')

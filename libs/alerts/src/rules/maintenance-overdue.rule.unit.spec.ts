@@ -82,6 +82,40 @@ describe('maintenance_overdue', () => {
     );
   });
 
+  it('resolves on a success in the last second before a fire, and later ticks still queued do not re-raise it', () => {
+    // A 5 s forget schedule whose fired jobs do not finish (the log of the end-to-end spec).
+    const FORGET_5S = { id: 'forget-5s', kind: 'forget', cron: '*/5 * * * * *', enabled: true } as const;
+    const log = new FleetLog('2026-12-05T04:12:13.672Z').enrol('h1', 'web-1');
+    log.sharedRepository('r1', 'shared', ['h1']);
+    log.append('RepositorySchedulesChanged', { repository_id: 'r1', version: 1, schedules: [FORGET_5S] });
+    const rules = new LiveRules(log);
+    const tick = (job: string) =>
+      log.request(job, 'h1', 'forget', { schedule: FORGET_5S.id, repository: 'r1' });
+    log.at('2026-12-05T04:12:15.021Z');
+    tick('f1');
+    log.at('2026-12-05T04:12:20.011Z');
+    tick('f2');
+    const [alert] = raisedOf(rules.at('2026-12-05T04:12:23.877Z'));
+    assert.equal(alert?.rule, 'maintenance_overdue');
+    assert.match(alert?.summary ?? '', /No successful forget of repository shared \(schedule forget-5s\)/);
+    // f1 succeeds 0.855 s before the 04:12:25 fire: the interval around it is 5 s, not 0.
+    log.at('2026-12-05T04:12:24.145Z').finish('f1', 'succeeded');
+    const [resolved] = resolvedOf(rules.evaluate());
+    assert.equal(resolved?.alert_id, alert?.alert_id);
+    assert.match(
+      resolved?.reason ?? '',
+      /the forget of schedule forget-5s succeeded at 2026-12-05 04:12 UTC/,
+    );
+    // The next tick queues behind f2 (dispatched, never finishing): overdue again only two intervals after f1.
+    log.at('2026-12-05T04:12:25.006Z');
+    tick('f3');
+    assert.deepEqual(rules.at('2026-12-05T04:12:25.500Z'), []);
+    assert.deepEqual(rules.at('2026-12-05T04:12:34.100Z'), []);
+    const [again] = raisedOf(rules.at('2026-12-05T04:12:34.200Z'));
+    assert.notEqual(again?.alert_id, alert?.alert_id, 'a new alert, the resolved one stays resolved');
+    assert.match(again?.summary ?? '', /since 2026-12-05 04:12 UTC; it runs every 5 s/);
+  });
+
   it('resolves when the schedule is disabled or the repository removed, and ignores copy schedules', () => {
     const { log, rules } = fleet([CHECK_DAILY, COPY_DAILY]);
     const raised = raisedOf(rules.at('2024-05-10T00:00:00Z'));

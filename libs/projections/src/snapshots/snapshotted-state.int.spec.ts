@@ -154,4 +154,64 @@ describe('SnapshottedState (real SQLite event store and readmodels.db)', () => {
     assert.deepEqual([...other.state.counts], [['tally-b', 2]]);
     assert.match(notes.join('\n'), /past the log's head \(2\): it belongs to another log/);
   });
+
+  it('a long catch-up goes on while it makes progress and says how far it got', async () => {
+    // Several pages of the log (the store reads 2,048 at a time, yielding between pages).
+    for (let i = 0; i < 12; i++) await store.append('tally-a', events(500));
+    /** Takes about 0.1 ms per event: the whole replay is longer than the stall limit. */
+    class SlowTally extends Tally {
+      override apply(e: RecordedEvent): void {
+        const until = performance.now() + 0.1;
+        while (performance.now() < until);
+        super.apply(e);
+      }
+    }
+    const s = new SnapshottedState<SlowTally>({
+      name: 'the slow tally',
+      store,
+      snapshotFile,
+      codec: tallyCodec() as unknown as StateSnapshotCodec<SlowTally>,
+      empty: () => new SlowTally(),
+      streamPrefixes: ['tally-'],
+      catchUpTimeoutMs: 150,
+      progressEveryMs: 50,
+      consumer: { batchSize: 20 },
+      report: { info: (m) => notes.push(m), warn: (_e, m) => notes.push(m) },
+    });
+    try {
+      await s.start();
+      assert.equal(total(s.state), 6000);
+      assert.ok(
+        notes.some((n) =>
+          /the slow tally: still catching up with the log after \d+ s, about \d+ events to go/.test(n),
+        ),
+        notes.join('\n'),
+      );
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('start-up fails with a clear error when catching up makes no progress', async () => {
+    await store.append('tally-a', events(10));
+    const s = new SnapshottedState<Tally>({
+      name: 'the stuck tally',
+      store,
+      snapshotFile,
+      codec: tallyCodec(),
+      empty: () => new Tally(),
+      streamPrefixes: ['tally-'],
+      catchUpTimeoutMs: 300,
+      progressEveryMs: 50,
+      consumer: { retryMs: 20, maxRetryMs: 50 },
+      afterBatch: () => {
+        throw new Error('the batch cannot be finished');
+      },
+      report: { info: (m) => notes.push(m), warn: (_e, m) => notes.push(m) },
+    });
+    await assert.rejects(
+      s.start(),
+      /the stuck tally made no progress catching up with the event log for 300 ms/,
+    );
+  });
 });

@@ -18,7 +18,14 @@ export interface SnapshottedStateOptions<S extends FoldedState> {
   /** The state of an empty log. */
   readonly empty: () => S;
   readonly streamPrefixes?: readonly string[];
+  /**
+   * Start-up fails when catching up makes no progress for this long. A long
+   * replay (a big log, a changed snapshot version) is not a failure: it goes
+   * on as long as events are being applied, and says how far it got.
+   */
   readonly catchUpTimeoutMs: number;
+  /** How often a long catch-up reports its progress (default 15 s). */
+  readonly progressEveryMs?: number;
   readonly snapshots?: Omit<StateSnapshotsOptions, 'onSaveError'>;
   readonly consumer?: Pick<LogConsumerOptions, 'retryMs' | 'maxRetryMs' | 'batchSize'>;
   /** Where failures and replays are told; the state carries on. */
@@ -66,7 +73,7 @@ export class SnapshottedState<S extends FoldedState> {
     return this.consumer;
   }
 
-  /** Restores the snapshot, follows the log and resolves once caught up (rejects after the timeout). */
+  /** Restores the snapshot, follows the log and resolves once caught up (rejects when catching up stalls). */
   async start(): Promise<void> {
     const o = this.options;
     this.snapshots ??= StateSnapshots.open(o.snapshotFile, o.codec, {
@@ -78,9 +85,30 @@ export class SnapshottedState<S extends FoldedState> {
     else if (outcome.kind !== 'restored')
       o.report.info(`${o.name}: replaying from the log (${outcome.reason})`);
     this.consumer.start(this.current.position);
-    if (!(await this.consumer.whenCaughtUp(o.catchUpTimeoutMs))) {
-      this.stop();
-      throw new Error(`${o.name} did not catch up with the event log within ${o.catchUpTimeoutMs} ms`);
+    const every = Math.min(o.progressEveryMs ?? 15_000, o.catchUpTimeoutMs);
+    const started = Date.now();
+    let seen = this.consumer.position?.commit ?? 0n;
+    let progressAt = started;
+    while (!(await this.consumer.whenCaughtUp(every))) {
+      const now = Date.now();
+      if (!this.consumer.isRunning) {
+        this.stop();
+        throw new Error(`${o.name} stopped following the event log while catching up`);
+      }
+      const at = this.consumer.position?.commit ?? 0n;
+      if (at > seen) {
+        seen = at;
+        progressAt = now;
+        const behind = (await this.consumer.lag()).eventsBehind;
+        o.report.info(
+          `${o.name}: still catching up with the log after ${Math.round((now - started) / 1000)} s, about ${behind} events to go`,
+        );
+      } else if (now - progressAt >= o.catchUpTimeoutMs) {
+        this.stop();
+        throw new Error(
+          `${o.name} made no progress catching up with the event log for ${o.catchUpTimeoutMs} ms`,
+        );
+      }
     }
   }
 
