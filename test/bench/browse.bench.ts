@@ -1,5 +1,6 @@
 // Snapshot browsing through an agent (docs/browse.md). Usage:
-//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19] [--json]
+//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19] [--json] [--cpu-prof]
+// (--cpu-prof: the control plane and the agent write .cpuprofile files into the current directory)
 //
 // A real control plane and a real agent back up a folder of N entries (default
 // 10,000) and one file of M MiB (default 256) to a local repository, then:
@@ -27,6 +28,7 @@ import { positiveIntOption } from '../support/bench-args';
 
 const args = process.argv.slice(2);
 const asJson = args.includes('--json');
+const profile = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', process.cwd()] : [];
 const entries = positiveIntOption(args, '--entries', 10_000);
 const mib = positiveIntOption(args, '--mb', 256);
 const runs = positiveIntOption(args, '--runs', 3);
@@ -83,9 +85,13 @@ async function main(): Promise<void> {
     fs.closeSync(fd);
 
     fs.mkdirSync(path.join(root, 'cp'));
-    cp = await ControlPlaneProcess.start({ dataDir: path.join(root, 'cp'), startTimeoutMs: 60_000 });
+    cp = await ControlPlaneProcess.start({
+      dataDir: path.join(root, 'cp'),
+      startTimeoutMs: 60_000,
+      ...(profile.length > 0 ? { nodeArgs: profile } : {}),
+    });
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    agent = new FleetAgent({ dir: path.join(root, 'agent'), resticBin: restic.bin });
+    agent = new FleetAgent({ dir: path.join(root, 'agent'), resticBin: restic.bin, nodeArgs: profile });
     await agent.enrol(admin, cp.url);
     agent.start();
     const hostId = agent.agentId;

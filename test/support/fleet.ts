@@ -246,6 +246,8 @@ export interface FleetAgentOptions {
   readonly resticBin: string;
   /** Extra agent.yaml settings merged after enrolment (e.g. outbox_max_bytes). */
   readonly config?: Record<string, unknown>;
+  /** Node options before the agent's script (e.g. `--cpu-prof` in a bench). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -294,15 +296,19 @@ export class FleetAgent {
 
   start(): void {
     if (this.running) throw new Error('agent already running');
-    const child = spawn(process.execPath, [agentCli(), 'run', '--config', this.configPath], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: this.options.dir,
-        RF_RESTIC_BIN: this.options.resticBin,
+    const child = spawn(
+      process.execPath,
+      [...(this.options.nodeArgs ?? []), agentCli(), 'run', '--config', this.configPath],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: this.options.dir,
+          RF_RESTIC_BIN: this.options.resticBin,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    );
     let buf = '';
     const take = (chunk: Buffer): void => {
       buf += chunk.toString('utf8');
