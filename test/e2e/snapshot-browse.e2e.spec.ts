@@ -319,17 +319,16 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
       await page.waitForSelector('[data-testid=breadcrumbs] [aria-current=page]:has-text("docs")');
       await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
       await page.screenshot({ path: path.join(shots, 'host-snapshots.png'), fullPage: true });
-      // The restore dialog with a dry run: alpha has restic 0.14, so the job says plainly what it needs.
+      // The host page's restore form: alpha has restic 0.14, so it says what a dry run and an overwrite policy need.
       await page.click('summary:has-text("Restore a snapshot")');
       await page.fill('#restore-target', path.join(root, 'ui-restore'));
       await page.selectOption('#restore-overwrite', 'if-newer');
-      await page.check('[data-testid=restore-dry-run]');
+      await page.click('[data-testid=restore-preview-button]');
+      await page.waitForSelector('#restore-err-preview');
+      assert.match((await page.textContent('#restore-err-preview')) ?? '', /needs restic ≥ 0\.17/);
+      assert.match((await page.textContent('#restore-err-overwrite')) ?? '', /needs restic ≥ 0\.17/);
+      assert.equal(fs.existsSync(path.join(root, 'ui-restore')), false, 'nothing ran');
       await page.screenshot({ path: path.join(shots, 'restore-dialog.png'), fullPage: true });
-      await page.click('form:has(#restore-target) button[type=submit]');
-      await page.waitForURL(/\/jobs\//);
-      await page.waitForSelector('[data-testid=job-status]:has-text("failed")');
-      assert.match((await page.textContent('body')) ?? '', /needs restic 0\.17 or newer on this host/);
-      await page.screenshot({ path: path.join(shots, 'restore-job.png'), fullPage: true });
     } finally {
       await browser.close();
     }
@@ -374,9 +373,14 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
       await page.goto(`${cp.url}/hosts/${encodeURIComponent(m.agent.agentId)}`);
       await page.click('[data-testid=compare-snapshots]');
       await page.waitForSelector('[data-testid=compare-stats]');
-      assert.match((await page.textContent('[data-testid=compare-added]')) ?? '', /photos\/dog\.jpg/);
-      assert.match((await page.textContent('[data-testid=compare-removed]')) ?? '', /readme\.md/);
-      assert.match((await page.textContent('[data-testid=compare-changed]')) ?? '', /docs\/todo\.txt/);
+      const kinds = await page.$$eval('[data-testid=compare-table] tbody tr', (trs) =>
+        trs.map((tr) => `${tr.getAttribute('data-kind')} ${tr.getAttribute('data-path')}`),
+      );
+      assert.deepEqual(kinds, [
+        `added ${m.data}/photos/dog.jpg`,
+        `removed ${m.data}/readme.md`,
+        `changed ${m.data}/docs/todo.txt`,
+      ]);
       await page.screenshot({ path: path.join('/work/shots/browse', 'compare.png'), fullPage: true });
     } finally {
       await browser.close();

@@ -338,7 +338,7 @@ describe('admin UI (browser, real control plane, real agent, real restic)', { ti
     await openedBeforeSnapshot.close();
     // A restore without a target is refused by the catalog; the message names the field, next to the form.
     await page.click('text=Restore a snapshot');
-    await page.click('form:has(#restore-target) button[type=submit]');
+    await page.click('form:has(#restore-target) [data-testid=restore-start]');
     const restoreError = page.locator('form:has(#restore-target) .field-error');
     await restoreError.waitFor();
     assert.match((await restoreError.textContent()) ?? '', /^target: /);

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AppError } from '../core/app-error';
 import { UiRenderer } from './ui-renderer.service';
 
 const STATUS: Readonly<Record<string, number>> = {
@@ -11,6 +12,8 @@ const STATUS: Readonly<Record<string, number>> = {
   host_revoked: 409,
   job_finished: 409,
   rate_limited: 429,
+  too_large: 413,
+  agent_failed: 502,
   unavailable: 503,
 };
 
@@ -48,7 +51,8 @@ export class UiExceptionFilter implements ExceptionFilter {
     }
     let status = code !== undefined ? (STATUS[code] ?? 500) : 500;
     if (exception instanceof HttpException) status = exception.getStatus();
-    const known = status < 500;
+    // Our own codes carry messages written for the operator (e.g. "no host … is online"), 5xx included.
+    const known = status < 500 || (code !== undefined && code in STATUS && exception instanceof AppError);
     const message =
       known && exception instanceof Error ? exception.message : 'Something went wrong on the server.';
     if (!known)
@@ -62,7 +66,9 @@ export class UiExceptionFilter implements ExceptionFilter {
           ? 'Not allowed'
           : status < 500
             ? 'Request refused'
-            : 'Server error';
+            : status === 502 || status === 503
+              ? 'No answer from the hosts'
+              : 'Server error';
     const body = this.renderer.view('error', { status, title, message });
     res.status(status).type('html');
     res.send(htmx ? body : this.renderer.page(req, { title }, body));

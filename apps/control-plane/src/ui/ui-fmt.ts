@@ -3,6 +3,7 @@ import * as format from './ui-format';
 /** What templates get as `it.fmt`. */
 export const fmt = {
   bytes: format.bytes,
+  bytesDelta: format.bytesDelta,
   relative: format.relative,
   timestamp: format.timestamp,
   duration: format.duration,

@@ -18,6 +18,13 @@ export function bytes(value: number | null | undefined): string {
   return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
+/** A signed size change: "+1.2 KiB", "−300 B" (a true minus sign), "±0 B"; "—" when unknown. */
+export function bytesDelta(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value === 0) return '±0 B';
+  return (value > 0 ? '+' : '\u2212') + bytes(Math.abs(value));
+}
+
 /** "just now", "5 min ago", "3 h ago", "2 d ago"; "in 4 h" for the future. */
 export function relative(iso: string | null | undefined, now: Date): string {
   if (!iso) return '—';

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   backupFreshness,
   bytes,
+  bytesDelta,
   cronText,
   nextRun,
   nextScheduled,
@@ -20,6 +21,13 @@ describe('ui-format', () => {
     assert.equal(bytes(1536), '1.5 KiB');
     assert.equal(bytes(5 * 1024 ** 3), '5.0 GiB');
     assert.equal(bytes(null), '—');
+  });
+
+  it('signs size changes with + and a true minus, ±0 for none', () => {
+    assert.equal(bytesDelta(2048), '+2.0 KiB');
+    assert.equal(bytesDelta(-300), '\u2212300 B');
+    assert.equal(bytesDelta(0), '±0 B');
+    assert.equal(bytesDelta(null), '—');
   });
 
   it('says how long ago, or how soon', () => {

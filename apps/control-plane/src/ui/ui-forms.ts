@@ -82,6 +82,8 @@ export function jobArgsFromForm(kind: JobKind, body: FormBody): Record<string, u
       args['target'] = text(body, 'target');
       const include = lines(text(body, 'include'));
       if (include.length) args['include'] = include;
+      const exclude = lines(text(body, 'exclude'));
+      if (exclude.length) args['exclude'] = exclude;
       const overwrite = text(body, 'overwrite');
       if (overwrite) args['overwrite'] = overwrite;
       if (checked(body, 'dry_run')) args['dry_run'] = true;

@@ -89,6 +89,15 @@ describe('ui-forms', () => {
       }),
       { snapshot_id: 'abc', target: '/tmp/r', overwrite: 'if-newer', dry_run: true },
     );
+    assert.deepEqual(
+      jobArgsFromForm('restore', {
+        snapshot_id: 'abc',
+        target: '/tmp/r',
+        include: '/srv/a\r\n\n/srv/b',
+        exclude: '*.tmp',
+      }),
+      { snapshot_id: 'abc', target: '/tmp/r', include: ['/srv/a', '/srv/b'], exclude: ['*.tmp'] },
+    );
   });
 
   it('reads the schedule editor rows, skipping removed rows and a blank new row', () => {

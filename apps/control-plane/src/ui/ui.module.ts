@@ -14,6 +14,7 @@ import { JobsListPageController } from './controllers/jobs-page.controller';
 import { LoginPageController } from './controllers/login-page.controller';
 import { RepositoriesPageController } from './controllers/repositories-page.controller';
 import { RepositoryFormsController } from './controllers/repository-forms.controller';
+import { RestoreDialogController } from './controllers/restore-dialog.controller';
 import { SettingsPageController } from './controllers/settings-page.controller';
 import { SnapshotBrowsePageController } from './controllers/snapshot-browse-page.controller';
 import { SnapshotComparePageController } from './controllers/snapshot-compare-page.controller';
@@ -24,6 +25,8 @@ import { DashboardPresenter } from './presenters/dashboard.presenter';
 import { HostPagePresenter } from './presenters/host-page.presenter';
 import { JobPagePresenter } from './presenters/job-page.presenter';
 import { RepositoriesPresenter } from './presenters/repositories.presenter';
+import { RestoreDialogPresenter } from './presenters/restore-dialog.presenter';
+import { SnapshotComparePresenter } from './presenters/snapshot-compare.presenter';
 import { UiExceptionFilter } from './ui-exception.filter';
 import { UiRenderer } from './ui-renderer.service';
 
@@ -38,6 +41,7 @@ import { UiRenderer } from './ui-renderer.service';
   controllers: [
     SnapshotBrowsePageController,
     SnapshotComparePageController,
+    RestoreDialogController,
     UiAssetsController,
     LoginPageController,
     DashboardPageController,
@@ -60,6 +64,8 @@ import { UiRenderer } from './ui-renderer.service';
     HostPagePresenter,
     JobPagePresenter,
     RepositoriesPresenter,
+    RestoreDialogPresenter,
+    SnapshotComparePresenter,
   ],
 })
 export class UiModule {}

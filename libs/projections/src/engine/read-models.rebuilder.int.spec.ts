@@ -77,4 +77,31 @@ describe('rebuildReadModels next to another writer of readmodels.db', () => {
     assert.equal(otherCommitted, 0, 'the other writer waited for the rebuild transaction to end');
     assert.equal(db.prepare('SELECT count(*) FROM seen').pluck().get(), otherTried);
   });
+
+  it("leaves the connection's WAL auto-checkpoint as it found it, after a rebuild and after a failed one", async () => {
+    db.pragma('wal_autocheckpoint = 777');
+    const counter = defineProjection<{ n: KeyedTable<{ id: string }, 'id'> }>({
+      name: 'counter',
+      version: 1,
+      tables: { n: { kind: 'keyed', key: ['id'], columns: { id: 'TEXT PRIMARY KEY' } } },
+      indexes: [],
+      evolve(view, e) {
+        view.put('n', { id: e.id });
+      },
+    });
+    const result = await rebuildReadModels(store, db, [counter]);
+    assert.ok(result.eventsRead > 0);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 777);
+    const failing = defineProjection<{ f: KeyedTable<{ id: string }, 'id'> }>({
+      name: 'failing',
+      version: 1,
+      tables: { f: { kind: 'keyed', key: ['id'], columns: { id: 'TEXT PRIMARY KEY' } } },
+      indexes: [],
+      evolve() {
+        throw new Error('evolve failed');
+      },
+    });
+    await assert.rejects(rebuildReadModels(store, db, [failing]), /evolve failed/);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 777);
+  });
 });

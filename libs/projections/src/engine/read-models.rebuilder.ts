@@ -8,6 +8,17 @@ import { ProjectionStateRepository } from './projection-state.repository';
 import { createIndexes, createTables, dropTables } from './read-model.writer';
 import { quoteIdent } from './sqlite-projection.view';
 
+/**
+ * Events per replay transaction. Each commit writes the pages the batch dirtied and,
+ * past the WAL's auto-checkpoint size, checkpoints; rows a batch touches repeatedly (a
+ * host, a running job) are written once per batch. Larger batches commit and checkpoint
+ * less for the same log; one batch still holds the write lock well under the live
+ * runner's busy_timeout (docs/architecture.md, "Read models").
+ */
+const REPLAY_BATCH = 20_000;
+/** WAL pages between checkpoints while replaying (SQLite's default is 1000): fewer, larger checkpoints. */
+const REPLAY_AUTOCHECKPOINT_PAGES = 10_000;
+
 export interface RebuildProgress {
   readonly applied: number;
   /** Position reached (commit part) and the log head when the rebuild started. */
@@ -66,7 +77,7 @@ export async function rebuildReadModels(
     }
   }
   const selected = names.length === 0 ? all : all.filter((p) => names.includes(p.name));
-  const batchSize = options.batchSize ?? 5000;
+  const batchSize = options.batchSize ?? REPLAY_BATCH;
   const progressEvery = options.progressEveryMs ?? 200;
   const state = new ProjectionStateRepository(db);
 
@@ -130,10 +141,16 @@ export async function rebuildReadModels(
     return n;
   };
 
+  const autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   try {
-    await replay(applyBatch);
-    // A second pass without the lock picks up what was appended meanwhile, keeping the locked stretch short.
-    await replay(applyBatch);
+    db.pragma(`wal_autocheckpoint = ${REPLAY_AUTOCHECKPOINT_PAGES}`);
+    try {
+      await replay(applyBatch);
+      // A second pass without the lock picks up what was appended meanwhile, keeping the locked stretch short.
+      await replay(applyBatch);
+    } finally {
+      db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+    }
     report('swapping');
 
     db.exec('BEGIN IMMEDIATE');

@@ -88,3 +88,21 @@ export function parseRestoreOutput(stdout: readonly string[], stderr: readonly s
   }
   return report;
 }
+
+/** One item of a restore's `-vv --json` listing (0.17+; a dry run's preview). */
+export interface RestoreItem {
+  /** restic's word: `restored`, `updated`, `unchanged` or `deleted`. */
+  readonly action: string;
+  readonly item: string;
+  readonly size: number;
+}
+
+/** A `verbose_status` line of `restore -vv --json`, or undefined for any other line. */
+export function parseRestoreItemLine(line: string): RestoreItem | undefined {
+  const v = tryJsonObject(line);
+  if (!v || optStr(v, 'message_type') !== 'verbose_status') return undefined;
+  const action = optStr(v, 'action');
+  const item = optStr(v, 'item');
+  if (action === undefined || item === undefined) return undefined;
+  return { action, item, size: num(v, 'size') };
+}

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { JOB_KINDS, KEEP_RULES, type JobKind } from '@rf/events';
+import { JOB_KINDS, KEEP_RULES, legacyRepositoryId, type JobKind } from '@rf/events';
 import { Roles } from '../../middleware/auth.decorators';
 import { ParseIdPipe, RequestContext } from '../../middleware/request-context';
 import type { CommandContext } from '../../core/command-context';
@@ -10,6 +10,7 @@ import { RepositoryCommandsService } from '../../services/repository.service';
 import { ScheduleCommandsService } from '../../services/schedules.service';
 import { AppError } from '../../core/app-error';
 import { editorRow, HostPagePresenter } from '../presenters/host-page.presenter';
+import { RestoreDialogPresenter, resticLabel } from '../presenters/restore-dialog.presenter';
 import { AgentUpdatesService } from '../../services/agent-updates.service';
 import { fmt } from '../ui-fmt';
 import { cronText, nextRun } from '../ui-format';
@@ -43,6 +44,7 @@ export class HostPageController {
     private readonly repository: RepositoryCommandsService,
     private readonly schedules: ScheduleCommandsService,
     private readonly updates: AgentUpdatesService,
+    private readonly restore: RestoreDialogPresenter,
   ) {}
 
   /** The Update button: offers the served agent to this host's agent now. */
@@ -74,7 +76,7 @@ export class HostPageController {
     return this.renderer.render(
       req,
       'host',
-      { title: page.name, active: 'dashboard', charts: true },
+      { title: page.name, active: 'dashboard', charts: true, scripts: ['/ui/static/browse.js'] },
       {
         page,
         fmt,
@@ -83,6 +85,7 @@ export class HostPageController {
         repoSaved: false,
         scheduleErrors: {},
         scheduleSaved: null,
+        ...(await this.restoreFormData(id)),
       },
     );
   }
@@ -97,7 +100,20 @@ export class HostPageController {
   @Header('Content-Type', HTML)
   async restoreForm(@Param('id', ParseIdPipe) id: string, @Req() req: Request): Promise<string> {
     const page = await this.presenter.restoreChoices(id);
-    return this.renderer.partial(req, 'partials/host-restore', { page, fmt });
+    return this.renderer.partial(req, 'partials/host-restore', {
+      page,
+      fmt,
+      ...(await this.restoreFormData(id)),
+    });
+  }
+
+  /** The host page's restore form: the newest snapshot of its repository, onto this host by default; null before the first. */
+  private async restoreFormData(hostId: string) {
+    const newest = (await this.presenter.restoreChoices(hostId)).snapshots[0];
+    if (!newest) return { restore: null, restoreSnapshots: [], resticLabel };
+    const repositoryId = newest.repositoryId ?? legacyRepositoryId(hostId);
+    const restore = await this.restore.load(repositoryId, newest.id, null, { target_host_id: hostId });
+    return { restore, restoreSnapshots: await this.restore.snapshotsOf(repositoryId), resticLabel };
   }
 
   @Get('ui/partials/hosts/:id/:part')

@@ -269,8 +269,13 @@ export interface RepositoryRow {
   readonly recentJobs: readonly RepositoryJobView[];
 }
 
+/** Snapshots the repository page lists (newest first), every host's: each opens in the browser. */
+export const REPOSITORY_PAGE_SNAPSHOTS = 50;
+
 export interface RepositoryDetail extends RepositoryRow {
   readonly snapshotHosts: readonly RepositorySnapshotHostView[];
+  readonly snapshots: readonly SnapshotView[];
+  readonly snapshotCount: number;
   readonly lastCheck: { readonly at: string | null; readonly status: string | null } | null;
 }
 
@@ -319,9 +324,12 @@ export class RepositoriesPresenter {
     if (!repo) throw new AppError('not_found', `repository ${id} does not exist`, { field: 'id' });
     const sizes = this.activity.latestSizes();
     const latest = sizes.get(id) ?? null;
+    const listed = models.snapshots.forRepository(id);
     return {
       ...this.row(models, repo, this.locks(models), latest, 500, 25),
-      snapshotHosts: snapshotHosts(models.snapshots.forRepository(id)),
+      snapshotHosts: snapshotHosts(listed),
+      snapshots: listed.slice(0, REPOSITORY_PAGE_SNAPSHOTS),
+      snapshotCount: listed.length,
       lastCheck:
         latest && (latest.lastCheckAt !== null || latest.lastCheckStatus !== null)
           ? { at: latest.lastCheckAt, status: latest.lastCheckStatus }
