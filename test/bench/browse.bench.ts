@@ -1,5 +1,6 @@
 // Snapshot browsing through an agent (docs/browse.md). Usage:
-//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19] [--json]
+//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19] [--json] [--cpu-prof]
+// (--cpu-prof: the control plane and the agent write .cpuprofile files into the current directory)
 //
 // A real control plane and a real agent back up a folder of N entries (default
 // 10,000) and one file of M MiB (default 256) to a local repository, then:
@@ -7,21 +8,27 @@
 //   and the answer streams into the cache;
 // - tree_cached_ms: the same page again (median of R), from the cache without the agent;
 // - download_mb_per_s: the file downloaded through agent and control plane to nowhere (median of R);
-// - raw_dump_mb_per_s: `restic dump` of the same file to /dev/null on the same repository, the raw limit.
+// - raw_dump_mb_per_s: `restic dump` of the same file to /dev/null on the same repository, the raw limit
+//   (run before each download, so both see the same machine load);
+// - CPU seconds per GiB of each part of the download: control plane, agent, the agent's restic, this
+//   process reading the answer, and restic alone in the raw dump; with 2 cores, a download is bound by
+//   CPU when (cp + agent + restic + client) / 2 approaches its wall time per GiB.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { legacyRepositoryId } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
-import { cpuSeconds, eventually, FleetAgent } from '../support/fleet';
+import { childrenCpuSeconds, cpuSeconds, eventually, FleetAgent } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
 import { positiveIntOption } from '../support/bench-args';
 
 const args = process.argv.slice(2);
 const asJson = args.includes('--json');
+const profile = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', process.cwd()] : [];
 const entries = positiveIntOption(args, '--entries', 10_000);
 const mib = positiveIntOption(args, '--mb', 256);
 const runs = positiveIntOption(args, '--runs', 3);
@@ -78,9 +85,13 @@ async function main(): Promise<void> {
     fs.closeSync(fd);
 
     fs.mkdirSync(path.join(root, 'cp'));
-    cp = await ControlPlaneProcess.start({ dataDir: path.join(root, 'cp'), startTimeoutMs: 60_000 });
+    cp = await ControlPlaneProcess.start({
+      dataDir: path.join(root, 'cp'),
+      startTimeoutMs: 60_000,
+      ...(profile.length > 0 ? { nodeArgs: profile } : {}),
+    });
     const admin = await RestClient.login(cp.url, ADMIN_USER, ADMIN_PASSWORD);
-    agent = new FleetAgent({ dir: path.join(root, 'agent'), resticBin: restic.bin });
+    agent = new FleetAgent({ dir: path.join(root, 'agent'), resticBin: restic.bin, nodeArgs: profile });
     await agent.enrol(admin, cp.url);
     agent.start();
     const hostId = agent.agentId;
@@ -132,26 +143,52 @@ async function main(): Promise<void> {
     const downloadUrl = `${cp.url}/api/repositories/${repo}/snapshots/${snapshot}/download?path=${encodeURIComponent(big)}`;
     const downloadMs: number[] = [];
     const rawMs: number[] = [];
-    const cpu = { cp: 0, agent: 0 };
+    const cpu = { cp: 0, agent: 0, restic: 0, client: 0, raw: 0 };
     for (let i = 0; i < runs; i++) {
+      const rawBefore = childrenCpuSeconds(process.pid);
       rawMs.push(await rawDump(restic.bin, repoPath, snapshot, big));
-      const before = { cp: cpuSeconds(cp.child.pid!), agent: cpuSeconds(agent.pid!) };
+      cpu.raw += childrenCpuSeconds(process.pid) - rawBefore;
+      const before = {
+        cp: cpuSeconds(cp.child.pid!),
+        agent: cpuSeconds(agent.pid!),
+        restic: childrenCpuSeconds(agent.pid!),
+        client: process.cpuUsage(),
+      };
       const d = await timed(async () => {
-        const res = await fetch(downloadUrl, { headers: { cookie }, signal: AbortSignal.timeout(600_000) });
-        if (res.status !== 200 || !res.body) throw new Error(`download: ${res.status}`);
-        let n = 0;
-        const reader = res.body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          n += value.byteLength;
-        }
+        // node:http, the cheapest reader (as /dev/null is for the raw dump); fetch's web streams cost this
+        // process about 1.6 CPU-seconds per GiB, which on 2 loaded cores is taken from the pipeline.
+        const n = await new Promise<number>((resolve, reject) => {
+          const req = http.get(downloadUrl, { headers: { cookie }, timeout: 600_000 }, (res) => {
+            if (res.statusCode !== 200) {
+              res.resume();
+              reject(new Error(`download: ${res.statusCode}`));
+              return;
+            }
+            let bytes = 0;
+            res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+            res.once('end', () => resolve(bytes));
+            res.once('error', reject);
+          });
+          req.once('timeout', () => req.destroy(new Error('download timed out')));
+          req.once('error', reject);
+        });
         if (n !== mib * 1024 * 1024) throw new Error(`download: ${n} bytes`);
       });
       downloadMs.push(d.ms);
       cpu.cp += cpuSeconds(cp.child.pid!) - before.cp;
       cpu.agent += cpuSeconds(agent.pid!) - before.agent;
+      const client = process.cpuUsage(before.client);
+      cpu.client += (client.user + client.system) / 1e6;
+      // The query's restic has exited and been reaped once the answer ended.
+      await eventually(
+        "the query's restic reaped",
+        () => childrenCpuSeconds(agent!.pid!) > before.restic,
+        10_000,
+        50,
+      ).catch(() => undefined);
+      cpu.restic += childrenCpuSeconds(agent.pid!) - before.restic;
     }
+    const perGib = (s: number): number => round(s / runs / (mib / 1024), 2);
     const download = (mib * 1.048576) / (median(downloadMs) / 1000);
     const raw = (mib * 1.048576) / (median(rawMs) / 1000);
     const result = {
@@ -163,8 +200,12 @@ async function main(): Promise<void> {
       download_mb_per_s: round(download),
       raw_dump_mb_per_s: round(raw),
       download_vs_raw: round(download / raw, 2),
-      cp_cpu_s_per_gb: round((cpu.cp / runs / (mib / 1024)) * 1, 2),
-      agent_cpu_s_per_gb: round((cpu.agent / runs / (mib / 1024)) * 1, 2),
+      cp_cpu_s_per_gb: perGib(cpu.cp),
+      agent_cpu_s_per_gb: perGib(cpu.agent),
+      restic_cpu_s_per_gb: perGib(cpu.restic),
+      client_cpu_s_per_gb: perGib(cpu.client),
+      raw_restic_cpu_s_per_gb: perGib(cpu.raw),
+      download_wall_s_per_gb: round(median(downloadMs) / 1000 / (mib / 1024), 2),
       load_average: round(os.loadavg()[0]!),
     };
     say('');
@@ -176,6 +217,12 @@ async function main(): Promise<void> {
     say(`  download / raw                                      ${result.download_vs_raw}   (target ≥ 0.7)`);
     say(
       `  CPU per GiB downloaded: control plane / agent       ${result.cp_cpu_s_per_gb} s / ${result.agent_cpu_s_per_gb} s`,
+    );
+    say(
+      `  CPU per GiB: restic in the download / raw restic      ${result.restic_cpu_s_per_gb} s / ${result.raw_restic_cpu_s_per_gb} s`,
+    );
+    say(
+      `  CPU per GiB: this process reading the download       ${result.client_cpu_s_per_gb} s (wall ${result.download_wall_s_per_gb} s per GiB)`,
     );
     say(`  load average (1 min)                                ${result.load_average}`);
     if (asJson) say(JSON.stringify(result));

@@ -64,7 +64,8 @@ describe('agent with two repositories (e2e, real agent, restic 0.14, local + rcl
   it('announces that it understands several repositories', () => {
     const hello = server.hellos[0];
     assert.ok(hello.type === 'hello');
-    if (hello.type === 'hello') assert.deepEqual(hello.payload.capabilities, ['repositories', 'queries']);
+    if (hello.type === 'hello')
+      assert.deepEqual(hello.payload.capabilities, ['repositories', 'query_upload']);
   });
 
   it('runs a job without repository_id on the default repository, and one naming a repository on that one', async () => {

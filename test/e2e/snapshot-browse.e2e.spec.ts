@@ -9,13 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import YAML from 'yaml';
 import { legacyRepositoryId } from '@rf/events';
 import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
@@ -529,5 +530,41 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
     const old = await runJob(alpha, { kind: 'restore', snapshot_id: alpha.first, target, dry_run: true });
     assert.equal(old.status, 'failed');
     assert.match(old.error ?? '', /needs restic 0\.17 or newer on this host; it has 0\.14/);
+  });
+
+  it("a query's answer upload is refused without the agent's credential, for a query that is not open, and without the upgrade", async () => {
+    const m = member('alpha');
+    const doc = YAML.parse(fs.readFileSync(m.agent.configPath, 'utf8')) as {
+      agent_id: string;
+      agent_secret: string;
+    };
+    const bearer = `Bearer ${doc.agent_id}.${doc.agent_secret}`;
+    const attempt = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(new URL(`${cp.url}/agent/queries/${randomUUID()}`), {
+          headers,
+          timeout: 10_000,
+        });
+        req.once('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 101);
+        });
+        req.once('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.once('timeout', () => req.destroy(new Error('no answer')));
+        req.once('error', reject);
+        req.end();
+      });
+    const upgrade = { Connection: 'Upgrade', Upgrade: 'restic-fleet-query', 'X-Query-Token': 'x'.repeat(43) };
+    assert.equal(await attempt(upgrade), 401, 'no credential');
+    assert.equal(await attempt({ ...upgrade, Authorization: `${bearer}x` }), 401, 'a wrong secret');
+    assert.equal(await attempt({ ...upgrade, Authorization: bearer }), 404, 'no such query open');
+    assert.equal(
+      await attempt({ ...upgrade, Upgrade: 'websocket', Authorization: bearer }),
+      400,
+      'not the upload protocol',
+    );
   });
 });

@@ -246,6 +246,8 @@ export interface FleetAgentOptions {
   readonly resticBin: string;
   /** Extra agent.yaml settings merged after enrolment (e.g. outbox_max_bytes). */
   readonly config?: Record<string, unknown>;
+  /** Node options before the agent's script (e.g. `--cpu-prof` in a bench). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -294,15 +296,19 @@ export class FleetAgent {
 
   start(): void {
     if (this.running) throw new Error('agent already running');
-    const child = spawn(process.execPath, [agentCli(), 'run', '--config', this.configPath], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: this.options.dir,
-        RF_RESTIC_BIN: this.options.resticBin,
+    const child = spawn(
+      process.execPath,
+      [...(this.options.nodeArgs ?? []), agentCli(), 'run', '--config', this.configPath],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: this.options.dir,
+          RF_RESTIC_BIN: this.options.resticBin,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    );
     let buf = '';
     const take = (chunk: Buffer): void => {
       buf += chunk.toString('utf8');
@@ -352,7 +358,7 @@ export class FleetAgent {
 /** `/proc/<pid>/stat`: comm, state, pgrp and CPU time used (user + system, seconds); undefined once the pid is gone. */
 function procStat(
   pid: number | string,
-): { comm: string; state: string; pgrp: number; cpuSeconds: number } | undefined {
+): { comm: string; state: string; pgrp: number; cpuSeconds: number; childrenCpuSeconds: number } | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -368,12 +374,19 @@ function procStat(
     state: fields[0] ?? '',
     pgrp: Number(fields[2]),
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    // cutime and cstime (16, 17): children that exited and were waited for.
+    childrenCpuSeconds: (Number(fields[13]) + Number(fields[14])) / 100,
   };
 }
 
 /** CPU time a process has used so far (user + system, seconds); 0 once it is gone. */
 export function cpuSeconds(pid: number): number {
   return procStat(pid)?.cpuSeconds ?? 0;
+}
+
+/** CPU time of `pid`'s children that have exited and been reaped (user + system, seconds). */
+export function childrenCpuSeconds(pid: number): number {
+  return procStat(pid)?.childrenCpuSeconds ?? 0;
 }
 
 /** True once `pid` is gone or only a zombie/dead entry waiting to be reaped (containers without an init reap late). */

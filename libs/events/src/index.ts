@@ -136,7 +136,13 @@ export {
   recordedTime,
   toEventData,
 } from './catalog/event-codec';
-export { AGENT_TO_SERVER, SERVER_TO_AGENT, type WirePayloadMap, type WireType } from './wire/wire-messages';
+export {
+  AGENT_TO_SERVER,
+  QUERY_ANSWERS,
+  SERVER_TO_AGENT,
+  type WirePayloadMap,
+  type WireType,
+} from './wire/wire-messages';
 export {
   encodeEnvelope,
   type Envelope,
@@ -149,12 +155,14 @@ export {
   WireProtocolError,
 } from './wire/envelope';
 export {
-  decodeQueryChunk,
   DUMP_ARCHIVES,
   type DumpArchive,
-  encodeQueryChunk,
-  isQueryChunkFrame,
+  encodeUploadHeader,
   isSnapshotPath,
+  QueryUploadDecoder,
+  UPLOAD_FRAME,
+  UPLOAD_HEADER_BYTES,
+  type UploadSink,
   QUERY_ERROR_CODES,
   QUERY_KINDS,
   type QueryErrorCode,

@@ -19,10 +19,13 @@ import { Clock, systemClock } from './clock';
 import { helloFacts } from './host-facts';
 import { JobRunnerService, ResticBinary } from './job-runner.service';
 import { QueryRunnerService } from './query-runner.service';
+import { openQueryUpload } from '../client/query-upload';
 import { SchedulerService } from './scheduler.service';
 
 /** Socket bytes queued before the outbox pump pauses (keeps memory flat while streaming logs). */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** How long the control plane may take to accept a query's upload. */
+const QUERY_UPLOAD_TIMEOUT_MS = 15_000;
 /** Browse queries one agent runs at once (docs/browse.md). */
 const MAX_CONCURRENT_QUERIES = 4;
 
@@ -101,11 +104,18 @@ export class AgentService {
       cancelGraceMs: cfg.cancel_grace_s * 1000,
     });
     this.queries = new QueryRunnerService({
-      sendMessage: (type, payload) => {
-        if (this.handshaken) this.conn.send(JSON.stringify(this.envelope(type, undefined, payload)));
+      openUpload: (queryId, token) => {
+        const server = this.conn.serverUrl;
+        if (server === undefined || !this.handshaken)
+          return Promise.reject(new Error('not connected to a control plane'));
+        return openQueryUpload({
+          server,
+          queryId,
+          bearer: `${cfg.agent_id}.${cfg.agent_secret}`,
+          token,
+          timeoutMs: QUERY_UPLOAD_TIMEOUT_MS,
+        });
       },
-      sendFrame: (frame) => this.handshaken && this.conn.sendBinary(frame),
-      bufferedAmount: () => this.conn.bufferedAmount,
       repository: (id) => (id === undefined ? this.repository : this.repositories.get(id)),
       restic: () => this.resticBinary(),
       logger: this.log,
@@ -350,9 +360,6 @@ export class AgentService {
         return;
       case 'query.start':
         this.queries.start(msg.payload);
-        return;
-      case 'query.credit':
-        this.queries.credit(msg.payload);
         return;
       case 'query.cancel':
         this.queries.cancel(msg.payload.query_id);

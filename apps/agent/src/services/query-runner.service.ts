@@ -1,5 +1,11 @@
-import type { Readable } from 'node:stream';
-import { encodeQueryChunk, type QueryErrorCode, type WirePayloadMap } from '@rf/events';
+import type { Duplex, Readable } from 'node:stream';
+import {
+  encodeUploadHeader,
+  makeEnvelope,
+  UPLOAD_FRAME,
+  type QueryErrorCode,
+  type WirePayloadMap,
+} from '@rf/events';
 import {
   argsForQuery,
   classifyOutcome,
@@ -13,20 +19,12 @@ import type { AgentLogger } from '../logger';
 import type { ResticBinary } from './job-runner.service';
 
 type QueryStart = WirePayloadMap['query.start'];
-
-/** The largest data frame; well under the control plane's message cap. */
-const FRAME_BYTES = 64 * 1024;
-/** Socket bytes queued before a query stops sending (other traffic, such as job logs, keeps flowing). */
-const SOCKET_HIGH_WATER = 1024 * 1024;
-const RETRY_MS = 10;
+/** After the answer frame, the control plane closes the upload; past this we close it ourselves. */
+const LINGER_MS = 30_000;
 
 export interface QueryRunnerDeps {
-  /** A JSON envelope straight to the socket (queries are never stored in the outbox). */
-  sendMessage(type: 'query.end' | 'query.error', payload: object): void;
-  /** A binary frame to the socket; false when it is not open. */
-  sendFrame(frame: Buffer): boolean;
-  /** Bytes queued in the socket. */
-  bufferedAmount(): number;
+  /** Opens the query's upload to the control plane (docs/browse.md, "The upload"). */
+  openUpload(queryId: string, token: string): Promise<Duplex>;
   repository(id: string | undefined): ResticRepository | undefined;
   restic(): Promise<ResticBinary>;
   logger: AgentLogger;
@@ -42,21 +40,19 @@ interface Query {
   readonly id: string;
   readonly maxBytes: number;
   readonly abort: AbortController;
-  credit: number;
   sent: number;
-  pending: Buffer[];
+  upload: Duplex | undefined;
   stdout: Readable | undefined;
-  retry: NodeJS.Timeout | undefined;
   /** Set when the answer is decided (too large, cancelled): later bytes are discarded. */
   failed: { code: QueryErrorCode; message: string } | undefined;
-  drained: (() => void) | undefined;
 }
 
 /**
  * Runs browse queries (docs/browse.md): one restic process per query, its
- * stdout sent in binary frames as the control plane grants credit. Out of
- * credit, the runner stops reading restic's stdout, so restic blocks on a full
- * pipe: memory stays flat however large the answer and however slow the reader.
+ * stdout written as it is read into the query's upload, a connection of its
+ * own. When the control plane reads slowly the upload's writes stall, the
+ * runner stops reading restic's stdout, and restic blocks on a full pipe:
+ * memory stays flat however large the answer and however slow the reader.
  */
 export class QueryRunnerService {
   private readonly queries = new Map<string, Query>();
@@ -72,45 +68,20 @@ export class QueryRunnerService {
 
   start(p: QueryStart): void {
     if (this.queries.has(p.query_id)) return;
-    if (this.queries.size >= this.d.maxConcurrent) {
-      this.error(p.query_id, 'busy', `this host already runs ${this.d.maxConcurrent} queries; try again shortly`);
-      return;
-    }
-    const repo = this.d.repository(p.repository_id);
-    if (!repo) {
-      this.error(
-        p.query_id,
-        'not_configured',
-        p.repository_id
-          ? `repository ${p.repository_id} is not configured on this host`
-          : 'this host has no repository configured',
-      );
-      return;
-    }
     const q: Query = {
       id: p.query_id,
       maxBytes: p.max_bytes,
       abort: new AbortController(),
-      credit: p.credit,
       sent: 0,
-      pending: [],
+      upload: undefined,
       stdout: undefined,
-      retry: undefined,
       failed: undefined,
-      drained: undefined,
     };
-    this.queries.set(q.id, q);
-    void this.run(q, p, repo).finally(() => {
-      if (q.retry) clearTimeout(q.retry);
-      this.queries.delete(q.id);
+    const busy = this.queries.size >= this.d.maxConcurrent;
+    if (!busy) this.queries.set(q.id, q);
+    void this.run(q, p, busy).finally(() => {
+      if (this.queries.get(q.id) === q) this.queries.delete(q.id);
     });
-  }
-
-  credit(p: WirePayloadMap['query.credit']): void {
-    const q = this.queries.get(p.query_id);
-    if (!q) return;
-    q.credit += p.bytes;
-    this.pump(q);
   }
 
   cancel(queryId: string, why = 'the control plane cancelled the query'): void {
@@ -119,18 +90,65 @@ export class QueryRunnerService {
     this.fail(q, 'cancelled', why);
   }
 
-  /** The socket closed: nobody can receive the answers any more. */
+  /** The socket closed: the control plane has given up on every query of this connection. */
   cancelAll(): void {
     for (const id of [...this.queries.keys()]) this.cancel(id, 'the connection to the control plane closed');
   }
 
-  private async run(q: Query, p: QueryStart, repo: ResticRepository): Promise<void> {
+  private async run(q: Query, p: QueryStart, busy: boolean): Promise<void> {
+    try {
+      q.upload = await this.d.openUpload(q.id, p.upload_token);
+    } catch (err) {
+      this.d.logger.warn(
+        { query_id: q.id, err: (err as Error).message },
+        'agent: could not open the query upload',
+      );
+      return;
+    }
+    const upload = q.upload;
+    upload.on('error', () => undefined);
+    upload.once('close', () => {
+      if (!q.failed) this.fail(q, 'cancelled', 'the control plane closed the answer');
+    });
+    if (q.failed) {
+      upload.destroy();
+      return;
+    }
+    const answer = await this.answer(q, p, busy);
+    if (upload.writable) {
+      const text = JSON.stringify(answer);
+      upload.write(encodeUploadHeader(UPLOAD_FRAME.answer, Buffer.byteLength(text)));
+      upload.end(text);
+      setTimeout(() => upload.destroy(), LINGER_MS).unref();
+    }
+  }
+
+  /** Runs restic into the upload; the envelope that ends the answer. */
+  private async answer(q: Query, p: QueryStart, busy: boolean): Promise<object> {
+    const error = (code: QueryErrorCode, message: string, resticCode?: string): object => {
+      this.d.logger.info({ query_id: q.id, code, err: message }, 'agent: query failed');
+      return makeEnvelope('query.error', {
+        query_id: q.id,
+        code,
+        message: message.slice(0, 4096) || code,
+        ...(resticCode ? { restic_code: resticCode } : {}),
+      });
+    };
+    if (busy)
+      return error('busy', `this host already runs ${this.d.maxConcurrent} queries; try again shortly`);
+    const repo = this.d.repository(p.repository_id);
+    if (!repo)
+      return error(
+        'not_configured',
+        p.repository_id
+          ? `repository ${p.repository_id} is not configured on this host`
+          : 'this host has no repository configured',
+      );
     let restic: ResticBinary;
     try {
       restic = await this.d.restic();
     } catch (err) {
-      this.error(q.id, 'restic_unavailable', (err as Error).message);
-      return;
+      return error('restic_unavailable', (err as Error).message);
     }
     const inv = argsForQuery(toResticQuery(p));
     let result: ResticRunResult;
@@ -148,13 +166,9 @@ export class QueryRunnerService {
         rawStdout: (stdout) => this.attach(q, stdout),
       });
     } catch (err) {
-      this.error(q.id, 'failed', `could not run restic: ${(err as Error).message}`);
-      return;
+      return error('failed', `could not run restic: ${(err as Error).message}`);
     }
-    if (q.failed) {
-      this.error(q.id, q.failed.code, q.failed.message);
-      return;
-    }
+    if (q.failed) return error(q.failed.code, q.failed.message);
     const outcome = classifyOutcome({
       command: inv.command,
       exitCode: result.exitCode,
@@ -172,20 +186,9 @@ export class QueryRunnerService {
           : result.stderrTail.some((l) => /not found|no matching ID|no such file/i.test(l))
             ? 'not_found'
             : 'failed';
-      this.error(q.id, code, outcome.message, outcome.code);
-      return;
+      return error(code, outcome.message, outcome.code);
     }
-    // Every byte restic wrote has been read; wait until the last of it has been sent.
-    await new Promise<void>((resolve) => {
-      if (q.pending.length === 0 || q.failed) resolve();
-      else q.drained = resolve;
-    });
-    const late = q.failed as Query['failed'];
-    if (late) {
-      this.error(q.id, late.code, late.message);
-      return;
-    }
-    this.d.sendMessage('query.end', {
+    return makeEnvelope('query.end', {
       query_id: q.id,
       bytes: q.sent,
       exit_code: result.exitCode ?? 0,
@@ -193,75 +196,40 @@ export class QueryRunnerService {
     });
   }
 
+  /** restic's stdout into the upload as it is read; paused while the upload's buffer is full. */
   private attach(q: Query, stdout: Readable): void {
+    const upload = q.upload!;
     q.stdout = stdout;
+    const resume = (): void => {
+      stdout.resume();
+    };
     stdout.on('data', (chunk: Buffer) => {
       if (q.failed) return;
-      if (q.sent + pendingBytes(q) + chunk.length > q.maxBytes) {
+      if (q.sent + chunk.length > q.maxBytes) {
         this.fail(q, 'too_large', `the answer exceeds the limit of ${q.maxBytes} bytes; restic was stopped`);
         return;
       }
-      q.pending.push(chunk);
-      this.pump(q);
+      q.sent += chunk.length;
+      upload.cork();
+      upload.write(encodeUploadHeader(UPLOAD_FRAME.data, chunk.length));
+      const more = upload.write(chunk);
+      upload.uncork();
+      if (!more) {
+        stdout.pause();
+        upload.once('drain', resume);
+      }
     });
-  }
-
-  /** Sends what credit and the socket allow; pauses restic's stdout while anything is left over. */
-  private pump(q: Query): void {
-    if (q.failed) return;
-    while (q.pending.length > 0 && q.credit > 0) {
-      if (this.d.bufferedAmount() >= SOCKET_HIGH_WATER) {
-        q.retry ??= setTimeout(() => {
-          q.retry = undefined;
-          this.pump(q);
-        }, RETRY_MS);
-        break;
-      }
-      const head = q.pending[0]!;
-      const n = Math.min(head.length, q.credit, FRAME_BYTES);
-      const part = n === head.length ? head : head.subarray(0, n);
-      if (!this.d.sendFrame(encodeQueryChunk(q.id, part))) {
-        this.fail(q, 'cancelled', 'the connection to the control plane closed');
-        return;
-      }
-      q.sent += n;
-      q.credit -= n;
-      if (n === head.length) q.pending.shift();
-      else q.pending[0] = head.subarray(n);
-    }
-    if (q.pending.length > 0) q.stdout?.pause();
-    else {
-      q.stdout?.resume();
-      const drained = q.drained;
-      q.drained = undefined;
-      drained?.();
-    }
+    upload.once('close', resume);
   }
 
   /** Decides the answer (an error), stops restic (SIGINT) and throws away what it still writes. */
   private fail(q: Query, code: QueryErrorCode, message: string): void {
     if (q.failed) return;
     q.failed = { code, message };
-    q.pending = [];
     q.stdout?.resume();
     q.abort.abort();
-    const drained = q.drained;
-    q.drained = undefined;
-    drained?.();
-  }
-
-  private error(queryId: string, code: QueryErrorCode, message: string, resticCode?: string): void {
-    this.d.logger.info({ query_id: queryId, code, err: message }, 'agent: query failed');
-    this.d.sendMessage('query.error', {
-      query_id: queryId,
-      code,
-      message: message.slice(0, 4096) || code,
-      ...(resticCode ? { restic_code: resticCode } : {}),
-    });
   }
 }
-
-const pendingBytes = (q: Query): number => q.pending.reduce((n, b) => n + b.length, 0);
 
 function toResticQuery(p: QueryStart): ResticQuery {
   switch (p.kind) {
@@ -272,7 +240,12 @@ function toResticQuery(p: QueryStart): ResticQuery {
     case 'diff':
       return { kind: 'diff', from: p.from ?? '', to: p.to ?? '' };
     case 'dump':
-      return { kind: 'dump', snapshot: p.snapshot ?? '', path: p.path ?? '/', ...(p.archive ? { archive: p.archive } : {}) };
+      return {
+        kind: 'dump',
+        snapshot: p.snapshot ?? '',
+        path: p.path ?? '/',
+        ...(p.archive ? { archive: p.archive } : {}),
+      };
     default: {
       const exhaustive: never = p.kind;
       throw new Error(`unknown query kind ${String(exhaustive)}`);

@@ -18,12 +18,13 @@ export interface AgentQueryRequest {
 }
 
 /**
- * Queries through an agent's socket. `open` answers with restic's stdout as a
- * byte stream paced by credit: the agent sends only what the stream's reader
- * has taken (plus one window), so a slow reader slows restic instead of filling
- * memory. Destroying the stream cancels the query (restic gets SIGINT). The
- * stream errors with an AppError (`not_found`, `too_large`, `agent_failed`,
- * `unavailable`) when the agent reports a failure or goes away.
+ * Queries through an agent. `open` answers with restic's stdout as a byte
+ * stream that the agent uploads on a connection of its own and that is read
+ * only as fast as the stream's reader takes it (TCP backpressure), so a slow
+ * reader slows restic instead of filling memory. Destroying the stream cancels
+ * the query (restic gets SIGINT). The stream errors with an AppError
+ * (`not_found`, `too_large`, `agent_failed`, `unavailable`) when the agent
+ * reports a failure or goes away.
  */
 export interface AgentQueries {
   /** Online, said hello, and announced the `queries` capability. */

@@ -3,7 +3,6 @@ import type { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import {
   AGENT_TO_SERVER,
-  isQueryChunkFrame,
   makeEnvelope,
   parseEnvelope,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -29,13 +28,6 @@ export interface ConnectionDeps {
   onClosed(connection: AgentConnection): void;
   /** `n` envelopes acked; `latencyS` from reading them off the socket to the ack (absent for the hello). */
   recordAcked(n: number, latencyS?: number): void;
-  /** A query chunk frame (docs/browse.md); false when it is not a well-formed one. */
-  queryChunk(connection: AgentConnection, frame: Buffer): boolean;
-  /** `query.end` / `query.error`: answers, not events; never stored or acked. */
-  queryAnswer(
-    connection: AgentConnection,
-    message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>,
-  ): void;
 }
 
 const CLOSE_CODES: Record<DisconnectReason, number> = {
@@ -139,11 +131,6 @@ export class AgentConnection implements AgentSession {
       });
       return;
     }
-    if (isBinary && isQueryChunkFrame(data)) {
-      if (this.helloDone && this.deps.queryChunk(this, data)) return;
-      this.sendError({ code: 'invalid_frame', message: 'a query chunk frame before hello, or malformed' });
-      return;
-    }
     const parsed = parseEnvelope(isBinary ? data : data.toString('utf8'), {
       maxBytes: this.deps.softCapBytes,
       accept: AGENT_TO_SERVER,
@@ -174,10 +161,6 @@ export class AgentConnection implements AgentSession {
         ref_id: message.id,
         field: 'type',
       });
-      return;
-    }
-    if (message.type === 'query.end' || message.type === 'query.error') {
-      this.deps.queryAnswer(this, message);
       return;
     }
     this.enqueue(message);

@@ -65,8 +65,6 @@ describe('AgentConnection', () => {
       recordDisconnect: () => Promise.resolve(),
       onClosed: () => undefined,
       recordAcked: () => undefined,
-      queryChunk: () => false,
-      queryAnswer: () => undefined,
     };
     const ws = new FakeSocket();
     const conn = new AgentConnection(ws as unknown as WebSocket, 'host-1', deps);

@@ -1,19 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Readable, type Duplex } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
-import { decodeQueryChunk, makeEnvelope, type QueryErrorCode, type WireMessageOf } from '@rf/events';
+import {
+  makeEnvelope,
+  parseEnvelope,
+  QUERY_ANSWERS,
+  QueryUploadDecoder,
+  type QueryErrorCode,
+} from '@rf/events';
 import type { AgentQueries, AgentQueryRequest } from '../core/agent-queries.port';
 import { AppError, type AppErrorCode } from '../core/app-error';
 import { AgentSessions, type AgentSession } from './agent-sessions';
 
-/** Bytes an agent may send ahead of the reader: the most one query holds here. */
-export const QUERY_WINDOW_BYTES = 1024 * 1024;
-/** The Readable's own buffer in front of the reader (the queue behind it holds the window). */
-const READER_BUFFER_BYTES = 64 * 1024;
-/** Credit goes back in steps of at least this much, so a fast reader costs few messages. */
-const GRANT_STEP = QUERY_WINDOW_BYTES / 4;
-/** An agent that owes data and sends nothing for this long has failed the query. */
+/** The Readable's buffer in front of the reader; past it the upload's socket is paused (TCP backpressure). */
+const READER_BUFFER_BYTES = 256 * 1024;
+/** An agent that owes data (the reader waits) and sends nothing for this long has failed the query. */
 const DEFAULT_IDLE_MS = 120_000;
+/** The agent must open the query's upload within this long of `query.start`. */
+const DEFAULT_UPLOAD_WAIT_MS = 30_000;
 
 const ERROR_CODES: Record<QueryErrorCode, AppErrorCode> = {
   not_configured: 'unavailable',
@@ -27,33 +31,46 @@ const ERROR_CODES: Record<QueryErrorCode, AppErrorCode> = {
   timed_out: 'agent_failed',
 };
 
+const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/** Why an upload was refused, as the HTTP status the upgrade answers. */
+export type UploadRefusal = { status: 401 | 404 | 409; message: string };
+
 /**
  * The answer of one query as a byte stream (docs/browse.md, "Flow control").
- * Chunks wait in this stream's own queue until the reader pulls them; credit
- * goes back to the agent only for bytes the reader took, so at most one window
- * (plus the Readable's small buffer) is ever held here.
+ * The agent writes restic's stdout into the query's upload, a connection of
+ * its own; this stream reads that socket only while its reader keeps up, so
+ * a slow reader fills TCP's buffers, the agent's write stalls and restic
+ * blocks on its pipe. At most this stream's buffer plus one socket read is
+ * held here.
  */
 class QueryStream extends Readable {
-  private granted = QUERY_WINDOW_BYTES;
+  readonly tokenDigest: Buffer;
+  private socket: Duplex | undefined;
+  private decoder: QueryUploadDecoder | undefined;
   private received = 0;
-  /** Bytes handed to the reader. */
-  private delivered = 0;
-  private readonly queue: Buffer[] = [];
   private wanting = false;
-  private endReceived = false;
+  private lastData = Date.now();
   private finished = false;
-  private idle: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly queryId: string,
     readonly session: AgentSession,
-    private readonly idleMs: number,
+    private readonly maxBytes: number,
+    private readonly timing: { idleMs: number; uploadWaitMs: number },
     private readonly onDone: (stream: QueryStream) => void,
+    token: string,
   ) {
     super({ highWaterMark: READER_BUFFER_BYTES });
+    this.tokenDigest = digest(token);
   }
 
-  begin(request: AgentQueryRequest): void {
+  get attached(): boolean {
+    return this.socket !== undefined;
+  }
+
+  begin(request: AgentQueryRequest, token: string): void {
     const sent = this.session.send(
       makeEnvelope('query.start', {
         query_id: this.queryId,
@@ -61,34 +78,42 @@ class QueryStream extends Readable {
         ...(request.repositoryId !== undefined ? { repository_id: request.repositoryId } : {}),
         ...pick(request),
         max_bytes: request.maxBytes,
-        credit: this.granted,
+        upload_token: token,
       }),
     );
-    if (!sent) this.destroy(new AppError('unavailable', 'the host went offline before the query started'));
-    else this.armIdle();
-  }
-
-  chunk(data: Buffer): void {
-    if (this.finished || this.destroyed) return;
-    this.received += data.length;
-    if (this.received > this.granted) {
-      this.fail(new AppError('agent_failed', 'the agent sent more than it was granted; query stopped'));
+    if (!sent) {
+      this.destroy(new AppError('unavailable', 'the host went offline before the query started'));
       return;
     }
-    this.armIdle();
-    if (this.wanting) {
-      this.wanting = false;
-      this.deliver(data);
-    } else this.queue.push(data);
+    this.timer = setTimeout(() => {
+      if (!this.socket)
+        this.fail(
+          new AppError(
+            'agent_failed',
+            `the agent did not open the answer within ${this.timing.uploadWaitMs / 1000} s`,
+          ),
+        );
+    }, this.timing.uploadWaitMs);
+    this.timer.unref();
   }
 
-  end(): void {
-    if (this.finished || this.destroyed) return;
-    this.finished = true;
-    this.endReceived = true;
-    this.clearIdle();
-    if (this.wanting && this.queue.length === 0) this.push(null);
-    this.onDone(this);
+  /** The agent's upload, after the upgrade: `head` is what came with the request. */
+  attach(socket: Duplex, head: Buffer): void {
+    this.socket = socket;
+    this.clearTimer();
+    this.armIdle();
+    this.decoder = new QueryUploadDecoder({
+      data: (bytes) => this.onData(bytes),
+      answer: (text) => this.onAnswer(text),
+    });
+    socket.on('data', (piece: Buffer) => this.onPiece(piece));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (!this.finished)
+        this.fail(new AppError('agent_failed', 'the answer broke off before the agent said it was complete'));
+    });
+    if (head.length > 0) this.onPiece(head);
+    if (!this.wanting) socket.pause();
   }
 
   fail(err: Error): void {
@@ -96,61 +121,85 @@ class QueryStream extends Readable {
     this.destroy(err);
   }
 
-  /** An error reported by the agent: restic is done, nothing to cancel. */
-  agentError(code: QueryErrorCode, message: string): void {
-    this.finished = true;
-    this.fail(new AppError(ERROR_CODES[code] ?? 'agent_failed', message));
-  }
-
   override _read(): void {
-    const next = this.queue.shift();
-    if (next) this.deliver(next);
-    else if (this.endReceived) this.push(null);
-    else this.wanting = true;
+    this.wanting = true;
+    this.lastData = Date.now();
+    this.socket?.resume();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.clearIdle();
-    this.queue.length = 0;
+    this.clearTimer();
     if (!this.finished) {
       this.finished = true;
-      // The reader went away (or failed): the agent stops restic with SIGINT.
+      // The reader went away (or failed): the agent stops restic with SIGINT; the upload is cut.
       this.session.send(makeEnvelope('query.cancel', { query_id: this.queryId }));
     }
+    this.socket?.destroy();
     this.onDone(this);
     cb(err);
   }
 
-  private deliver(data: Buffer): void {
-    this.delivered += data.length;
-    this.push(data);
-    this.grant();
+  private onPiece(piece: Buffer): void {
+    if (this.destroyed || !this.decoder) return;
+    try {
+      this.decoder.push(piece);
+    } catch (err) {
+      this.fail(new AppError('agent_failed', `the agent's answer is malformed: ${(err as Error).message}`));
+    }
   }
 
-  /** Tops the agent's credit back up to one window once the reader has taken a step's worth. */
-  private grant(): void {
-    if (this.finished) return;
-    const more = QUERY_WINDOW_BYTES - (this.granted - this.delivered);
-    if (more < GRANT_STEP) return;
-    this.granted += more;
-    this.session.send(makeEnvelope('query.credit', { query_id: this.queryId, bytes: more }));
-    this.armIdle();
+  private onData(bytes: Buffer): void {
+    if (this.destroyed) return;
+    this.received += bytes.length;
+    if (this.received > this.maxBytes) {
+      this.fail(new AppError('too_large', `the answer exceeds the limit of ${this.maxBytes} bytes`));
+      return;
+    }
+    this.lastData = Date.now();
+    if (!this.push(bytes)) {
+      this.wanting = false;
+      this.socket?.pause();
+    }
   }
 
+  private onAnswer(text: string): void {
+    if (this.destroyed) return;
+    const parsed = parseEnvelope(text, { maxBytes: 16 * 1024, accept: QUERY_ANSWERS });
+    this.finished = true;
+    this.clearTimer();
+    this.socket?.end();
+    if (!parsed.ok) {
+      this.fail(new AppError('agent_failed', `the agent's answer is malformed: ${parsed.error.message}`));
+      return;
+    }
+    const m = parsed.message;
+    if (m.type === 'query.error') {
+      this.fail(new AppError(ERROR_CODES[m.payload.code] ?? 'agent_failed', m.payload.message));
+      return;
+    }
+    if (m.type !== 'query.end' || m.payload.query_id !== this.queryId || m.payload.bytes !== this.received) {
+      this.fail(new AppError('agent_failed', 'the agent ended the answer with a mismatched query.end'));
+      return;
+    }
+    this.push(null);
+    this.onDone(this);
+  }
+
+  /** Only an agent that owes data is late; a reader that does not read is not the agent's fault. */
   private armIdle(): void {
-    this.clearIdle();
-    this.idle = setTimeout(() => {
-      // Only an agent that owes data is late; a full queue means our reader is slow.
-      if (this.received < this.granted)
-        this.fail(new AppError('agent_failed', `the agent sent nothing for ${this.idleMs / 1000} s`));
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      if (this.finished) return;
+      if (this.wanting && Date.now() - this.lastData >= this.timing.idleMs)
+        this.fail(new AppError('agent_failed', `the agent sent nothing for ${this.timing.idleMs / 1000} s`));
       else this.armIdle();
-    }, this.idleMs);
-    this.idle.unref();
+    }, this.timing.idleMs);
+    this.timer.unref();
   }
 
-  private clearIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = undefined;
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 
@@ -164,15 +213,17 @@ function pick(r: AgentQueryRequest): Record<string, string> {
 }
 
 /**
- * Open browse queries by id, fed by the agent connections: binary chunk
- * frames and `query.end` / `query.error`. Only the connection a query was sent
- * on may answer it.
+ * Open browse queries by id. `open` sends `query.start` with a one-time token
+ * on the host's socket; the agent then opens the query's upload
+ * (`/agent/queries/{id}`, upgraded by the agent gateway after checking the
+ * agent's credential), which `attachUpload` binds to the query.
  */
 @Injectable()
 export class AgentQueryStreams implements AgentQueries {
   private readonly logger = new Logger(AgentQueryStreams.name);
   private readonly open_ = new Map<string, QueryStream>();
   idleMs = DEFAULT_IDLE_MS;
+  uploadWaitMs = DEFAULT_UPLOAD_WAIT_MS;
 
   constructor(private readonly sessions: AgentSessions) {}
 
@@ -181,51 +232,66 @@ export class AgentQueryStreams implements AgentQueries {
   }
 
   canQuery(hostId: string): boolean {
-    return this.sessions.get(hostId)?.capabilities.has('queries') ?? false;
+    return this.sessions.get(hostId)?.capabilities.has('query_upload') ?? false;
   }
 
   open(hostId: string, request: AgentQueryRequest): Readable {
     const session = this.sessions.get(hostId);
-    if (!session?.capabilities.has('queries'))
+    if (!session?.capabilities.has('query_upload'))
       throw new AppError(
         'unavailable',
         `host ${hostId} is offline or its agent is too old to answer queries`,
       );
-    const stream = new QueryStream(randomUUID(), session, this.idleMs, (s) => {
-      if (this.open_.get(s.queryId) === s) this.open_.delete(s.queryId);
-    });
+    const token = randomBytes(32).toString('base64url');
+    const stream = new QueryStream(
+      randomUUID(),
+      session,
+      request.maxBytes,
+      { idleMs: this.idleMs, uploadWaitMs: this.uploadWaitMs },
+      (s) => {
+        if (this.open_.get(s.queryId) === s) this.open_.delete(s.queryId);
+      },
+      token,
+    );
     this.open_.set(stream.queryId, stream);
-    stream.begin(request);
+    stream.begin(request, token);
     return stream;
   }
 
-  /** A binary frame from `session`; false when it is not a well-formed chunk frame. */
-  chunk(session: AgentSession, frame: Buffer): boolean {
-    const decoded = decodeQueryChunk(frame);
-    if (!decoded) return false;
-    const stream = this.open_.get(decoded.queryId);
-    // A late chunk of a cancelled query is normal; one for another connection's query is dropped.
-    if (stream && stream.session === session) stream.chunk(decoded.data);
-    return true;
+  /**
+   * Binds an upgraded upload to its query, or says why not. The token is good
+   * once, for the host the query was sent to, on the connection that is still
+   * that host's session.
+   */
+  checkUpload(queryId: string, hostId: string, token: string | undefined): UploadRefusal | null {
+    const stream = this.open_.get(queryId);
+    if (!stream || stream.session.hostId !== hostId)
+      return { status: 404, message: 'no such query open for this host' };
+    if (!token || !timingSafeEqual(digest(token), stream.tokenDigest))
+      return { status: 401, message: 'missing or wrong query token' };
+    if (stream.attached)
+      return { status: 409, message: 'the answer of this query is already being uploaded' };
+    return null;
   }
 
-  answer(session: AgentSession, message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>): void {
-    const stream = this.open_.get(message.payload.query_id);
-    if (!stream || stream.session !== session) return;
-    if (message.type === 'query.end') stream.end();
-    else {
-      this.logger.log(
-        { host_id: session.hostId, query_id: stream.queryId, code: message.payload.code },
-        'agent query failed',
-      );
-      stream.agentError(message.payload.code, message.payload.message);
+  attachUpload(queryId: string, socket: Duplex, head: Buffer): void {
+    const stream = this.open_.get(queryId);
+    if (!stream || stream.attached) {
+      socket.destroy();
+      return;
     }
+    stream.attach(socket, head);
   }
 
-  /** The socket closed: its queries can never finish. */
+  /** The socket closed: its queries' uploads may still be running, but nobody can cancel them now. */
   connectionClosed(session: AgentSession): void {
     for (const stream of [...this.open_.values()])
-      if (stream.session === session)
-        stream.agentError('failed', 'the agent disconnected before the query finished');
+      if (stream.session === session) {
+        this.logger.log(
+          { host_id: session.hostId, query_id: stream.queryId },
+          'agent disconnected during a query',
+        );
+        stream.fail(new AppError('agent_failed', 'the agent disconnected before the query finished'));
+      }
   }
 }

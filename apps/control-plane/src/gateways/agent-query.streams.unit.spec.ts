@@ -1,40 +1,24 @@
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, it } from 'node:test';
-import { encodeQueryChunk, makeEnvelope } from '@rf/events';
+import { after, before, describe, it } from 'node:test';
+import { encodeUploadHeader, makeEnvelope, UPLOAD_FRAME } from '@rf/events';
 import { AppError } from '../core/app-error';
-import { AgentQueryStreams, QUERY_WINDOW_BYTES } from './agent-query.streams';
+import { AgentQueryStreams } from './agent-query.streams';
 import type { AgentSession, AgentSessions } from './agent-sessions';
 
-const FRAME = 64 * 1024;
-
-/**
- * A fake agent that obeys the credit rule: it sends 64 KiB frames while it has
- * credit, up to `total` bytes, then query.end.
- */
-class FakeAgent implements AgentSession {
-  readonly hostId = 'h1';
+/** A fake agent session that records what the control plane sends it. */
+class FakeSession implements AgentSession {
   readonly connectionId = 'c1';
   readonly connectedAt = 0;
   lastSeen = 0;
-  readonly capabilities = new Set(['queries']);
+  readonly capabilities = new Set(['query_upload']);
   readonly sent: Array<{ type: string; payload: Record<string, unknown> }> = [];
-  streams!: AgentQueryStreams;
-  queryId = '';
-  credit = 0;
-  sentBytes = 0;
-  maxAhead = 0;
-  constructor(private readonly total: number) {}
+  constructor(readonly hostId: string) {}
 
   send(envelope: object): boolean {
-    const e = envelope as { type: string; payload: Record<string, unknown> };
-    this.sent.push(e);
-    if (e.type === 'query.start') {
-      this.queryId = String(e.payload.query_id);
-      this.credit = Number(e.payload.credit);
-    } else if (e.type === 'query.credit') this.credit += Number(e.payload.bytes);
-    setImmediate(() => this.pump());
+    this.sent.push(envelope as { type: string; payload: Record<string, unknown> });
     return true;
   }
 
@@ -42,104 +26,177 @@ class FakeAgent implements AgentSession {
     return Promise.resolve();
   }
 
-  private pump(): void {
-    while (this.credit > 0 && this.sentBytes < this.total) {
-      const n = Math.min(FRAME, this.credit, this.total - this.sentBytes);
-      this.streams.chunk(this, encodeQueryChunk(this.queryId, Buffer.alloc(n, 7)));
-      this.credit -= n;
-      this.sentBytes += n;
-    }
-    if (this.sentBytes === this.total && this.total >= 0) {
-      this.streams.answer(
-        this,
-        makeEnvelope('query.end', {
-          query_id: this.queryId,
-          bytes: this.total,
-          exit_code: 0,
-          restic_version: '0.14.0',
-        }),
-      );
-      this.sentBytes = Number.POSITIVE_INFINITY;
-    }
+  get start(): { query_id: string; upload_token: string } {
+    const s = this.sent.find((e) => e.type === 'query.start');
+    return { query_id: String(s?.payload.query_id), upload_token: String(s?.payload.upload_token) };
   }
 }
 
-function setUp(total: number): { agent: FakeAgent; streams: AgentQueryStreams } {
-  const agent = new FakeAgent(total);
-  const sessions = { get: (id: string) => (id === 'h1' ? agent : undefined) } as unknown as AgentSessions;
-  const streams = new AgentQueryStreams(sessions);
-  agent.streams = streams;
-  return { agent, streams };
-}
+const frame = (type: number, payload: Buffer): Buffer =>
+  Buffer.concat([encodeUploadHeader(type, payload.length), payload]);
+const answerFrame = (envelope: object): Buffer =>
+  frame(UPLOAD_FRAME.answer, Buffer.from(JSON.stringify(envelope)));
 
-describe('AgentQueryStreams flow control (fake agent, real streams)', () => {
-  it('a slow reader gets every byte while the agent is never more than one window ahead', async () => {
+describe('AgentQueryStreams (fake session, real sockets for the upload)', () => {
+  let server: net.Server;
+  /** The agent's end of each upload; the control plane's end is attached to the stream. */
+  const connect = async (streams: AgentQueryStreams, queryId: string): Promise<net.Socket> => {
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const agentEnd = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    agentEnd.on('error', () => undefined);
+    streams.attachUpload(queryId, await accepted, Buffer.alloc(0));
+    return agentEnd;
+  };
+  const setUp = () => {
+    const h1 = new FakeSession('h1');
+    const sessions = { get: (id: string) => (id === 'h1' ? h1 : undefined) } as unknown as AgentSessions;
+    return { h1, streams: new AgentQueryStreams(sessions) };
+  };
+
+  before(async () => {
+    server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+  after(() => server.close());
+
+  it('a slow reader gets every byte while the stream holds no more than its buffer and one read', async () => {
+    const { h1, streams } = setUp();
     const total = 12 * 1024 * 1024 + 123;
-    const { agent, streams } = setUp(total);
     const stream = streams.open('h1', { kind: 'dump', snapshot: 'abcd1234', path: '/a', maxBytes: total });
+    const agentEnd = await connect(streams, h1.start.query_id);
+    const body = Buffer.alloc(total, 7);
+    void (async () => {
+      for (let at = 0; at < total; at += 64 * 1024) {
+        const piece = body.subarray(at, at + 64 * 1024);
+        if (!agentEnd.write(frame(UPLOAD_FRAME.data, piece)))
+          await new Promise((r) => agentEnd.once('drain', r));
+      }
+      agentEnd.write(
+        answerFrame(
+          makeEnvelope('query.end', {
+            query_id: h1.start.query_id,
+            bytes: total,
+            exit_code: 0,
+            restic_version: '0.14.0',
+          }),
+        ),
+      );
+    })();
     let got = 0;
-    let worstAhead = 0;
+    let worstHeld = 0;
     await pipeline(
       stream,
       new Writable({
         highWaterMark: 16 * 1024,
         write(chunk: Buffer, _enc, cb) {
           got += chunk.length;
-          worstAhead = Math.max(
-            worstAhead,
-            agent.sentBytes === Number.POSITIVE_INFINITY ? 0 : agent.sentBytes - got,
-          );
-          // A slow reader: every chunk takes a turn of the event loop.
+          worstHeld = Math.max(worstHeld, stream.readableLength);
           setTimeout(cb, 0);
         },
       }),
     );
+    agentEnd.destroy();
     assert.equal(got, total);
-    assert.ok(
-      worstAhead <= QUERY_WINDOW_BYTES + 64 * 1024,
-      `the agent ran ${worstAhead} bytes ahead of the reader (window ${QUERY_WINDOW_BYTES})`,
-    );
-    const credits = agent.sent.filter((e) => e.type === 'query.credit');
-    assert.ok(credits.length >= 40 && credits.length <= 60, `${credits.length} credit messages for 12 MiB`);
+    assert.ok(worstHeld <= 256 * 1024 + 128 * 1024, `the stream held ${worstHeld} bytes`);
     assert.equal(streams.count, 0);
   });
 
-  it('destroying the stream (the client went away) cancels the query once', async () => {
-    const { agent, streams } = setUp(64 * 1024 * 1024);
+  it('takes the upload once, with the right token, from the host the query went to', async () => {
+    const { h1, streams } = setUp();
+    const stream = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
+    const failed = new Promise((resolve) => stream.once('error', resolve));
+    const { query_id, upload_token } = h1.start;
+    assert.equal(streams.checkUpload(query_id, 'h2', upload_token)?.status, 404);
+    assert.equal(streams.checkUpload(query_id, 'h1', undefined)?.status, 401);
+    assert.equal(streams.checkUpload(query_id, 'h1', 'x'.repeat(43))?.status, 401);
+    assert.equal(streams.checkUpload(query_id, 'h1', upload_token), null);
+    const socket = new net.Socket();
+    streams.attachUpload(query_id, socket, Buffer.alloc(0));
+    assert.equal(streams.checkUpload(query_id, 'h1', upload_token)?.status, 409);
+    socket.destroy();
+    assert.ok((await failed) instanceof AppError, 'a socket closed before the answer fails the query');
+  });
+
+  it('destroying the stream (the client went away) cancels the query once and cuts the upload', async () => {
+    const { h1, streams } = setUp();
     const stream = streams.open('h1', { kind: 'dump', snapshot: 'abcd1234', path: '/a', maxBytes: 1 << 30 });
+    const agentEnd = await connect(streams, h1.start.query_id);
+    agentEnd.write(frame(UPLOAD_FRAME.data, Buffer.alloc(1000, 1)));
     await new Promise((r) => stream.once('readable', r));
+    const closed = new Promise((r) => agentEnd.once('close', r));
     stream.destroy();
-    await new Promise((r) => setImmediate(r));
+    await closed;
     assert.deepEqual(
-      agent.sent.filter((e) => e.type === 'query.cancel').map((e) => e.payload.query_id),
-      [agent.queryId],
+      h1.sent.filter((e) => e.type === 'query.cancel').map((e) => e.payload.query_id),
+      [h1.start.query_id],
     );
     assert.equal(streams.count, 0);
   });
 
-  it('an agent error or a closed connection fails the stream with a coded error', async () => {
-    const { agent, streams } = setUp(0);
-    const s1 = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/nope', maxBytes: 100 });
-    const failed = new Promise<unknown>((resolve) => s1.once('error', resolve));
-    streams.answer(
-      agent,
-      makeEnvelope('query.error', { query_id: agent.queryId, code: 'not_found', message: 'path not found' }),
-    );
-    const err = await failed;
-    assert.ok(err instanceof AppError && err.code === 'not_found');
-    const s2 = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/x', maxBytes: 100 });
-    const gone = new Promise<unknown>((resolve) => s2.once('error', resolve));
-    streams.connectionClosed(agent);
-    const err2 = await gone;
-    assert.ok(err2 instanceof AppError && err2.code === 'agent_failed');
-    assert.equal(agent.sent.filter((e) => e.type === 'query.cancel').length, 0, 'nothing to cancel');
+  it('an agent error, a broken upload, a cap overrun or a closed connection fail the stream with a coded error', async () => {
+    const failure = (s: NodeJS.ReadableStream): Promise<unknown> =>
+      new Promise((resolve) => {
+        s.once('error', resolve);
+        s.resume();
+      });
+    {
+      const { h1, streams } = setUp();
+      const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/nope', maxBytes: 100 });
+      const agentEnd = await connect(streams, h1.start.query_id);
+      agentEnd.write(
+        answerFrame(
+          makeEnvelope('query.error', {
+            query_id: h1.start.query_id,
+            code: 'not_found',
+            message: 'path not found',
+          }),
+        ),
+      );
+      const err = await failure(s);
+      assert.ok(err instanceof AppError && err.code === 'not_found', String(err));
+      agentEnd.destroy();
+    }
+    {
+      const { h1, streams } = setUp();
+      const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
+      const agentEnd = await connect(streams, h1.start.query_id);
+      agentEnd.end(frame(UPLOAD_FRAME.data, Buffer.from('half')));
+      const err = await failure(s);
+      assert.ok(err instanceof AppError && err.code === 'agent_failed', String(err));
+    }
+    {
+      const { h1, streams } = setUp();
+      const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
+      const agentEnd = await connect(streams, h1.start.query_id);
+      agentEnd.write(frame(UPLOAD_FRAME.data, Buffer.alloc(101)));
+      const err = await failure(s);
+      assert.ok(err instanceof AppError && err.code === 'too_large', String(err));
+      agentEnd.destroy();
+    }
+    {
+      const { h1, streams } = setUp();
+      const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/x', maxBytes: 100 });
+      const gone = failure(s);
+      streams.connectionClosed(h1);
+      const err = await gone;
+      assert.ok(err instanceof AppError && err.code === 'agent_failed', String(err));
+    }
+  });
+
+  it('fails a query whose upload never comes', async () => {
+    const { streams } = setUp();
+    streams.uploadWaitMs = 50;
+    const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/x', maxBytes: 100 });
+    const err = await new Promise<unknown>((resolve) => s.once('error', resolve));
+    assert.ok(err instanceof AppError && err.code === 'agent_failed' && /did not open/.test(err.message));
   });
 
   it('refuses a host that is offline or cannot answer queries', () => {
-    const { streams } = setUp(0);
+    const { streams } = setUp();
     assert.equal(streams.canQuery('h2'), false);
+    assert.equal(streams.canQuery('h1'), true);
     assert.throws(
-      () => streams.open('h2', { kind: 'ls', snapshot: 'abcd1234', path: '/', maxBytes: 1 }),
+      () => streams.open('h2', { kind: 'ls', snapshot: 'abcd1234', path: '/', maxBytes: 100 }),
       (e: unknown) => e instanceof AppError && e.code === 'unavailable',
     );
   });

@@ -20,6 +20,12 @@ import { AgentQueryStreams } from './agent-query.streams';
 import { AgentSessions } from './agent-sessions';
 import { rejectUpgrade, UpgradeRouter } from './upgrade-router';
 
+/** A query's upload (docs/browse.md, "The upload"). */
+const QUERY_UPLOAD_PATH =
+  /^\/agent\/queries\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** The protocol name in the upload's `Upgrade` header. */
+export const QUERY_UPLOAD_PROTOCOL = 'restic-fleet-query';
+
 /** Envelopes one socket may have in flight before we stop reading from it. */
 const MAX_INFLIGHT_PER_SOCKET = 4096;
 
@@ -82,8 +88,6 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
         this.sessions.remove(connection);
         this.queries.connectionClosed(connection);
       },
-      queryChunk: (connection, frame) => this.queries.chunk(connection, frame),
-      queryAnswer: (connection, message) => this.queries.answer(connection, message),
       recordAcked: (n, latencyS) => {
         countAcked(n);
         if (latencyS !== undefined) for (let i = 0; i < n; i++) observeAck(latencyS);
@@ -100,6 +104,10 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       clientTracking: false,
     });
     this.router.register('/agent', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.router.register(QUERY_UPLOAD_PATH, (req, socket, head, pathname) => {
+      const queryId = QUERY_UPLOAD_PATH.exec(pathname)![1]!;
+      void this.upload(req, socket, head, queryId);
+    });
     this.sessions.setHostCloser(async (hostId, reason, message) => {
       const mine = [...this.connections].filter((c) => c.hostId === hostId);
       await Promise.allSettled(mine.map((c) => c.close(reason, message)));
@@ -149,6 +157,46 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       const connection = new AgentConnection(ws, id, this.deps);
       this.connections.add(connection);
     });
+  }
+
+  /**
+   * A query's upload: the agent's credential (as for the socket) and the
+   * query's one-time token in `X-Query-Token` (a header, never the URL);
+   * then `101` and the socket carries the answer's frames.
+   */
+  private async upload(req: IncomingMessage, socket: Duplex, head: Buffer, queryId: string): Promise<void> {
+    if (this.shuttingDown) {
+      rejectUpgrade(socket, 503, 'control plane is shutting down');
+      return;
+    }
+    if (String(req.headers.upgrade ?? '').toLowerCase() !== QUERY_UPLOAD_PROTOCOL) {
+      rejectUpgrade(socket, 400, `expected Upgrade: ${QUERY_UPLOAD_PROTOCOL}`);
+      return;
+    }
+    let hostId: string | null = null;
+    try {
+      hostId = (await this.credentials.verifyBearer(req.headers.authorization))?.hostId ?? null;
+    } catch (err) {
+      this.logger.error({ err }, 'agent credential check failed');
+      rejectUpgrade(socket, 503, 'cannot check credentials right now');
+      return;
+    }
+    if (hostId === null || this.fleet.state.hosts.get(hostId)?.revoked) {
+      rejectUpgrade(socket, 401, 'missing, invalid or revoked agent credentials', {
+        'WWW-Authenticate': 'Bearer',
+      });
+      return;
+    }
+    const token = req.headers['x-query-token'];
+    const refused = this.queries.checkUpload(queryId, hostId, typeof token === 'string' ? token : undefined);
+    if (refused) {
+      rejectUpgrade(socket, refused.status, refused.message);
+      return;
+    }
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${QUERY_UPLOAD_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`,
+    );
+    this.queries.attachUpload(queryId, socket, head);
   }
 
   private async hello(connection: AgentConnection, message: WireMessageOf<'hello'>): Promise<void> {

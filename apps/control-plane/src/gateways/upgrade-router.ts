@@ -61,6 +61,7 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  409: 'Conflict',
   413: 'Payload Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

@@ -12,7 +12,13 @@ import {
   type WireErrorCode,
   WireProtocolError,
 } from './envelope';
-import { AGENT_TO_SERVER, DURABLE_AGENT_MESSAGES, SERVER_TO_AGENT, WIRE_TYPES } from './wire-messages';
+import {
+  AGENT_TO_SERVER,
+  DURABLE_AGENT_MESSAGES,
+  QUERY_ANSWERS,
+  SERVER_TO_AGENT,
+  WIRE_TYPES,
+} from './wire-messages';
 import { redactSecrets } from './secret-fields';
 import { rawEnvelope, SAMPLE_PAYLOADS } from './wire-samples.testing';
 
@@ -28,7 +34,7 @@ const json = (v: unknown) => JSON.stringify(v);
 
 describe('parseEnvelope: valid messages', () => {
   it('accepts every message type and returns the typed message', () => {
-    assert.equal(WIRE_TYPES.length, 24);
+    assert.equal(WIRE_TYPES.length, 23);
     for (const type of WIRE_TYPES) {
       const r = parseEnvelope(json(rawEnvelope(type, clone(SAMPLE_PAYLOADS[type]))));
       assert.ok(r.ok, `${type}: ${!r.ok && json(r.error)}`);
@@ -381,12 +387,17 @@ describe('makeEnvelope / encodeEnvelope', () => {
 });
 
 describe('direction sets and secrets', () => {
-  it('every type has a direction; durable = agent→server minus heartbeat and query answers', () => {
-    for (const t of WIRE_TYPES) assert.ok(AGENT_TO_SERVER.has(t) !== SERVER_TO_AGENT.has(t), t);
+  it('every type has one way to travel; durable = agent→server minus heartbeat; query answers only on uploads', () => {
+    for (const t of WIRE_TYPES)
+      assert.equal(
+        [AGENT_TO_SERVER.has(t), SERVER_TO_AGENT.has(t), QUERY_ANSWERS.has(t)].filter(Boolean).length,
+        1,
+        t,
+      );
     assert.equal(DURABLE_AGENT_MESSAGES.has('heartbeat'), false);
     assert.equal(DURABLE_AGENT_MESSAGES.has('query.end'), false);
     assert.equal(DURABLE_AGENT_MESSAGES.has('query.error'), false);
-    assert.equal(DURABLE_AGENT_MESSAGES.size, AGENT_TO_SERVER.size - 3);
+    assert.equal(DURABLE_AGENT_MESSAGES.size, AGENT_TO_SERVER.size - 1);
     for (const t of DURABLE_AGENT_MESSAGES) assert.ok(AGENT_TO_SERVER.has(t));
   });
 

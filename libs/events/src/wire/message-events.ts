@@ -210,7 +210,6 @@ export function eventForMessage(hostId: string, message: WireMessage): MessageEv
     case 'command.cancel':
     case 'agent.update_available':
     case 'query.start':
-    case 'query.credit':
     case 'query.cancel':
     case 'query.end':
     case 'query.error':

@@ -9,7 +9,6 @@ import {
   IsPositiveInt,
   IsText,
   IsUuidStr,
-  isUuid,
   joinPath,
   registerPostCheck,
   Rule,
@@ -18,8 +17,10 @@ import {
 /*
  * Queries through an agent (docs/browse.md): short-lived, read-only restic runs
  * whose output streams back to the control plane. Not jobs: nothing here is
- * durable, nothing becomes an event. The bytes travel in binary frames (see
- * encodeQueryChunk); the JSON messages below start, pace, stop and end a query.
+ * durable, nothing becomes an event. `query.start` and `query.cancel` travel
+ * on the agent's socket; the answer travels on a connection of its own, the
+ * query's upload (see QueryUploadDecoder): restic's bytes, then `query.end` or
+ * `query.error`.
  */
 
 export const QUERY_KINDS = ['ls', 'find', 'diff', 'dump'] as const;
@@ -27,6 +28,7 @@ export type QueryKind = (typeof QUERY_KINDS)[number];
 export const DUMP_ARCHIVES = ['tar', 'zip'] as const;
 export type DumpArchive = (typeof DUMP_ARCHIVES)[number];
 
+const isUploadToken = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{32,128}$/.test(v);
 const SNAPSHOT_TEXT = 'must be a hex snapshot id (prefix of 4-64)';
 const isSnapshotId = (v: unknown): v is string => isSnapshotRef(v) && v !== 'latest';
 /** An absolute path inside a snapshot: starts with `/`, no NUL, no `.`/`..` segments. */
@@ -62,8 +64,8 @@ export class QueryStartPayload {
   @IsOptional() @IsOneOf(DUMP_ARCHIVES) readonly archive?: DumpArchive;
   /** The agent stops restic and answers `too_large` past this many bytes of output. */
   @IsPositiveInt() readonly max_bytes!: number;
-  /** Bytes the agent may send before it waits for `query.credit`. */
-  @IsPositiveInt() readonly credit!: number;
+  /** Opens the query's upload once (with the agent's credential); never logged. */
+  @Rule('isUploadToken', isUploadToken, 'must be 32-128 base64url characters') readonly upload_token!: string;
 }
 
 const REQUIRED: Record<QueryKind, readonly (keyof QueryStartPayload)[]> = {
@@ -96,18 +98,12 @@ function queryArgIssues(p: QueryStartPayload, prefix: string): FieldIssue[] {
 }
 registerPostCheck(QueryStartPayload, (p, prefix) => queryArgIssues(p, prefix));
 
-/** Control plane → agent: the consumer took `bytes` more; the agent may send that many more. */
-export class QueryCreditPayload {
-  @IsUuidStr() readonly query_id!: string;
-  @IsPositiveInt() readonly bytes!: number;
-}
-
 /** Control plane → agent: nobody wants the rest (the browser went away); stop restic (SIGINT). */
 export class QueryCancelPayload {
   @IsUuidStr() readonly query_id!: string;
 }
 
-/** Agent → control plane: restic finished and every byte was sent. */
+/** Agent → control plane, last on the upload: restic finished and every byte was sent. */
 export class QueryEndPayload {
   @IsUuidStr() readonly query_id!: string;
   @IsCount() readonly bytes!: number;
@@ -129,7 +125,7 @@ export const QUERY_ERROR_CODES = [
 ] as const;
 export type QueryErrorCode = (typeof QUERY_ERROR_CODES)[number];
 
-/** Agent → control plane: the query failed; bytes already sent are incomplete. */
+/** Agent → control plane, last on the upload: the query failed; bytes already sent are incomplete. */
 export class QueryErrorPayload {
   @IsUuidStr() readonly query_id!: string;
   @IsOneOf(QUERY_ERROR_CODES) readonly code!: QueryErrorCode;
@@ -137,26 +133,85 @@ export class QueryErrorPayload {
   @IsOptional() @IsCode() readonly restic_code?: string;
 }
 
-/** First byte of a query chunk frame. A JSON envelope (text) can never start with it. */
-export const QUERY_CHUNK_MAGIC = 0x01;
-const HEADER_BYTES = 17;
+/*
+ * The upload: after the HTTP upgrade (docs/browse.md, "The upload") the
+ * agent writes frames of a 5-byte header (type, then the payload's length,
+ * 32-bit big-endian) and the payload. `data` frames carry restic's stdout as
+ * it was read; exactly one `answer` frame (a `query.end` or `query.error`
+ * envelope, JSON) ends the upload.
+ */
+export const UPLOAD_FRAME = { data: 0x01, answer: 0x02 } as const;
+export const UPLOAD_HEADER_BYTES = 5;
+/** The largest frame a decoder takes: restic's reads are 64 KiB; an answer is a few hundred bytes. */
+export const UPLOAD_MAX_FRAME_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES = 16 * 1024;
 
-/** A binary frame carrying the next bytes of a query's output: magic, the query id's 16 bytes, the data. */
-export function encodeQueryChunk(queryId: string, data: Buffer): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header[0] = QUERY_CHUNK_MAGIC;
-  Buffer.from(queryId.replace(/-/g, ''), 'hex').copy(header, 1);
-  return Buffer.concat([header, data], HEADER_BYTES + data.length);
+export function encodeUploadHeader(type: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(UPLOAD_HEADER_BYTES);
+  header[0] = type;
+  header.writeUInt32BE(length, 1);
+  return header;
 }
 
-/** The query id and data of a chunk frame, or null when `frame` is not one. The data shares `frame`'s memory. */
-export function decodeQueryChunk(frame: Buffer): { queryId: string; data: Buffer } | null {
-  if (frame.length < HEADER_BYTES || frame[0] !== QUERY_CHUNK_MAGIC) return null;
-  const hex = frame.toString('hex', 1, HEADER_BYTES);
-  const queryId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  if (!isUuid(queryId)) return null;
-  return { queryId, data: frame.subarray(HEADER_BYTES) };
+export interface UploadSink {
+  /** The next bytes of a data frame (shares the input's memory). */
+  data(bytes: Buffer): void;
+  /** The whole answer frame's text. */
+  answer(text: string): void;
 }
 
-export const isQueryChunkFrame = (frame: Buffer): boolean =>
-  frame.length >= HEADER_BYTES && frame[0] === QUERY_CHUNK_MAGIC;
+/**
+ * Reads upload frames from arbitrary pieces of a byte stream. Data is handed
+ * on as it arrives, never assembled; only a header split across pieces (and
+ * the small answer frame) is copied. Throws on a malformed frame.
+ */
+export class QueryUploadDecoder {
+  private header: Buffer = Buffer.alloc(0);
+  private type = 0;
+  /** Bytes of the current frame's payload still to come; -1 between frames. */
+  private remaining = -1;
+  private answerParts: Buffer[] = [];
+  private answered = false;
+
+  constructor(private readonly sink: UploadSink) {}
+
+  get done(): boolean {
+    return this.answered;
+  }
+
+  push(piece: Buffer): void {
+    let at = 0;
+    while (at < piece.length) {
+      if (this.answered) throw new Error('bytes after the answer frame');
+      if (this.remaining < 0) {
+        const need = UPLOAD_HEADER_BYTES - this.header.length;
+        const take = piece.subarray(at, at + need);
+        this.header = this.header.length === 0 ? take : Buffer.concat([this.header, take]);
+        at += take.length;
+        if (this.header.length < UPLOAD_HEADER_BYTES) return;
+        this.type = this.header[0]!;
+        this.remaining = this.header.readUInt32BE(1);
+        this.header = Buffer.alloc(0);
+        if (this.type !== UPLOAD_FRAME.data && this.type !== UPLOAD_FRAME.answer)
+          throw new Error(`unknown upload frame type ${this.type}`);
+        const cap = this.type === UPLOAD_FRAME.answer ? MAX_ANSWER_BYTES : UPLOAD_MAX_FRAME_BYTES;
+        if (this.remaining > cap)
+          throw new Error(`an upload frame of ${this.remaining} bytes exceeds ${cap}`);
+      }
+      const take = piece.subarray(at, at + this.remaining);
+      at += take.length;
+      this.remaining -= take.length;
+      if (this.type === UPLOAD_FRAME.data) {
+        if (take.length > 0) this.sink.data(take);
+      } else this.answerParts.push(take);
+      if (this.remaining === 0) {
+        this.remaining = -1;
+        if (this.type === UPLOAD_FRAME.answer) {
+          this.answered = true;
+          this.sink.answer(Buffer.concat(this.answerParts).toString('utf8'));
+          this.answerParts = [];
+        }
+      }
+    }
+  }
+}

@@ -38,13 +38,7 @@ import {
   RULES,
 } from '../catalog/validation';
 import { isAgentVersion } from './agent-version';
-import {
-  QueryCancelPayload,
-  QueryCreditPayload,
-  QueryEndPayload,
-  QueryErrorPayload,
-  QueryStartPayload,
-} from './query-messages';
+import { QueryCancelPayload, QueryEndPayload, QueryErrorPayload, QueryStartPayload } from './query-messages';
 
 /*
  * Wire protocol payloads (docs/architecture.md, "Wire protocol"), snake_case as in the reference
@@ -236,7 +230,6 @@ export const WIRE_PAYLOAD_CLASSES = {
   'repo.stats': RepoStatsPayload,
   'agent.update_available': AgentUpdateAvailablePayload,
   'query.start': QueryStartPayload,
-  'query.credit': QueryCreditPayload,
   'query.cancel': QueryCancelPayload,
   'query.end': QueryEndPayload,
   'query.error': QueryErrorPayload,
@@ -263,8 +256,6 @@ export const AGENT_TO_SERVER: ReadonlySet<WireType> = new Set<WireType>([
   'log.dropped',
   'snapshots.report',
   'repo.stats',
-  'query.end',
-  'query.error',
 ]);
 export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'config.update',
@@ -273,14 +264,13 @@ export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'command.cancel',
   'agent.update_available',
   'query.start',
-  'query.credit',
   'query.cancel',
   'ack',
   'error',
 ]);
-/** Answers to queries (docs/browse.md): sent straight to the socket, never stored, never acked. */
+/** Answers to queries (docs/browse.md): the last frame of a query's upload, never on the socket, never stored. */
 export const QUERY_ANSWERS: ReadonlySet<WireType> = new Set<WireType>(['query.end', 'query.error']);
-/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat and query answers. */
+/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat. */
 export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
-  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat' && !QUERY_ANSWERS.has(t)),
+  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
 );
