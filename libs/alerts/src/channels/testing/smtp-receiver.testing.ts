@@ -18,6 +18,8 @@ export interface ReceivedMail {
  */
 export class SmtpReceiver {
   readonly received: ReceivedMail[] = [];
+  /** Connection errors, e.g. a sender killed mid-session (ECONNRESET); kept, never thrown. */
+  readonly connectionErrors: Error[] = [];
   private server!: SMTPServer;
 
   static async start(
@@ -49,6 +51,9 @@ export class SmtpReceiver {
       },
       ...options,
     });
+    // smtp-server emits a client's broken connection on the server; without a
+    // listener that is an uncaught exception in the test process.
+    r.server.on('error', (err: Error) => r.connectionErrors.push(err));
     await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
     return r;
   }
