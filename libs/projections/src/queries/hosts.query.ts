@@ -86,6 +86,39 @@ export class HostsQuery {
     return rows.map(mapHost);
   }
 
+  /**
+   * One page of `list` (same order): what a page of a large fleet shows, without
+   * reading and mapping every host.
+   */
+  page(options: { includeRevoked?: boolean; offset: number; limit: number }): HostView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM hosts ${options.includeRevoked === false ? "WHERE status <> 'revoked'" : ''} ORDER BY hostname, id LIMIT ? OFFSET ?`,
+      )
+      .all(options.limit, options.offset) as Row[];
+    return rows.map(mapHost);
+  }
+
+  /** How many hosts `list` would return. */
+  count(options: { includeRevoked?: boolean } = {}): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS c FROM hosts ${options.includeRevoked === false ? "WHERE status <> 'revoked'" : ''}`,
+      )
+      .get() as Row;
+    return n(row, 'c') ?? 0;
+  }
+
+  /** Every host's id and agent version only: fleet totals at the cost of two columns. */
+  versions(options: { includeRevoked?: boolean } = {}): Array<{ id: string; agentVersion: string | null }> {
+    const rows = this.db
+      .prepare(
+        `SELECT id, agent_version FROM hosts ${options.includeRevoked === false ? "WHERE status <> 'revoked'" : ''}`,
+      )
+      .all() as Row[];
+    return rows.map((row) => ({ id: s(row, 'id') ?? '', agentVersion: s(row, 'agent_version') }));
+  }
+
   get(id: string): HostView | null {
     const row = this.db.prepare('SELECT * FROM hosts WHERE id = ?').get(id) as Row | undefined;
     return row ? mapHost(row) : null;

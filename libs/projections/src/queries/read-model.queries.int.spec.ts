@@ -11,6 +11,7 @@ import { SnapshotsQuery } from './snapshots.query';
 import { SchedulesQuery } from './schedules.query';
 import { RepoStatsQuery } from './repo-stats.query';
 import { DashboardQuery } from './dashboard.query';
+import { RepositoriesQuery } from './repositories.query';
 import {
   agentConnected,
   ALICE as alice,
@@ -197,6 +198,59 @@ describe('hosts query', () => {
     assert.deepEqual(h?.lastBackup, { at: at(4000), status: 'warning', jobId: 'j1' });
     assert.equal(h?.snapshotCount, 2);
     assert.equal(h?.repoSizeBytes, 4096);
+  });
+});
+
+describe('a page of a large fleet', () => {
+  const repository = (id: string, name: string, hostIds: string[]): PlannedEvent[] => [
+    planned(
+      `repository-${id}`,
+      'RepositoryRegistered',
+      { repository_id: id, name, url: `/srv/${id}` },
+      alice,
+    ),
+    ...hostIds.map((hostId) =>
+      planned(`repository-${id}`, 'RepositoryAttached', { repository_id: id, host_id: hostId }, alice),
+    ),
+  ];
+  it('pages and counts hosts, and lists only the repositories of the hosts on the page', () => {
+    given(
+      ...['h1', 'h2', 'h3', 'h4', 'h5'].map((id, i) => hostEnrolled(id, i)),
+      agentConnected('h2', 10),
+      hostEvent('h3', 'HostRevoked', { reason: 'gone', revoked_at: at(20) }),
+      ...repository('r1', 'zeta', ['h1', 'h2']),
+      ...repository('r2', 'alpha', ['h4']),
+    );
+    const hosts = new HostsQuery(db);
+    assert.equal(hosts.count(), 5);
+    assert.equal(hosts.count({ includeRevoked: false }), 4);
+    assert.deepEqual(
+      hosts.page({ includeRevoked: false, offset: 1, limit: 2 }).map((h) => h.id),
+      ['h2', 'h4'],
+    );
+    assert.deepEqual(
+      hosts.page({ offset: 0, limit: 10 }).map((h) => h.id),
+      hosts.list().map((h) => h.id),
+    );
+    assert.deepEqual(
+      hosts.versions({ includeRevoked: false }).map((v) => [v.id, v.agentVersion]),
+      [
+        ['h1', null],
+        ['h2', '0.2.0'],
+        ['h4', null],
+        ['h5', null],
+      ],
+    );
+    const repositories = new RepositoriesQuery(db);
+    assert.deepEqual(
+      repositories.ofHosts(['h4']).map((r) => r.id),
+      ['r2'],
+    );
+    assert.deepEqual(
+      repositories.ofHosts(['h2', 'h4', 'h5']).map((r) => r.name),
+      ['alpha', 'zeta'],
+    );
+    assert.deepEqual(repositories.ofHosts([]), []);
   });
 });
 

@@ -47,6 +47,24 @@ export class RepositoriesQuery {
     return this.list().filter((r) => ids.includes(r.id));
   }
 
+  /** The repositories any of `hostIds` is attached to, by name (one page of hosts, not the fleet). */
+  ofHosts(hostIds: readonly string[]): RepositoryView[] {
+    const attached = this.db.prepare('SELECT repository_ids FROM repository_hosts WHERE host_id = ?');
+    const ids = new Set<string>();
+    for (const hostId of hostIds) {
+      const row = attached.get(hostId) as Row | undefined;
+      if (row) for (const id of stringList(row, 'repository_ids')) ids.add(id);
+    }
+    const one = this.db.prepare('SELECT * FROM repositories WHERE id = ?');
+    const rows = [...ids].flatMap((id) => {
+      const row = one.get(id) as Row | undefined;
+      return row ? [row] : [];
+    });
+    const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    // The order of `list` (SQLite's binary collation: code-unit order).
+    return this.map(rows).sort((a, b) => order(a.name, b.name) || order(a.id, b.id));
+  }
+
   private map(rows: readonly Row[]): RepositoryView[] {
     const names = new Map<string, string | null>();
     const hostname = this.db.prepare('SELECT hostname FROM repository_hosts WHERE host_id = ?').pluck();

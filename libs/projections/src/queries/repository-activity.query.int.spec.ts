@@ -159,5 +159,10 @@ describe('repository activity queries', () => {
     );
     const latest = q.latestSizes();
     assert.deepEqual([latest.get(R1)?.totalSize, latest.get(R2)?.totalSize, latest.size], [300, 900, 2]);
+    const some = q.latestSizes([R2, 'repo-unknown']);
+    assert.deepEqual(
+      [...some].map(([id, p]) => [id, p.totalSize]),
+      [[R2, 900]],
+    );
   });
 });

@@ -108,16 +108,22 @@ export class RepositoryActivityQuery {
     return rows.map(mapSizePoint);
   }
 
-  /** The newest size report of each repository that has one. */
-  latestSizes(): Map<string, RepositorySizePoint> {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY repository_id ORDER BY reported_at DESC, event_id DESC) AS rn
-                          FROM repository_stats)
-          WHERE rn = 1`,
-      )
-      .all() as Row[];
-    return new Map(rows.map((row) => [s(row, 'repository_id') ?? '', mapSizePoint(row)]));
+  /**
+   * The newest size report of each repository that has one (of `repositoryIds`, or of
+   * every registered repository): one indexed lookup per repository, so the cost follows
+   * the repositories shown, not the years of reports kept.
+   */
+  latestSizes(repositoryIds?: readonly string[]): Map<string, RepositorySizePoint> {
+    const ids = repositoryIds ?? (this.db.prepare('SELECT id FROM repositories').pluck().all() as string[]);
+    const newest = this.db.prepare(
+      'SELECT * FROM repository_stats WHERE repository_id = ? ORDER BY reported_at DESC, event_id DESC LIMIT 1',
+    );
+    const out = new Map<string, RepositorySizePoint>();
+    for (const id of ids) {
+      const row = newest.get(id) as Row | undefined;
+      if (row) out.set(id, mapSizePoint(row));
+    }
+    return out;
   }
 
   private mapJob(row: Row): RepositoryJobView {

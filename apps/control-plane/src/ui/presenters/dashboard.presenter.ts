@@ -80,15 +80,19 @@ export class DashboardPresenter {
    */
   async overview(now: Date, page = 1): Promise<FleetOverview> {
     const models = await this.reader.fresh();
-    const all = models.hosts.list({ includeRevoked: false });
+    // Totals from two columns of every host; rows, repositories and queries only for this page.
+    const all = models.hosts.versions({ includeRevoked: false });
     const pages = Math.max(1, Math.ceil(all.length / DASHBOARD_PAGE_SIZE));
     const current = Math.min(Math.max(1, Math.floor(page)), pages);
     const first = (current - 1) * DASHBOARD_PAGE_SIZE;
-    const shown = all.slice(first, first + DASHBOARD_PAGE_SIZE);
-    const sizes = this.activity.latestSizes();
+    const shown = models.hosts.page({ includeRevoked: false, offset: first, limit: DASHBOARD_PAGE_SIZE });
     const byHost = new Map<string, FleetHostRepository[]>();
-    for (const r of models.repositories.list())
+    const onPage = new Set(shown.map((h) => h.id));
+    const repositories = models.repositories.ofHosts([...onPage]);
+    const sizes = this.activity.latestSizes(repositories.map((r) => r.id));
+    for (const r of repositories)
       for (const h of r.hosts) {
+        if (!onPage.has(h.id)) continue;
         const entry = { id: r.id, name: r.name, url: r.url, sizeBytes: sizes.get(r.id)?.totalSize ?? null };
         const list = byHost.get(h.id) ?? [];
         // The host's own repository (set on its page) first, the others by name.

@@ -26,11 +26,20 @@ function presenter(hostCount: number) {
         agentVersion: i % 3 === 0 ? '0.1.0' : '0.2.0',
       }) as unknown as HostView,
   );
+  const read = { rows: 0 };
   const models = {
-    hosts: { list: () => hosts },
+    hosts: {
+      // Totals read two columns of every host; full rows only for the page shown.
+      versions: () => hosts.map((h) => ({ id: h.id, agentVersion: h.agentVersion })),
+      page: ({ offset, limit }: { offset: number; limit: number }) => {
+        const page = hosts.slice(offset, offset + limit);
+        read.rows += page.length;
+        return page;
+      },
+    },
     schedules: { forHost: () => (perHostQueries.schedules++, { schedules: [] }) },
     jobs: { list: () => (perHostQueries.jobs++, []) },
-    repositories: { list: () => [] },
+    repositories: { ofHosts: () => [] },
     alerts: { openCount: () => 0, list: () => [] },
   };
   const reader = { fresh: async () => models } as unknown as ReadModelsReader;
@@ -47,6 +56,7 @@ function presenter(hostCount: number) {
   return {
     p: new DashboardPresenter(reader, dashboard, sessions, delivery, activity, presence),
     perHostQueries,
+    read,
   };
 }
 
@@ -54,7 +64,7 @@ describe('dashboard presenter with a large fleet', () => {
   const now = new Date('2026-12-01T12:00:00Z');
 
   it('builds rows for one page of hosts and counts all of them', async () => {
-    const { p, perHostQueries } = presenter(250);
+    const { p, perHostQueries, read } = presenter(250);
     const o = await p.overview(now, 2);
     assert.equal(o.hosts.length, DASHBOARD_PAGE_SIZE);
     assert.equal(o.hosts[0]!.name, 'srv-00100');
@@ -63,6 +73,7 @@ describe('dashboard presenter with a large fleet', () => {
     assert.equal(o.totals.online, 125);
     assert.equal(o.totals.outdatedAgents, 84);
     assert.deepEqual(perHostQueries, { schedules: DASHBOARD_PAGE_SIZE, jobs: DASHBOARD_PAGE_SIZE });
+    assert.equal(read.rows, DASHBOARD_PAGE_SIZE);
   });
 
   it('clamps the page to the ones that exist', async () => {
