@@ -19,6 +19,14 @@ import type { AgentLogger } from '../logger';
 import type { ResticBinary } from './job-runner.service';
 
 type QueryStart = WirePayloadMap['query.start'];
+/**
+ * How much of restic's output may wait in the upload's buffer before restic's
+ * stdout is paused. A socket's own mark (16 KiB) is below one pipe read
+ * (64 KiB), so pausing at it stalled restic after every read; a little slack
+ * lets restic, the agent and the network work at the same time while memory
+ * stays bounded (docs/browse.md, "Flow control").
+ */
+const UPLOAD_BUFFER_BYTES = 1024 * 1024;
 /** After the answer frame, the control plane closes the upload; past this we close it ourselves. */
 const LINGER_MS = 30_000;
 
@@ -212,9 +220,9 @@ export class QueryRunnerService {
       q.sent += chunk.length;
       upload.cork();
       upload.write(encodeUploadHeader(UPLOAD_FRAME.data, chunk.length));
-      const more = upload.write(chunk);
+      upload.write(chunk);
       upload.uncork();
-      if (!more) {
+      if (upload.writableLength > UPLOAD_BUFFER_BYTES) {
         stdout.pause();
         upload.once('drain', resume);
       }
