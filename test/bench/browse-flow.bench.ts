@@ -24,6 +24,7 @@ import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { eventually, FleetAgent, resticPidsInGroup, sleep } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
+import { firstSnapshotOf, runHostJob } from '../support/host-jobs';
 import { onlineAgentWithJob, type ScriptedAgent } from '../support/scripted-agent';
 import { positiveIntOption } from '../support/bench-args';
 
@@ -163,30 +164,11 @@ async function main(): Promise<void> {
       30_000,
     );
     await admin.put(`/api/hosts/${hostId}/repository`, { url: path.join(root, 'repo'), password: PASSWORD });
-    const job = async (body: Record<string, unknown>): Promise<void> => {
-      const r = await admin.post<{ job_id: string }>(`/api/hosts/${hostId}/jobs`, body);
-      const done = await eventually(
-        `${String(body.kind)} to finish`,
-        async () => {
-          const j = await admin.get<{ status: string; error: string | null }>(`/api/jobs/${r.body.job_id}`);
-          return ['succeeded', 'warning', 'failed', 'cancelled', 'lost'].includes(j.body.status)
-            ? j.body
-            : undefined;
-        },
-        1_200_000,
-        500,
-      );
-      if (done.status !== 'succeeded') throw new Error(`${String(body.kind)}: ${done.status} ${done.error}`);
-    };
+    const job = (body: Record<string, unknown>): Promise<void> =>
+      runHostJob(admin, hostId, body, 1_200_000, 500);
     await job({ kind: 'init' });
     await job({ kind: 'backup', paths: [data] });
-    const snapshot = await eventually(
-      'the snapshot listed',
-      async () =>
-        (await admin.get<{ snapshots: Array<{ id: string }> }>(`/api/hosts/${hostId}/snapshots`)).body
-          .snapshots[0]?.id,
-      60_000,
-    );
+    const snapshot = await firstSnapshotOf(admin, hostId);
 
     // Another host's job, streaming its log while nothing else happens: the reference.
     const o = await onlineAgentWithJob(admin, cp.wsUrl);

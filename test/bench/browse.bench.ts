@@ -24,6 +24,7 @@ import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { childrenCpuSeconds, cpuSeconds, eventually, FleetAgent } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
+import { firstSnapshotOf, runHostJob } from '../support/host-jobs';
 import { positiveIntOption } from '../support/bench-args';
 
 const args = process.argv.slice(2);
@@ -102,30 +103,11 @@ async function main(): Promise<void> {
     );
     const repoPath = path.join(root, 'repo');
     await admin.put(`/api/hosts/${hostId}/repository`, { url: repoPath, password: PASSWORD });
-    const job = async (body: Record<string, unknown>): Promise<void> => {
-      const r = await admin.post<{ job_id: string }>(`/api/hosts/${hostId}/jobs`, body);
-      const done = await eventually(
-        `${String(body.kind)} to finish`,
-        async () => {
-          const j = await admin.get<{ status: string; error: string | null }>(`/api/jobs/${r.body.job_id}`);
-          return ['succeeded', 'warning', 'failed', 'cancelled', 'lost'].includes(j.body.status)
-            ? j.body
-            : undefined;
-        },
-        600_000,
-        250,
-      );
-      if (done.status !== 'succeeded') throw new Error(`${String(body.kind)}: ${done.status} ${done.error}`);
-    };
+    const job = (body: Record<string, unknown>): Promise<void> =>
+      runHostJob(admin, hostId, body, 600_000, 250);
     await job({ kind: 'init' });
     await job({ kind: 'backup', paths: [data] });
-    const snapshot = await eventually(
-      'the snapshot listed',
-      async () =>
-        (await admin.get<{ snapshots: Array<{ id: string }> }>(`/api/hosts/${hostId}/snapshots`)).body
-          .snapshots[0]?.id,
-      60_000,
-    );
+    const snapshot = await firstSnapshotOf(admin, hostId);
     const repo = legacyRepositoryId(hostId);
     const treeUrl = `/api/repositories/${repo}/snapshots/${snapshot}/tree?path=${encodeURIComponent(many)}&limit=${Math.min(entries, 5000)}`;
 

@@ -22,6 +22,7 @@ import { resticBinariesForTests } from '@rf/restic/testing';
 import { ADMIN_PASSWORD, ADMIN_USER, ControlPlaneProcess } from '../support/control-plane.process';
 import { eventually, FleetAgent, resticPidsInGroup, sleep } from '../support/fleet';
 import { RestClient } from '../support/rest-client';
+import { jobFinished } from '../support/host-jobs';
 
 const JOB_TIMEOUT = 120_000;
 const REPO_PASSWORD = `browse-${Date.now()}-pw`;
@@ -112,17 +113,7 @@ describe('snapshot browse, search, diff, download and restore (e2e, real agents,
 
   async function waitJob(res: { status: number; body: { job_id: string } }): Promise<JobOutcome> {
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    return eventually(
-      `job ${res.body.job_id} to finish`,
-      async () => {
-        const j = await admin.get<JobOutcome>(`/api/jobs/${res.body.job_id}`);
-        return ['succeeded', 'warning', 'failed', 'cancelled', 'lost'].includes(j.body.status)
-          ? j.body
-          : undefined;
-      },
-      JOB_TIMEOUT,
-      250,
-    );
+    return jobFinished(admin, res.body.job_id, JOB_TIMEOUT);
   }
 
   /** Backs up the member's data and answers the new snapshot's full id. */

@@ -132,10 +132,14 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     await this.shutdown();
   }
 
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /**
+   * The host an agent's upgrade request authenticates as (its Bearer
+   * credential, not revoked); null after refusing the upgrade with the reason.
+   */
+  private async agentHost(req: IncomingMessage, socket: Duplex): Promise<string | null> {
     if (this.shuttingDown) {
       rejectUpgrade(socket, 503, 'control plane is shutting down');
-      return;
+      return null;
     }
     let hostId: string | null = null;
     try {
@@ -143,18 +147,23 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       this.logger.error({ err }, 'agent credential check failed');
       rejectUpgrade(socket, 503, 'cannot check credentials right now');
-      return;
+      return null;
     }
     // Our own state also knows revocations, in case the auth state has not applied HostRevoked yet.
     if (hostId === null || this.fleet.state.hosts.get(hostId)?.revoked) {
       rejectUpgrade(socket, 401, 'missing, invalid or revoked agent credentials', {
         'WWW-Authenticate': 'Bearer',
       });
-      return;
+      return null;
     }
-    const id = hostId;
+    return hostId;
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const hostId = await this.agentHost(req, socket);
+    if (hostId === null) return;
     this.wss!.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new AgentConnection(ws, id, this.deps);
+      const connection = new AgentConnection(ws, hostId, this.deps);
       this.connections.add(connection);
     });
   }
@@ -173,20 +182,8 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
       rejectUpgrade(socket, 400, `expected Upgrade: ${QUERY_UPLOAD_PROTOCOL}`);
       return;
     }
-    let hostId: string | null = null;
-    try {
-      hostId = (await this.credentials.verifyBearer(req.headers.authorization))?.hostId ?? null;
-    } catch (err) {
-      this.logger.error({ err }, 'agent credential check failed');
-      rejectUpgrade(socket, 503, 'cannot check credentials right now');
-      return;
-    }
-    if (hostId === null || this.fleet.state.hosts.get(hostId)?.revoked) {
-      rejectUpgrade(socket, 401, 'missing, invalid or revoked agent credentials', {
-        'WWW-Authenticate': 'Bearer',
-      });
-      return;
-    }
+    const hostId = await this.agentHost(req, socket);
+    if (hostId === null) return;
     const token = req.headers['x-query-token'];
     const refused = this.queries.checkUpload(queryId, hostId, typeof token === 'string' ? token : undefined);
     if (refused) {
