@@ -74,6 +74,7 @@ export async function runProjectionsRebuild(
     let lastLine = 0;
     const result = await rebuildReadModels(store, db, ALL_PROJECTIONS, {
       names,
+      parallel: { eventStore: config.eventStore },
       progressEveryMs: out.interactive ? 200 : 2000,
       onProgress: (p) => {
         const line = renderRebuildProgress(p);

@@ -38,6 +38,22 @@ export class ProjectionBatchApplier {
     for (const v of this.views) v.flush();
   }
 
+  /**
+   * Runs every projection's `evolve` over one event (in log order) without writing:
+   * its rows wait in the views until `flush()`. The rebuild feeds events one by one
+   * as it reads them, so no batch of events is held (docs/architecture.md, "Read models").
+   */
+  evolve(recorded: RecordedEvent): void {
+    const event = projectionEvent(recorded);
+    if (event === null) return;
+    for (let i = 0; i < this.projections.length; i++) this.projections[i]!.evolve(this.views[i]!, event);
+  }
+
+  /** Writes every row changed since the last flush; call inside the caller's transaction. */
+  flush(): void {
+    for (const v of this.views) v.flush();
+  }
+
   /** Forgets what a failed batch had cached or changed. */
   discard(): void {
     for (const v of this.views) v.discard();

@@ -44,12 +44,13 @@ describe('rebuildReadModels next to another writer of readmodels.db', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a batch that reads, then sees another connection try to commit, then writes, still commits', async () => {
+  it('a batch that reads, then sees another connection commit, then writes, still commits', async () => {
     let otherTried = 0;
     let otherCommitted = 0;
-    // Reads its table, lets the other connection try to commit a write, then writes: the interleaving
-    // that broke a deferred transaction.
-    // The view reads its table (a cache miss goes to SQLite) before the batch writes at its end.
+    // Reads its table, lets the other connection commit a write, then writes: the interleaving
+    // that broke a deferred transaction. The replay evolves outside any transaction (it reads only
+    // its own rebuild tables), so the other writer is not held up; the batch's rows are written in
+    // an IMMEDIATE transaction of their own at its end.
     const reader = defineProjection<{ seen: KeyedTable<{ id: string }, 'id'> }>({
       name: 'read-then-write',
       version: 1,
@@ -74,7 +75,7 @@ describe('rebuildReadModels next to another writer of readmodels.db', () => {
     const result = await rebuildReadModels(store, db, [reader]);
     assert.ok(result.eventsRead > 0);
     assert.ok(otherTried > 0, 'the other connection tried to write during the rebuild');
-    assert.equal(otherCommitted, 0, 'the other writer waited for the rebuild transaction to end');
+    assert.equal(otherCommitted, otherTried, 'the other writer is not held up while the rebuild evolves');
     assert.equal(db.prepare('SELECT count(*) FROM seen').pluck().get(), otherTried);
   });
 

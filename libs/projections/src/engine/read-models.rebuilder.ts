@@ -1,12 +1,17 @@
 import type Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { type EventStore } from '@rf/event-store';
+import { type EventStore, type EventStoreConfig } from '@rf/event-store';
 import { liveTables, rebuildTables, tableNames, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
 import { ProjectionStateRepository } from './projection-state.repository';
+import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { createIndexes, createTables, dropTables } from './read-model.writer';
 import { quoteIdent } from './sqlite-projection.view';
+import { RebuildReplay } from './rebuild-replay';
+import type { RebuildWorkerInput, RebuildWorkerMessage } from './read-models-rebuild.worker';
 
 /**
  * Events per replay transaction. Each commit writes the pages the batch dirtied and,
@@ -38,6 +43,12 @@ export interface RebuildOptions {
   /** Minimum interval between progress reports. Default 200 ms. */
   readonly progressEveryMs?: number;
   readonly now?: () => number;
+  /**
+   * Replay on two threads, each reading the log itself and filling its own projections'
+   * rebuild tables (the job log on one, everything else on the other). Only for the
+   * control plane's own projections (ALL_PROJECTIONS) in a database file.
+   */
+  readonly parallel?: { readonly eventStore: EventStoreConfig };
 }
 
 export interface RebuildResult {
@@ -87,11 +98,6 @@ export async function rebuildReadModels(
   db.transaction(() => {
     for (const p of selected) createTables(db, p, rebuildTables);
   }).immediate();
-  const applier = new ProjectionBatchApplier(db, selected, rebuildTables);
-  const applyEvents = (events: readonly RecordedEvent[]): void => applier.apply(events);
-  const applyTx = db.transaction(applyEvents);
-  const applyBatch = (events: readonly RecordedEvent[]): void => applyTx.immediate(events);
-
   const headAtStart = (await store.headPosition())?.commit ?? 0n;
   let last = null as Position | null;
   let eventsRead = 0;
@@ -115,48 +121,69 @@ export async function rebuildReadModels(
     });
   };
 
-  /** Reads everything after `last`, applying it in batches; returns the number of events read. */
-  const replay = async (apply: (events: readonly RecordedEvent[]) => void): Promise<number> => {
-    let n = 0;
-    let batch: RecordedEvent[] = [];
-    for await (const e of store.readAll({ fromPosition: last ?? 'start' })) {
-      // readAll is inclusive of its start position; the event at `last` is already applied.
-      if (last !== null && comparePositions(e.position, last) <= 0) continue;
-      batch.push(e);
-      if (batch.length >= batchSize) {
-        apply(batch);
-        n += batch.length;
-        eventsRead += batch.length;
-        last = batch[batch.length - 1]!.position;
-        batch = [];
-        report('replaying');
-      }
-    }
-    if (batch.length > 0) {
-      apply(batch);
-      n += batch.length;
-      eventsRead += batch.length;
-      last = batch[batch.length - 1]!.position;
-    }
-    return n;
-  };
-
+  /** Where each selected projection's rebuild tables stand once the unlocked replay is over. */
+  let reachedBy: (Position | null)[];
   const autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   try {
-    db.pragma(`wal_autocheckpoint = ${REPLAY_AUTOCHECKPOINT_PAGES}`);
-    try {
-      await replay(applyBatch);
-      // A second pass without the lock picks up what was appended meanwhile, keeping the locked stretch short.
-      await replay(applyBatch);
-    } finally {
-      db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+    const groups = options.parallel ? parallelGroups(db, all, selected) : null;
+    if (groups !== null) {
+      const done = await replayInThreads(groups, {
+        readModelsPath: db.name,
+        eventStore: options.parallel!.eventStore,
+        batchSize,
+        onProgress: (read, at) => {
+          eventsRead = read;
+          last = at;
+          report('replaying');
+        },
+      });
+      reachedBy = selected.map((p) => done[groups.findIndex((g) => g.includes(p.name))]!.last);
+      eventsRead = Math.max(...done.map((d) => d.eventsRead));
+    } else {
+      db.pragma(`wal_autocheckpoint = ${REPLAY_AUTOCHECKPOINT_PAGES}`);
+      try {
+        const replay: RebuildReplay = new RebuildReplay(store, db, selected, batchSize, () => {
+          eventsRead = replay.eventsRead;
+          last = replay.last;
+          report('replaying');
+        });
+        await replay.run();
+        // A second pass without the lock picks up what was appended meanwhile, keeping the locked stretch short.
+        await replay.run();
+        reachedBy = selected.map(() => replay.last);
+        eventsRead = replay.eventsRead;
+      } finally {
+        db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+      }
     }
+    last = lowest(reachedBy);
     report('swapping');
 
     db.exec('BEGIN IMMEDIATE');
     let generation: number;
     try {
-      await replay(applyEvents);
+      // Each projection resumes after its own position: the threads may have stopped at different events.
+      const applier = new ProjectionBatchApplier(db, selected, rebuildTables);
+      const highest = reachedBy.reduce<Position | null>(
+        (hi, p) => (p !== null && (hi === null || comparePositions(p, hi) > 0) ? p : hi),
+        null,
+      );
+      let batch: RecordedEvent[] = [];
+      const applyBatch = (): void => {
+        applier.apply(batch, reachedBy);
+        for (const e of batch)
+          if (highest === null || comparePositions(e.position, highest) > 0) eventsRead++;
+        last = batch[batch.length - 1]!.position;
+        batch = [];
+      };
+      const from = last;
+      for await (const e of store.readAll({ fromPosition: from ?? 'start' })) {
+        if (from !== null && comparePositions(e.position, from) <= 0) continue;
+        batch.push(e);
+        if (batch.length >= batchSize) applyBatch();
+      }
+      if (batch.length > 0) applyBatch();
+      if (highest !== null && (last === null || comparePositions(highest, last) > 0)) last = highest;
       const states = state.all();
       let target: Position | null = last;
       for (const p of selected) {
@@ -201,4 +228,96 @@ export async function rebuildReadModels(
     }).immediate();
     throw err;
   }
+}
+
+/** The job log is about as much work as every other read model together. */
+const OWN_THREAD: readonly string[] = ['jobs'];
+/** A replay thread's young generation: room for a batch's rows, so they die young instead of being promoted. */
+const WORKER_YOUNG_GENERATION_MB = 64;
+
+/** The two groups of projection names for the replay threads, or null when the rebuild runs on this thread. */
+function parallelGroups(
+  db: Database.Database,
+  all: readonly ProjectionDefinition[],
+  selected: readonly ProjectionDefinition[],
+): string[][] | null {
+  if (db.memory || all !== ALL_PROJECTIONS) return null;
+  const own = selected.filter((p) => OWN_THREAD.includes(p.name)).map((p) => p.name);
+  const rest = selected.filter((p) => !OWN_THREAD.includes(p.name)).map((p) => p.name);
+  return own.length > 0 && rest.length > 0 ? [own, rest] : null;
+}
+
+interface ThreadsOptions {
+  readonly readModelsPath: string;
+  readonly eventStore: EventStoreConfig;
+  readonly batchSize: number;
+  /** Events every thread has applied, and the lowest position they all reached. */
+  readonly onProgress: (eventsRead: number, last: Position | null) => void;
+}
+
+/** Runs one replay thread per group; resolves with where each stopped, in group order. */
+async function replayInThreads(
+  groups: readonly (readonly string[])[],
+  options: ThreadsOptions,
+): Promise<{ eventsRead: number; last: Position | null }[]> {
+  const progress = groups.map(() => ({ eventsRead: 0, last: null as Position | null }));
+  const workers: Worker[] = [];
+  try {
+    return await Promise.all(
+      groups.map(
+        (names, i) =>
+          new Promise<{ eventsRead: number; last: Position | null }>((resolve, reject) => {
+            const input: RebuildWorkerInput = {
+              readModelsPath: options.readModelsPath,
+              eventStore: options.eventStore,
+              names,
+              batchSize: options.batchSize,
+              autoCheckpointPages: REPLAY_AUTOCHECKPOINT_PAGES,
+            };
+            const worker = new Worker(path.join(__dirname, 'read-models-rebuild.worker.js'), {
+              workerData: input,
+              resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+            });
+            workers.push(worker);
+            let settled = false;
+            worker.on('message', (m: RebuildWorkerMessage) => {
+              if (m.kind === 'failed') {
+                settled = true;
+                reject(new Error(m.message));
+                return;
+              }
+              progress[i] = { eventsRead: m.eventsRead, last: m.last };
+              if (m.kind === 'done') {
+                settled = true;
+                resolve(progress[i]!);
+              } else {
+                options.onProgress(
+                  Math.min(...progress.map((p) => p.eventsRead)),
+                  lowest(progress.map((p) => p.last)),
+                );
+              }
+            });
+            worker.on('error', (err) => {
+              settled = true;
+              reject(err);
+            });
+            worker.on('exit', (code) => {
+              if (!settled) reject(new Error(`a rebuild thread stopped (exit code ${code})`));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** The lowest of some positions (null, the start of the log, is lowest). */
+function lowest(positions: readonly (Position | null)[]): Position | null {
+  let low: Position | null | undefined;
+  for (const p of positions) {
+    if (p === null) return null;
+    if (low === undefined || comparePositions(p, low!) < 0) low = p;
+  }
+  return low ?? null;
 }

@@ -46,7 +46,13 @@ function job(id: string, lines: number, finishedMs: number): PlannedEvent[] {
 }
 
 const count = (jobId: string): number =>
-  (db.prepare('SELECT COUNT(*) AS c FROM job_log_lines WHERE job_id = ?').get(jobId) as { c: number }).c;
+  (
+    db
+      .prepare(
+        'SELECT COUNT(*) AS c FROM job_log_lines l JOIN jobs j ON j.log_key = l.log_key WHERE j.id = ?',
+      )
+      .get(jobId) as { c: number }
+  ).c;
 const fileBytes = (): number => {
   db.pragma('wal_checkpoint(TRUNCATE)');
   return fs.statSync(file).size;

@@ -55,7 +55,8 @@ export class JobLogQuery {
   lines(jobId: string, options: { afterSeq?: number; limit?: number } = {}): JobLogLineView[] {
     const rows = this.db
       .prepare(
-        'SELECT seq, ts, stream, payload FROM job_log_lines WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        `SELECT l.seq, l.ts, l.stream, l.payload FROM jobs j JOIN job_log_lines l ON l.log_key = j.log_key
+         WHERE j.id = ? AND l.seq > ? ORDER BY l.seq LIMIT ?`,
       )
       .all(jobId, options.afterSeq ?? -1, clampLimit(options.limit, 1000, 10000)) as Row[];
     return rows.map(mapJobLogLine);
@@ -70,21 +71,25 @@ export class JobLogQuery {
       const mark = this.watermark();
       const jobs = this.db
         .prepare(
-          `SELECT id, finished_at FROM jobs
+          `SELECT id, finished_at, log_key FROM jobs
            WHERE finished_at < @cutoff AND (finished_at, id) > (@at, @id)
            ORDER BY finished_at, id LIMIT 100`,
         )
-        .all({ cutoff: cutoffIso, at: mark.at, id: mark.id }) as Array<{ id: string; finished_at: string }>;
+        .all({ cutoff: cutoffIso, at: mark.at, id: mark.id }) as Array<{
+        id: string;
+        finished_at: string;
+        log_key: number;
+      }>;
       const remove = this.db.prepare(
-        `DELETE FROM job_log_lines WHERE job_id = @job AND seq IN
-           (SELECT seq FROM job_log_lines WHERE job_id = @job ORDER BY seq LIMIT @limit)`,
+        `DELETE FROM job_log_lines WHERE log_key = @key AND seq IN
+           (SELECT seq FROM job_log_lines WHERE log_key = @key ORDER BY seq LIMIT @limit)`,
       );
       let removed = 0;
       let cleared: { id: string; finished_at: string } | undefined;
       for (const job of jobs) {
         const budget = maxLines - removed;
         if (budget <= 0) break;
-        const n = remove.run({ job: job.id, limit: budget }).changes;
+        const n = remove.run({ key: job.log_key, limit: budget }).changes;
         removed += n;
         if (n === budget) break; // this job may have lines left: the next step resumes it
         cleared = job;

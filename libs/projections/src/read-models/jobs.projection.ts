@@ -53,25 +53,52 @@ export type JobRow = {
   readonly dropped_lines: number;
   readonly dropped_markers: number;
   readonly dropped_reported: number;
+  /** The job's number in order of first appearance: the key of its log lines (see JobLogLineRow). */
+  readonly log_key: number;
 };
 
+/**
+ * A persisted log line, keyed by its job's `log_key` and its seq. Jobs are numbered in
+ * the order they appear, so new lines land at the end of the table's b-tree instead of
+ * at a random place (as a job's UUID would put them), and the key is a small integer
+ * (docs/architecture.md, "Read models").
+ */
 export type JobLogLineRow = {
-  readonly job_id: string;
+  readonly log_key: number;
   readonly seq: number;
   readonly ts: string;
   readonly stream: string;
   readonly payload: string;
 };
 
+/** The projection's counters; one row, `log_key`: the last job number given out. */
+export type JobCounterRow = {
+  readonly name: string;
+  readonly value: number;
+};
+
 type JobsTables = {
   readonly jobs: KeyedTable<JobRow, 'id'>;
-  readonly job_log_lines: AppendTable<JobLogLineRow, 'job_id' | 'seq'>;
+  readonly job_log_lines: AppendTable<JobLogLineRow, 'log_key' | 'seq'>;
+  readonly job_counters: KeyedTable<JobCounterRow, 'name'>;
 };
 type View = ProjectionView<JobsTables>;
 
-/** A job known only from an event other than its JobRequested (a damaged or truncated log). */
-const newJob = (id: string): JobRow => ({
+const LOG_KEY = { name: 'log_key' };
+
+/**
+ * A new job row, numbered after every job seen before it; its other fields are filled in
+ * by the event that made it (one other than JobRequested only in a damaged or truncated log).
+ */
+const newJob = (view: View, id: string): JobRow => {
+  const logKey = (view.get('job_counters', LOG_KEY)?.value ?? 0) + 1;
+  view.put('job_counters', { ...LOG_KEY, value: logKey });
+  return blankJob(id, logKey);
+};
+
+const blankJob = (id: string, logKey: number): JobRow => ({
   id,
+  log_key: logKey,
   host_id: null,
   kind: null,
   args: null,
@@ -119,7 +146,7 @@ function lifecycle(
 ): void {
   const id = lifecycleId(event);
   if (id === null) return;
-  const job = view.get('jobs', { id }) ?? newJob(id);
+  const job = view.get('jobs', { id }) ?? newJob(view, id);
   view.put('jobs', change({ ...job, status: evolveJobStatus(job.status, event).status }));
 }
 
@@ -132,7 +159,7 @@ function requested(view: View, event: ProjectionEvent & FleetEventOf<'JobRequest
   const d = payload(event);
   const actor = actorOf(event);
   view.put('jobs', {
-    ...(existing ?? newJob(id)),
+    ...(existing ?? newJob(view, id)),
     status: evolveJobStatus(existing?.status, event).status,
     host_id: str(d, 'host_id'),
     kind: str(d, 'kind'),
@@ -152,7 +179,7 @@ type OutcomeEvent = ProjectionEvent & FleetEventOf<'JobRejected' | 'JobFinished'
 function outcome(view: View, event: OutcomeEvent): void {
   const id = lifecycleId(event);
   if (id === null) return;
-  const job = view.get('jobs', { id }) ?? newJob(id);
+  const job = view.get('jobs', { id }) ?? newJob(view, id);
   const step = evolveJobStatus(job.status, event);
   if (!step.outcome) {
     view.put('jobs', job);
@@ -214,11 +241,12 @@ function line(view: View, event: ProjectionEvent & FleetEventOf<'LogStreamLine'>
   const seq = num(d, 'seq');
   if (id === null || seq === null || !Number.isInteger(seq)) return;
   let job = view.get('jobs', { id });
-  if (job === undefined) view.put('jobs', (job = newJob(id)));
+  if (job === undefined) view.put('jobs', (job = newJob(view, id)));
   const lastSeq = job.last_seq;
-  if (lastSeq !== null && seq <= lastSeq && view.has('job_log_lines', { job_id: id, seq })) return;
+  const logKey = job.log_key;
+  if (lastSeq !== null && seq <= lastSeq && view.has('job_log_lines', { log_key: logKey, seq })) return;
   view.append('job_log_lines', {
-    job_id: id,
+    log_key: logKey,
     seq,
     ts: timeField(d, 'ts', event),
     stream: str(d, 'stream') ?? 'stdout',
@@ -260,7 +288,8 @@ export const jobsProjection = defineProjection<JobsTables>({
   name: 'jobs',
   // 3: dropped lines no longer depend on whether the last drop marker came before or after JobFinished.
   // 4: each job's repository_id.
-  version: 4,
+  // 5: log lines keyed by the job's number (log_key) instead of its id.
+  version: 5,
   tables: {
     jobs: {
       kind: 'keyed',
@@ -299,19 +328,26 @@ export const jobsProjection = defineProjection<JobsTables>({
         dropped_lines: 'INTEGER NOT NULL DEFAULT 0',
         dropped_markers: 'INTEGER NOT NULL DEFAULT 0',
         dropped_reported: 'INTEGER NOT NULL DEFAULT 0',
+        log_key: 'INTEGER NOT NULL',
       },
     },
     job_log_lines: {
       kind: 'append',
-      key: ['job_id', 'seq'],
+      key: ['log_key', 'seq'],
       columns: {
-        job_id: 'TEXT NOT NULL',
+        log_key: 'INTEGER NOT NULL',
         seq: 'INTEGER NOT NULL',
         ts: 'TEXT NOT NULL',
         stream: 'TEXT NOT NULL',
         payload: 'TEXT NOT NULL',
       },
-      constraints: 'PRIMARY KEY (job_id, seq)',
+      constraints: 'PRIMARY KEY (log_key, seq)',
+      options: 'WITHOUT ROWID',
+    },
+    job_counters: {
+      kind: 'keyed',
+      key: ['name'],
+      columns: { name: 'TEXT PRIMARY KEY', value: 'INTEGER NOT NULL' },
       options: 'WITHOUT ROWID',
     },
   },

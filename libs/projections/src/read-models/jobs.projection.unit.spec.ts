@@ -69,6 +69,7 @@ describe('jobs projection (pure evolve)', () => {
       { ...jobRow()! },
       {
         id: 'j1',
+        log_key: 1,
         host_id: 'h1',
         kind: 'backup',
         args: '{"paths":["/srv"]}',
@@ -158,6 +159,31 @@ describe('jobs projection (pure evolve)', () => {
       [3, 'line 3'],
       [5, 'line 5'],
     ]);
+  });
+
+  it('numbers jobs in order of first appearance and keys each job’s lines by its number', () => {
+    given(
+      logLine('j2', 0, 'first job seen, through a line'),
+      backupRequested('j1', 1000),
+      logLine('j1', 0, 'second job'),
+      logLine('j2', 1, 'first job again'),
+      job('JobDispatched', { host_id: 'h1', dispatched_at: at(2000) }),
+    );
+    assert.deepEqual(
+      h.rows<JobRow>('jobs').map((j) => [j.id, j.log_key]),
+      [
+        ['j1', 2],
+        ['j2', 1],
+      ],
+    );
+    assert.deepEqual(
+      h.rows<JobLogLineRow>('job_log_lines').map((l) => [l.log_key, l.seq, l.payload]),
+      [
+        [1, 0, 'first job seen, through a line'],
+        [1, 1, 'first job again'],
+        [2, 0, 'second job'],
+      ],
+    );
   });
 
   it('reads schema v1 events through the catalog upcasters (LogStreamLine `line`, JobFinished error_code)', () => {

@@ -1,0 +1,58 @@
+import type Database from 'better-sqlite3';
+import { comparePositions, type Position } from '@rf/events';
+import { type EventStore } from '@rf/event-store';
+import { rebuildTables, type ProjectionDefinition } from './projection.definition';
+import { ProjectionBatchApplier } from './projection-batch.applier';
+
+/**
+ * Replays the log into the rebuild tables of some projections, event by event as it
+ * reads, writing their rows every `batchSize` events. Evolving reads only rebuild
+ * tables, which nothing else writes, so it needs no transaction; each batch's rows
+ * are written in one IMMEDIATE transaction, so the write lock is held only while rows
+ * are written (docs/architecture.md, "Read models"). One runs on each rebuild thread.
+ */
+export class RebuildReplay {
+  /** The last event applied and committed (null: none yet). */
+  last: Position | null = null;
+  eventsRead = 0;
+  private readonly applier: ProjectionBatchApplier;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: Database.Database,
+    projections: readonly ProjectionDefinition[],
+    private readonly batchSize: number,
+    private readonly onBatch: () => void = () => undefined,
+  ) {
+    this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
+  }
+
+  /** Applies everything after `last` up to the log's end as read now. */
+  async run(): Promise<void> {
+    const from = this.last;
+    let inBatch = 0;
+    let reached = this.last;
+    const write = (): void => {
+      this.db.transaction(() => this.applier.flush()).immediate();
+      this.eventsRead += inBatch;
+      inBatch = 0;
+      this.last = reached;
+    };
+    try {
+      for await (const e of this.store.readAll({ fromPosition: from ?? 'start' })) {
+        // readAll is inclusive of its start position; the event at `from` is already applied.
+        if (from !== null && comparePositions(e.position, from) <= 0) continue;
+        this.applier.evolve(e);
+        reached = e.position;
+        if (++inBatch >= this.batchSize) {
+          write();
+          this.onBatch();
+        }
+      }
+      write();
+    } catch (err) {
+      this.applier.discard();
+      throw err;
+    }
+  }
+}
