@@ -30,19 +30,21 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
   const projections = ALL_PROJECTIONS.filter((p) => input.names.includes(p.name));
   const db = openReadModelsDatabase(input.readModelsPath);
   let store: EventStore | undefined;
+  let replay: RebuildReplay;
   try {
     db.pragma(`wal_autocheckpoint = ${input.autoCheckpointPages}`);
     store = createEventStore(input.eventStore, { readonly: true });
-    const replay: RebuildReplay = new RebuildReplay(store, db, projections, input.batchSize, () =>
+    replay = new RebuildReplay(store, db, projections, input.batchSize, () =>
       post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
     );
     await replay.run();
     await replay.run();
-    post({ kind: 'done', eventsRead: replay.eventsRead, last: replay.last });
   } finally {
     db.close();
     await store?.close();
   }
+  // Only once its connections are closed: the rebuild then takes the write lock for the swap.
+  post({ kind: 'done', eventsRead: replay.eventsRead, last: replay.last });
 }
 
 if (parentPort !== null) {

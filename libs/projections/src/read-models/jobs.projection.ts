@@ -216,18 +216,22 @@ function progress(view: View, event: ProjectionEvent & FleetEventOf<'JobProgress
   const at = timeField(d, 'ts', event);
   // Progress only moves forward in time; a late report of an earlier state is dropped.
   if (job.progress_at !== null && job.progress_at > at) return;
-  view.put('jobs', {
-    ...job,
-    status: evolveJobStatus(job.status, event).status,
-    percent_done: num(d, 'percent_done'),
-    files_done: num(d, 'files_done'),
-    total_files: num(d, 'total_files'),
-    bytes_done: num(d, 'bytes_done'),
-    total_bytes: num(d, 'total_bytes'),
-    eta_seconds: num(d, 'eta_seconds'),
-    bytes_per_second: num(d, 'throughput_bps'),
-    progress_at: at,
-  });
+  // A patch, not a copy of the whole row: progress is the commonest job event after log lines.
+  view.patch(
+    'jobs',
+    { id },
+    {
+      status: evolveJobStatus(job.status, event).status,
+      percent_done: num(d, 'percent_done'),
+      files_done: num(d, 'files_done'),
+      total_files: num(d, 'total_files'),
+      bytes_done: num(d, 'bytes_done'),
+      total_bytes: num(d, 'total_bytes'),
+      eta_seconds: num(d, 'eta_seconds'),
+      bytes_per_second: num(d, 'throughput_bps'),
+      progress_at: at,
+    },
+  );
 }
 
 /**
