@@ -7,6 +7,7 @@ import { ProjectionStateRepository } from './projection-state.repository';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { dumpReadModels } from './dump-read-models';
 import { fleetHistory, recordAll } from '../testing/fleet-events.fixture';
+import { JobLogQuery } from '../queries/job-log.query';
 
 /** A projection that fails on an event whose data says so: to prove a batch is all or nothing. */
 const failing = defineProjection<{ failing_seen: AppendTable<{ event_id: string }, 'event_id'> }>({
@@ -88,6 +89,30 @@ describe('ReadModelWriter', () => {
     next.applyBatch(events);
     assert.equal((db.prepare('SELECT COUNT(*) AS c FROM snapshots').get() as { c: number }).c, 4);
     assert.deepEqual(dumpReadModels(db, ALL_PROJECTIONS)['jobs'], jobsBefore);
+  });
+
+  it('upgrades jobs v4 (log lines keyed by the job id) by replaying jobs into the v5 tables, whose log the query reads', () => {
+    const writer = new ReadModelWriter(db, ALL_PROJECTIONS);
+    writer.install();
+    writer.applyBatch(events);
+    const expected = dumpReadModels(db, ALL_PROJECTIONS);
+    const jobId = String(expected['jobs']![0]!['id']);
+    const lines = new JobLogQuery(db).lines(jobId);
+    assert.equal(lines.length, 4);
+    // The layout an install of the previous release has: v4 state, lines keyed by (job_id, seq), no counters.
+    db.exec(`DROP TABLE job_log_lines; DROP TABLE job_counters; ALTER TABLE jobs DROP COLUMN log_key;
+      CREATE TABLE job_log_lines (job_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL,
+        stream TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
+      INSERT INTO job_log_lines VALUES ('${jobId}', 0, '2026-01-01T00:00:00.000Z', 'stdout', 'old');`);
+    const states = new ProjectionStateRepository(db);
+    states.save({ ...states.all().get('jobs')!, version: 4 });
+
+    const upgraded = new ReadModelWriter(db, ALL_PROJECTIONS);
+    assert.deepEqual(upgraded.install(), ['jobs']);
+    assert.equal(upgraded.lowestCheckpoint(), null);
+    upgraded.applyBatch(events);
+    assert.deepEqual(dumpReadModels(db, ALL_PROJECTIONS), expected);
+    assert.deepEqual(new JobLogQuery(db).lines(jobId), lines);
   });
 
   it('refuses to write after a rebuild bumped the generation, until reloaded', () => {
