@@ -33,7 +33,14 @@ export class RebuildReplay {
     let inBatch = 0;
     let reached = this.last;
     const write = (): void => {
-      this.db.transaction(() => this.applier.flush()).immediate();
+      beginImmediate(this.db);
+      try {
+        this.applier.flush();
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
       this.eventsRead += inBatch;
       inBatch = 0;
       this.last = reached;
@@ -53,6 +60,31 @@ export class RebuildReplay {
     } catch (err) {
       this.applier.discard();
       throw err;
+    }
+  }
+}
+
+/** How long a batch waits for the write lock in all, like the connection's busy_timeout. */
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * BEGIN IMMEDIATE, waiting for the write lock. Two replay threads and a running
+ * `serve` take turns on one file; SQLite's busy handler covers most waits, but with
+ * two replay threads under load a BEGIN was seen to come back SQLITE_BUSY after about
+ * 120 ms, well before busy_timeout, so it is tried again until LOCK_WAIT_MS have passed.
+ * Nothing is written before the BEGIN succeeds, so trying again is safe.
+ */
+function beginImmediate(db: Database.Database): void {
+  const started = Date.now();
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() - started >= LOCK_WAIT_MS) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
     }
   }
 }
