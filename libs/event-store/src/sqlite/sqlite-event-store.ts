@@ -229,17 +229,36 @@ export class SqliteEventStore implements EventStore {
         throw new TypeError('streamNamePrefixes must be an array of strings');
       }
       let after = this.startAfterPosition(options.fromPosition ?? 'start');
+      if (prefixes === undefined || prefixes.length === 0) {
+        return () => {
+          this.assertOpen();
+          const events: RecordedEvent[] = [];
+          // The first row may start at or before `after` (a multi-event row): keep only what follows it.
+          const page = fillPage(this.sql.allAfter.iterate(after, PAGE) as Rows, events, {
+            by: 'position',
+            min: after + 1,
+            max: Infinity,
+          });
+          if (page.last) after = page.last[0];
+          return { events, atHead: page.ended };
+        };
+      }
       // The stream filter runs in SQL, on a column before the body: rows of other streams are never read whole.
-      const query =
-        prefixes === undefined || prefixes.length === 0
-          ? (limit: number) => this.sql.allAfter.iterate(after, limit)
-          : (limit: number) => this.allAfterMatching(prefixes.length).iterate(after, ...prefixes, limit);
+      const matching = this.allAfterMatching(prefixes.length);
       return () => {
         this.assertOpen();
         const events: RecordedEvent[] = [];
-        // The first row may start at or before `after` (a multi-event row): keep only what follows it.
-        const page = fillPage(query(PAGE) as Rows, events, { by: 'position', min: after + 1, max: Infinity });
+        // Up to the last committed row, so a page that ends short has looked at every row up to it,
+        // matching or not, and the next read starts after them. Rows commit in position order, so
+        // none can appear below it later.
+        const upTo = (this.sql.lastSequence.get() as { position: number | null }).position ?? after;
+        const page = fillPage(matching.iterate(after, upTo, ...prefixes, PAGE) as Rows, events, {
+          by: 'position',
+          min: after + 1,
+          max: Infinity,
+        });
         if (page.last) after = page.last[0];
+        if (page.ended) after = Math.max(after, upTo);
         return { events, atHead: page.ended };
       };
     });
@@ -602,14 +621,18 @@ export class SqliteEventStore implements EventStore {
     return position;
   }
 
-  /** `$all` after a position, only streams starting with one of `count` prefixes (prepared once per count). */
+  /**
+   * `$all` after a position and up to another, only streams starting with one
+   * of `count` prefixes (prepared once per count).
+   */
   private allAfterMatching(count: number): Database.Statement {
     let statement = this.prefixStatements.get(count);
     if (statement === undefined) {
       const match = Array.from({ length: count }, () => 'instr(stream, ?) = 1').join(' OR ');
       statement = this.db
         .prepare(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 AND (${match}) ORDER BY position LIMIT ?`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND system = 0 AND (${match})
+           ORDER BY position LIMIT ?`,
         )
         .raw(true);
       this.prefixStatements.set(count, statement);
