@@ -49,6 +49,7 @@ import {
 import { PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
 import { SqliteWriteQueue } from './sqlite-write-queue';
+import { SqliteWalCheckpointer } from './sqlite-wal.checkpointer';
 import { inspectSqliteWal, walHasTornTail } from './sqlite-wal.inspector';
 
 export interface SqliteEventStoreOptions {
@@ -56,6 +57,13 @@ export interface SqliteEventStoreOptions {
   readonly path: string;
   /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but not a power loss. */
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Checkpoint the WAL from a worker thread instead of inside commits (a
+   * long-running server: see SqliteWalCheckpointer). Default false.
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** Told when the checkpoint thread fails (checkpoints return to commits); default a process warning. */
+  readonly onCheckpointFailed?: (message: string) => void;
   /** Cap on one append's JSON (data + metadata + type), default 1 MiB as in EventStoreDB. */
   readonly maxAppendSize?: number;
   /** Open for reading only (e.g. the CLI next to a running server): no writes, catch-up reads only. */
@@ -102,6 +110,7 @@ export class SqliteEventStore implements EventStore {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly recentIds: RecentIds;
   private watcher: NodeJS.Timeout | undefined;
+  private readonly checkpointer: SqliteWalCheckpointer | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
   private readonly prefixStatements = new Map<number, Database.Statement>();
   private cacheDataVersion: unknown = undefined;
@@ -195,6 +204,14 @@ export class SqliteEventStore implements EventStore {
           },
         });
     this.watchOtherWriters();
+    this.checkpointer =
+      options.backgroundCheckpoints && !options.readonly
+        ? new SqliteWalCheckpointer(this.db, options.path, {
+            onError:
+              options.onCheckpointFailed ??
+              ((message) => process.emitWarning(message, { code: 'RF_EVENT_LOG_CHECKPOINT' })),
+          })
+        : undefined;
   }
 
   append(stream: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -366,6 +383,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     clearInterval(this.watcher);
     this.signal.close(new EventStoreError('Closed', 'the event store was closed'));
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
