@@ -65,7 +65,7 @@ describe('agent with two repositories (e2e, real agent, restic 0.14, local + rcl
     const hello = server.hellos[0];
     assert.ok(hello.type === 'hello');
     if (hello.type === 'hello')
-      assert.deepEqual(hello.payload.capabilities, ['repositories', 'query_upload']);
+      assert.deepEqual(hello.payload.capabilities, ['repositories', 'query_raw_upload']);
   });
 
   it('runs a job without repository_id on the default repository, and one naming a repository on that one', async () => {

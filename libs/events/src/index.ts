@@ -157,12 +157,7 @@ export {
 export {
   DUMP_ARCHIVES,
   type DumpArchive,
-  encodeUploadHeader,
   isSnapshotPath,
-  QueryUploadDecoder,
-  UPLOAD_FRAME,
-  UPLOAD_HEADER_BYTES,
-  type UploadSink,
   QUERY_ERROR_CODES,
   QUERY_KINDS,
   type QueryErrorCode,

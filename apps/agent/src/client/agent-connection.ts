@@ -144,14 +144,6 @@ export class AgentConnection {
     return true;
   }
 
-  /** A binary frame (a query's bytes, docs/browse.md); false when the socket is not open. */
-  sendBinary(frame: Buffer): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(frame, { binary: true });
-    return true;
-  }
-
   /** Close the current socket and wait `delayMs` before the next dial (server told us to back off). */
   backOff(delayMs: number, reason: string): void {
     this.nextDelayOverride = delayMs;

@@ -116,6 +116,8 @@ export class AgentService {
           timeoutMs: QUERY_UPLOAD_TIMEOUT_MS,
         });
       },
+      // Not through the outbox: an answer is worth nothing to another connection (docs/browse.md).
+      answer: (message) => this.handshaken && this.conn.send(JSON.stringify(message)),
       repository: (id) => (id === undefined ? this.repository : this.repositories.get(id)),
       restic: () => this.resticBinary(),
       logger: this.log,

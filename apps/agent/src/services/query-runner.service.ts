@@ -1,11 +1,7 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Duplex, Readable } from 'node:stream';
-import {
-  encodeUploadHeader,
-  makeEnvelope,
-  UPLOAD_FRAME,
-  type QueryErrorCode,
-  type WirePayloadMap,
-} from '@rf/events';
+import { type Envelope, makeEnvelope, type QueryErrorCode, type WirePayloadMap } from '@rf/events';
 import {
   argsForQuery,
   classifyOutcome,
@@ -19,20 +15,22 @@ import type { AgentLogger } from '../logger';
 import type { ResticBinary } from './job-runner.service';
 
 type QueryStart = WirePayloadMap['query.start'];
+export type QueryAnswer = Envelope<'query.end'> | Envelope<'query.error'>;
 /**
- * How much of restic's output may wait in the upload's buffer before restic's
- * stdout is paused. A socket's own mark (16 KiB) is below one pipe read
- * (64 KiB), so pausing at it stalled restic after every read; a little slack
- * lets restic, the agent and the network work at the same time while memory
- * stays bounded (docs/browse.md, "Flow control").
+ * Where restic's stdout is copied (win32, TLS): how much may wait in the
+ * upload's buffer before stdout is paused. A socket's own mark (16 KiB) is
+ * below one pipe read (64 KiB), so pausing at it stalled restic after every
+ * read (docs/browse.md, "Flow control").
  */
 const UPLOAD_BUFFER_BYTES = 1024 * 1024;
-/** After the answer frame, the control plane closes the upload; past this we close it ourselves. */
+/** After half-closing the upload we wait for the control plane to close it; past this we close it ourselves. */
 const LINGER_MS = 30_000;
 
 export interface QueryRunnerDeps {
   /** Opens the query's upload to the control plane (docs/browse.md, "The upload"). */
   openUpload(queryId: string, token: string): Promise<Duplex>;
+  /** Sends a query's answer on the socket the query came on (false: that socket is gone). */
+  answer(message: QueryAnswer): boolean;
   repository(id: string | undefined): ResticRepository | undefined;
   restic(): Promise<ResticBinary>;
   logger: AgentLogger;
@@ -41,26 +39,32 @@ export interface QueryRunnerDeps {
   cancelGraceMs: number;
   /** Queries at once; more are refused with `busy`. */
   maxConcurrent: number;
+  /**
+   * Let restic write into a plain TCP upload itself (POSIX). Default true;
+   * false copies its stdout through this process as win32 and TLS must.
+   */
+  handOff?: boolean;
   processes?: ResticProcessRepository;
 }
 
 interface Query {
   readonly id: string;
-  readonly maxBytes: number;
   readonly abort: AbortController;
-  sent: number;
-  upload: Duplex | undefined;
-  stdout: Readable | undefined;
-  /** Set when the answer is decided (too large, cancelled): later bytes are discarded. */
+  /** Bytes copied into the upload; undefined when restic wrote into it itself. */
+  sent: number | undefined;
+  /** Set when the answer is decided (cancelled): what restic still writes is thrown away. */
   failed: { code: QueryErrorCode; message: string } | undefined;
+  upload: Duplex | undefined;
 }
 
 /**
- * Runs browse queries (docs/browse.md): one restic process per query, its
- * stdout written as it is read into the query's upload, a connection of its
- * own. When the control plane reads slowly the upload's writes stall, the
- * runner stops reading restic's stdout, and restic blocks on a full pipe:
- * memory stays flat however large the answer and however slow the reader.
+ * Runs browse queries (docs/browse.md): one restic process per query. Its
+ * output goes into the query's upload, a connection of its own, as raw bytes:
+ * on POSIX over plain TCP the upload's socket is restic's stdout, so restic
+ * writes into the connection itself and blocks when the control plane reads
+ * slowly; elsewhere stdout is copied and paused while the upload is full. When
+ * restic has exited the upload is half-closed and the answer (`query.end` or
+ * `query.error`) goes on the socket.
  */
 export class QueryRunnerService {
   private readonly queries = new Map<string, Query>();
@@ -78,18 +82,21 @@ export class QueryRunnerService {
     if (this.queries.has(p.query_id)) return;
     const q: Query = {
       id: p.query_id,
-      maxBytes: p.max_bytes,
       abort: new AbortController(),
-      sent: 0,
-      upload: undefined,
-      stdout: undefined,
+      sent: undefined,
       failed: undefined,
+      upload: undefined,
     };
     const busy = this.queries.size >= this.d.maxConcurrent;
     if (!busy) this.queries.set(q.id, q);
-    void this.run(q, p, busy).finally(() => {
-      if (this.queries.get(q.id) === q) this.queries.delete(q.id);
-    });
+    void this.run(q, p, busy)
+      .then((answer) => {
+        if (!this.d.answer(answer))
+          this.d.logger.info({ query_id: q.id }, 'agent: the socket closed before the query was answered');
+      })
+      .finally(() => {
+        if (this.queries.get(q.id) === q) this.queries.delete(q.id);
+      });
   }
 
   cancel(queryId: string, why = 'the control plane cancelled the query'): void {
@@ -103,37 +110,9 @@ export class QueryRunnerService {
     for (const id of [...this.queries.keys()]) this.cancel(id, 'the connection to the control plane closed');
   }
 
-  private async run(q: Query, p: QueryStart, busy: boolean): Promise<void> {
-    try {
-      q.upload = await this.d.openUpload(q.id, p.upload_token);
-    } catch (err) {
-      this.d.logger.warn(
-        { query_id: q.id, err: (err as Error).message },
-        'agent: could not open the query upload',
-      );
-      return;
-    }
-    const upload = q.upload;
-    upload.on('error', () => undefined);
-    upload.once('close', () => {
-      if (!q.failed) this.fail(q, 'cancelled', 'the control plane closed the answer');
-    });
-    if (q.failed) {
-      upload.destroy();
-      return;
-    }
-    const answer = await this.answer(q, p, busy);
-    if (upload.writable) {
-      const text = JSON.stringify(answer);
-      upload.write(encodeUploadHeader(UPLOAD_FRAME.answer, Buffer.byteLength(text)));
-      upload.end(text);
-      setTimeout(() => upload.destroy(), LINGER_MS).unref();
-    }
-  }
-
-  /** Runs restic into the upload; the envelope that ends the answer. */
-  private async answer(q: Query, p: QueryStart, busy: boolean): Promise<object> {
-    const error = (code: QueryErrorCode, message: string, resticCode?: string): object => {
+  /** Runs restic into the query's upload; the answer for the socket. */
+  private async run(q: Query, p: QueryStart, busy: boolean): Promise<QueryAnswer> {
+    const error = (code: QueryErrorCode, message: string, resticCode?: string): QueryAnswer => {
       this.d.logger.info({ query_id: q.id, code, err: message }, 'agent: query failed');
       return makeEnvelope('query.error', {
         query_id: q.id,
@@ -158,7 +137,25 @@ export class QueryRunnerService {
     } catch (err) {
       return error('restic_unavailable', (err as Error).message);
     }
+    let upload: Duplex;
+    try {
+      upload = await this.d.openUpload(q.id, p.upload_token);
+    } catch (err) {
+      return error('failed', `could not open the query upload: ${(err as Error).message}`);
+    }
+    q.upload = upload;
+    upload.on('error', () => undefined);
+    // The control plane reads nothing from us but sends nothing either: its end or close is a cancel.
+    const gone = (): void => this.fail(q, 'cancelled', 'the control plane closed the upload');
+    upload.once('end', gone);
+    upload.once('close', gone);
+    upload.resume();
+    if (q.failed) {
+      upload.destroy();
+      return error(q.failed.code, q.failed.message);
+    }
     const inv = argsForQuery(toResticQuery(p));
+    const handOff = this.d.handOff !== false && canHandOff(upload);
     let result: ResticRunResult;
     try {
       result = await this.processes.run({
@@ -171,12 +168,20 @@ export class QueryRunnerService {
         timeoutMs: this.d.timeoutMs,
         graceMs: this.d.cancelGraceMs,
         tailLines: 20,
-        rawStdout: (stdout) => this.attach(q, stdout),
+        ...(handOff
+          ? { stdoutInto: upload }
+          : { rawStdout: (stdout: Readable) => this.copy(q, stdout, upload) }),
       });
     } catch (err) {
+      upload.destroy();
       return error('failed', `could not run restic: ${(err as Error).message}`);
     }
-    if (q.failed) return error(q.failed.code, q.failed.message);
+    // Decided while restic ran (cancel, the upload closed); the earlier check narrowed q.failed.
+    const decided = q.failed as Query['failed'];
+    if (decided) {
+      upload.destroy();
+      return error(decided.code, decided.message);
+    }
     const outcome = classifyOutcome({
       command: inv.command,
       exitCode: result.exitCode,
@@ -187,6 +192,7 @@ export class QueryRunnerService {
       timedOut: result.timedOut,
     });
     if (outcome.status !== 'succeeded' && outcome.status !== 'warning') {
+      upload.destroy();
       const code: QueryErrorCode = result.timedOut
         ? 'timed_out'
         : result.cancelled
@@ -196,32 +202,28 @@ export class QueryRunnerService {
             : 'failed';
       return error(code, outcome.message, outcome.code);
     }
+    // restic has exited: every byte it wrote is in the upload; the half-close ends it after them.
+    upload.off('end', gone);
+    upload.end();
+    setTimeout(() => upload.destroy(), LINGER_MS).unref();
     return makeEnvelope('query.end', {
       query_id: q.id,
-      bytes: q.sent,
+      ...(q.sent !== undefined ? { bytes: q.sent } : {}),
       exit_code: result.exitCode ?? 0,
       restic_version: restic.version ? formatVersion(restic.version) : 'unknown',
     });
   }
 
-  /** restic's stdout into the upload as it is read; paused while the upload's buffer is full. */
-  private attach(q: Query, stdout: Readable): void {
-    const upload = q.upload!;
-    q.stdout = stdout;
+  /** restic's stdout copied into the upload (no hand-off); paused while the upload's buffer is full. */
+  private copy(q: Query, stdout: Readable, upload: Duplex): void {
+    q.sent = 0;
     const resume = (): void => {
       stdout.resume();
     };
     stdout.on('data', (chunk: Buffer) => {
-      if (q.failed) return;
-      if (q.sent + chunk.length > q.maxBytes) {
-        this.fail(q, 'too_large', `the answer exceeds the limit of ${q.maxBytes} bytes; restic was stopped`);
-        return;
-      }
-      q.sent += chunk.length;
-      upload.cork();
-      upload.write(encodeUploadHeader(UPLOAD_FRAME.data, chunk.length));
+      if (q.failed || upload.destroyed) return;
+      q.sent = (q.sent ?? 0) + chunk.length;
       upload.write(chunk);
-      upload.uncork();
       if (upload.writableLength > UPLOAD_BUFFER_BYTES) {
         stdout.pause();
         upload.once('drain', resume);
@@ -230,13 +232,23 @@ export class QueryRunnerService {
     upload.once('close', resume);
   }
 
-  /** Decides the answer (an error), stops restic (SIGINT) and throws away what it still writes. */
+  /**
+   * Decides the answer (an error) and stops restic: SIGINT, and the upload's
+   * write side shut down, so a restic blocked writing into it fails at once
+   * (EPIPE) instead of waiting for a reader (restic 0.19 finishes a blocked
+   * write before it honours SIGINT).
+   */
   private fail(q: Query, code: QueryErrorCode, message: string): void {
     if (q.failed) return;
     q.failed = { code, message };
-    q.stdout?.resume();
     q.abort.abort();
+    q.upload?.end();
   }
+}
+
+/** restic can write into the upload itself: a plain TCP socket (not TLS) on a system that passes descriptors to children. */
+function canHandOff(upload: Duplex): boolean {
+  return process.platform !== 'win32' && upload instanceof net.Socket && !(upload instanceof tls.TLSSocket);
 }
 
 function toResticQuery(p: QueryStart): ResticQuery {

@@ -13,8 +13,10 @@ export interface AgentQueryRequest {
   readonly from?: string;
   readonly to?: string;
   readonly archive?: DumpArchive;
-  /** The agent stops restic past this many bytes of answer. */
+  /** The answer's cap: past it the upload is cut (restic stops) and the stream fails with too_large. */
   readonly maxBytes: number;
+  /** The answer's exact length when it is known (a file's size): a different count fails the stream. */
+  readonly expectedBytes?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface AgentQueryRequest {
  * reports a failure or goes away.
  */
 export interface AgentQueries {
-  /** Online, said hello, and announced the `queries` capability. */
+  /** Online, said hello, and announced the `query_raw_upload` capability. */
   canQuery(hostId: string): boolean;
   open(hostId: string, request: AgentQueryRequest): Readable;
 }

@@ -28,6 +28,11 @@ export interface ConnectionDeps {
   onClosed(connection: AgentConnection): void;
   /** `n` envelopes acked; `latencyS` from reading them off the socket to the ack (absent for the hello). */
   recordAcked(n: number, latencyS?: number): void;
+  /** `query.end` / `query.error` (docs/browse.md): answers, not events; never stored or acked. */
+  queryAnswer(
+    connection: AgentConnection,
+    message: WireMessageOf<'query.end'> | WireMessageOf<'query.error'>,
+  ): void;
 }
 
 const CLOSE_CODES: Record<DisconnectReason, number> = {
@@ -161,6 +166,10 @@ export class AgentConnection implements AgentSession {
         ref_id: message.id,
         field: 'type',
       });
+      return;
+    }
+    if (message.type === 'query.end' || message.type === 'query.error') {
+      this.deps.queryAnswer(this, message);
       return;
     }
     this.enqueue(message);

@@ -65,6 +65,7 @@ describe('AgentConnection', () => {
       recordDisconnect: () => Promise.resolve(),
       onClosed: () => undefined,
       recordAcked: () => undefined,
+      queryAnswer: () => undefined,
     };
     const ws = new FakeSocket();
     const conn = new AgentConnection(ws as unknown as WebSocket, 'host-1', deps);
@@ -94,6 +95,48 @@ describe('AgentConnection', () => {
     assert.ok(
       ws.sent.every((m) => m.type !== 'ack'),
       'nothing was acked: the agent resends both lines, in order, on its next connection',
+    );
+  });
+
+  it('hands a query answer to the query, never to ingest, and acks nothing for it', async () => {
+    const ingested: WireMessage[] = [];
+    const answers: Array<{ type: string; query_id: string }> = [];
+    const deps: ConnectionDeps = {
+      softCapBytes: 256 * 1024,
+      maxInflight: 1000,
+      logger: { warn: () => undefined, error: () => undefined } as unknown as Logger,
+      traceMessages: false,
+      ingest: (_host, messages) => {
+        ingested.push(...messages);
+        return Promise.resolve([]);
+      },
+      hello: () => Promise.resolve(),
+      recordDisconnect: () => Promise.resolve(),
+      onClosed: () => undefined,
+      recordAcked: () => undefined,
+      queryAnswer: (_c, m) => answers.push({ type: m.type, query_id: m.payload.query_id }),
+    };
+    const ws = new FakeSocket();
+    const conn = new AgentConnection(ws as unknown as WebSocket, 'host-1', deps);
+    conn.helloDone = true;
+    const queryId = randomUUID();
+    const envelope = (type: string, payload: object): Buffer =>
+      Buffer.from(JSON.stringify({ v: 1, id: randomUUID(), type, ts: new Date().toISOString(), payload }));
+    ws.emit(
+      'message',
+      envelope('query.end', { query_id: queryId, exit_code: 0, restic_version: '0.14.0' }),
+      false,
+    );
+    ws.emit('message', envelope('query.error', { query_id: queryId, code: 'busy', message: 'busy' }), false);
+    await tick();
+    assert.deepEqual(answers, [
+      { type: 'query.end', query_id: queryId },
+      { type: 'query.error', query_id: queryId },
+    ]);
+    assert.equal(ingested.length, 0);
+    assert.ok(
+      ws.sent.every((m) => m.type !== 'ack' && m.type !== 'error'),
+      JSON.stringify(ws.sent),
     );
   });
 });

@@ -1,13 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Readable, type Duplex } from 'node:stream';
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  makeEnvelope,
-  parseEnvelope,
-  QUERY_ANSWERS,
-  QueryUploadDecoder,
-  type QueryErrorCode,
-} from '@rf/events';
+import { makeEnvelope, type QueryErrorCode, type WireMessageOf } from '@rf/events';
 import type { AgentQueries, AgentQueryRequest } from '../core/agent-queries.port';
 import { AppError, type AppErrorCode } from '../core/app-error';
 import { AgentSessions, type AgentSession } from './agent-sessions';
@@ -31,24 +25,33 @@ const ERROR_CODES: Record<QueryErrorCode, AppErrorCode> = {
   timed_out: 'agent_failed',
 };
 
+/** The capability of an agent that answers queries as this control plane expects (raw upload, answer on the socket). */
+const CAPABILITY = 'query_raw_upload';
+
 const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
 
 /** Why an upload was refused, as the HTTP status the upgrade answers. */
 export type UploadRefusal = { status: 401 | 404 | 409; message: string };
 
+/** A query's answer as it comes on the agent's socket. */
+export type QueryAnswerMessage = WireMessageOf<'query.end'> | WireMessageOf<'query.error'>;
+
 /**
  * The answer of one query as a byte stream (docs/browse.md, "Flow control").
- * The agent writes restic's stdout into the query's upload, a connection of
- * its own; this stream reads that socket only while its reader keeps up, so
- * a slow reader fills TCP's buffers, the agent's write stalls and restic
- * blocks on its pipe. At most this stream's buffer plus one socket read is
- * held here.
+ * The agent's upload carries restic's output as it is, and this stream reads
+ * that socket only while its reader keeps up, so a slow reader fills TCP's
+ * buffers and restic's write into the upload blocks. The upload's end
+ * (the agent half-closes it once restic has exited) and the answer on the
+ * agent's socket (`query.end`) together end the stream; a `query.error`, a
+ * broken upload or a count that does not add up fail it. At most this
+ * stream's buffer plus one socket read is held here.
  */
 class QueryStream extends Readable {
   readonly tokenDigest: Buffer;
   private socket: Duplex | undefined;
-  private decoder: QueryUploadDecoder | undefined;
   private received = 0;
+  private uploadEnded = false;
+  private ended: WireMessageOf<'query.end'>['payload'] | undefined;
   private wanting = false;
   private lastData = Date.now();
   private finished = false;
@@ -57,7 +60,7 @@ class QueryStream extends Readable {
   constructor(
     readonly queryId: string,
     readonly session: AgentSession,
-    private readonly maxBytes: number,
+    private readonly request: AgentQueryRequest,
     private readonly timing: { idleMs: number; uploadWaitMs: number },
     private readonly onDone: (stream: QueryStream) => void,
     token: string,
@@ -70,7 +73,8 @@ class QueryStream extends Readable {
     return this.socket !== undefined;
   }
 
-  begin(request: AgentQueryRequest, token: string): void {
+  begin(token: string): void {
+    const request = this.request;
     const sent = this.session.send(
       makeEnvelope('query.start', {
         query_id: this.queryId,
@@ -102,18 +106,29 @@ class QueryStream extends Readable {
     this.socket = socket;
     this.clearTimer();
     this.armIdle();
-    this.decoder = new QueryUploadDecoder({
-      data: (bytes) => this.onData(bytes),
-      answer: (text) => this.onAnswer(text),
-    });
-    socket.on('data', (piece: Buffer) => this.onPiece(piece));
+    socket.on('data', (piece: Buffer) => this.onData(piece));
     socket.on('error', () => undefined);
-    socket.on('close', () => {
-      if (!this.finished)
+    socket.once('end', () => {
+      this.uploadEnded = true;
+      this.settle();
+    });
+    socket.once('close', () => {
+      if (!this.uploadEnded)
         this.fail(new AppError('agent_failed', 'the answer broke off before the agent said it was complete'));
     });
-    if (head.length > 0) this.onPiece(head);
+    if (head.length > 0) this.onData(head);
     if (!this.wanting) socket.pause();
+  }
+
+  /** The agent's answer on its socket: an error fails the stream at once; an end waits for the upload's. */
+  answer(m: QueryAnswerMessage): void {
+    if (this.destroyed || this.finished) return;
+    if (m.type === 'query.error') {
+      this.fail(new AppError(ERROR_CODES[m.payload.code] ?? 'agent_failed', m.payload.message));
+      return;
+    }
+    this.ended = m.payload;
+    this.settle();
   }
 
   fail(err: Error): void {
@@ -139,20 +154,11 @@ class QueryStream extends Readable {
     cb(err);
   }
 
-  private onPiece(piece: Buffer): void {
-    if (this.destroyed || !this.decoder) return;
-    try {
-      this.decoder.push(piece);
-    } catch (err) {
-      this.fail(new AppError('agent_failed', `the agent's answer is malformed: ${(err as Error).message}`));
-    }
-  }
-
   private onData(bytes: Buffer): void {
     if (this.destroyed) return;
     this.received += bytes.length;
-    if (this.received > this.maxBytes) {
-      this.fail(new AppError('too_large', `the answer exceeds the limit of ${this.maxBytes} bytes`));
+    if (this.received > this.request.maxBytes) {
+      this.fail(new AppError('too_large', `the answer exceeds the limit of ${this.request.maxBytes} bytes`));
       return;
     }
     this.lastData = Date.now();
@@ -162,25 +168,31 @@ class QueryStream extends Readable {
     }
   }
 
-  private onAnswer(text: string): void {
-    if (this.destroyed) return;
-    const parsed = parseEnvelope(text, { maxBytes: 16 * 1024, accept: QUERY_ANSWERS });
+  /**
+   * Ends the stream once both the upload's end and `query.end` are here, and
+   * only when the bytes add up: to the agent's count when it counted them, and
+   * to the size the reader was promised (a file's Content-Length). Otherwise
+   * the reader's response is aborted, never ended short.
+   */
+  private settle(): void {
+    if (this.destroyed || this.finished || !this.uploadEnded || !this.ended) return;
+    const { bytes } = this.ended;
+    const expected = this.request.expectedBytes;
+    if (
+      (bytes !== undefined && bytes !== this.received) ||
+      (expected !== undefined && expected !== this.received)
+    ) {
+      this.fail(
+        new AppError(
+          'agent_failed',
+          `the answer has ${this.received} bytes where ${bytes ?? expected} were due; it is incomplete`,
+        ),
+      );
+      return;
+    }
     this.finished = true;
     this.clearTimer();
     this.socket?.end();
-    if (!parsed.ok) {
-      this.fail(new AppError('agent_failed', `the agent's answer is malformed: ${parsed.error.message}`));
-      return;
-    }
-    const m = parsed.message;
-    if (m.type === 'query.error') {
-      this.fail(new AppError(ERROR_CODES[m.payload.code] ?? 'agent_failed', m.payload.message));
-      return;
-    }
-    if (m.type !== 'query.end' || m.payload.query_id !== this.queryId || m.payload.bytes !== this.received) {
-      this.fail(new AppError('agent_failed', 'the agent ended the answer with a mismatched query.end'));
-      return;
-    }
     this.push(null);
     this.onDone(this);
   }
@@ -232,12 +244,12 @@ export class AgentQueryStreams implements AgentQueries {
   }
 
   canQuery(hostId: string): boolean {
-    return this.sessions.get(hostId)?.capabilities.has('query_upload') ?? false;
+    return this.sessions.get(hostId)?.capabilities.has(CAPABILITY) ?? false;
   }
 
   open(hostId: string, request: AgentQueryRequest): Readable {
     const session = this.sessions.get(hostId);
-    if (!session?.capabilities.has('query_upload'))
+    if (!session?.capabilities.has(CAPABILITY))
       throw new AppError(
         'unavailable',
         `host ${hostId} is offline or its agent is too old to answer queries`,
@@ -246,7 +258,7 @@ export class AgentQueryStreams implements AgentQueries {
     const stream = new QueryStream(
       randomUUID(),
       session,
-      request.maxBytes,
+      request,
       { idleMs: this.idleMs, uploadWaitMs: this.uploadWaitMs },
       (s) => {
         if (this.open_.get(s.queryId) === s) this.open_.delete(s.queryId);
@@ -254,7 +266,7 @@ export class AgentQueryStreams implements AgentQueries {
       token,
     );
     this.open_.set(stream.queryId, stream);
-    stream.begin(request, token);
+    stream.begin(token);
     return stream;
   }
 
@@ -281,6 +293,12 @@ export class AgentQueryStreams implements AgentQueries {
       return;
     }
     stream.attach(socket, head);
+  }
+
+  /** `query.end` / `query.error` on an agent's socket: only for a query sent on that same session. */
+  answer(session: AgentSession, message: QueryAnswerMessage): void {
+    const stream = this.open_.get(message.payload.query_id);
+    if (stream?.session === session) stream.answer(message);
   }
 
   /** The socket closed: its queries' uploads may still be running, but nobody can cancel them now. */

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
-import { encodeUploadHeader, makeEnvelope, UPLOAD_FRAME } from '@rf/events';
+import { makeEnvelope } from '@rf/events';
 import { AppError } from '../core/app-error';
 import { AgentQueryStreams } from './agent-query.streams';
 import type { AgentSession, AgentSessions } from './agent-sessions';
@@ -13,7 +13,7 @@ class FakeSession implements AgentSession {
   readonly connectionId = 'c1';
   readonly connectedAt = 0;
   lastSeen = 0;
-  readonly capabilities = new Set(['query_upload']);
+  readonly capabilities = new Set(['query_raw_upload']);
   readonly sent: Array<{ type: string; payload: Record<string, unknown> }> = [];
   constructor(readonly hostId: string) {}
 
@@ -32,10 +32,13 @@ class FakeSession implements AgentSession {
   }
 }
 
-const frame = (type: number, payload: Buffer): Buffer =>
-  Buffer.concat([encodeUploadHeader(type, payload.length), payload]);
-const answerFrame = (envelope: object): Buffer =>
-  frame(UPLOAD_FRAME.answer, Buffer.from(JSON.stringify(envelope)));
+const ended = (queryId: string, bytes?: number) =>
+  makeEnvelope('query.end', {
+    query_id: queryId,
+    ...(bytes !== undefined ? { bytes } : {}),
+    exit_code: 0,
+    restic_version: '0.14.0',
+  });
 
 describe('AgentQueryStreams (fake session, real sockets for the upload)', () => {
   let server: net.Server;
@@ -66,22 +69,13 @@ describe('AgentQueryStreams (fake session, real sockets for the upload)', () => 
     const agentEnd = await connect(streams, h1.start.query_id);
     const body = Buffer.alloc(total, 7);
     void (async () => {
-      for (let at = 0; at < total; at += 64 * 1024) {
-        const piece = body.subarray(at, at + 64 * 1024);
-        if (!agentEnd.write(frame(UPLOAD_FRAME.data, piece)))
+      for (let at = 0; at < total; at += 64 * 1024)
+        if (!agentEnd.write(body.subarray(at, at + 64 * 1024)))
           await new Promise((r) => agentEnd.once('drain', r));
-      }
-      agentEnd.write(
-        answerFrame(
-          makeEnvelope('query.end', {
-            query_id: h1.start.query_id,
-            bytes: total,
-            exit_code: 0,
-            restic_version: '0.14.0',
-          }),
-        ),
-      );
+      agentEnd.end();
     })();
+    // The answer comes on the socket long before the reader has the bytes: the stream waits for both.
+    streams.answer(h1, ended(h1.start.query_id, total));
     let got = 0;
     let worstHeld = 0;
     await pipeline(
@@ -98,6 +92,25 @@ describe('AgentQueryStreams (fake session, real sockets for the upload)', () => 
     agentEnd.destroy();
     assert.equal(got, total);
     assert.ok(worstHeld <= 256 * 1024 + 128 * 1024, `the stream held ${worstHeld} bytes`);
+    assert.equal(streams.count, 0);
+  });
+
+  it('ends only with both the end of the upload and query.end (uncounted), from the session the query went to', async () => {
+    const { h1, streams } = setUp();
+    const stream = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const done = new Promise((r) => stream.once('end', r));
+    const agentEnd = await connect(streams, h1.start.query_id);
+    agentEnd.end('{"path":"/a"}\n');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(streams.count, 1, 'the upload ended but nothing said it was complete');
+    streams.answer(new FakeSession('h1'), ended(h1.start.query_id));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(streams.count, 1, 'an answer from another session is not for this query');
+    streams.answer(h1, ended(h1.start.query_id));
+    await done;
+    assert.equal(Buffer.concat(chunks).toString(), '{"path":"/a"}\n');
     assert.equal(streams.count, 0);
   });
 
@@ -121,7 +134,7 @@ describe('AgentQueryStreams (fake session, real sockets for the upload)', () => 
     const { h1, streams } = setUp();
     const stream = streams.open('h1', { kind: 'dump', snapshot: 'abcd1234', path: '/a', maxBytes: 1 << 30 });
     const agentEnd = await connect(streams, h1.start.query_id);
-    agentEnd.write(frame(UPLOAD_FRAME.data, Buffer.alloc(1000, 1)));
+    agentEnd.write(Buffer.alloc(1000, 1));
     await new Promise((r) => stream.once('readable', r));
     const closed = new Promise((r) => agentEnd.once('close', r));
     stream.destroy();
@@ -133,7 +146,7 @@ describe('AgentQueryStreams (fake session, real sockets for the upload)', () => 
     assert.equal(streams.count, 0);
   });
 
-  it('an agent error, a broken upload, a cap overrun or a closed connection fail the stream with a coded error', async () => {
+  it('an agent error, a short upload, a cap overrun or a closed connection fail the stream with a coded error', async () => {
     const failure = (s: NodeJS.ReadableStream): Promise<unknown> =>
       new Promise((resolve) => {
         s.once('error', resolve);
@@ -143,35 +156,55 @@ describe('AgentQueryStreams (fake session, real sockets for the upload)', () => 
       const { h1, streams } = setUp();
       const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/nope', maxBytes: 100 });
       const agentEnd = await connect(streams, h1.start.query_id);
-      agentEnd.write(
-        answerFrame(
-          makeEnvelope('query.error', {
-            query_id: h1.start.query_id,
-            code: 'not_found',
-            message: 'path not found',
-          }),
-        ),
+      const closed = new Promise((r) => agentEnd.once('close', r));
+      streams.answer(
+        h1,
+        makeEnvelope('query.error', {
+          query_id: h1.start.query_id,
+          code: 'not_found',
+          message: 'path not found',
+        }),
       );
       const err = await failure(s);
       assert.ok(err instanceof AppError && err.code === 'not_found', String(err));
-      agentEnd.destroy();
+      await closed;
     }
     {
+      // The agent counted 5 bytes; 4 arrived.
       const { h1, streams } = setUp();
       const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
       const agentEnd = await connect(streams, h1.start.query_id);
-      agentEnd.end(frame(UPLOAD_FRAME.data, Buffer.from('half')));
+      agentEnd.end('half');
+      streams.answer(h1, ended(h1.start.query_id, 5));
       const err = await failure(s);
-      assert.ok(err instanceof AppError && err.code === 'agent_failed', String(err));
+      assert.ok(err instanceof AppError && err.code === 'agent_failed' && /incomplete/.test(err.message));
+    }
+    {
+      // restic wrote into the upload itself (no count): a file of a known size that comes short.
+      const { h1, streams } = setUp();
+      const s = streams.open('h1', {
+        kind: 'dump',
+        snapshot: 'abcd1234',
+        path: '/a',
+        maxBytes: 100,
+        expectedBytes: 10,
+      });
+      const agentEnd = await connect(streams, h1.start.query_id);
+      agentEnd.end('nine byte');
+      streams.answer(h1, ended(h1.start.query_id));
+      const err = await failure(s);
+      assert.ok(err instanceof AppError && err.code === 'agent_failed' && /incomplete/.test(err.message));
     }
     {
       const { h1, streams } = setUp();
       const s = streams.open('h1', { kind: 'ls', snapshot: 'abcd1234', path: '/a', maxBytes: 100 });
       const agentEnd = await connect(streams, h1.start.query_id);
-      agentEnd.write(frame(UPLOAD_FRAME.data, Buffer.alloc(101)));
+      const closed = new Promise((r) => agentEnd.once('close', r));
+      agentEnd.on('data', () => undefined);
+      agentEnd.write(Buffer.alloc(101));
       const err = await failure(s);
       assert.ok(err instanceof AppError && err.code === 'too_large', String(err));
-      agentEnd.destroy();
+      await closed;
     }
     {
       const { h1, streams } = setUp();

@@ -88,6 +88,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
         this.sessions.remove(connection);
         this.queries.connectionClosed(connection);
       },
+      queryAnswer: (connection, message) => this.queries.answer(connection, message),
       recordAcked: (n, latencyS) => {
         countAcked(n);
         if (latencyS !== undefined) for (let i = 0; i < n; i++) observeAck(latencyS);
@@ -171,7 +172,7 @@ export class AgentGateway implements OnModuleInit, OnApplicationShutdown {
   /**
    * A query's upload: the agent's credential (as for the socket) and the
    * query's one-time token in `X-Query-Token` (a header, never the URL);
-   * then `101` and the socket carries the answer's frames.
+   * then `101` and the socket carries restic's raw output.
    */
   private async upload(req: IncomingMessage, socket: Duplex, head: Buffer, queryId: string): Promise<void> {
     if (this.shuttingDown) {

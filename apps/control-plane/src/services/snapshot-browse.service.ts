@@ -257,6 +257,8 @@ export class SnapshotBrowseService {
         path,
         ...(archive ? { archive } : {}),
         maxBytes: this.settings.maxDownloadBytes,
+        // The Content-Length below: a stream that ends at another count is aborted, not ended short.
+        ...(size !== undefined ? { expectedBytes: size } : {}),
       }),
     );
     await firstBytes(stream);

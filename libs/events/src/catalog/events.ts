@@ -72,12 +72,14 @@ const IsHostname = () => IsText(253);
  * Features an agent announces in `hello`. `repositories`: it reads
  * `config.update.repositories`, `command.run.repository_id` and runs `copy`;
  * an agent without it knows only its host's one repository, so the control
- * plane sends it no job for another one. `query_upload`: it answers
- * `query.start` on an upload of its own (snapshot browse, search, diff and
- * download; docs/browse.md). An older agent announced `queries` (answers on
- * the socket), which this control plane no longer speaks.
+ * plane sends it no job for another one. `query_raw_upload`: it answers
+ * `query.start` with restic's raw output on an upload of its own and the
+ * answer on the socket (snapshot browse, search, diff and download;
+ * docs/browse.md). Older agents announced `queries` (answers on the socket)
+ * or `query_upload` (framed answers on the upload), which this control plane
+ * no longer speaks.
  */
-export const AGENT_CAPABILITIES = ['repositories', 'query_upload'] as const;
+export const AGENT_CAPABILITIES = ['repositories', 'query_raw_upload'] as const;
 export type AgentCapability = (typeof AGENT_CAPABILITIES)[number];
 /** Unknown capability names are kept (a newer agent may announce more). */
 export const IsCapabilities = () => IsArrOf(isCode, 'a lower-case capability name', { max: 64 });

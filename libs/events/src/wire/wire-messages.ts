@@ -256,6 +256,8 @@ export const AGENT_TO_SERVER: ReadonlySet<WireType> = new Set<WireType>([
   'log.dropped',
   'snapshots.report',
   'repo.stats',
+  'query.end',
+  'query.error',
 ]);
 export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'config.update',
@@ -268,9 +270,9 @@ export const SERVER_TO_AGENT: ReadonlySet<WireType> = new Set<WireType>([
   'ack',
   'error',
 ]);
-/** Answers to queries (docs/browse.md): the last frame of a query's upload, never on the socket, never stored. */
+/** Answers to queries (docs/browse.md): on the socket, but never stored, acked or replayed. */
 export const QUERY_ANSWERS: ReadonlySet<WireType> = new Set<WireType>(['query.end', 'query.error']);
-/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat. */
+/** Agent → server messages kept in the agent's outbox until acked: all but heartbeat and query answers. */
 export const DURABLE_AGENT_MESSAGES: ReadonlySet<WireType> = new Set<WireType>(
-  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat'),
+  [...AGENT_TO_SERVER].filter((t) => t !== 'heartbeat' && !QUERY_ANSWERS.has(t)),
 );

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Stream } from 'node:stream';
 import { parseResticLine, ResticLine } from '../parsers/restic-line.parser';
 import { processStopper, type ProcessStopper } from './process-stopper';
 import { ResticError } from '../restic.errors';
@@ -44,6 +44,14 @@ export interface ResticRunOptions {
    * instead of anything being buffered (browse queries, docs/browse.md).
    */
   rawStdout?: (stdout: Readable) => void;
+  /**
+   * restic's stdout is this stream's own descriptor (a socket, POSIX only): restic writes into it
+   * directly, nothing passes through this process, and a full socket blocks restic's write. The
+   * descriptor is shared, so it turns blocking for this process too (libuv clears O_NONBLOCK on a
+   * child's stdio): write nothing into it while restic runs. Excludes rawStdout, onLine's stdout
+   * lines and captureStdout.
+   */
+  stdoutInto?: Stream;
 }
 
 export interface ResticRunResult {
@@ -83,6 +91,13 @@ export class ResticProcessRepository {
     if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) {
       throw new ResticError('invalid_argument', 'timeoutMs must be a positive number', 'timeoutMs');
     }
+    if (opts.stdoutInto && (opts.rawStdout || opts.captureStdout)) {
+      throw new ResticError(
+        'invalid_argument',
+        'stdoutInto hands stdout to another stream; it cannot also be read here',
+        'stdoutInto',
+      );
+    }
     if (opts.from && !opts.repo) {
       throw new ResticError('invalid_argument', 'from needs repo (the destination) as well', 'repo');
     }
@@ -116,7 +131,7 @@ export class ResticProcessRepository {
     const child = spawn(opts.bin, [opts.command, ...opts.args], {
       env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', opts.stdoutInto ?? 'pipe', 'pipe'],
       windowsHide: true,
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
