@@ -16,10 +16,15 @@
  *
  *   npm run bench:fleet -- [--json] [--hosts 1000] [--agents 10000] [--days 365] [--events N]
  *                          [--clients 4] [--page-runs 40] [--heartbeat-s 30] [--stream-s 30]
+ *                          [--only agents] [--probe DIR [--probe-cpu]]
  * `--events N` shortens the history to about N events (quick runs while developing).
  * `--only rebuild` measures only the rebuild next to its raw scan (no serve, pages or agents),
  * and `--runs N` repeats that pair N times on fresh copies (one JSON line per run).
  * `--only pages` rebuilds the read models with this build, then measures only the pages.
+ * `--only agents` measures start-up and the agents (raw, then control plane) and skips the pages
+ * and the rebuild. `--probe DIR` loads serve-probe.preload.ts into serve and writes its event-loop
+ * delay during the streaming window into DIR (reported as `serve_loop_delay_ms`); with
+ * `--probe-cpu`, a CPU profile of that window too (DIR/serve.cpuprofile).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -52,11 +57,19 @@ const clients = positiveIntOption(argv, '--clients', 4);
 const pageRuns = positiveIntOption(argv, '--page-runs', 40);
 const heartbeatS = positiveIntOption(argv, '--heartbeat-s', 30);
 const streamS = positiveIntOption(argv, '--stream-s', 30);
-const onlyAt = argv.indexOf('--only');
-const only = onlyAt < 0 ? undefined : argv[onlyAt + 1];
-if (only !== undefined && only !== 'rebuild' && only !== 'pages')
-  throw new Error('--only takes one value: rebuild or pages');
+const stringOption = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+};
+const only = stringOption('--only');
+if (only !== undefined && only !== 'rebuild' && only !== 'pages' && only !== 'agents')
+  throw new Error('--only takes one value: rebuild, pages or agents');
 const rebuildRuns = positiveIntOption(argv, '--runs', 1);
+const probeDir = stringOption('--probe');
+const probeCpu = argv.includes('--probe-cpu');
 const LINES_PER_BACKUP = 16;
 const PROGRESS_PER_BACKUP = 4;
 const baseShape = {
@@ -329,6 +342,8 @@ async function measureAgents(
   pid: number,
   orderJobs: (hostNumbers: number[]) => Promise<void>,
   raw: boolean,
+  /** Called as the streaming window opens and again as it closes. */
+  streamingWindow: () => Promise<void> = async () => undefined,
 ): Promise<AgentFigures> {
   const cl = new Clients(clients);
   try {
@@ -372,10 +387,12 @@ async function measureAgents(
     cl.tell({ cmd: 'stream', linesPerS: 2, progressEveryS: 2, ...(raw ? { selfAssignEvery: 20 } : {}) });
     await sleep(5000);
     cl.tell({ cmd: 'measure' });
+    await streamingWindow();
     const cpu1 = cpuSeconds(pid);
     const s0 = performance.now();
     await sleep(streamS * 1000);
     const streamCpu = cpuSeconds(pid) - cpu1;
+    await streamingWindow();
     const elapsed = (performance.now() - s0) / 1000;
     const reports = (await cl.ask({ cmd: 'report' }, 60_000)).filter((r) => r.evt === 'report');
     const latencies = Float64Array.from(reports.flatMap((r) => r.latencies)).sort();
@@ -424,6 +441,40 @@ async function rawAckServer(): Promise<{ child: ChildProcess; url: string }> {
     });
   });
   return { child, url };
+}
+
+/** The control plane's own ack latency histogram (read off the socket → ack sent): cumulative bucket counts by bound. */
+async function scrapeAckBuckets(base: string): Promise<Map<number, number>> {
+  const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^rf_agent_ack_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)) {
+    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, Number(m[2]));
+  }
+  return out;
+}
+
+/** p50 and p99 of the server-side ack latency in the window, as the upper bound of the bucket that holds them. */
+function serverAckLatency(
+  windows: ReadonlyArray<Map<number, number>>,
+): { p50_le_ms: number; p99_le_ms: number } | undefined {
+  const [before, after] = windows;
+  if (!before || !after || after.size === 0) return undefined;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  const at = (q: number): number =>
+    bounds.find((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0) >= q * total) ?? Infinity;
+  return { p50_le_ms: at(0.5), p99_le_ms: at(0.99) };
+}
+
+/** The loop delay serve-probe.preload.ts wrote as the streaming window closed (it may take a moment). */
+async function probedLoopDelay(dir: string): Promise<unknown> {
+  const file = path.join(dir, 'loop-delay.json');
+  for (let i = 0; i < 100; i++) {
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    await sleep(100);
+  }
+  throw new Error(`the serve probe wrote no ${file}`);
 }
 
 // --- rebuild vs raw scan ---------------------------------------------------------
@@ -561,12 +612,27 @@ async function main(): Promise<void> {
     const port = await freeTcpPort();
     const base = `http://127.0.0.1:${port}`;
     log(`bench: ${events} events; starting serve`);
-    serve = await startServe(work, port, 30 * 60_000, { RF_HEARTBEAT_INTERVAL_S: String(heartbeatS) });
+    if (probeDir !== undefined) {
+      fs.mkdirSync(probeDir, { recursive: true });
+      fs.rmSync(path.join(probeDir, 'loop-delay.json'), { force: true });
+    }
+    serve = await startServe(
+      work,
+      port,
+      30 * 60_000,
+      {
+        RF_HEARTBEAT_INTERVAL_S: String(heartbeatS),
+        ...(probeDir !== undefined
+          ? { RF_BENCH_PROBE_DIR: path.resolve(probeDir), RF_BENCH_PROBE_CPU: probeCpu ? '1' : '0' }
+          : {}),
+      },
+      probeDir !== undefined ? ['--require', path.join(__dirname, 'serve-probe.preload.js')] : [],
+    );
     const startupMs = Math.round(serve.readyMs);
     const readyRss = round(rssMb(serve.child.pid!));
     const rawStartMs = Math.round(await rawNodeHttp(await freeTcpPort()));
-    log(`bench: ready in ${startupMs} ms, RSS ${readyRss} MB; pages (${pageRuns} runs each)`);
-    const pages = await measurePages(base);
+    log(`bench: ready in ${startupMs} ms, RSS ${readyRss} MB`);
+    const pages = only === undefined ? await measurePages(base) : undefined;
 
     log(`bench: raw limit — ${agentCount} agents against a bare ack server`);
     const rawAck = await rawAckServer();
@@ -579,33 +645,26 @@ async function main(): Promise<void> {
     log(`bench: ${agentCount} agents against the control plane`);
     const browser = new Browser(base);
     await browser.login();
+    const servePid = serve.child.pid!;
+    const ackBuckets: Array<Map<number, number>> = [];
     const cpAgents = await measureAgents(
       base.replace(/^http/, 'ws'),
-      serve.child.pid!,
+      servePid,
       async (hostNumbers) => {
         for (const h of hostNumbers)
           await browser.post(`/api/hosts/${hostIdOf(h)}/jobs`, { kind: 'backup', paths: ['/srv'] });
       },
       false,
+      async () => {
+        if (probeDir !== undefined) process.kill(servePid, 'SIGUSR2');
+        ackBuckets.push(await scrapeAckBuckets(base));
+      },
     );
+    const serveAck = serverAckLatency(ackBuckets);
+    const loopDelay = probeDir !== undefined ? await probedLoopDelay(probeDir) : undefined;
     await stopServe(serve);
     serve = undefined;
-
-    const rebuild = await measureRebuild(work);
-    const rebuildPerS = rebuild.rebuild_events_per_s;
-    const rawScanPerS = rebuild.raw_scan_events_per_s;
-    const pageValues = Object.values(pages.pages);
-    const result = {
-      events,
-      hosts: shape.hosts,
-      enrolled_hosts: shape.enrolled,
-      days: shape.days,
-      startup_ms: startupMs,
-      raw_node_startup_ms: rawStartMs,
-      rss_mb: readyRss,
-      ...rebuild,
-      page_p95_ms: pages.pages,
-      raw_healthz_p95_ms: pages.raw,
+    const agentsResult = {
       agents: cpAgents.connected,
       agents_connect_s: cpAgents.connectS,
       raw_agents_connect_s: rawAgents.connectS,
@@ -624,9 +683,55 @@ async function main(): Promise<void> {
       raw_heartbeat_cpu_us_per_beat: rawAgents.heartbeatCpuUsPerBeat,
       streaming_cpu_percent: cpAgents.serverCpuPercentStreaming,
       raw_streaming_cpu_percent: rawAgents.serverCpuPercentStreaming,
+      ...(loopDelay !== undefined ? { serve_loop_delay_ms: loopDelay } : {}),
+      serve_ack_latency_ms: serveAck,
       clients: clients,
       clients_cpu_percent: cpAgents.clientsCpuPercent,
       clients_loop_delay_p99_ms: cpAgents.clientsLoopDelayP99,
+    };
+    if (pages === undefined) {
+      const result = {
+        only,
+        events,
+        hosts: shape.hosts,
+        enrolled_hosts: shape.enrolled,
+        days: shape.days,
+        startup_ms: startupMs,
+        rss_mb: readyRss,
+        ...agentsResult,
+        targets: { kb_per_agent: TARGETS.kb_per_agent, ack_p99_ms: TARGETS.ack_p99_ms },
+        met: {
+          kb_per_agent: cpAgents.kbPerAgent <= TARGETS.kb_per_agent,
+          ack_p99_ms: cpAgents.ackP99 <= TARGETS.ack_p99_ms,
+        },
+        bench_s: Math.round((Date.now() - benchStart) / 1000),
+        cpu_cores: os.cpus().length,
+        load_average_1m: round(os.loadavg()[0]!),
+      };
+      log(
+        `bench: ack p50 ${result.ack_p50_ms} ms, p99 ${result.ack_p99_ms} ms (raw ${result.raw_ack_p99_ms} ms); ` +
+          `streaming CPU ${result.streaming_cpu_percent} % (raw ${result.raw_streaming_cpu_percent} %)`,
+      );
+      if (asJson) process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+
+    const rebuild = await measureRebuild(work);
+    const rebuildPerS = rebuild.rebuild_events_per_s;
+    const rawScanPerS = rebuild.raw_scan_events_per_s;
+    const pageValues = Object.values(pages.pages);
+    const result = {
+      events,
+      hosts: shape.hosts,
+      enrolled_hosts: shape.enrolled,
+      days: shape.days,
+      startup_ms: startupMs,
+      raw_node_startup_ms: rawStartMs,
+      rss_mb: readyRss,
+      ...rebuild,
+      page_p95_ms: pages.pages,
+      raw_healthz_p95_ms: pages.raw,
+      ...agentsResult,
       targets: TARGETS,
       met: {
         startup_ms: startupMs <= TARGETS.startup_ms,

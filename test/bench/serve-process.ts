@@ -30,23 +30,28 @@ export async function startServe(
   port: number,
   timeoutMs: number,
   env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
 ): Promise<Started> {
   const t0 = process.hrtime.bigint();
   const output: string[] = [];
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'bin', 'restic-fleet.js'), 'serve'], {
-    cwd: dataDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? dataDir,
-      RF_DATA_DIR: dataDir,
-      RF_LISTEN: `127.0.0.1:${port}`,
-      RF_ADMIN_USER: 'admin',
-      RF_ADMIN_PASSWORD: 'admin-password-for-bench-1',
-      RF_LOG_LEVEL: 'warn',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(repoRoot(), 'bin', 'restic-fleet.js'), 'serve'],
+    {
+      cwd: dataDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? dataDir,
+        RF_DATA_DIR: dataDir,
+        RF_LISTEN: `127.0.0.1:${port}`,
+        RF_ADMIN_USER: 'admin',
+        RF_ADMIN_PASSWORD: 'admin-password-for-bench-1',
+        RF_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   child.stdout!.on('data', (c: Buffer) => output.push(c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => output.push(c.toString('utf8')));
   const deadline = Date.now() + timeoutMs;

@@ -105,6 +105,10 @@ export interface CreateEventStoreOptions {
   readonly onResubscribe?: EsdbEventStoreOptions['onResubscribe'];
   /** SQLite only: told when opening dropped a torn write at the end of the WAL (default: a process warning). */
   readonly onRecovered?: (message: string) => void;
+  /** SQLite only: checkpoint the WAL from a worker thread (a long-running server). */
+  readonly backgroundCheckpoints?: boolean;
+  /** SQLite only: told when that thread fails. */
+  readonly onCheckpointFailed?: (message: string) => void;
 }
 
 export function createEventStore(
@@ -122,6 +126,8 @@ export function createEventStore(
     path: config.path,
     readonly: options.readonly === true,
     ...(options.onRecovered ? { onRecovered: options.onRecovered } : {}),
+    ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
+    ...(options.onCheckpointFailed ? { onCheckpointFailed: options.onCheckpointFailed } : {}),
   });
 }
 

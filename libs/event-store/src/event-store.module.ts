@@ -55,6 +55,9 @@ export class EventStoreModule {
                 ),
               // In the server's structured log, where operators look, rather than a bare stderr warning.
               onRecovered: (message) => logger.warn(message),
+              // A server: WAL checkpoints off the event loop that acks agents.
+              backgroundCheckpoints: true,
+              onCheckpointFailed: (message) => logger.warn(message),
             });
             if (options.onOpen) {
               try {

@@ -40,3 +40,4 @@ export {
 } from './event-store.config';
 export { EventStoreModule } from './event-store.module';
 export { inspectSqliteWal } from './sqlite/sqlite-wal.inspector';
+export { SqliteWalCheckpointer } from './sqlite/sqlite-wal.checkpointer';

@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import { EVENT_STORE, type EventStore } from '@rf/event-store';
+import { EVENT_STORE, SqliteWalCheckpointer, type EventStore } from '@rf/event-store';
 import { type Position } from '@rf/events';
 import {
   ALL_PROJECTIONS,
@@ -37,6 +37,7 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Projections');
   readonly database: Database.Database;
   private readonly runner: ProjectionRunner;
+  private readonly checkpointer: SqliteWalCheckpointer | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -44,6 +45,13 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
     @Optional() metrics?: MetricsRegistry,
   ) {
     this.database = openReadModelsDatabase(config.readModelsPath);
+    // Checkpoints of this busy file (every log line touches it) stay off the event loop that acks agents.
+    this.checkpointer =
+      config.readModelsPath === ':memory:'
+        ? undefined
+        : new SqliteWalCheckpointer(this.database, config.readModelsPath, {
+            onError: (message) => this.logger.warn(message),
+          });
     const observeBatch = metrics?.histogram(
       'rf_projection_batch_seconds',
       'Time to apply one batch of events to the read models (one SQLite transaction)',
@@ -77,6 +85,7 @@ export class ProjectionStatus implements OnModuleInit, OnApplicationShutdown {
       );
     }
     await this.runner.stop();
+    await this.checkpointer?.stop();
     if (this.database.open) this.database.close();
   }
 

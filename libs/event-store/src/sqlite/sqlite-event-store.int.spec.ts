@@ -453,31 +453,39 @@ describe('sqlite event store: a second process on the same file', () => {
     }
   });
 
+  it('a filtered live subscription passes over other streams and misses no match, whichever connection commits it', async () => {
+    const file = freshFile();
+    const server = createSqliteEventStore({ path: file });
+    const cli = createSqliteEventStore({ path: file });
+    try {
+      // Rounds of rows outside the filter, then one match, alternating the writing connection:
+      // the cursor moves past the rows that do not match, and never past a match it has not delivered.
+      const matches = makeEvents(6);
+      const seen = liveIds(server, ['host-'], matches.length, async () => {
+        for (let r = 0; r < matches.length; r++) {
+          const writer = r % 2 === 0 ? server : cli;
+          for (let k = 0; k < 3; k++) await writer.append(`joblog-${r}-${k}`, makeEvents(50));
+          await writer.append(`host-${r}`, [matches[r]!]);
+          await new Promise((done) => setTimeout(done, r % 2 === 0 ? 0 : 150));
+        }
+      });
+      assert.deepEqual(
+        await seen,
+        matches.map((e) => e.id),
+      );
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+
   it('live subscriptions see commits made by another connection', async () => {
     const file = freshFile();
     const server = createSqliteEventStore({ path: file });
     const cli = createSqliteEventStore({ path: file });
     try {
       const written = makeEvents(2);
-      const seen = new Promise<string[]>((resolve, reject) => {
-        const ids: string[] = [];
-        const timer = setTimeout(
-          () => reject(new Error('no live event from the other connection within 5 s')),
-          5_000,
-        );
-        const sub = server.subscribeToAll({ fromPosition: 'end' }).subscribe({
-          next: (item) => {
-            if (item.kind === 'caughtUp') void cli.append('user-1', written);
-            else ids.push(item.event.id);
-            if (ids.length === 2) {
-              clearTimeout(timer);
-              sub.unsubscribe();
-              resolve(ids);
-            }
-          },
-          error: reject,
-        });
-      });
+      const seen = liveIds(server, undefined, 2, () => cli.append('user-1', written));
       assert.deepEqual(
         await seen,
         written.map((e) => e.id),
@@ -488,3 +496,40 @@ describe('sqlite event store: a second process on the same file', () => {
     }
   });
 });
+
+/**
+ * The ids of the first `count` events a live subscription to `$all` (from the
+ * end, optionally filtered by prefixes) delivers once `write`, started as it
+ * catches up, has run; rejects after 10 s.
+ */
+function liveIds(
+  store: EventStore,
+  prefixes: string[] | undefined,
+  count: number,
+  write: () => Promise<unknown>,
+): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const ids: string[] = [];
+    const timer = setTimeout(
+      () => reject(new Error(`saw ${ids.length} of ${count} live events in 10 s`)),
+      10_000,
+    );
+    const sub = store
+      .subscribeToAll({ fromPosition: 'end', ...(prefixes ? { streamNamePrefixes: prefixes } : {}) })
+      .subscribe({
+        next: (item) => {
+          if (item.kind === 'caughtUp') {
+            write().catch(reject);
+            return;
+          }
+          ids.push(item.event.id);
+          if (ids.length === count) {
+            clearTimeout(timer);
+            sub.unsubscribe();
+            resolve(ids);
+          }
+        },
+        error: reject,
+      });
+  });
+}

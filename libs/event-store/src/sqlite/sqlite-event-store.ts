@@ -49,6 +49,7 @@ import {
 import { PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
 import { SqliteWriteQueue } from './sqlite-write-queue';
+import { SqliteWalCheckpointer } from './sqlite-wal.checkpointer';
 import { inspectSqliteWal, walHasTornTail } from './sqlite-wal.inspector';
 
 export interface SqliteEventStoreOptions {
@@ -56,6 +57,13 @@ export interface SqliteEventStoreOptions {
   readonly path: string;
   /** `FULL` (default) fsyncs every commit; `NORMAL` survives a process crash but not a power loss. */
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Checkpoint the WAL from a worker thread instead of inside commits (a
+   * long-running server: see SqliteWalCheckpointer). Default false.
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** Told when the checkpoint thread fails (checkpoints return to commits); default a process warning. */
+  readonly onCheckpointFailed?: (message: string) => void;
   /** Cap on one append's JSON (data + metadata + type), default 1 MiB as in EventStoreDB. */
   readonly maxAppendSize?: number;
   /** Open for reading only (e.g. the CLI next to a running server): no writes, catch-up reads only. */
@@ -102,6 +110,7 @@ export class SqliteEventStore implements EventStore {
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly recentIds: RecentIds;
   private watcher: NodeJS.Timeout | undefined;
+  private readonly checkpointer: SqliteWalCheckpointer | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
   private readonly prefixStatements = new Map<number, Database.Statement>();
   private cacheDataVersion: unknown = undefined;
@@ -195,6 +204,14 @@ export class SqliteEventStore implements EventStore {
           },
         });
     this.watchOtherWriters();
+    this.checkpointer =
+      options.backgroundCheckpoints && !options.readonly
+        ? new SqliteWalCheckpointer(this.db, options.path, {
+            onError:
+              options.onCheckpointFailed ??
+              ((message) => process.emitWarning(message, { code: 'RF_EVENT_LOG_CHECKPOINT' })),
+          })
+        : undefined;
   }
 
   append(stream: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -229,17 +246,36 @@ export class SqliteEventStore implements EventStore {
         throw new TypeError('streamNamePrefixes must be an array of strings');
       }
       let after = this.startAfterPosition(options.fromPosition ?? 'start');
+      if (prefixes === undefined || prefixes.length === 0) {
+        return () => {
+          this.assertOpen();
+          const events: RecordedEvent[] = [];
+          // The first row may start at or before `after` (a multi-event row): keep only what follows it.
+          const page = fillPage(this.sql.allAfter.iterate(after, PAGE) as Rows, events, {
+            by: 'position',
+            min: after + 1,
+            max: Infinity,
+          });
+          if (page.last) after = page.last[0];
+          return { events, atHead: page.ended };
+        };
+      }
       // The stream filter runs in SQL, on a column before the body: rows of other streams are never read whole.
-      const query =
-        prefixes === undefined || prefixes.length === 0
-          ? (limit: number) => this.sql.allAfter.iterate(after, limit)
-          : (limit: number) => this.allAfterMatching(prefixes.length).iterate(after, ...prefixes, limit);
+      const matching = this.allAfterMatching(prefixes.length);
       return () => {
         this.assertOpen();
         const events: RecordedEvent[] = [];
-        // The first row may start at or before `after` (a multi-event row): keep only what follows it.
-        const page = fillPage(query(PAGE) as Rows, events, { by: 'position', min: after + 1, max: Infinity });
+        // Up to the last committed row, so a page that ends short has looked at every row up to it,
+        // matching or not, and the next read starts after them. Rows commit in position order, so
+        // none can appear below it later.
+        const upTo = (this.sql.lastSequence.get() as { position: number | null }).position ?? after;
+        const page = fillPage(matching.iterate(after, upTo, ...prefixes, PAGE) as Rows, events, {
+          by: 'position',
+          min: after + 1,
+          max: Infinity,
+        });
         if (page.last) after = page.last[0];
+        if (page.ended) after = Math.max(after, upTo);
         return { events, atHead: page.ended };
       };
     });
@@ -347,6 +383,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     clearInterval(this.watcher);
     this.signal.close(new EventStoreError('Closed', 'the event store was closed'));
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
@@ -602,14 +639,18 @@ export class SqliteEventStore implements EventStore {
     return position;
   }
 
-  /** `$all` after a position, only streams starting with one of `count` prefixes (prepared once per count). */
+  /**
+   * `$all` after a position and up to another, only streams starting with one
+   * of `count` prefixes (prepared once per count).
+   */
   private allAfterMatching(count: number): Database.Statement {
     let statement = this.prefixStatements.get(count);
     if (statement === undefined) {
       const match = Array.from({ length: count }, () => 'instr(stream, ?) = 1').join(' OR ');
       statement = this.db
         .prepare(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 AND (${match}) ORDER BY position LIMIT ?`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND system = 0 AND (${match})
+           ORDER BY position LIMIT ?`,
         )
         .raw(true);
       this.prefixStatements.set(count, statement);

@@ -8,10 +8,12 @@ import { dumpReadModels } from './dump-read-models';
 import {
   defineProjection,
   projectionEvent,
+  liveTables,
   type KeyedTable,
   type ProjectionDefinition,
 } from './projection.definition';
 import { InMemoryView } from './projection.view';
+import { SqliteProjectionView } from './sqlite-projection.view';
 import { isProjectionError } from './projection.errors';
 import { ReadModelWriter } from './read-model.writer';
 
@@ -163,6 +165,68 @@ describe('SQLite projection view (the generic writer)', () => {
       (err: unknown) => isProjectionError(err, 'InvalidArgument'),
     );
     assert.deepEqual(db.prepare('SELECT host, n FROM counts').all(), [{ host: 'a', n: 3 }]);
+    db.close();
+  });
+
+  it('writes back only the columns a batch changed in the rows it read, and nothing for a row put back unchanged', () => {
+    const db = new Database(':memory:');
+    db.exec(`
+      CREATE TABLE agents (host TEXT PRIMARY KEY, status TEXT NOT NULL, n INTEGER NOT NULL);
+      CREATE INDEX agents_by_status ON agents (status);
+      CREATE TABLE status_writes (host TEXT NOT NULL);
+      CREATE TRIGGER agents_status AFTER UPDATE OF status ON agents BEGIN INSERT INTO status_writes VALUES (new.host); END;
+      INSERT INTO agents VALUES ('a', 'idle', 0), ('b', 'idle', 0);
+    `);
+    const tables = {
+      agents: {
+        kind: 'keyed',
+        key: ['host'],
+        columns: { host: 'TEXT PRIMARY KEY', status: 'TEXT NOT NULL', n: 'INTEGER NOT NULL' },
+      },
+    } as const;
+    const view = new SqliteProjectionView(db, tables, liveTables);
+    const rows = (): unknown[] => db.prepare('SELECT host, status, n FROM agents ORDER BY host').all();
+    const statusWrites = (): number =>
+      (db.prepare('SELECT count(*) AS n FROM status_writes').get() as { n: number }).n;
+    const changes = (): number => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+
+    // A counter on a row read in this batch: the indexed column is not written.
+    const a = view.get('agents', { host: 'a' })!;
+    view.patch('agents', { host: 'a' }, { n: Number(a['n']) + 1 });
+    view.flush();
+    assert.deepEqual(rows(), [
+      { host: 'a', status: 'idle', n: 1 },
+      { host: 'b', status: 'idle', n: 0 },
+    ]);
+    assert.equal(statusWrites(), 0);
+
+    // A row read and put back as it was: no write at all.
+    const before = changes();
+    view.put('agents', { ...view.get('agents', { host: 'b' })! });
+    view.flush();
+    assert.equal(changes(), before);
+
+    // A changed indexed column is written; a row read, deleted and put again ends as put.
+    view.put('agents', { ...view.get('agents', { host: 'a' })!, status: 'busy' });
+    view.get('agents', { host: 'b' });
+    view.delete('agents', { host: 'b' });
+    view.put('agents', { host: 'b', status: 'idle', n: 7 });
+    view.flush();
+    assert.deepEqual(rows(), [
+      { host: 'a', status: 'busy', n: 1 },
+      { host: 'b', status: 'idle', n: 7 },
+    ]);
+    assert.equal(statusWrites(), 1);
+
+    // Rows this batch did not read are upserted whole, new or not.
+    view.put('agents', { host: 'a', status: 'idle', n: 2 });
+    view.put('agents', { host: 'c', status: 'new', n: 0 });
+    view.flush();
+    assert.deepEqual(rows(), [
+      { host: 'a', status: 'idle', n: 2 },
+      { host: 'b', status: 'idle', n: 7 },
+      { host: 'c', status: 'new', n: 0 },
+    ]);
     db.close();
   });
 });

@@ -14,6 +14,8 @@ interface TableState {
   readonly columns: readonly string[];
   /** keyed: rows read or written in this batch (null: known absent). */
   readonly cache: Map<string, Row | null>;
+  /** keyed: rows as this batch read them from the table, to write back only the columns that changed. */
+  readonly stored: Map<string, Row>;
   /** keyed: keys written in this batch, in order; deleted ones map to their key values. */
   readonly dirty: Map<string, Row | null>;
   /** append: the values of the rows to insert at the end of the batch, row after row in column order. */
@@ -46,6 +48,7 @@ export class SqliteProjectionView implements UntypedView {
         name: table(name),
         columns: Object.keys(spec.columns),
         cache: new Map(),
+        stored: new Map(),
         dirty: new Map(),
         pending: [],
         pendingKeys: null,
@@ -61,8 +64,15 @@ export class SqliteProjectionView implements UntypedView {
     const cached = t.cache.get(k);
     if (cached !== undefined) return cached ?? undefined;
     const row = this.statement(t, 'select').get(keyValues(t.spec.key, key)) as Row | undefined;
-    t.cache.set(k, row ?? null);
-    return row;
+    if (row === undefined) {
+      t.cache.set(k, null);
+      return undefined;
+    }
+    // The cache holds a copy: `patch` changes it in place, and the stored row must stay as read.
+    t.stored.set(k, row);
+    const copy = { ...row };
+    t.cache.set(k, copy);
+    return copy;
   }
 
   put(table: string, row: Row): void {
@@ -113,7 +123,7 @@ export class SqliteProjectionView implements UntypedView {
     for (const t of this.state.values()) {
       for (const [k, deleted] of t.dirty) {
         if (deleted !== null) this.statement(t, 'remove').run(keyValues(t.spec.key, deleted));
-        else this.statement(t, 'upsert').run(keyValues(t.columns, t.cache.get(k)!));
+        else this.writeRow(t, t.cache.get(k)!, t.stored.get(k));
       }
       if (t.pending.length > 0) this.insertValues(t, t.pending);
       for (const { group, rows } of t.groups.values()) {
@@ -131,6 +141,7 @@ export class SqliteProjectionView implements UntypedView {
   discard(): void {
     for (const t of this.state.values()) {
       t.cache.clear();
+      t.stored.clear();
       t.dirty.clear();
       t.pending = [];
       t.pendingKeys = null;
@@ -142,6 +153,29 @@ export class SqliteProjectionView implements UntypedView {
     const t = this.state.get(table);
     if (t === undefined || t.spec.kind !== kind) tableSpec(this.tables, table, kind);
     return t!;
+  }
+
+  /**
+   * A row this batch read from the table gets an UPDATE of the columns that
+   * changed (often none): rewriting every column would also rewrite an entry
+   * in every index of the table, on every event. Any other row is upserted.
+   */
+  private writeRow(t: TableState, row: Row, stored: Row | undefined): void {
+    if (stored === undefined) {
+      this.statement(t, 'upsert').run(keyValues(t.columns, row));
+      return;
+    }
+    let changed = '';
+    const values: SqlValue[] = [];
+    for (const c of t.columns) {
+      const v = row[c] ?? null;
+      if (v === (stored[c] ?? null) || t.spec.key.includes(c)) continue;
+      changed += `\0${c}`;
+      values.push(v);
+    }
+    if (changed === '') return;
+    for (const c of t.spec.key) values.push(row[c] ?? null);
+    this.statement(t, `update ${changed}`).run(values);
   }
 
   /** Inserts rows given as their values, row after row in column order, many rows per statement. */
@@ -186,6 +220,13 @@ function sqlFor(t: TableState, which: string): string {
       return `INSERT INTO ${name} (${cols}) VALUES ${tuple} ON CONFLICT (${t.spec.key.map(quoteIdent).join(', ')}) ${update}`;
     }
     default: {
+      if (which.startsWith('update ')) {
+        const set = which
+          .slice('update '.length)
+          .split('\0')
+          .filter((c) => c !== '');
+        return `UPDATE ${name} SET ${set.map((c) => `${quoteIdent(c)} = ?`).join(', ')} WHERE ${where}`;
+      }
       const rows = Number(which.slice('insert '.length));
       // append: the first row with a key wins; group: the group was just emptied, a repeated key keeps the last.
       const verb = t.spec.kind === 'append' ? 'INSERT OR IGNORE' : 'INSERT OR REPLACE';
