@@ -153,7 +153,8 @@ export class EsdbEventStore implements EventStore {
     const maxCount = checkMaxCount(options.maxCount);
     const from = options.fromPosition ?? (direction === 'forwards' ? 'start' : 'end');
     if (from !== 'start' && from !== 'end') toClientPosition(from, 'fromPosition');
-    return { [Symbol.asyncIterator]: () => this.readAllIterator(from, direction, maxCount) };
+    const prefixes = checkPrefixes(options.streamNamePrefixes);
+    return { [Symbol.asyncIterator]: () => this.readAllIterator(from, direction, maxCount, prefixes) };
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Observable<SubscriptionItem> {
@@ -452,9 +453,16 @@ export class EsdbEventStore implements EventStore {
     from: Position | 'start' | 'end',
     direction: 'forwards' | 'backwards',
     maxCount: number | undefined,
+    prefixes?: readonly string[],
   ): AsyncGenerator<RecordedEvent> {
     this.assertOpen();
-    return readAllWithoutSystemEvents((f, d, n) => this.readAllRaw(f, d, n), from, direction, maxCount);
+    return readAllWithoutSystemEvents(
+      (f, d, n) => this.readAllRaw(f, d, n),
+      from,
+      direction,
+      maxCount,
+      prefixes,
+    );
   }
 
   private readAllRaw(

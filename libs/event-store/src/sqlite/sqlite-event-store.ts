@@ -103,7 +103,7 @@ export class SqliteEventStore implements EventStore {
   private readonly recentIds: RecentIds;
   private watcher: NodeJS.Timeout | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
-  private readonly prefixStatements = new Map<number, Database.Statement>();
+  private readonly prefixStatements = new Map<string, Database.Statement>();
   private cacheDataVersion: unknown = undefined;
   /** The next free position inside the current write transaction; re-read from `sqlite_sequence` when unknown. */
   private nextPosition: number | undefined;
@@ -233,7 +233,7 @@ export class SqliteEventStore implements EventStore {
       const query =
         prefixes === undefined || prefixes.length === 0
           ? (limit: number) => this.sql.allAfter.iterate(after, limit)
-          : (limit: number) => this.allAfterMatching(prefixes.length).iterate(after, ...prefixes, limit);
+          : (limit: number) => this.allMatching('after', prefixes.length).iterate(after, ...prefixes, limit);
       return () => {
         this.assertOpen();
         const events: RecordedEvent[] = [];
@@ -602,17 +602,27 @@ export class SqliteEventStore implements EventStore {
     return position;
   }
 
-  /** `$all` after a position, only streams starting with one of `count` prefixes (prepared once per count). */
-  private allAfterMatching(count: number): Database.Statement {
-    let statement = this.prefixStatements.get(count);
+  /**
+   * `$all` from a position (`after`: exclusive, `forward`: inclusive, `backward`: at or before),
+   * only streams starting with one of `count` prefixes; prepared once per kind and count. The
+   * match is on the `stream` column, before the body: a skipped row's body is never read out
+   * or parsed, and the plan stays one range scan of the primary key (docs/architecture.md,
+   * "Event store").
+   */
+  private allMatching(kind: 'after' | 'forward' | 'backward', count: number): Database.Statement {
+    const key = `${kind}:${count}`;
+    let statement = this.prefixStatements.get(key);
     if (statement === undefined) {
       const match = Array.from({ length: count }, () => 'instr(stream, ?) = 1').join(' OR ');
+      const range =
+        kind === 'after' ? 'position > ?' : kind === 'forward' ? 'position >= ?' : 'position <= ?';
+      const order = kind === 'backward' ? 'DESC' : '';
       statement = this.db
         .prepare(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND system = 0 AND (${match}) ORDER BY position LIMIT ?`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE ${range} AND system = 0 AND (${match}) ORDER BY position ${order} LIMIT ?`,
         )
         .raw(true);
-      this.prefixStatements.set(count, statement);
+      this.prefixStatements.set(key, statement);
     }
     return statement;
   }
@@ -690,6 +700,17 @@ export class SqliteEventStore implements EventStore {
 
   private openAllRead(options: ReadAllOptions): NextPage {
     const backwards = options.direction === 'backwards';
+    const prefixes = checkPrefixes(options.streamNamePrefixes);
+    const forward =
+      prefixes === undefined
+        ? (from: number, rows: number) => this.sql.allForward.iterate(from, rows)
+        : (from: number, rows: number) =>
+            this.allMatching('forward', prefixes.length).iterate(from, ...prefixes, rows);
+    const backward =
+      prefixes === undefined
+        ? (from: number, rows: number) => this.sql.allBackward.iterate(from, rows)
+        : (from: number, rows: number) =>
+            this.allMatching('backward', prefixes.length).iterate(from, ...prefixes, rows);
     let remaining = limitOf(options.maxCount);
     const from = options.fromPosition ?? (backwards ? 'end' : 'start');
     let cursor: number;
@@ -707,9 +728,7 @@ export class SqliteEventStore implements EventStore {
         // look-back window may lie wholly after the cursor, so those come on top.
         const rows = Math.min(PAGE, backwards ? remaining + MAX_ROW_EVENTS : remaining);
         const page = fillPage(
-          (backwards
-            ? this.sql.allBackward.iterate(lookBack(cursor), rows)
-            : this.sql.allForward.iterate(cursor, rows)) as Rows,
+          (backwards ? backward(lookBack(cursor), rows) : forward(cursor, rows)) as Rows,
           events,
           backwards
             ? { by: 'position', min: 0, max: cursor }
@@ -868,6 +887,19 @@ function normalizeMetadata(m: StreamMetadata): StreamMetadata {
     ...(m.truncateBefore !== undefined ? { truncateBefore: m.truncateBefore } : {}),
     ...(m.custom !== undefined ? { custom: m.custom } : {}),
   };
+}
+
+/** A read's stream-name filter: undefined for none, else a non-empty list of non-empty strings. */
+function checkPrefixes(prefixes: unknown): readonly string[] | undefined {
+  if (prefixes === undefined) return undefined;
+  if (
+    !Array.isArray(prefixes) ||
+    prefixes.length === 0 ||
+    prefixes.some((p) => typeof p !== 'string' || p === '')
+  ) {
+    throw new TypeError('streamNamePrefixes must be a non-empty array of non-empty strings');
+  }
+  return prefixes as readonly string[];
 }
 
 function positionNumber(p: Position, field: string): number {
