@@ -34,6 +34,12 @@ export interface ReadAllOptions {
   readonly fromPosition?: Position | 'start' | 'end';
   readonly direction?: 'forwards' | 'backwards';
   readonly maxCount?: number;
+  /**
+   * Only events of streams whose name starts with one of these prefixes (a non-empty list).
+   * Positions are those of the whole log; `maxCount` counts the events returned. A read can
+   * resume from any position, of a returned event or not (docs/architecture.md, "Event store").
+   */
+  readonly streamNamePrefixes?: readonly string[];
 }
 
 export interface SubscribeToAllOptions {

@@ -120,6 +120,9 @@ export {
   parseStreamName,
   repositoryStream,
   schedulesStream,
+  STREAM_CATEGORIES,
+  streamPrefix,
+  type StreamCategory,
 } from './catalog/streams';
 export {
   eventIdFromEnvelope,

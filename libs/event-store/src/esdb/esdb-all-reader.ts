@@ -12,7 +12,8 @@ export type RawAllRead = (
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 /**
- * `$all` without system records, with the port's semantics on top of the
+ * `$all` without system records (and, given `prefixes`, only streams whose
+ * name starts with one of them), with the port's semantics on top of the
  * server's. The v6 client has no server-side filter on reads, so records are
  * filtered here and `maxCount` counts what is yielded (the raw read is
  * unbounded and abandoned once enough was yielded). The start position is
@@ -25,7 +26,10 @@ export async function* readAllWithoutSystemEvents(
   from: Position | 'start' | 'end',
   direction: 'forwards' | 'backwards',
   maxCount: number | undefined,
+  prefixes?: readonly string[],
 ): AsyncGenerator<RecordedEvent> {
+  const wanted = (e: RecordedEvent): boolean =>
+    !isSystemEvent(e) && (prefixes === undefined || prefixes.some((p) => e.streamId.startsWith(p)));
   const limit = maxCount ?? Number.POSITIVE_INFINITY;
   if (limit <= 0) return;
   let yielded = 0;
@@ -34,7 +38,7 @@ export async function* readAllWithoutSystemEvents(
   const boundary = typeof fromPosition === 'object' && direction === 'backwards' ? fromPosition : undefined;
   if (boundary) {
     for await (const e of raw(boundary, 'forwards', 1)) {
-      if (comparePositions(e.position, boundary) === 0 && !isSystemEvent(e)) {
+      if (comparePositions(e.position, boundary) === 0 && wanted(e)) {
         yield e;
         yielded += 1;
       }
@@ -43,7 +47,7 @@ export async function* readAllWithoutSystemEvents(
   }
   for await (const e of raw(fromPosition, direction, UNBOUNDED)) {
     if (boundary && comparePositions(e.position, boundary) >= 0) continue;
-    if (isSystemEvent(e)) continue;
+    if (!wanted(e)) continue;
     yield e;
     yielded += 1;
     if (yielded >= limit) return;

@@ -56,7 +56,7 @@ import {
 } from './resubscribing-subscription';
 import { InOrderSignals } from './in-order-signals';
 import { readAllWithoutSystemEvents } from './esdb-all-reader';
-import { assertStreamName } from '../sqlite/event-input.validation';
+import { assertStreamName, checkStreamNamePrefixes } from '../sqlite/event-input.validation';
 
 export interface EsdbEventStoreOptions {
   /** `esdb://host:2113?tls=false`, `esdb+discover://…`, `kurrentdb://…`. May carry credentials; never logged. */
@@ -153,11 +153,12 @@ export class EsdbEventStore implements EventStore {
     const maxCount = checkMaxCount(options.maxCount);
     const from = options.fromPosition ?? (direction === 'forwards' ? 'start' : 'end');
     if (from !== 'start' && from !== 'end') toClientPosition(from, 'fromPosition');
-    return { [Symbol.asyncIterator]: () => this.readAllIterator(from, direction, maxCount) };
+    const prefixes = checkStreamNamePrefixes(options.streamNamePrefixes);
+    return { [Symbol.asyncIterator]: () => this.readAllIterator(from, direction, maxCount, prefixes) };
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Observable<SubscriptionItem> {
-    const prefixes = checkPrefixes(options.streamNamePrefixes);
+    const prefixes = checkStreamNamePrefixes(options.streamNamePrefixes);
     const from = options.fromPosition ?? 'start';
     if (from !== 'start' && from !== 'end') toClientPosition(from, 'fromPosition');
     const matches = (e: { streamId: string; type: string }): boolean =>
@@ -452,9 +453,16 @@ export class EsdbEventStore implements EventStore {
     from: Position | 'start' | 'end',
     direction: 'forwards' | 'backwards',
     maxCount: number | undefined,
+    prefixes?: readonly string[],
   ): AsyncGenerator<RecordedEvent> {
     this.assertOpen();
-    return readAllWithoutSystemEvents((f, d, n) => this.readAllRaw(f, d, n), from, direction, maxCount);
+    return readAllWithoutSystemEvents(
+      (f, d, n) => this.readAllRaw(f, d, n),
+      from,
+      direction,
+      maxCount,
+      prefixes,
+    );
   }
 
   private readAllRaw(
@@ -586,16 +594,4 @@ function checkMaxCount(maxCount: unknown): number | undefined {
     throw new TypeError(`maxCount must be a non-negative integer, got ${String(maxCount)}`);
   }
   return maxCount;
-}
-
-function checkPrefixes(prefixes: unknown): readonly string[] | undefined {
-  if (prefixes === undefined) return undefined;
-  if (
-    !Array.isArray(prefixes) ||
-    prefixes.length === 0 ||
-    prefixes.some((p) => typeof p !== 'string' || p === '')
-  ) {
-    throw new TypeError('streamNamePrefixes must be a non-empty array of non-empty strings');
-  }
-  return prefixes as readonly string[];
 }

@@ -94,3 +94,16 @@ export function assertStreamMetadata(metadata: unknown): asserts metadata is Str
     throw new TypeError('metadata.custom must be an object');
   }
 }
+
+/** A read's stream-name filter: undefined for none, else a non-empty list of non-empty strings. */
+export function checkStreamNamePrefixes(prefixes: unknown): readonly string[] | undefined {
+  if (prefixes === undefined) return undefined;
+  if (
+    !Array.isArray(prefixes) ||
+    prefixes.length === 0 ||
+    prefixes.some((p) => typeof p !== 'string' || p === '')
+  ) {
+    throw new TypeError('streamNamePrefixes must be a non-empty array of non-empty strings');
+  }
+  return prefixes as readonly string[];
+}

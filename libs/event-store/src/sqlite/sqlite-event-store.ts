@@ -25,6 +25,7 @@ import {
   assertStreamName,
   serializeEvents,
   type SerializedEvent,
+  checkStreamNamePrefixes,
 } from './event-input.validation';
 import {
   EVENT_COLUMNS,
@@ -112,7 +113,7 @@ export class SqliteEventStore implements EventStore {
   private watcher: NodeJS.Timeout | undefined;
   private readonly checkpointer: SqliteWalCheckpointer | undefined;
   private readonly streamCache = new Map<string, StreamRow>();
-  private readonly prefixStatements = new Map<number, Database.Statement>();
+  private readonly prefixStatements = new Map<string, Database.Statement>();
   private cacheDataVersion: unknown = undefined;
   /** The next free position inside the current write transaction; re-read from `sqlite_sequence` when unknown. */
   private nextPosition: number | undefined;
@@ -261,7 +262,7 @@ export class SqliteEventStore implements EventStore {
         };
       }
       // The stream filter runs in SQL, on a column before the body: rows of other streams are never read whole.
-      const matching = this.allAfterMatching(prefixes.length);
+      const matching = this.allMatching('after', prefixes.length);
       return () => {
         this.assertOpen();
         const events: RecordedEvent[] = [];
@@ -640,20 +641,31 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * `$all` after a position and up to another, only streams starting with one
-   * of `count` prefixes (prepared once per count).
+   * `$all` from a position (`after`: exclusive and up to a second position, the last committed
+   * one; `forward`: inclusive; `backward`: at or before),
+   * only streams starting with one of `count` prefixes; prepared once per kind and count. The
+   * match is on the `stream` column, before the body: a skipped row's body is never read out
+   * or parsed, and the plan stays one range scan of the primary key (docs/architecture.md,
+   * "Event store").
    */
-  private allAfterMatching(count: number): Database.Statement {
-    let statement = this.prefixStatements.get(count);
+  private allMatching(kind: 'after' | 'forward' | 'backward', count: number): Database.Statement {
+    const key = `${kind}:${count}`;
+    let statement = this.prefixStatements.get(key);
     if (statement === undefined) {
       const match = Array.from({ length: count }, () => 'instr(stream, ?) = 1').join(' OR ');
+      const range =
+        kind === 'after'
+          ? 'position > ? AND position <= ?'
+          : kind === 'forward'
+            ? 'position >= ?'
+            : 'position <= ?';
+      const order = kind === 'backward' ? 'DESC' : '';
       statement = this.db
         .prepare(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND system = 0 AND (${match})
-           ORDER BY position LIMIT ?`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE ${range} AND system = 0 AND (${match}) ORDER BY position ${order} LIMIT ?`,
         )
         .raw(true);
-      this.prefixStatements.set(count, statement);
+      this.prefixStatements.set(key, statement);
     }
     return statement;
   }
@@ -731,6 +743,17 @@ export class SqliteEventStore implements EventStore {
 
   private openAllRead(options: ReadAllOptions): NextPage {
     const backwards = options.direction === 'backwards';
+    const prefixes = checkStreamNamePrefixes(options.streamNamePrefixes);
+    const forward =
+      prefixes === undefined
+        ? (from: number, rows: number) => this.sql.allForward.iterate(from, rows)
+        : (from: number, rows: number) =>
+            this.allMatching('forward', prefixes.length).iterate(from, ...prefixes, rows);
+    const backward =
+      prefixes === undefined
+        ? (from: number, rows: number) => this.sql.allBackward.iterate(from, rows)
+        : (from: number, rows: number) =>
+            this.allMatching('backward', prefixes.length).iterate(from, ...prefixes, rows);
     let remaining = limitOf(options.maxCount);
     const from = options.fromPosition ?? (backwards ? 'end' : 'start');
     let cursor: number;
@@ -748,9 +771,7 @@ export class SqliteEventStore implements EventStore {
         // look-back window may lie wholly after the cursor, so those come on top.
         const rows = Math.min(PAGE, backwards ? remaining + MAX_ROW_EVENTS : remaining);
         const page = fillPage(
-          (backwards
-            ? this.sql.allBackward.iterate(lookBack(cursor), rows)
-            : this.sql.allForward.iterate(cursor, rows)) as Rows,
+          (backwards ? backward(lookBack(cursor), rows) : forward(cursor, rows)) as Rows,
           events,
           backwards
             ? { by: 'position', min: 0, max: cursor }

@@ -415,6 +415,71 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
           assert.equal(fromTenth[0]!.id, written[10], 'fromPosition is inclusive');
           assert.equal(fromTenth.length, 3);
         }));
+
+      it('readAll with streamNamePrefixes returns only those streams, at their positions in the whole log, resumable from any position', () =>
+        withStore(async (store, prefix) => {
+          const from = await store.headPosition();
+          const kinds = ['keep', 'skip', 'also', 'skip', 'skip'];
+          for (let i = 0; i < 15; i++) {
+            // Several events per append too, so some rows of the embedded store hold more than one.
+            await store.append(`${prefix}${kinds[i % kinds.length]}-${i % 4}`, makeEvents(1 + (i % 3)));
+          }
+          const own = (e: RecordedEvent) => e.streamId.startsWith(prefix);
+          const wanted = [`${prefix}keep-`, `${prefix}also-`];
+          const matches = (e: RecordedEvent) => wanted.some((w) => e.streamId.startsWith(w));
+          const ids = (events: RecordedEvent[]) => events.map((e) => e.id);
+          const log = (await collectAsync(store.readAll({ fromPosition: from ?? 'start' }))).filter(own);
+          const expected = log.filter(matches);
+          assert.ok(expected.length > 0 && expected.length < log.length);
+
+          const filtered = await collectAsync(
+            store.readAll({ fromPosition: from ?? 'start', streamNamePrefixes: wanted }),
+          );
+          assert.deepEqual(
+            filtered.map((e) => [e.id, e.position]),
+            expected.map((e) => [e.id, e.position]),
+            'the same events at the same positions as an unfiltered read',
+          );
+          assert.deepEqual(filtered[0], expected[0]);
+
+          // Resuming from the position of any event, returned by the filter or skipped by it.
+          for (let i = 0; i < log.length; i++) {
+            const at = log[i]!.position;
+            const next = expected.filter((e) => comparePositions(e.position, at) >= 0).slice(0, 2);
+            assert.deepEqual(
+              ids(
+                await collectAsync(
+                  store.readAll({ fromPosition: at, maxCount: 2, streamNamePrefixes: wanted }),
+                ),
+              ),
+              ids(next),
+              `filtered readAll forwards from event ${i} (maxCount counts returned events)`,
+            );
+            const before = expected
+              .filter((e) => comparePositions(e.position, at) <= 0)
+              .reverse()
+              .slice(0, 2);
+            assert.deepEqual(
+              ids(
+                await collectAsync(
+                  store.readAll({
+                    fromPosition: at,
+                    direction: 'backwards',
+                    maxCount: 2,
+                    streamNamePrefixes: wanted,
+                  }),
+                ),
+              ),
+              ids(before),
+              `filtered readAll backwards from event ${i}`,
+            );
+          }
+
+          await assert.rejects(
+            collectAsync(store.readAll({ streamNamePrefixes: [] })),
+            (err: unknown) => err instanceof TypeError && /streamNamePrefixes/.test(err.message),
+          );
+        }));
     });
 
     describe('multi-event appends', () => {

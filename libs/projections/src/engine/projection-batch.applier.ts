@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { projectionEvent, type ProjectionDefinition, type TableNamer } from './projection.definition';
+import {
+  handlesStream,
+  projectionEvent,
+  type ProjectionDefinition,
+  type TableNamer,
+} from './projection.definition';
 import { SqliteProjectionView } from './sqlite-projection.view';
 
 /**
@@ -32,7 +37,8 @@ export class ProjectionBatchApplier {
       const event = projectionEvent(events[e]!);
       if (event === null) continue;
       for (let i = 0; i < this.projections.length; i++) {
-        if (e >= first[i]!) this.projections[i]!.evolve(this.views[i]!, event);
+        const p = this.projections[i]!;
+        if (e >= first[i]! && handlesStream(p, event.streamId)) p.evolve(this.views[i]!, event);
       }
     }
     for (const v of this.views) v.flush();
@@ -46,7 +52,10 @@ export class ProjectionBatchApplier {
   evolve(recorded: RecordedEvent): void {
     const event = projectionEvent(recorded);
     if (event === null) return;
-    for (let i = 0; i < this.projections.length; i++) this.projections[i]!.evolve(this.views[i]!, event);
+    for (let i = 0; i < this.projections.length; i++) {
+      const p = this.projections[i]!;
+      if (handlesStream(p, event.streamId)) p.evolve(this.views[i]!, event);
+    }
   }
 
   /** Writes every row changed since the last flush; call inside the caller's transaction. */

@@ -1,9 +1,12 @@
 import {
   currentSchemaVersion,
   isFleetEventType,
+  STREAM_CATEGORIES,
+  streamPrefix,
   upcast,
   type FleetEvent,
   type RecordedEvent,
+  type StreamCategory,
 } from '@rf/events';
 
 /** Maps a table's base name to its physical name (`jobs` or `jobs__rebuild`). */
@@ -122,6 +125,12 @@ export interface IndexDefinition {
 export interface Projection<T extends Tables> {
   readonly name: string;
   readonly version: number;
+  /**
+   * The stream categories whose events this projection handles; absent: every stream. The
+   * engine hands `evolve` no event of another stream, live or rebuilding, and a rebuild reads
+   * only these streams for it (docs/architecture.md, "Read models").
+   */
+  readonly streams?: readonly StreamCategory[];
   readonly tables: T;
   readonly indexes: readonly IndexDefinition[];
   evolve(view: ProjectionView<T>, event: ProjectionEvent): void;
@@ -131,6 +140,7 @@ export interface Projection<T extends Tables> {
 export interface ProjectionDefinition {
   readonly name: string;
   readonly version: number;
+  readonly streams?: readonly StreamCategory[];
   readonly tables: Tables;
   readonly indexes: readonly IndexDefinition[];
   evolve(view: UntypedView, event: ProjectionEvent): void;
@@ -142,6 +152,35 @@ export const defineProjection = <T extends Tables>(projection: Projection<T>): P
   projection as unknown as ProjectionDefinition;
 
 export const tableNames = (projection: ProjectionDefinition): string[] => Object.keys(projection.tables);
+
+/** Every stream category but some, for a projection's `streams`. */
+export const streamsExcept = (...left: readonly StreamCategory[]): readonly StreamCategory[] =>
+  STREAM_CATEGORIES.filter((c) => !left.includes(c));
+
+/**
+ * Whether `projection` handles events of the stream `streamId` (by its `streams`). The one
+ * check of that declaration: the engine and the unit-spec harness both go through it.
+ */
+export function handlesStream(projection: ProjectionDefinition, streamId: string): boolean {
+  const streams = projection.streams;
+  if (streams === undefined) return true;
+  const dash = streamId.indexOf('-');
+  return dash > 0 && (streams as readonly string[]).includes(streamId.slice(0, dash));
+}
+
+/**
+ * The stream-name prefixes a read of the log for these projections needs (`readAll`'s
+ * `streamNamePrefixes`), or undefined when one of them handles every stream.
+ */
+export function streamPrefixesOf(projections: readonly ProjectionDefinition[]): string[] | undefined {
+  const categories = new Set<StreamCategory>();
+  for (const p of projections) {
+    if (p.streams === undefined) return undefined;
+    for (const c of p.streams) categories.add(c);
+  }
+  if (categories.size === 0 || categories.size === STREAM_CATEGORIES.length) return undefined;
+  return [...categories].map(streamPrefix);
+}
 
 /**
  * The event as projections see it: null for a type this build does not know

@@ -44,8 +44,8 @@ export interface RebuildOptions {
   readonly progressEveryMs?: number;
   readonly now?: () => number;
   /**
-   * Replay on two threads, each reading the log itself and filling its own projections'
-   * rebuild tables (the job log on one, everything else on the other). Only for the
+   * Replay on two threads, each reading the streams of its own projections from the log
+   * and filling their rebuild tables (the jobs on one, everything else on the other). Only for the
    * control plane's own projections (ALL_PROJECTIONS) in a database file.
    */
   readonly parallel?: { readonly eventStore: EventStoreConfig };
@@ -231,11 +231,11 @@ export async function rebuildReadModels(
 }
 
 /**
- * The read models replayed on the first thread; the rest go to the second. Measured on
- * bench:fleet's history: the job log, the hosts and the repositories cost about what the
- * snapshots and every other read model cost together.
+ * The read models replayed on the first thread; the rest go to the second. Each thread reads
+ * only the streams its read models declare: the jobs read their lifecycle and the job log
+ * (most of the log), every other read model reads everything but the job log.
  */
-const OWN_THREAD: readonly string[] = ['jobs', 'hosts', 'repositories'];
+const OWN_THREAD: readonly string[] = ['jobs'];
 /** A replay thread's young generation: room for a batch's rows, so they die young instead of being promoted. */
 const WORKER_YOUNG_GENERATION_MB = 64;
 
@@ -247,7 +247,7 @@ function parallelGroups(
 ): string[][] | null {
   if (db.memory || all !== ALL_PROJECTIONS) return null;
   const own = selected.filter((p) => OWN_THREAD.includes(p.name)).map((p) => p.name);
-  // Two threads each read the whole log: worth it only when both have real work.
+  // Two threads each read the log: worth it only when both have real work.
   if (!own.includes('jobs')) return null;
   const rest = selected.filter((p) => !OWN_THREAD.includes(p.name)).map((p) => p.name);
   return own.length > 0 && rest.length > 0 ? [own, rest] : null;

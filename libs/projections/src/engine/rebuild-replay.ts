@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { comparePositions, type Position } from '@rf/events';
 import { type EventStore } from '@rf/event-store';
-import { rebuildTables, type ProjectionDefinition } from './projection.definition';
+import { rebuildTables, streamPrefixesOf, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 
 /**
@@ -10,12 +10,19 @@ import { ProjectionBatchApplier } from './projection-batch.applier';
  * tables, which nothing else writes, so it needs no transaction; each batch's rows
  * are written in one IMMEDIATE transaction, so the write lock is held only while rows
  * are written (docs/architecture.md, "Read models"). One runs on each rebuild thread.
+ * It reads only the streams its projections declare (`streams`), so rows of other
+ * streams are neither fetched nor parsed.
  */
 export class RebuildReplay {
-  /** The last event applied and committed (null: none yet). */
+  /**
+   * How far the log has been replayed and committed (null: not at all): every event at or
+   * before it that these projections handle is in their rebuild tables. With a filtered read
+   * this is the log position scanned to, which may lie past the last event applied.
+   */
   last: Position | null = null;
   eventsRead = 0;
   private readonly applier: ProjectionBatchApplier;
+  private readonly prefixes: readonly string[] | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -25,6 +32,7 @@ export class RebuildReplay {
     private readonly onBatch: () => void = () => undefined,
   ) {
     this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
+    this.prefixes = streamPrefixesOf(projections);
   }
 
   /** Applies everything after `last` up to the log's end as read now. */
@@ -45,8 +53,16 @@ export class RebuildReplay {
       inBatch = 0;
       this.last = reached;
     };
+    // A filtered read ends at the last event it returns, though it scanned the log to its end:
+    // every event up to the head as it is now is scanned, matching or not, so the pass has
+    // reached at least the head. Taken before the read, it can only be behind what was scanned.
+    const head = this.prefixes === undefined ? null : await this.store.headPosition();
     try {
-      for await (const e of this.store.readAll({ fromPosition: from ?? 'start' })) {
+      const read = this.store.readAll({
+        fromPosition: from ?? 'start',
+        ...(this.prefixes === undefined ? {} : { streamNamePrefixes: this.prefixes }),
+      });
+      for await (const e of read) {
         // readAll is inclusive of its start position; the event at `from` is already applied.
         if (from !== null && comparePositions(e.position, from) <= 0) continue;
         this.applier.evolve(e);
@@ -56,6 +72,7 @@ export class RebuildReplay {
           this.onBatch();
         }
       }
+      if (head !== null && (reached === null || comparePositions(head, reached) > 0)) reached = head;
       write();
     } catch (err) {
       this.applier.discard();

@@ -11,6 +11,7 @@ import {
   liveTables,
   type KeyedTable,
   type ProjectionDefinition,
+  handlesStream,
 } from './projection.definition';
 import { InMemoryView } from './projection.view';
 import { SqliteProjectionView } from './sqlite-projection.view';
@@ -78,14 +79,14 @@ function awkwardHistory(): RecordedEvent[] {
   return recordAll([...base, ...extra]);
 }
 
-/** The rows the pure projections give over plain maps, shaped like `dumpReadModels`. */
+/** The rows the pure projections give over plain maps (each fed the streams it declares), shaped like `dumpReadModels`. */
 function inMemoryDump(events: readonly RecordedEvent[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
   for (const p of ALL_PROJECTIONS) {
     const view = new InMemoryView(p.tables);
     for (const r of events) {
       const e = projectionEvent(r);
-      if (e !== null) p.evolve(view, e);
+      if (e !== null && handlesStream(p, e.streamId)) p.evolve(view, e);
     }
     for (const t of Object.keys(p.tables)) out[t] = view.rows(t);
   }

@@ -1,5 +1,6 @@
 import {
   defineProjection,
+  streamsExcept,
   type KeyedTable,
   type ProjectionEvent,
   type ProjectionView,
@@ -93,6 +94,7 @@ function resolved(view: View, e: Of<'AlertResolved'>): void {
 export const alertsProjection = defineProjection<AlertsTables>({
   name: 'alerts',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     alerts: {
       kind: 'keyed',

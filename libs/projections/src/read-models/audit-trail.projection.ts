@@ -1,5 +1,5 @@
 import { actorLabel } from '../audit/describe-event';
-import { defineProjection, type AppendTable } from '../engine/projection.definition';
+import { defineProjection, streamsExcept, type AppendTable } from '../engine/projection.definition';
 import { fields, str } from './event-fields';
 
 export type AuditTrailRow = {
@@ -15,9 +15,6 @@ type AuditTrailTables = {
   readonly audit_trail: AppendTable<AuditTrailRow, 'commit_pos' | 'prepare_pos'>;
 };
 
-/** Telemetry is left out of the trail unless a stream filter asks for it (AuditQuery), so it is not indexed. */
-const TELEMETRY_PREFIX = 'joblog-';
-
 /**
  * Who did what, by position: an index over the log for the audit trail's actor
  * filter, so `actor=…` reads that actor's events instead of scanning the log
@@ -28,6 +25,8 @@ const TELEMETRY_PREFIX = 'joblog-';
 export const auditTrailProjection = defineProjection<AuditTrailTables>({
   name: 'audit-trail',
   version: 1,
+  // Telemetry is left out of the trail unless a stream filter asks for it (AuditQuery), so it is not indexed.
+  streams: streamsExcept('joblog'),
   tables: {
     audit_trail: {
       kind: 'append',
@@ -51,7 +50,6 @@ export const auditTrailProjection = defineProjection<AuditTrailTables>({
     },
   ],
   evolve(view, event) {
-    if (event.streamId.startsWith(TELEMETRY_PREFIX)) return;
     const actor = fields(fields(event.metadata)['actor']);
     const kind = str(actor, 'kind');
     const id = str(actor, 'id');

@@ -1,6 +1,7 @@
 import { evolveJobStatus, type FleetEventOf, type JobLifecycleEvent, type JobStatus } from '@rf/events';
 import {
   defineProjection,
+  streamsExcept,
   type KeyedTable,
   type ProjectionEvent,
   type ProjectionView,
@@ -148,6 +149,7 @@ export const hostsProjection = defineProjection<HostsTables>({
   // 2: host_jobs follows each job's status through the job lifecycle; a late JobLost no longer
   // overrides a reported backup outcome. 3: allow_hooks.
   version: 3,
+  streams: streamsExcept('joblog'),
   tables: {
     hosts: {
       kind: 'keyed',

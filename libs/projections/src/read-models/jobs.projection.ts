@@ -294,6 +294,8 @@ export const jobsProjection = defineProjection<JobsTables>({
   // 4: each job's repository_id.
   // 5: log lines keyed by the job's number (log_key) instead of its id.
   version: 5,
+  // Its lifecycle and its telemetry (docs/architecture.md, "Read models").
+  streams: ['job', 'joblog'],
   tables: {
     jobs: {
       kind: 'keyed',

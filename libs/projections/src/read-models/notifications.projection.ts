@@ -1,6 +1,7 @@
 import { maskChannelSettings } from '@rf/alerts';
 import {
   defineProjection,
+  streamsExcept,
   type KeyedTable,
   type ProjectionEvent,
   type ProjectionView,
@@ -99,6 +100,7 @@ function delivery(view: View, e: Of<'NotificationSent'> | Of<'NotificationFailed
 export const notificationsProjection = defineProjection<NotificationsTables>({
   name: 'notifications',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     notification_channels: {
       kind: 'keyed',

@@ -1,4 +1,4 @@
-import { defineProjection, type AppendTable } from '../engine/projection.definition';
+import { defineProjection, streamsExcept, type AppendTable } from '../engine/projection.definition';
 import { num, payload, str, streamEntityId, timeField } from './event-fields';
 
 export type RepoStatsRow = {
@@ -21,6 +21,7 @@ type RepoStatsTables = { readonly repo_stats: AppendTable<RepoStatsRow, 'event_i
 export const repoStatsProjection = defineProjection<RepoStatsTables>({
   name: 'repo-stats',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     repo_stats: {
       kind: 'append',

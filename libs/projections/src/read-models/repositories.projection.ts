@@ -8,6 +8,7 @@ import {
 } from '@rf/events';
 import {
   defineProjection,
+  streamsExcept,
   type KeyedTable,
   type ProjectionEvent,
   type ProjectionView,
@@ -152,6 +153,7 @@ function hostRow(view: View, hostId: string, change: (row: RepositoryHostRow) =>
 export const repositoriesProjection = defineProjection<RepositoriesTables>({
   name: 'repositories',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     repositories: {
       kind: 'keyed',

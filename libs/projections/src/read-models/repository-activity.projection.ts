@@ -1,6 +1,7 @@
 import { legacyRepositoryId } from '@rf/events';
 import {
   defineProjection,
+  streamsExcept,
   type AppendTable,
   type KeyedTable,
   type ProjectionEvent,
@@ -99,6 +100,7 @@ function maintained(view: View, event: ProjectionEvent, status: string | null, f
 export const repositoryActivityProjection = defineProjection<RepositoryActivityTables>({
   name: 'repository-activity',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     repository_jobs: {
       kind: 'keyed',

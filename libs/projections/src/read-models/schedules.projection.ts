@@ -1,4 +1,9 @@
-import { defineProjection, type KeyedTable, type ProjectionEvent } from '../engine/projection.definition';
+import {
+  defineProjection,
+  streamsExcept,
+  type KeyedTable,
+  type ProjectionEvent,
+} from '../engine/projection.definition';
 import { eventTime, fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
 
 export type ScheduleSetRow = {
@@ -45,6 +50,7 @@ const later = (a: string, b: string): string => (b > a ? b : a);
 export const schedulesProjection = defineProjection<SchedulesTables>({
   name: 'schedules',
   version: 1,
+  streams: streamsExcept('joblog'),
   tables: {
     schedule_sets: {
       kind: 'keyed',

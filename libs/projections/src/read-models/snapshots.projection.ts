@@ -1,5 +1,5 @@
 import { legacyRepositoryId, type Snapshot } from '@rf/events';
-import { defineProjection, type GroupTable } from '../engine/projection.definition';
+import { defineProjection, streamsExcept, type GroupTable } from '../engine/projection.definition';
 import { fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
 
 export type SnapshotRow = {
@@ -27,6 +27,7 @@ type SnapshotsTables = { readonly snapshots: GroupTable<SnapshotRow, 'host_id' |
 export const snapshotsProjection = defineProjection<SnapshotsTables>({
   name: 'snapshots',
   version: 2,
+  streams: streamsExcept('joblog'),
   tables: {
     snapshots: {
       kind: 'group',

@@ -1,4 +1,9 @@
-import { projectionEvent, type ProjectionDefinition, type Row } from '../engine/projection.definition';
+import {
+  handlesStream,
+  projectionEvent,
+  type ProjectionDefinition,
+  type Row,
+} from '../engine/projection.definition';
 import { InMemoryView } from '../engine/projection.view';
 import { recorded, type PlannedEvent } from './fleet-events.fixture';
 
@@ -18,7 +23,9 @@ export class ProjectionHarness {
   given(...events: readonly PlannedEvent[]): this {
     for (const p of events) {
       const event = projectionEvent(recorded(++this.seq, p));
-      if (event !== null) this.projection.evolve(this.view, event);
+      // As the engine does: events of streams the projection does not declare never reach it.
+      if (event !== null && handlesStream(this.projection, event.streamId))
+        this.projection.evolve(this.view, event);
     }
     return this;
   }
