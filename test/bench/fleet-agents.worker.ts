@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { progressFigures } from './fleet-history';
 
 export type FleetAgentsCommand =
   | {
@@ -27,6 +28,8 @@ export type FleetAgentsCommand =
       readonly progressEveryS: number;
       /** Against the raw ack server, which orders no jobs: every n-th agent streams for a made-up job. */
       readonly selfAssignEvery?: number;
+      /** Every agent of the client sends in the same tick (a worst-case burst) instead of on its own phase. */
+      readonly lockstep?: boolean;
     }
   | { readonly cmd: 'measure' }
   | { readonly cmd: 'report' }
@@ -195,10 +198,36 @@ async function connect(c: Extract<FleetAgentsCommand, { cmd: 'connect' }>): Prom
   post({ evt: 'connected', connected: agents.length, failed, firstError });
 }
 
+/**
+ * The streaming agents' lines and progress. `lockstep` (the bench's default) sends for every
+ * agent of this client in the same 100 ms tick, a worst-case burst; otherwise each agent sends
+ * on its own phase at the same rates, as real agents do (their restic prints when it prints, and
+ * jobs do not start in the same millisecond).
+ */
 function startStreaming(plan: Extract<FleetAgentsCommand, { cmd: 'stream' }>): void {
   streamPlan = plan;
   if (plan.selfAssignEvery)
     agents.forEach((a, i) => i % plan.selfAssignEvery! === 0 && (a.jobId = randomUUID()));
+  if (plan.lockstep) return startLockstep(plan);
+  const lineMs = 1000 / plan.linesPerS;
+  const progressMs = plan.progressEveryS * 1000;
+  for (const a of agents) {
+    if (a.jobId === undefined) continue;
+    everyAtOwnPhase(lineMs, () => sendLine(a));
+    everyAtOwnPhase(progressMs, () => sendProgress(a));
+  }
+}
+
+function everyAtOwnPhase(periodMs: number, send: () => void): void {
+  timers.push(
+    setTimeout(() => {
+      send();
+      timers.push(setInterval(send, periodMs));
+    }, Math.random() * periodMs),
+  );
+}
+
+function startLockstep(plan: Extract<FleetAgentsCommand, { cmd: 'stream' }>): void {
   const tickMs = 100;
   let credit = 0;
   let lastProgress = performance.now();
@@ -210,43 +239,44 @@ function startStreaming(plan: Extract<FleetAgentsCommand, { cmd: 'stream' }>): v
       const progress = performance.now() - lastProgress >= plan.progressEveryS * 1000;
       if (progress) lastProgress = performance.now();
       for (const a of agents) {
-        const jobId = a.jobId;
-        if (jobId === undefined) continue;
-        for (let i = 0; i < lines; i++) {
-          const seq = ++a.seq;
-          sendDurable(
-            a,
-            'log.stream',
-            {
-              job_id: jobId,
-              seq,
-              ts: new Date().toISOString(),
-              stream: 'stdout',
-              payload: `modified  /srv/app/data/${seq}.db, saved in 0.310s (2.113 MiB added)`,
-            },
-            jobId,
-          );
-        }
-        if (progress) {
-          const done = Math.min(0.99, a.seq / 10_000);
-          sendDurable(
-            a,
-            'job.progress',
-            {
-              job_id: jobId,
-              percent_done: done,
-              files_done: Math.floor(48211 * done),
-              total_files: 48211,
-              bytes_done: Math.floor(13_246_854_144 * done),
-              total_bytes: 13_246_854_144,
-              eta_seconds: 600,
-              throughput_bps: 8_800_000,
-            },
-            jobId,
-          );
-        }
+        for (let i = 0; i < lines; i++) sendLine(a);
+        if (progress) sendProgress(a);
       }
     }, tickMs),
+  );
+}
+
+function sendLine(a: Agent): void {
+  const jobId = a.jobId;
+  if (jobId === undefined) return;
+  const seq = ++a.seq;
+  sendDurable(
+    a,
+    'log.stream',
+    {
+      job_id: jobId,
+      seq,
+      ts: new Date().toISOString(),
+      stream: 'stdout',
+      payload: `modified  /srv/app/data/${seq}.db, saved in 0.310s (2.113 MiB added)`,
+    },
+    jobId,
+  );
+}
+
+function sendProgress(a: Agent): void {
+  const jobId = a.jobId;
+  if (jobId === undefined) return;
+  const done = Math.min(0.99, a.seq / 10_000);
+  sendDurable(
+    a,
+    'job.progress',
+    {
+      job_id: jobId,
+      ...progressFigures(done),
+      eta_seconds: 600,
+    },
+    jobId,
   );
 }
 

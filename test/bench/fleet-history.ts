@@ -344,13 +344,8 @@ export function* fleetHistory(shape: FleetShape, now = Date.now()): Generator<Ap
             'JobProgress',
             {
               job_id: jobId,
-              percent_done: done,
-              files_done: Math.floor(48211 * done),
-              total_files: 48211,
-              bytes_done: Math.floor(13_246_854_144 * done),
-              total_bytes: 13_246_854_144,
+              ...progressFigures(done),
               eta_seconds: Math.round((1 - done) * 1500),
-              throughput_bps: 8_800_000,
               ts: iso(at),
             },
             agent,
@@ -451,4 +446,23 @@ export async function writeHistory(
   }
   await Promise.all(inFlight);
   return written;
+}
+
+/** A backup's progress counters at a fraction done: the same made-up 48,211-file, 12.3 GiB job everywhere. */
+export function progressFigures(done: number): {
+  percent_done: number;
+  files_done: number;
+  total_files: number;
+  bytes_done: number;
+  total_bytes: number;
+  throughput_bps: number;
+} {
+  return {
+    percent_done: done,
+    files_done: Math.floor(48211 * done),
+    total_files: 48211,
+    bytes_done: Math.floor(13_246_854_144 * done),
+    total_bytes: 13_246_854_144,
+    throughput_bps: 8_800_000,
+  };
 }

@@ -16,7 +16,7 @@
  *
  *   npm run bench:fleet -- [--json] [--hosts 1000] [--agents 10000] [--days 365] [--events N]
  *                          [--clients 4] [--page-runs 40] [--heartbeat-s 30] [--stream-s 30]
- *                          [--only agents] [--probe DIR [--probe-cpu]]
+ *                          [--only rebuild|pages|agents] [--probe DIR [--probe-cpu]] [--own-phase]
  * `--events N` shortens the history to about N events (quick runs while developing).
  * `--only rebuild` measures only the rebuild next to its raw scan (no serve, pages or agents),
  * and `--runs N` repeats that pair N times on fresh copies (one JSON line per run).
@@ -25,6 +25,9 @@
  * and the rebuild. `--probe DIR` loads serve-probe.preload.ts into serve and writes its event-loop
  * delay during the streaming window into DIR (reported as `serve_loop_delay_ms`); with
  * `--probe-cpu`, a CPU profile of that window too (DIR/serve.cpuprofile).
+ * The streaming agents of a load client send in the same 100 ms tick, a worst-case burst;
+ * `--own-phase` sends each agent's lines on its own phase instead, as real agents do
+ * (reported as `stream_shape`).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -70,6 +73,7 @@ if (only !== undefined && only !== 'rebuild' && only !== 'pages' && only !== 'ag
 const rebuildRuns = positiveIntOption(argv, '--runs', 1);
 const probeDir = stringOption('--probe');
 const probeCpu = argv.includes('--probe-cpu');
+const lockstep = !argv.includes('--own-phase');
 const LINES_PER_BACKUP = 16;
 const PROGRESS_PER_BACKUP = 4;
 const baseShape = {
@@ -384,7 +388,13 @@ async function measureAgents(
     const streamingHosts = Array.from({ length: agentCount }, (_, h) => h).filter((h) => h % 20 === 0);
     log(`bench:   ${streamingHosts.length} agents stream for ${streamS} s`);
     if (!raw) await orderJobs(streamingHosts);
-    cl.tell({ cmd: 'stream', linesPerS: 2, progressEveryS: 2, ...(raw ? { selfAssignEvery: 20 } : {}) });
+    cl.tell({
+      cmd: 'stream',
+      linesPerS: 2,
+      progressEveryS: 2,
+      lockstep,
+      ...(raw ? { selfAssignEvery: 20 } : {}),
+    });
     await sleep(5000);
     cl.tell({ cmd: 'measure' });
     await streamingWindow();
@@ -672,6 +682,7 @@ async function main(): Promise<void> {
       kb_per_agent: cpAgents.kbPerAgent,
       raw_kb_per_agent: rawAgents.kbPerAgent,
       streaming_agents: cpAgents.streaming,
+      stream_shape: lockstep ? 'lockstep' : 'own_phase',
       ack_p50_ms: cpAgents.ackP50,
       ack_p99_ms: cpAgents.ackP99,
       raw_ack_p99_ms: rawAgents.ackP99,
