@@ -24,7 +24,7 @@ export type RebuildWorkerMessage =
 /**
  * One replay thread of a parallel rebuild (read-models.rebuilder.ts): its own
  * connections to the log and to readmodels.db, replaying its projections into
- * their rebuild tables twice (the second pass picks up what was appended meanwhile).
+ * their rebuild tables (RebuildReplay.catchUp).
  */
 async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) => void): Promise<void> {
   const projections = ALL_PROJECTIONS.filter((p) => input.names.includes(p.name));
@@ -37,8 +37,7 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
     replay = new RebuildReplay(store, db, projections, input.batchSize, () =>
       post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
     );
-    await replay.run();
-    await replay.run();
+    await replay.catchUp();
   } finally {
     db.close();
     await store?.close();

@@ -147,9 +147,7 @@ export async function rebuildReadModels(
           last = replay.last;
           report('replaying');
         });
-        await replay.run();
-        // A second pass without the lock picks up what was appended meanwhile, keeping the locked stretch short.
-        await replay.run();
+        await replay.catchUp();
         reachedBy = selected.map(() => replay.last);
         eventsRead = replay.eventsRead;
       } finally {
@@ -164,10 +162,7 @@ export async function rebuildReadModels(
     try {
       // Each projection resumes after its own position: the threads may have stopped at different events.
       const applier = new ProjectionBatchApplier(db, selected, rebuildTables);
-      const highest = reachedBy.reduce<Position | null>(
-        (hi, p) => (p !== null && (hi === null || comparePositions(p, hi) > 0) ? p : hi),
-        null,
-      );
+      const highest = highestOf(reachedBy);
       let batch: RecordedEvent[] = [];
       const applyBatch = (): void => {
         applier.apply(batch, reachedBy);
@@ -247,9 +242,8 @@ function parallelGroups(
 ): string[][] | null {
   if (db.memory || all !== ALL_PROJECTIONS) return null;
   const own = selected.filter((p) => OWN_THREAD.includes(p.name)).map((p) => p.name);
-  // Two threads each read the log: worth it only when both have real work.
-  if (!own.includes('jobs')) return null;
   const rest = selected.filter((p) => !OWN_THREAD.includes(p.name)).map((p) => p.name);
+  // Two threads each read the log: worth it only when both have real work.
   return own.length > 0 && rest.length > 0 ? [own, rest] : null;
 }
 
@@ -320,10 +314,14 @@ async function replayInThreads(
 
 /** The lowest of some positions (null, the start of the log, is lowest). */
 function lowest(positions: readonly (Position | null)[]): Position | null {
-  let low: Position | null | undefined;
-  for (const p of positions) {
-    if (p === null) return null;
-    if (low === undefined || comparePositions(p, low!) < 0) low = p;
-  }
-  return low ?? null;
+  if (positions.some((p) => p === null)) return null;
+  return highestOf(positions, -1);
+}
+
+/** The highest of some positions, ignoring nulls (null when there is none); `sign` -1 gives the lowest. */
+function highestOf(positions: readonly (Position | null)[], sign: 1 | -1 = 1): Position | null {
+  let best: Position | null = null;
+  for (const p of positions)
+    if (p !== null && (best === null || sign * comparePositions(p, best) > 0)) best = p;
+  return best;
 }

@@ -35,6 +35,15 @@ export class RebuildReplay {
     this.prefixes = streamPrefixesOf(projections);
   }
 
+  /**
+   * Replays the log to its end, then once more: the second pass, still without the
+   * rebuild's lock, picks up what was appended meanwhile, keeping the locked stretch short.
+   */
+  async catchUp(): Promise<void> {
+    await this.run();
+    await this.run();
+  }
+
   /** Applies everything after `last` up to the log's end as read now. */
   async run(): Promise<void> {
     const from = this.last;
