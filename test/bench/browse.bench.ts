@@ -1,6 +1,11 @@
 // Snapshot browsing through an agent (docs/browse.md). Usage:
-//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19] [--json] [--cpu-prof]
+//   node dist/test/bench/browse.bench.js [--entries N] [--mb M] [--runs R] [--restic 0.14|0.19]
+//     [--reader curl|node] [--json] [--cpu-prof]
 // (--cpu-prof: the control plane and the agent write .cpuprofile files into the current directory)
+// --reader: what reads the download, standing in for the browser. Default curl (`curl -s -o /dev/null`,
+// the URL and the session cookie given on its stdin, never in its argv): a browser runs on another
+// machine, and curl takes the least of the two cores the pipeline needs here (as /dev/null does for the
+// raw dump); `node` reads it with node:http in this process, which costs several times curl's CPU.
 //
 // A real control plane and a real agent back up a folder of N entries (default
 // 10,000) and one file of M MiB (default 256) to a local repository, then:
@@ -10,8 +15,8 @@
 // - download_mb_per_s: the file downloaded through agent and control plane to nowhere (median of R);
 // - raw_dump_mb_per_s: `restic dump` of the same file to /dev/null on the same repository, the raw limit
 //   (run before each download, so both see the same machine load);
-// - CPU seconds per GiB of each part of the download: control plane, agent, the agent's restic, this
-//   process reading the answer, and restic alone in the raw dump; with 2 cores, a download is bound by
+// - CPU seconds per GiB of each part of the download: control plane, agent, the agent's restic, the
+//   reader (curl, or this process), and restic alone in the raw dump; with 2 cores, a download is bound by
 //   CPU when (cp + agent + restic + client) / 2 approaches its wall time per GiB.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,6 +39,9 @@ const entries = positiveIntOption(args, '--entries', 10_000);
 const mib = positiveIntOption(args, '--mb', 256);
 const runs = positiveIntOption(args, '--runs', 3);
 const resticLabel = args.includes('--restic') ? args[args.indexOf('--restic') + 1] : '0.14';
+const readerName = args.includes('--reader') ? args[args.indexOf('--reader') + 1] : 'curl';
+if (readerName !== 'curl' && readerName !== 'node') throw new Error('--reader needs curl or node');
+const reader: 'curl' | 'node' = readerName;
 const PASSWORD = 'bench-browse-password';
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -65,6 +73,56 @@ function rawDump(bin: string, repo: string, snapshot: string, file: string): Pro
     child.once('close', (code) =>
       code === 0 ? resolve(performance.now() - t0) : reject(new Error(`restic dump: ${code} ${err}`)),
     );
+  });
+}
+
+/** curl reads the download to /dev/null; the URL and cookie go on its stdin (a config), never in its argv. */
+function readWithCurl(url: string, cookie: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'curl',
+      ['--config', '-', '--silent', '--show-error', '--fail', '--max-time', '600'],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', (e) => reject(new Error(`curl: ${e.message} (install curl, or pass --reader node)`)));
+    child.once('close', (code) =>
+      code === 0 ? resolve(Number(out.trim())) : reject(new Error(`curl: ${code} ${err}`)),
+    );
+    const quote = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    child.stdin.end(
+      [
+        `url = ${quote(url)}`,
+        `header = ${quote(`Cookie: ${cookie}`)}`,
+        'output = "/dev/null"',
+        'write-out = "%{size_download}"',
+        '',
+      ].join('\n'),
+    );
+  });
+}
+
+/** node:http reads the download in this process (fetch's web streams cost about 1.6 CPU-seconds per GiB more). */
+function readWithNode(url: string, cookie: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.get(url, { headers: { cookie }, timeout: 600_000 }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`download: ${res.statusCode}`));
+        return;
+      }
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.once('end', () => resolve(bytes));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error('download timed out')));
+    req.once('error', reject);
   });
 }
 
@@ -135,32 +193,23 @@ async function main(): Promise<void> {
         agent: cpuSeconds(agent.pid!),
         restic: childrenCpuSeconds(agent.pid!),
         client: process.cpuUsage(),
+        curl: childrenCpuSeconds(process.pid),
       };
       const d = await timed(async () => {
-        // node:http, the cheapest reader (as /dev/null is for the raw dump); fetch's web streams cost this
-        // process about 1.6 CPU-seconds per GiB, which on 2 loaded cores is taken from the pipeline.
-        const n = await new Promise<number>((resolve, reject) => {
-          const req = http.get(downloadUrl, { headers: { cookie }, timeout: 600_000 }, (res) => {
-            if (res.statusCode !== 200) {
-              res.resume();
-              reject(new Error(`download: ${res.statusCode}`));
-              return;
-            }
-            let bytes = 0;
-            res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-            res.once('end', () => resolve(bytes));
-            res.once('error', reject);
-          });
-          req.once('timeout', () => req.destroy(new Error('download timed out')));
-          req.once('error', reject);
-        });
+        const n =
+          reader === 'curl'
+            ? await readWithCurl(downloadUrl, cookie)
+            : await readWithNode(downloadUrl, cookie);
         if (n !== mib * 1024 * 1024) throw new Error(`download: ${n} bytes`);
       });
       downloadMs.push(d.ms);
       cpu.cp += cpuSeconds(cp.child.pid!) - before.cp;
       cpu.agent += cpuSeconds(agent.pid!) - before.agent;
       const client = process.cpuUsage(before.client);
-      cpu.client += (client.user + client.system) / 1e6;
+      cpu.client +=
+        reader === 'curl'
+          ? childrenCpuSeconds(process.pid) - before.curl
+          : (client.user + client.system) / 1e6;
       // The query's restic has exited and been reaped once the answer ended.
       await eventually(
         "the query's restic reaped",
@@ -175,6 +224,7 @@ async function main(): Promise<void> {
     const raw = (mib * 1.048576) / (median(rawMs) / 1000);
     const result = {
       restic: restic.version,
+      reader,
       entries,
       file_mb: round(mib * 1.048576),
       tree_first_ms: Math.round(first.ms),
@@ -204,7 +254,12 @@ async function main(): Promise<void> {
       `  CPU per GiB: restic in the download / raw restic      ${result.restic_cpu_s_per_gb} s / ${result.raw_restic_cpu_s_per_gb} s`,
     );
     say(
-      `  CPU per GiB: this process reading the download       ${result.client_cpu_s_per_gb} s (wall ${result.download_wall_s_per_gb} s per GiB)`,
+      `  CPU per GiB: the reader (${reader.padEnd(4)}) of the download        ${result.client_cpu_s_per_gb} s (wall ${result.download_wall_s_per_gb} s per GiB)`,
+    );
+    say(
+      reader === 'curl'
+        ? '  reader: curl to /dev/null (default: a browser runs elsewhere; --reader node reads in this process)'
+        : '  reader: node:http in this process (--reader node; it shares the 2 cores with the pipeline)',
     );
     say(`  load average (1 min)                                ${result.load_average}`);
     if (asJson) say(JSON.stringify(result));

@@ -1,11 +1,10 @@
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { CommandContext } from '../core/command-context';
 import { Roles } from '../middleware/auth.decorators';
 import { ClientGone } from '../middleware/client-gone';
+import { pumpDownload } from './download.pump';
 import { QueryTextPipe } from '../middleware/query-text.pipe';
 import { ParseIdPipe, RequestContext } from '../middleware/request-context';
 import {
@@ -81,23 +80,6 @@ export class SnapshotBrowseController {
     const download = await this.browse.download(id, sid, path, format, ctx);
     res.status(200).set(download.headers);
     // The response's backpressure reaches the agent; a client that goes away destroys the stream (query.cancel).
-    await pipeBatched(download.stream, res).catch(() => undefined);
+    await pumpDownload(download.stream, res);
   }
-}
-
-/**
- * Pipes a download into its response so that the pieces read in one turn of
- * the event loop leave in one write: when the machine is busy the upload is
- * read several pieces at a time, and a write for each woke the browser's
- * connection for each (docs/browse.md, "Throughput"). Bounded as the pipe
- * is: the response's buffer stops the stream, which stops the upload.
- */
-async function pipeBatched(source: Readable, res: Response): Promise<void> {
-  source.on('data', () => {
-    if (res.writableCorked > 0) return;
-    res.cork();
-    // end() uncorks fully, so a response that ends meanwhile is never left corked.
-    setImmediate(() => res.uncork());
-  });
-  await pipeline(source, res);
 }
