@@ -81,7 +81,7 @@ function readWithCurl(url: string, cookie: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'curl',
-      ['--config', '-', '--silent', '--show-error', '--fail', '--max-time', '600'],
+      ['--config', '-', '--noproxy', '*', '--silent', '--show-error', '--fail', '--max-time', '600'],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },
