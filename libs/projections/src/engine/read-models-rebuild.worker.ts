@@ -34,8 +34,13 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
   try {
     db.pragma(`wal_autocheckpoint = ${input.autoCheckpointPages}`);
     store = createEventStore(input.eventStore, { readonly: true });
-    replay = new RebuildReplay(store, db, projections, input.batchSize, () =>
-      post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
+    replay = new RebuildReplay(
+      store,
+      db,
+      projections,
+      input.batchSize,
+      () => post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
+      true,
     );
     await replay.catchUp();
   } finally {

@@ -12,6 +12,12 @@ import { ProjectionBatchApplier } from './projection-batch.applier';
  * are written (docs/architecture.md, "Read models"). One runs on each rebuild thread.
  * It reads only the streams its projections declare (`streams`), so rows of other
  * streams are neither fetched nor parsed.
+ *
+ * On a connection of its own (`ownConnection`, a replay thread), evolving runs inside a read
+ * transaction that ends before each batch's write: a projection's lookups of rows (mostly of
+ * rows that do not exist yet) then share one snapshot instead of each opening its own, which
+ * costs several times the lookup. Never on a shared connection, whose other user (a live runner
+ * in the same process) would find a transaction open.
  */
 export class RebuildReplay {
   /**
@@ -30,6 +36,7 @@ export class RebuildReplay {
     projections: readonly ProjectionDefinition[],
     private readonly batchSize: number,
     private readonly onBatch: () => void = () => undefined,
+    private readonly ownConnection = false,
   ) {
     this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
     this.prefixes = streamPrefixesOf(projections);
@@ -50,6 +57,7 @@ export class RebuildReplay {
     let inBatch = 0;
     let reached = this.last;
     const write = (): void => {
+      this.endRead();
       beginImmediate(this.db);
       try {
         this.applier.flush();
@@ -61,12 +69,14 @@ export class RebuildReplay {
       this.eventsRead += inBatch;
       inBatch = 0;
       this.last = reached;
+      this.beginRead();
     };
     // A filtered read ends at the last event it returns, though it scanned the log to its end:
     // every event up to the head as it is now is scanned, matching or not, so the pass has
     // reached at least the head. Taken before the read, it can only be behind what was scanned.
     const head = this.prefixes === undefined ? null : await this.store.headPosition();
     try {
+      this.beginRead();
       const read = this.store.readAll({
         fromPosition: from ?? 'start',
         ...(this.prefixes === undefined ? {} : { streamNamePrefixes: this.prefixes }),
@@ -86,7 +96,19 @@ export class RebuildReplay {
     } catch (err) {
       this.applier.discard();
       throw err;
+    } finally {
+      this.endRead();
     }
+  }
+
+  /** Opens the read transaction evolving runs in (deferred: its snapshot starts at the first lookup). */
+  private beginRead(): void {
+    if (this.ownConnection && !this.db.inTransaction) this.db.exec('BEGIN');
+  }
+
+  /** Ends the read transaction; it wrote nothing. */
+  private endRead(): void {
+    if (this.ownConnection && this.db.inTransaction) this.db.exec('COMMIT');
   }
 }
 
