@@ -107,7 +107,10 @@ export interface UntypedView {
 export type ProjectionEvent = Omit<RecordedEvent, 'type' | 'data'> & FleetEvent;
 
 export interface IndexDefinition {
-  /** Index name; created only on live tables (after a rebuild swap too), never on `__rebuild` tables. */
+  /**
+   * Index name. A rebuild creates its tables' indexes before the swap, under this name or its
+   * second one when this is taken by the live table's (`indexNames` in read-model.writer.ts).
+   */
   readonly name: string;
   readonly table: string;
   /** e.g. `host_id, requested_at DESC` */

@@ -3,6 +3,7 @@ import { comparePositions, type Position } from '@rf/events';
 import { type EventStore } from '@rf/event-store';
 import { rebuildTables, streamPrefixesOf, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
+import { createIndexes } from './read-model.writer';
 
 /**
  * Replays the log into the rebuild tables of some projections, event by event as it
@@ -33,7 +34,7 @@ export class RebuildReplay {
   constructor(
     private readonly store: EventStore,
     private readonly db: Database.Database,
-    projections: readonly ProjectionDefinition[],
+    private readonly projections: readonly ProjectionDefinition[],
     private readonly batchSize: number,
     private readonly onBatch: () => void = () => undefined,
     private readonly ownConnection = false,
@@ -45,9 +46,15 @@ export class RebuildReplay {
   /**
    * Replays the log to its end, then once more: the second pass, still without the
    * rebuild's lock, picks up what was appended meanwhile, keeping the locked stretch short.
+   * In between, the rebuild tables get their indexes, here rather than in the swap: each
+   * thread builds its own while the other may still be replaying, and the swap, which
+   * holds the write lock, only renames tables.
    */
   async catchUp(): Promise<void> {
     await this.run();
+    this.inWriteTransaction(() => {
+      for (const p of this.projections) createIndexes(this.db, p, rebuildTables);
+    });
     await this.run();
   }
 
@@ -57,15 +64,7 @@ export class RebuildReplay {
     let inBatch = 0;
     let reached = this.last;
     const write = (): void => {
-      this.endRead();
-      beginImmediate(this.db);
-      try {
-        this.applier.flush();
-        this.db.exec('COMMIT');
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
+      this.inWriteTransaction(() => this.applier.flush());
       this.eventsRead += inBatch;
       inBatch = 0;
       this.last = reached;
@@ -98,6 +97,19 @@ export class RebuildReplay {
       throw err;
     } finally {
       this.endRead();
+    }
+  }
+
+  /** Runs `work` in an IMMEDIATE transaction (after ending the read transaction, if one is open). */
+  private inWriteTransaction(work: () => void): void {
+    this.endRead();
+    beginImmediate(this.db);
+    try {
+      work();
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
     }
   }
 
