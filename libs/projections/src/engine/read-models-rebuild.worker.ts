@@ -3,7 +3,7 @@ import { createEventStore, type EventStore, type EventStoreConfig } from '@rf/ev
 import type { Position } from '@rf/events';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { openReadModelsDatabase } from './read-models.database';
-import { RebuildReplay } from './rebuild-replay';
+import { RebuildReplay, WriteTurn } from './rebuild-replay';
 
 /** What the rebuild hands one of its replay threads. */
 export interface RebuildWorkerInput {
@@ -13,6 +13,8 @@ export interface RebuildWorkerInput {
   readonly names: readonly string[];
   readonly batchSize: number;
   readonly autoCheckpointPages: number;
+  /** The threads' shared write turn (WriteTurn). */
+  readonly writeTurn: SharedArrayBuffer;
 }
 
 /** Messages from a replay thread: progress after each batch, then done or failed. */
@@ -41,6 +43,7 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
       input.batchSize,
       () => post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
       true,
+      new WriteTurn(input.writeTurn),
     );
     await replay.catchUp();
   } finally {

@@ -10,7 +10,7 @@ import { ProjectionStateRepository } from './projection-state.repository';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { createIndexes, createTables, dropTables } from './read-model.writer';
 import { quoteIdent } from './sqlite-projection.view';
-import { RebuildReplay } from './rebuild-replay';
+import { RebuildReplay, WriteTurn } from './rebuild-replay';
 import type { RebuildWorkerInput, RebuildWorkerMessage } from './read-models-rebuild.worker';
 
 /**
@@ -261,6 +261,7 @@ async function replayInThreads(
   options: ThreadsOptions,
 ): Promise<{ eventsRead: number; last: Position | null }[]> {
   const progress = groups.map(() => ({ eventsRead: 0, last: null as Position | null }));
+  const writeTurn = WriteTurn.shared();
   const workers: Worker[] = [];
   try {
     return await Promise.all(
@@ -273,6 +274,7 @@ async function replayInThreads(
               names,
               batchSize: options.batchSize,
               autoCheckpointPages: REPLAY_AUTOCHECKPOINT_PAGES,
+              writeTurn,
             };
             const worker = new Worker(path.join(__dirname, 'read-models-rebuild.worker.js'), {
               workerData: input,

@@ -4,6 +4,7 @@ import { type EventStore } from '@rf/event-store';
 import { rebuildTables, streamPrefixesOf, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 import { createIndexes } from './read-model.writer';
+import { ProjectionError } from './projection.errors';
 
 /**
  * Replays the log into the rebuild tables of some projections, event by event as it
@@ -38,6 +39,7 @@ export class RebuildReplay {
     private readonly batchSize: number,
     private readonly onBatch: () => void = () => undefined,
     private readonly ownConnection = false,
+    private readonly turn: WriteTurn | null = null,
   ) {
     this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
     this.prefixes = streamPrefixesOf(projections);
@@ -100,16 +102,24 @@ export class RebuildReplay {
     }
   }
 
-  /** Runs `work` in an IMMEDIATE transaction (after ending the read transaction, if one is open). */
+  /**
+   * Runs `work` in an IMMEDIATE transaction (after ending the read transaction, if one is
+   * open), in this thread's write turn when the replay threads share one.
+   */
   private inWriteTransaction(work: () => void): void {
     this.endRead();
-    beginImmediate(this.db);
+    this.turn?.take();
     try {
-      work();
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
+      beginImmediate(this.db);
+      try {
+        work();
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.turn?.give();
     }
   }
 
@@ -126,6 +136,44 @@ export class RebuildReplay {
 
 /** How long a batch waits for the write lock in all, like the connection's busy_timeout. */
 const LOCK_WAIT_MS = 10_000;
+
+/**
+ * The replay threads' turns at writing readmodels.db, over one shared word (0 free, 1 taken).
+ * SQLite's own wait for the write lock sleeps in steps of up to 100 ms, so a thread often
+ * slept on long after the other's batch had committed; a thread waiting here wakes as soon as
+ * the other gives the turn back. The threads still take SQLite's lock inside their turn,
+ * which is what keeps out a running `serve`.
+ */
+export class WriteTurn {
+  private readonly word: Int32Array;
+
+  constructor(shared: SharedArrayBuffer) {
+    this.word = new Int32Array(shared, 0, 1);
+  }
+
+  /** A word for `new WriteTurn(...)` in each thread. */
+  static shared(): SharedArrayBuffer {
+    return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+  }
+
+  take(): void {
+    const started = Date.now();
+    while (Atomics.compareExchange(this.word, 0, 0, 1) !== 0) {
+      const left = LOCK_WAIT_MS - (Date.now() - started);
+      if (left <= 0)
+        throw new ProjectionError(
+          'RebuildConflict',
+          `a rebuild thread waited ${LOCK_WAIT_MS} ms for its turn to write`,
+        );
+      Atomics.wait(this.word, 0, 1, left);
+    }
+  }
+
+  give(): void {
+    Atomics.store(this.word, 0, 0);
+    Atomics.notify(this.word, 0, 1);
+  }
+}
 
 /**
  * BEGIN IMMEDIATE, waiting for the write lock. Two replay threads and a running
