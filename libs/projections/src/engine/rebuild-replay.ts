@@ -87,7 +87,13 @@ export class RebuildReplay {
         if (from !== null && comparePositions(e.position, from) <= 0) continue;
         this.applier.evolve(e);
         reached = e.position;
-        if (++inBatch >= this.batchSize) {
+        // A full batch is written at once unless the other thread is writing: then this one
+        // goes on evolving, and writes when its turn is free or the batch has grown to twice
+        // its size, rather than wait idle.
+        if (
+          ++inBatch >= this.batchSize &&
+          (this.turn === null || this.turn.tryTake() || inBatch >= 2 * this.batchSize)
+        ) {
           write();
           this.onBatch();
         }
@@ -108,7 +114,7 @@ export class RebuildReplay {
    */
   private inWriteTransaction(work: () => void): void {
     this.endRead();
-    this.turn?.take();
+    if (this.turn !== null && !this.turn.held) this.turn.take();
     try {
       beginImmediate(this.db);
       try {
@@ -156,9 +162,18 @@ export class WriteTurn {
     return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   }
 
+  /** Whether this thread holds the turn (taken and not yet given back). */
+  held = false;
+
+  /** Takes the turn if it is free; false when the other thread holds it. */
+  tryTake(): boolean {
+    this.held = Atomics.compareExchange(this.word, 0, 0, 1) === 0;
+    return this.held;
+  }
+
   take(): void {
     const started = Date.now();
-    while (Atomics.compareExchange(this.word, 0, 0, 1) !== 0) {
+    while (!this.tryTake()) {
       const left = LOCK_WAIT_MS - (Date.now() - started);
       if (left <= 0)
         throw new ProjectionError(
@@ -170,6 +185,7 @@ export class WriteTurn {
   }
 
   give(): void {
+    this.held = false;
     Atomics.store(this.word, 0, 0);
     Atomics.notify(this.word, 0, 1);
   }
