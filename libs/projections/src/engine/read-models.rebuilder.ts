@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { type EventStore, type EventStoreConfig } from '@rf/event-store';
+import { SqliteWalCheckpointer, type EventStore, type EventStoreConfig } from '@rf/event-store';
 import { liveTables, rebuildTables, tableNames, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
@@ -23,6 +23,8 @@ import type { RebuildWorkerInput, RebuildWorkerMessage } from './read-models-reb
 const REPLAY_BATCH = 100_000;
 /** WAL pages between checkpoints while replaying (SQLite's default is 1000): fewer, larger checkpoints. */
 const REPLAY_AUTOCHECKPOINT_PAGES = 10_000;
+/** How often the checkpoint thread copies the replay threads' WAL frames back. */
+const CHECKPOINT_EVERY_MS = 100;
 
 export interface RebuildProgress {
   readonly applied: number;
@@ -127,16 +129,26 @@ export async function rebuildReadModels(
   try {
     const groups = options.parallel ? parallelGroups(db, all, selected) : null;
     if (groups !== null) {
-      const done = await replayInThreads(groups, {
-        readModelsPath: db.name,
-        eventStore: options.parallel!.eventStore,
-        batchSize,
-        onProgress: (read, at) => {
-          eventsRead = read;
-          last = at;
-          report('replaying');
-        },
-      });
+      // The threads never checkpoint in their commits: a thread of its own copies their WAL
+      // frames back meanwhile (PASSIVE, it waits for neither), so neither waits on the copy and
+      // its sync of the file. Should it fail, the WAL grows until the swap's commit checkpoints it.
+      const checkpointer = new SqliteWalCheckpointer(db, db.name, { intervalMs: CHECKPOINT_EVERY_MS });
+      let done: Awaited<ReturnType<typeof replayInThreads>>;
+      try {
+        done = await replayInThreads(groups, {
+          readModelsPath: db.name,
+          eventStore: options.parallel!.eventStore,
+          batchSize,
+          onProgress: (read, at) => {
+            eventsRead = read;
+            last = at;
+            report('replaying');
+          },
+        });
+      } finally {
+        await checkpointer.stop();
+        db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+      }
       reachedBy = selected.map((p) => done[groups.findIndex((g) => g.includes(p.name))]!.last);
       eventsRead = Math.max(...done.map((d) => d.eventsRead));
     } else {
@@ -273,7 +285,7 @@ async function replayInThreads(
               eventStore: options.eventStore,
               names,
               batchSize: options.batchSize,
-              autoCheckpointPages: REPLAY_AUTOCHECKPOINT_PAGES,
+              autoCheckpointPages: 0,
               writeTurn,
             };
             const worker = new Worker(path.join(__dirname, 'read-models-rebuild.worker.js'), {
