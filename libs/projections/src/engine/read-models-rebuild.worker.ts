@@ -13,8 +13,9 @@ export interface RebuildWorkerInput {
   readonly names: readonly string[];
   readonly batchSize: number;
   readonly autoCheckpointPages: number;
-  /** The threads' shared write turn (WriteTurn). */
+  /** The threads' shared write turn (WriteTurn), and whether this thread goes first when both wait. */
   readonly writeTurn: SharedArrayBuffer;
+  readonly firstTurn: boolean;
 }
 
 /** Messages from a replay thread: progress after each batch, then done or failed. */
@@ -43,7 +44,7 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
       input.batchSize,
       () => post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
       true,
-      new WriteTurn(input.writeTurn),
+      new WriteTurn(input.writeTurn, input.firstTurn),
     );
     await replay.catchUp();
   } finally {

@@ -287,6 +287,8 @@ async function replayInThreads(
               batchSize: options.batchSize,
               autoCheckpointPages: 0,
               writeTurn,
+              // The first group (the jobs) bounds the rebuild: it writes first when both wait.
+              firstTurn: i === 0,
             };
             const worker = new Worker(path.join(__dirname, 'read-models-rebuild.worker.js'), {
               workerData: input,

@@ -54,9 +54,8 @@ export class RebuildReplay {
    */
   async catchUp(): Promise<void> {
     await this.run();
-    this.inWriteTransaction(() => {
-      for (const p of this.projections) createIndexes(this.db, p, rebuildTables);
-    });
+    // One projection at a time, so the other thread's batches can come in between.
+    for (const p of this.projections) this.inWriteTransaction(() => createIndexes(this.db, p, rebuildTables));
     await this.run();
   }
 
@@ -147,52 +146,70 @@ export class RebuildReplay {
 const LOCK_WAIT_MS = 10_000;
 
 /**
- * The replay threads' turns at writing readmodels.db, over one shared word (0 free, 1 taken).
- * SQLite's own wait for the write lock sleeps in steps of up to 100 ms, so a thread often
- * slept on long after the other's batch had committed; a thread waiting here wakes as soon as
- * the other gives the turn back. The threads still take SQLite's lock inside their turn,
- * which is what keeps out a running `serve`.
+ * The replay threads' turns at writing readmodels.db, over two shared words: the turn (0 free,
+ * 1 taken) and whether the first thread (the one that bounds the rebuild) waits for it. SQLite's
+ * own wait for the write lock sleeps in steps of up to 100 ms, so a thread often slept on long
+ * after the other's batch had committed; a thread waiting here wakes as soon as the other gives
+ * the turn back, and while the first thread waits the other leaves the turn to it. The threads
+ * still take SQLite's lock inside their turn, which is what keeps out a running `serve`.
  */
 export class WriteTurn {
   private readonly word: Int32Array;
-
-  constructor(shared: SharedArrayBuffer) {
-    this.word = new Int32Array(shared, 0, 1);
-  }
-
-  /** A word for `new WriteTurn(...)` in each thread. */
-  static shared(): SharedArrayBuffer {
-    return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-  }
-
   /** Whether this thread holds the turn (taken and not yet given back). */
   held = false;
 
-  /** Takes the turn if it is free; false when the other thread holds it. */
+  constructor(
+    shared: SharedArrayBuffer,
+    private readonly first: boolean,
+  ) {
+    this.word = new Int32Array(shared, 0, 2);
+  }
+
+  /** The words for `new WriteTurn(...)` in each thread. */
+  static shared(): SharedArrayBuffer {
+    return new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  }
+
+  /** Takes the turn if it is free (and, for the other thread, the first one is not waiting for it). */
   tryTake(): boolean {
-    this.held = Atomics.compareExchange(this.word, 0, 0, 1) === 0;
+    if (!this.first && Atomics.load(this.word, FIRST_WAITS) !== 0) return (this.held = false);
+    this.held = Atomics.compareExchange(this.word, TURN, 0, 1) === 0;
     return this.held;
   }
 
   take(): void {
     const started = Date.now();
-    while (!this.tryTake()) {
-      const left = LOCK_WAIT_MS - (Date.now() - started);
-      if (left <= 0)
-        throw new ProjectionError(
-          'RebuildConflict',
-          `a rebuild thread waited ${LOCK_WAIT_MS} ms for its turn to write`,
-        );
-      Atomics.wait(this.word, 0, 1, left);
+    if (this.first) Atomics.store(this.word, FIRST_WAITS, 1);
+    try {
+      while (!this.tryTake()) {
+        const left = LOCK_WAIT_MS - (Date.now() - started);
+        if (left <= 0)
+          throw new ProjectionError(
+            'RebuildConflict',
+            `a rebuild thread waited ${LOCK_WAIT_MS} ms for its turn to write`,
+          );
+        if (!this.first && Atomics.load(this.word, FIRST_WAITS) !== 0)
+          Atomics.wait(this.word, FIRST_WAITS, 1, left);
+        else Atomics.wait(this.word, TURN, 1, left);
+      }
+    } finally {
+      if (this.first) {
+        Atomics.store(this.word, FIRST_WAITS, 0);
+        Atomics.notify(this.word, FIRST_WAITS);
+      }
     }
   }
 
   give(): void {
     this.held = false;
-    Atomics.store(this.word, 0, 0);
-    Atomics.notify(this.word, 0, 1);
+    Atomics.store(this.word, TURN, 0);
+    Atomics.notify(this.word, TURN);
   }
 }
+
+/** WriteTurn's words. */
+const TURN = 0;
+const FIRST_WAITS = 1;
 
 /**
  * BEGIN IMMEDIATE, waiting for the write lock. Two replay threads and a running
