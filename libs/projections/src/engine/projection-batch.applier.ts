@@ -17,12 +17,14 @@ import { SqliteProjectionView } from './sqlite-projection.view';
 export class ProjectionBatchApplier {
   private readonly views: SqliteProjectionView[];
 
+  /** `startsEmpty`: the tables are empty and only this applier writes them (SqliteProjectionView). */
   constructor(
     db: Database.Database,
     readonly projections: readonly ProjectionDefinition[],
     table: TableNamer,
+    startsEmpty = false,
   ) {
-    this.views = projections.map((p) => new SqliteProjectionView(db, p.tables, table));
+    this.views = projections.map((p) => new SqliteProjectionView(db, p.tables, table, startsEmpty));
   }
 
   /**

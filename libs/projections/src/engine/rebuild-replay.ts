@@ -41,7 +41,8 @@ export class RebuildReplay {
     private readonly ownConnection = false,
     private readonly turn: WriteTurn | null = null,
   ) {
-    this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
+    // Its tables were made empty for it (createTables) and only it writes them until the swap.
+    this.applier = new ProjectionBatchApplier(db, projections, rebuildTables, true);
     this.prefixes = streamPrefixesOf(projections);
   }
 
