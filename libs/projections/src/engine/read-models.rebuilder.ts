@@ -126,6 +126,7 @@ export async function rebuildReadModels(
   /** Where each selected projection's rebuild tables stand once the unlocked replay is over. */
   let reachedBy: (Position | null)[];
   const autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  let checkpointerStopped: Promise<void> = Promise.resolve();
   try {
     const groups = options.parallel ? parallelGroups(db, all, selected) : null;
     if (groups !== null) {
@@ -146,7 +147,8 @@ export async function rebuildReadModels(
           },
         });
       } finally {
-        await checkpointer.stop();
+        // Not awaited here: the swap need not wait for the thread to wind down.
+        checkpointerStopped = checkpointer.stop();
         db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
       }
       reachedBy = selected.map((p) => done[groups.findIndex((g) => g.includes(p.name))]!.last);
@@ -221,6 +223,7 @@ export async function rebuildReadModels(
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
     }
+    await checkpointerStopped;
     report('done');
     return {
       projections: selected.map((p) => p.name),
@@ -230,6 +233,7 @@ export async function rebuildReadModels(
       elapsedMs: now() - started,
     };
   } catch (err) {
+    await checkpointerStopped;
     db.transaction(() => {
       for (const p of selected) dropTables(db, p, rebuildTables);
     }).immediate();
@@ -324,7 +328,9 @@ async function replayInThreads(
       ),
     );
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Not awaited: a thread that reported done has closed its connections and only winds down
+    // its heap, which need not hold up the swap; one that failed is stopped all the same.
+    for (const w of workers) void w.terminate();
   }
 }
 
