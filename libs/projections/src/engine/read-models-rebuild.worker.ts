@@ -43,7 +43,6 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
       projections,
       input.batchSize,
       () => post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
-      true,
       new WriteTurn(input.writeTurn, input.firstTurn),
     );
     await replay.catchUp();

@@ -15,11 +15,10 @@ import { ProjectionError } from './projection.errors';
  * It reads only the streams its projections declare (`streams`), so rows of other
  * streams are neither fetched nor parsed.
  *
- * On a connection of its own (`ownConnection`, a replay thread), evolving runs inside a read
- * transaction that ends before each batch's write: a projection's lookups of rows (mostly of
- * rows that do not exist yet) then share one snapshot instead of each opening its own, which
- * costs several times the lookup. Never on a shared connection, whose other user (a live runner
- * in the same process) would find a transaction open.
+ * Evolving runs outside any transaction. (Inside a read transaction of its own each lookup was
+ * cheaper, but two threads nearly always reading kept the WAL from ever starting over: it grew
+ * by every page the rebuild wrote. Lookups of rows not written yet cost none anyway: see
+ * SqliteProjectionView's `startsEmpty`.)
  */
 export class RebuildReplay {
   /**
@@ -38,7 +37,6 @@ export class RebuildReplay {
     private readonly projections: readonly ProjectionDefinition[],
     private readonly batchSize: number,
     private readonly onBatch: () => void = () => undefined,
-    private readonly ownConnection = false,
     private readonly turn: WriteTurn | null = null,
   ) {
     // Its tables were made empty for it (createTables) and only it writes them until the swap.
@@ -70,14 +68,12 @@ export class RebuildReplay {
       this.eventsRead += inBatch;
       inBatch = 0;
       this.last = reached;
-      this.beginRead();
     };
     // A filtered read ends at the last event it returns, though it scanned the log to its end:
     // every event up to the head as it is now is scanned, matching or not, so the pass has
     // reached at least the head. Taken before the read, it can only be behind what was scanned.
     const head = this.prefixes === undefined ? null : await this.store.headPosition();
     try {
-      this.beginRead();
       // Page by page: one await per page of events rather than per event.
       const pages = this.store.readAllPages({
         fromPosition: from ?? 'start',
@@ -106,17 +102,11 @@ export class RebuildReplay {
     } catch (err) {
       this.applier.discard();
       throw err;
-    } finally {
-      this.endRead();
     }
   }
 
-  /**
-   * Runs `work` in an IMMEDIATE transaction (after ending the read transaction, if one is
-   * open), in this thread's write turn when the replay threads share one.
-   */
+  /** Runs `work` in an IMMEDIATE transaction, in this thread's write turn when the replay threads share one. */
   private inWriteTransaction(work: () => void): void {
-    this.endRead();
     if (this.turn !== null && !this.turn.held) this.turn.take();
     try {
       beginImmediate(this.db);
@@ -130,16 +120,6 @@ export class RebuildReplay {
     } finally {
       this.turn?.give();
     }
-  }
-
-  /** Opens the read transaction evolving runs in (deferred: its snapshot starts at the first lookup). */
-  private beginRead(): void {
-    if (this.ownConnection && !this.db.inTransaction) this.db.exec('BEGIN');
-  }
-
-  /** Ends the read transaction; it wrote nothing. */
-  private endRead(): void {
-    if (this.ownConnection && this.db.inTransaction) this.db.exec('COMMIT');
   }
 }
 
