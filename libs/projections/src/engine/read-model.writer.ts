@@ -35,13 +35,15 @@ export const indexNames = (ix: IndexDefinition): readonly [string, string] => [i
 
 /**
  * Makes the indexes on a projection's tables (live ones, or `table` names) those of its
- * definition: missing ones are created, ones the definition no longer names are dropped.
- * Indexes change without a version bump, so an upgrade gets them without replaying the log.
+ * definition: missing ones are created (all, or those of `only`), ones the definition no longer
+ * names are dropped. Indexes change without a version bump, so an upgrade gets them without
+ * replaying the log.
  */
 export function createIndexes(
   db: Database.Database,
   projection: ProjectionDefinition,
   table: TableNamer = liveTables,
+  only: readonly IndexDefinition[] = projection.indexes,
 ): void {
   const wanted = new Set(projection.indexes.flatMap(indexNames));
   const tables = tableNames(projection).map(table);
@@ -55,7 +57,7 @@ export function createIndexes(
   );
   for (const name of existing) if (!wanted.has(name)) db.exec(`DROP INDEX ${quoteIdent(name)}`);
   const taken = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').pluck();
-  for (const ix of projection.indexes) {
+  for (const ix of only) {
     const names = indexNames(ix);
     if (names.some((n) => existing.has(n))) continue;
     const name = names.find((n) => taken.get(n) === undefined);

@@ -53,8 +53,11 @@ export class RebuildReplay {
    */
   async catchUp(): Promise<void> {
     await this.run();
-    // One projection at a time, so the other thread's batches can come in between.
-    for (const p of this.projections) this.inWriteTransaction(() => createIndexes(this.db, p, rebuildTables));
+    // One index at a time, so the other thread's batches can come in between: building one
+    // over a large table holds the write lock for a while.
+    for (const p of this.projections)
+      for (const ix of p.indexes)
+        this.inWriteTransaction(() => createIndexes(this.db, p, rebuildTables, [ix]));
     await this.run();
   }
 
@@ -85,12 +88,12 @@ export class RebuildReplay {
           if (from !== null && comparePositions(e.position, from) <= 0) continue;
           this.applier.evolve(e);
           reached = e.position;
-          // A full batch is written at once unless the other thread is writing: then this one
-          // goes on evolving, and writes when its turn is free or the batch has grown to twice
-          // its size, rather than wait idle.
+          // A full batch is written at once unless the other thread is writing (a batch, or an
+          // index over a large table): then this one goes on evolving, and writes when its turn
+          // is free or the batch has grown to WAIT_BATCHES times its size, rather than wait idle.
           if (
             ++inBatch >= this.batchSize &&
-            (this.turn === null || this.turn.tryTake() || inBatch >= 2 * this.batchSize)
+            (this.turn === null || this.turn.tryTake() || inBatch >= WAIT_BATCHES * this.batchSize)
           ) {
             write();
             this.onBatch();
@@ -122,6 +125,9 @@ export class RebuildReplay {
     }
   }
 }
+
+/** How many batches' worth a thread goes on evolving while the other holds the write turn. */
+const WAIT_BATCHES = 3;
 
 /** How long a batch waits for the write lock in all, like the connection's busy_timeout. */
 const LOCK_WAIT_MS = 10_000;
