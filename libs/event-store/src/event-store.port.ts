@@ -78,6 +78,11 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   /** Every non-system event in global order. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * What `readAll` returns, in pages: arrays of consecutive events, never empty, in the same
+   * order. For a long scan that handles events one by one without awaiting each (a rebuild).
+   */
+  readAllPages(options?: ReadAllOptions): AsyncIterable<readonly RecordedEvent[]>;
   subscribeToAll(options?: SubscribeToAllOptions): Observable<SubscriptionItem>;
   subscribeToStream(stream: string, options?: SubscribeToStreamOptions): Observable<SubscriptionItem>;
   setStreamMetadata(stream: string, metadata: StreamMetadata, options?: AppendOptions): Promise<AppendResult>;

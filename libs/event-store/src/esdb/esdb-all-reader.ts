@@ -53,3 +53,22 @@ export async function* readAllWithoutSystemEvents(
     if (yielded >= limit) return;
   }
 }
+
+/** Events per page of `readAllPages` on EventStoreDB, whose client streams events one at a time. */
+export const ESDB_PAGE = 1024;
+
+/** Consecutive events of `events` in arrays of up to `size` (never an empty one). */
+export async function* pagesOf(
+  events: AsyncIterable<RecordedEvent>,
+  size: number = ESDB_PAGE,
+): AsyncGenerator<readonly RecordedEvent[]> {
+  let page: RecordedEvent[] = [];
+  for await (const e of events) {
+    page.push(e);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { readAllWithoutSystemEvents, type RawAllRead } from './esdb-all-reader';
+import { pagesOf, readAllWithoutSystemEvents, type RawAllRead } from './esdb-all-reader';
 
 const record = (n: number, streamId: string, type = 'Happened'): RecordedEvent => ({
   id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -114,5 +114,25 @@ describe('readAllWithoutSystemEvents', () => {
       ns(readAllWithoutSystemEvents(rawLog(true), { commit: 1, prepare: 1 } as never, 'forwards', undefined)),
       /fromPosition must be/,
     );
+  });
+});
+
+describe('pagesOf', () => {
+  const events = async function* (n: number): AsyncGenerator<RecordedEvent> {
+    for (let i = 1; i <= n; i++) yield record(i, 'job-1');
+  };
+  const sizes = async (n: number, size: number): Promise<number[][]> => {
+    const out: number[][] = [];
+    for await (const page of pagesOf(events(n), size)) out.push(page.map((e) => e.revision));
+    return out;
+  };
+
+  it('hands over consecutive events in pages of the given size, the last one shorter, never an empty one', async () => {
+    assert.deepEqual(await sizes(7, 3), [[1, 2, 3], [4, 5, 6], [7]]);
+    assert.deepEqual(await sizes(6, 3), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.deepEqual(await sizes(0, 3), []);
   });
 });

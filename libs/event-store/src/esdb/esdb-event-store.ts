@@ -55,7 +55,7 @@ import {
   type SubscriptionAttemptHandlers,
 } from './resubscribing-subscription';
 import { InOrderSignals } from './in-order-signals';
-import { readAllWithoutSystemEvents } from './esdb-all-reader';
+import { pagesOf, readAllWithoutSystemEvents } from './esdb-all-reader';
 import { assertStreamName, checkStreamNamePrefixes } from '../sqlite/event-input.validation';
 
 export interface EsdbEventStoreOptions {
@@ -155,6 +155,11 @@ export class EsdbEventStore implements EventStore {
     if (from !== 'start' && from !== 'end') toClientPosition(from, 'fromPosition');
     const prefixes = checkStreamNamePrefixes(options.streamNamePrefixes);
     return { [Symbol.asyncIterator]: () => this.readAllIterator(from, direction, maxCount, prefixes) };
+  }
+
+  readAllPages(options: ReadAllOptions = {}): AsyncIterable<readonly RecordedEvent[]> {
+    const events = this.readAll(options);
+    return { [Symbol.asyncIterator]: () => pagesOf(events) };
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Observable<SubscriptionItem> {

@@ -47,7 +47,7 @@ import {
   type EventRow,
   type RowFilter,
 } from './sqlite-event.schema';
-import { PagedReader, type NextPage } from './sqlite-paged-reader';
+import { EventPages, PagedReader, type NextPage } from './sqlite-paged-reader';
 import { CommitSignal, pullSubscription, type PageReader } from './sqlite-subscription';
 import { SqliteWriteQueue } from './sqlite-write-queue';
 import { SqliteWalCheckpointer } from './sqlite-wal.checkpointer';
@@ -234,6 +234,10 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     return { [Symbol.asyncIterator]: () => new PagedReader(this.allPages(options)) };
+  }
+
+  readAllPages(options: ReadAllOptions = {}): AsyncIterable<readonly RecordedEvent[]> {
+    return { [Symbol.asyncIterator]: () => new EventPages(this.allPages(options)) };
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Observable<SubscriptionItem> {

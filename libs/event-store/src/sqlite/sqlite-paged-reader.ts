@@ -4,17 +4,18 @@ import type { RecordedEvent } from '@rf/events';
 export type NextPage = () => readonly RecordedEvent[] | undefined;
 
 /**
- * An async iterator over pages of events. Cheaper per event than an async
- * generator, and it yields to the event loop between pages so a long scan
- * never starves the writer or the sockets.
+ * An async iterator over the events of pages (EventPages), one by one. Cheaper
+ * per event than an async generator, and it yields to the event loop between
+ * pages so a long scan never starves the writer or the sockets.
  */
 export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
   private page: readonly RecordedEvent[] = [];
   private index = 0;
-  private finished = false;
-  private pagesRead = 0;
+  private readonly pages: EventPages;
 
-  constructor(private readonly nextPage: NextPage) {}
+  constructor(nextPage: NextPage) {
+    this.pages = new EventPages(nextPage);
+  }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<RecordedEvent> {
     return this;
@@ -24,19 +25,47 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
     if (this.index < this.page.length) {
       return Promise.resolve({ done: false, value: this.page[this.index++]! });
     }
+    return this.pages.next().then((r) => {
+      if (r.done === true) return { done: true, value: undefined };
+      this.page = r.value;
+      this.index = 1;
+      return { done: false, value: r.value[0]! };
+    });
+  }
+
+  return(): Promise<IteratorResult<RecordedEvent>> {
+    this.page = [];
+    return this.pages.return().then(() => ({ done: true, value: undefined }));
+  }
+}
+
+/**
+ * Pages of events, each handed over whole (never an empty one). It yields to the
+ * event loop between pages; the first page is read at once, so errors such as
+ * StreamNotFound surface on the first next().
+ */
+export class EventPages implements AsyncIterableIterator<readonly RecordedEvent[]> {
+  private finished = false;
+  private pagesRead = 0;
+
+  constructor(private readonly nextPage: NextPage) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<readonly RecordedEvent[]> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<readonly RecordedEvent[]>> {
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
-    // The first page is read at once (so errors such as StreamNotFound surface on the first next()).
     if (this.pagesRead === 0) return this.readPage();
     return new Promise((resolve) => setImmediate(() => resolve(this.readPage())));
   }
 
-  return(): Promise<IteratorResult<RecordedEvent>> {
+  return(): Promise<IteratorResult<readonly RecordedEvent[]>> {
     this.finished = true;
-    this.page = [];
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  private readPage(): Promise<IteratorResult<RecordedEvent>> {
+  private readPage(): Promise<IteratorResult<readonly RecordedEvent[]>> {
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     let page: readonly RecordedEvent[] | undefined;
     try {
@@ -50,8 +79,6 @@ export class PagedReader implements AsyncIterableIterator<RecordedEvent> {
       this.finished = true;
       return Promise.resolve({ done: true, value: undefined });
     }
-    this.page = page;
-    this.index = 1;
-    return Promise.resolve({ done: false, value: page[0]! });
+    return Promise.resolve({ done: false, value: page });
   }
 }

@@ -9,6 +9,7 @@ import {
   type EventStore,
   type EventStoreErrorCode,
   type ExpectedRevision,
+  type ReadAllOptions,
   type SubscriptionItem,
 } from '../event-store.port';
 import { ensureLogIdentity, readLogIdentity } from '../log-identity';
@@ -477,6 +478,46 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
 
           await assert.rejects(
             collectAsync(store.readAll({ streamNamePrefixes: [] })),
+            (err: unknown) => err instanceof TypeError && /streamNamePrefixes/.test(err.message),
+          );
+        }));
+
+      it('readAllPages returns what readAll returns, in order, in pages that are never empty', () =>
+        withStore(async (store, prefix) => {
+          const from = await store.headPosition();
+          for (let i = 0; i < 12; i++) {
+            await store.append(`${prefix}${i % 3 === 0 ? 'skip' : 'keep'}-${i % 4}`, makeEvents(1 + (i % 4)));
+          }
+          const own = (e: RecordedEvent) => e.streamId.startsWith(prefix);
+          const flat = async (options: ReadAllOptions): Promise<[string, Position][]> => {
+            const out: [string, Position][] = [];
+            for await (const page of store.readAllPages(options)) {
+              assert.ok(page.length > 0, 'no empty page');
+              for (const e of page) if (own(e)) out.push([e.id, e.position]);
+            }
+            return out;
+          };
+          const events = async (options: ReadAllOptions): Promise<[string, Position][]> =>
+            (await collectAsync(store.readAll(options))).filter(own).map((e) => [e.id, e.position]);
+          const log = (await collectAsync(store.readAll({ fromPosition: from ?? 'start' }))).filter(own);
+          for (const options of [
+            { fromPosition: from ?? 'start' },
+            { fromPosition: log[5]!.position },
+            { fromPosition: log[5]!.position, maxCount: 4 },
+            { fromPosition: log[7]!.position, direction: 'backwards', maxCount: 5 },
+            { fromPosition: from ?? 'start', streamNamePrefixes: [`${prefix}keep-`] },
+            { fromPosition: log[3]!.position, streamNamePrefixes: [`${prefix}keep-`] },
+          ] satisfies ReadAllOptions[]) {
+            assert.deepEqual(
+              await flat(options),
+              await events(options),
+              JSON.stringify(options, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+            );
+          }
+          await assert.rejects(
+            (async () => {
+              for await (const _ of store.readAllPages({ streamNamePrefixes: [] })) break;
+            })(),
             (err: unknown) => err instanceof TypeError && /streamNamePrefixes/.test(err.message),
           );
         }));

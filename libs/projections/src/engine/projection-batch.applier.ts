@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
 import {
-  handlesStream,
+  handlesCategory,
+  streamCategoryOf,
   projectionEvent,
   type ProjectionDefinition,
   type TableNamer,
@@ -17,12 +18,14 @@ import { SqliteProjectionView } from './sqlite-projection.view';
 export class ProjectionBatchApplier {
   private readonly views: SqliteProjectionView[];
 
+  /** `startsEmpty`: the tables are empty and only this applier writes them (SqliteProjectionView). */
   constructor(
     db: Database.Database,
     readonly projections: readonly ProjectionDefinition[],
     table: TableNamer,
+    startsEmpty = false,
   ) {
-    this.views = projections.map((p) => new SqliteProjectionView(db, p.tables, table));
+    this.views = projections.map((p) => new SqliteProjectionView(db, p.tables, table, startsEmpty));
   }
 
   /**
@@ -36,9 +39,10 @@ export class ProjectionBatchApplier {
     for (let e = from; e < events.length; e++) {
       const event = projectionEvent(events[e]!);
       if (event === null) continue;
+      const category = streamCategoryOf(event.streamId);
       for (let i = 0; i < this.projections.length; i++) {
         const p = this.projections[i]!;
-        if (e >= first[i]! && handlesStream(p, event.streamId)) p.evolve(this.views[i]!, event);
+        if (e >= first[i]! && handlesCategory(p, category)) p.evolve(this.views[i]!, event);
       }
     }
     for (const v of this.views) v.flush();
@@ -52,9 +56,10 @@ export class ProjectionBatchApplier {
   evolve(recorded: RecordedEvent): void {
     const event = projectionEvent(recorded);
     if (event === null) return;
+    const category = streamCategoryOf(event.streamId);
     for (let i = 0; i < this.projections.length; i++) {
       const p = this.projections[i]!;
-      if (handlesStream(p, event.streamId)) p.evolve(this.views[i]!, event);
+      if (handlesCategory(p, category)) p.evolve(this.views[i]!, event);
     }
   }
 

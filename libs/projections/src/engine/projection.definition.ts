@@ -107,7 +107,10 @@ export interface UntypedView {
 export type ProjectionEvent = Omit<RecordedEvent, 'type' | 'data'> & FleetEvent;
 
 export interface IndexDefinition {
-  /** Index name; created only on live tables (after a rebuild swap too), never on `__rebuild` tables. */
+  /**
+   * Index name. A rebuild creates its tables' indexes before the swap, under this name or its
+   * second one when this is taken by the live table's (`indexNames` in read-model.writer.ts).
+   */
   readonly name: string;
   readonly table: string;
   /** e.g. `host_id, requested_at DESC` */
@@ -162,10 +165,19 @@ export const streamsExcept = (...left: readonly StreamCategory[]): readonly Stre
  * check of that declaration: the engine and the unit-spec harness both go through it.
  */
 export function handlesStream(projection: ProjectionDefinition, streamId: string): boolean {
-  const streams = projection.streams;
-  if (streams === undefined) return true;
+  return handlesCategory(projection, streamCategoryOf(streamId));
+}
+
+/** A stream's category: its name up to the first dash (null without one). */
+export function streamCategoryOf(streamId: string): string | null {
   const dash = streamId.indexOf('-');
-  return dash > 0 && (streams as readonly string[]).includes(streamId.slice(0, dash));
+  return dash > 0 ? streamId.slice(0, dash) : null;
+}
+
+/** handlesStream for a category already taken from the stream's name (once for every projection). */
+export function handlesCategory(projection: ProjectionDefinition, category: string | null): boolean {
+  const streams = projection.streams;
+  return streams === undefined || (category !== null && (streams as readonly string[]).includes(category));
 }
 
 /**

@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { liveTables, tableNames, type ProjectionDefinition, type TableNamer } from './projection.definition';
+import {
+  liveTables,
+  tableNames,
+  type IndexDefinition,
+  type ProjectionDefinition,
+  type TableNamer,
+} from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
 import { ProjectionStateRepository, type ProjectionState } from './projection-state.repository';
@@ -20,23 +26,46 @@ export function createTables(
 }
 
 /**
- * Makes the indexes on a projection's live tables those of its definition:
- * missing ones are created, ones the definition no longer names are dropped.
- * Indexes change without a version bump, so an upgrade gets them without
+ * The names an index of a projection's definition may have in the file: its own, or its
+ * second name. A rebuild creates its tables' indexes before the swap, while the live tables
+ * still hold theirs, so it gives each index whichever name is free; the swap then keeps them
+ * as they are (docs/architecture.md, "Read models").
+ */
+export const indexNames = (ix: IndexDefinition): readonly [string, string] => [ix.name, `${ix.name}__2`];
+
+/**
+ * Makes the indexes on a projection's tables (live ones, or `table` names) those of its
+ * definition: missing ones are created (all, or those of `only`), ones the definition no longer
+ * names are dropped. Indexes change without a version bump, so an upgrade gets them without
  * replaying the log.
  */
-export function createIndexes(db: Database.Database, projection: ProjectionDefinition): void {
-  const wanted = new Set(projection.indexes.map((ix) => ix.name));
-  const tables = tableNames(projection);
-  const existing = db
-    .prepare(
-      `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')})`,
-    )
-    .pluck()
-    .all(...tables) as string[];
+export function createIndexes(
+  db: Database.Database,
+  projection: ProjectionDefinition,
+  table: TableNamer = liveTables,
+  only: readonly IndexDefinition[] = projection.indexes,
+): void {
+  const wanted = new Set(projection.indexes.flatMap(indexNames));
+  const tables = tableNames(projection).map(table);
+  const existing = new Set(
+    db
+      .prepare(
+        `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${tables.map(() => '?').join(', ')})`,
+      )
+      .pluck()
+      .all(...tables) as string[],
+  );
   for (const name of existing) if (!wanted.has(name)) db.exec(`DROP INDEX ${quoteIdent(name)}`);
-  for (const ix of projection.indexes) {
-    db.exec(`CREATE INDEX IF NOT EXISTS ${quoteIdent(ix.name)} ON ${quoteIdent(ix.table)} (${ix.columns})`);
+  const taken = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').pluck();
+  for (const ix of only) {
+    const names = indexNames(ix);
+    if (names.some((n) => existing.has(n))) continue;
+    const name = names.find((n) => taken.get(n) === undefined);
+    if (name === undefined)
+      throw new ProjectionError('InvalidArgument', `both names of index "${ix.name}" are taken`, {
+        index: ix.name,
+      });
+    db.exec(`CREATE INDEX ${quoteIdent(name)} ON ${quoteIdent(table(ix.table))} (${ix.columns})`);
   }
 }
 

@@ -3,7 +3,7 @@ import { createEventStore, type EventStore, type EventStoreConfig } from '@rf/ev
 import type { Position } from '@rf/events';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { openReadModelsDatabase } from './read-models.database';
-import { RebuildReplay } from './rebuild-replay';
+import { RebuildReplay, WriteTurn } from './rebuild-replay';
 
 /** What the rebuild hands one of its replay threads. */
 export interface RebuildWorkerInput {
@@ -13,6 +13,9 @@ export interface RebuildWorkerInput {
   readonly names: readonly string[];
   readonly batchSize: number;
   readonly autoCheckpointPages: number;
+  /** The threads' shared write turn (WriteTurn), and whether this thread goes first when both wait. */
+  readonly writeTurn: SharedArrayBuffer;
+  readonly firstTurn: boolean;
 }
 
 /** Messages from a replay thread: progress after each batch, then done or failed. */
@@ -34,8 +37,13 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
   try {
     db.pragma(`wal_autocheckpoint = ${input.autoCheckpointPages}`);
     store = createEventStore(input.eventStore, { readonly: true });
-    replay = new RebuildReplay(store, db, projections, input.batchSize, () =>
-      post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
+    replay = new RebuildReplay(
+      store,
+      db,
+      projections,
+      input.batchSize,
+      () => post({ kind: 'progress', eventsRead: replay.eventsRead, last: replay.last }),
+      new WriteTurn(input.writeTurn, input.firstTurn),
     );
     await replay.catchUp();
   } finally {

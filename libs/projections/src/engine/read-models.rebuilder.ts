@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { comparePositions, type Position, type RecordedEvent } from '@rf/events';
-import { type EventStore, type EventStoreConfig } from '@rf/event-store';
+import { SqliteWalCheckpointer, type EventStore, type EventStoreConfig } from '@rf/event-store';
 import { liveTables, rebuildTables, tableNames, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
 import { ProjectionError } from './projection.errors';
@@ -10,7 +10,7 @@ import { ProjectionStateRepository } from './projection-state.repository';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { createIndexes, createTables, dropTables } from './read-model.writer';
 import { quoteIdent } from './sqlite-projection.view';
-import { RebuildReplay } from './rebuild-replay';
+import { RebuildReplay, WriteTurn } from './rebuild-replay';
 import type { RebuildWorkerInput, RebuildWorkerMessage } from './read-models-rebuild.worker';
 
 /**
@@ -23,6 +23,8 @@ import type { RebuildWorkerInput, RebuildWorkerMessage } from './read-models-reb
 const REPLAY_BATCH = 100_000;
 /** WAL pages between checkpoints while replaying (SQLite's default is 1000): fewer, larger checkpoints. */
 const REPLAY_AUTOCHECKPOINT_PAGES = 10_000;
+/** How often the checkpoint thread copies the replay threads' WAL frames back. */
+const CHECKPOINT_EVERY_MS = 100;
 
 export interface RebuildProgress {
   readonly applied: number;
@@ -124,19 +126,31 @@ export async function rebuildReadModels(
   /** Where each selected projection's rebuild tables stand once the unlocked replay is over. */
   let reachedBy: (Position | null)[];
   const autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  let checkpointerStopped: Promise<void> = Promise.resolve();
   try {
     const groups = options.parallel ? parallelGroups(db, all, selected) : null;
     if (groups !== null) {
-      const done = await replayInThreads(groups, {
-        readModelsPath: db.name,
-        eventStore: options.parallel!.eventStore,
-        batchSize,
-        onProgress: (read, at) => {
-          eventsRead = read;
-          last = at;
-          report('replaying');
-        },
-      });
+      // The threads never checkpoint in their commits: a thread of its own copies their WAL
+      // frames back meanwhile (PASSIVE, it waits for neither), so neither waits on the copy and
+      // its sync of the file. Should it fail, the WAL grows until the swap's commit checkpoints it.
+      const checkpointer = new SqliteWalCheckpointer(db, db.name, { intervalMs: CHECKPOINT_EVERY_MS });
+      let done: Awaited<ReturnType<typeof replayInThreads>>;
+      try {
+        done = await replayInThreads(groups, {
+          readModelsPath: db.name,
+          eventStore: options.parallel!.eventStore,
+          batchSize,
+          onProgress: (read, at) => {
+            eventsRead = read;
+            last = at;
+            report('replaying');
+          },
+        });
+      } finally {
+        // Not awaited here: the swap need not wait for the thread to wind down.
+        checkpointerStopped = checkpointer.stop();
+        db.pragma(`wal_autocheckpoint = ${autoCheckpoint}`);
+      }
       reachedBy = selected.map((p) => done[groups.findIndex((g) => g.includes(p.name))]!.last);
       eventsRead = Math.max(...done.map((d) => d.eventsRead));
     } else {
@@ -209,6 +223,7 @@ export async function rebuildReadModels(
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
     }
+    await checkpointerStopped;
     report('done');
     return {
       projections: selected.map((p) => p.name),
@@ -218,6 +233,7 @@ export async function rebuildReadModels(
       elapsedMs: now() - started,
     };
   } catch (err) {
+    await checkpointerStopped;
     db.transaction(() => {
       for (const p of selected) dropTables(db, p, rebuildTables);
     }).immediate();
@@ -261,6 +277,7 @@ async function replayInThreads(
   options: ThreadsOptions,
 ): Promise<{ eventsRead: number; last: Position | null }[]> {
   const progress = groups.map(() => ({ eventsRead: 0, last: null as Position | null }));
+  const writeTurn = WriteTurn.shared();
   const workers: Worker[] = [];
   try {
     return await Promise.all(
@@ -272,7 +289,10 @@ async function replayInThreads(
               eventStore: options.eventStore,
               names,
               batchSize: options.batchSize,
-              autoCheckpointPages: REPLAY_AUTOCHECKPOINT_PAGES,
+              autoCheckpointPages: 0,
+              writeTurn,
+              // The first group (the jobs) bounds the rebuild: it writes first when both wait.
+              firstTurn: i === 0,
             };
             const worker = new Worker(path.join(__dirname, 'read-models-rebuild.worker.js'), {
               workerData: input,
@@ -308,7 +328,9 @@ async function replayInThreads(
       ),
     );
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Not awaited: a thread that reported done has closed its connections and only winds down
+    // its heap, which need not hold up the swap; one that failed is stopped all the same.
+    for (const w of workers) void w.terminate();
   }
 }
 

@@ -8,7 +8,7 @@ import { createSqliteEventStore, type EventStore } from '@rf/event-store';
 import { ALL_PROJECTIONS } from '../read-models/all.projections';
 import { hostsProjection } from '../read-models/hosts.projection';
 import { jobsProjection } from '../read-models/jobs.projection';
-import { createTables } from './read-model.writer';
+import { createTables, indexNames, ReadModelWriter } from './read-model.writer';
 import { dumpReadModels } from './dump-read-models';
 import { rebuildTables, streamPrefixesOf } from './projection.definition';
 import { ProjectionStateRepository } from './projection-state.repository';
@@ -81,6 +81,55 @@ describe('rebuild with filtered reads of the log', () => {
       // A pass with nothing new changes nothing and stays at the head.
       await replay.run();
       assert.equal(replay.eventsRead, applied + 1);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('indexes its tables on the threads: after rebuilds in a row and a restart each read model has every index of its definition once, on its live tables', async () => {
+    const eventsPath = path.join(dir, 'indexes-events.db');
+    const store: EventStore = createSqliteEventStore({ path: eventsPath });
+    const db = openReadModelsDatabase(path.join(dir, 'indexes-readmodels.db'));
+    try {
+      await appendAll(store, fleetHistory({ hosts: 2, jobsPerHost: 2, linesPerJob: 3 }));
+      const writer = new ReadModelWriter(db, ALL_PROJECTIONS);
+      writer.install();
+      db.pragma('wal_autocheckpoint = 777');
+      const indexes = (): Map<string, string> =>
+        new Map(
+          (
+            db
+              .prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+              .all() as { name: string; tbl_name: string }[]
+          ).map((r) => [r.name, r.tbl_name]),
+        );
+      const named: string[][] = [];
+      for (let round = 0; round < 3; round++) {
+        await rebuildReadModels(store, db, ALL_PROJECTIONS, {
+          parallel: { eventStore: { kind: 'sqlite', path: eventsPath } },
+        });
+        if (round === 2) writer.install();
+        const now = indexes();
+        const expected = ALL_PROJECTIONS.flatMap((p) => p.indexes);
+        assert.equal(now.size, expected.length, 'no index left over');
+        const names: string[] = [];
+        for (const ix of expected) {
+          const present = indexNames(ix).filter((n) => now.has(n));
+          assert.equal(present.length, 1, `${ix.name} once`);
+          assert.equal(now.get(present[0]!), ix.table, `${ix.name} on the live table`);
+          names.push(present[0]!);
+        }
+        named.push(names);
+      }
+      assert.notDeepEqual(named[0], named[1], 'each rebuild took the names the live tables left free');
+      assert.deepEqual(named[2], named[0]);
+      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 777, 'auto-checkpoint as it was');
+      const rebuildLeft = db
+        .prepare("SELECT name FROM sqlite_master WHERE name LIKE '%__rebuild'")
+        .pluck()
+        .all();
+      assert.deepEqual(rebuildLeft, []);
     } finally {
       db.close();
       await store.close();

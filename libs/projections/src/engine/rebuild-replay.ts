@@ -3,6 +3,8 @@ import { comparePositions, type Position } from '@rf/events';
 import { type EventStore } from '@rf/event-store';
 import { rebuildTables, streamPrefixesOf, type ProjectionDefinition } from './projection.definition';
 import { ProjectionBatchApplier } from './projection-batch.applier';
+import { createIndexes } from './read-model.writer';
+import { ProjectionError } from './projection.errors';
 
 /**
  * Replays the log into the rebuild tables of some projections, event by event as it
@@ -12,6 +14,11 @@ import { ProjectionBatchApplier } from './projection-batch.applier';
  * are written (docs/architecture.md, "Read models"). One runs on each rebuild thread.
  * It reads only the streams its projections declare (`streams`), so rows of other
  * streams are neither fetched nor parsed.
+ *
+ * Evolving runs outside any transaction. (Inside a read transaction of its own each lookup was
+ * cheaper, but two threads nearly always reading kept the WAL from ever starting over: it grew
+ * by every page the rebuild wrote. Lookups of rows not written yet cost none anyway: see
+ * SqliteProjectionView's `startsEmpty`.)
  */
 export class RebuildReplay {
   /**
@@ -27,20 +34,30 @@ export class RebuildReplay {
   constructor(
     private readonly store: EventStore,
     private readonly db: Database.Database,
-    projections: readonly ProjectionDefinition[],
+    private readonly projections: readonly ProjectionDefinition[],
     private readonly batchSize: number,
     private readonly onBatch: () => void = () => undefined,
+    private readonly turn: WriteTurn | null = null,
   ) {
-    this.applier = new ProjectionBatchApplier(db, projections, rebuildTables);
+    // Its tables were made empty for it (createTables) and only it writes them until the swap.
+    this.applier = new ProjectionBatchApplier(db, projections, rebuildTables, true);
     this.prefixes = streamPrefixesOf(projections);
   }
 
   /**
    * Replays the log to its end, then once more: the second pass, still without the
    * rebuild's lock, picks up what was appended meanwhile, keeping the locked stretch short.
+   * In between, the rebuild tables get their indexes, here rather than in the swap: each
+   * thread builds its own while the other may still be replaying, and the swap, which
+   * holds the write lock, only renames tables.
    */
   async catchUp(): Promise<void> {
     await this.run();
+    // One index at a time, so the other thread's batches can come in between: building one
+    // over a large table holds the write lock for a while.
+    for (const p of this.projections)
+      for (const ix of p.indexes)
+        this.inWriteTransaction(() => createIndexes(this.db, p, rebuildTables, [ix]));
     await this.run();
   }
 
@@ -50,14 +67,7 @@ export class RebuildReplay {
     let inBatch = 0;
     let reached = this.last;
     const write = (): void => {
-      beginImmediate(this.db);
-      try {
-        this.applier.flush();
-        this.db.exec('COMMIT');
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
+      this.inWriteTransaction(() => this.applier.flush());
       this.eventsRead += inBatch;
       inBatch = 0;
       this.last = reached;
@@ -67,18 +77,27 @@ export class RebuildReplay {
     // reached at least the head. Taken before the read, it can only be behind what was scanned.
     const head = this.prefixes === undefined ? null : await this.store.headPosition();
     try {
-      const read = this.store.readAll({
+      // Page by page: one await per page of events rather than per event.
+      const pages = this.store.readAllPages({
         fromPosition: from ?? 'start',
         ...(this.prefixes === undefined ? {} : { streamNamePrefixes: this.prefixes }),
       });
-      for await (const e of read) {
-        // readAll is inclusive of its start position; the event at `from` is already applied.
-        if (from !== null && comparePositions(e.position, from) <= 0) continue;
-        this.applier.evolve(e);
-        reached = e.position;
-        if (++inBatch >= this.batchSize) {
-          write();
-          this.onBatch();
+      for await (const page of pages) {
+        for (const e of page) {
+          // readAll is inclusive of its start position; the event at `from` is already applied.
+          if (from !== null && comparePositions(e.position, from) <= 0) continue;
+          this.applier.evolve(e);
+          reached = e.position;
+          // A full batch is written at once unless the other thread is writing (a batch, or an
+          // index over a large table): then this one goes on evolving, and writes when its turn
+          // is free or the batch has grown to WAIT_BATCHES times its size, rather than wait idle.
+          if (
+            ++inBatch >= this.batchSize &&
+            (this.turn === null || this.turn.tryTake() || inBatch >= WAIT_BATCHES * this.batchSize)
+          ) {
+            write();
+            this.onBatch();
+          }
         }
       }
       if (head !== null && (reached === null || comparePositions(head, reached) > 0)) reached = head;
@@ -88,10 +107,96 @@ export class RebuildReplay {
       throw err;
     }
   }
+
+  /** Runs `work` in an IMMEDIATE transaction, in this thread's write turn when the replay threads share one. */
+  private inWriteTransaction(work: () => void): void {
+    if (this.turn !== null && !this.turn.held) this.turn.take();
+    try {
+      beginImmediate(this.db);
+      try {
+        work();
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.turn?.give();
+    }
+  }
 }
+
+/** How many batches' worth a thread goes on evolving while the other holds the write turn. */
+const WAIT_BATCHES = 3;
 
 /** How long a batch waits for the write lock in all, like the connection's busy_timeout. */
 const LOCK_WAIT_MS = 10_000;
+
+/**
+ * The replay threads' turns at writing readmodels.db, over two shared words: the turn (0 free,
+ * 1 taken) and whether the first thread (the one that bounds the rebuild) waits for it. SQLite's
+ * own wait for the write lock sleeps in steps of up to 100 ms, so a thread often slept on long
+ * after the other's batch had committed; a thread waiting here wakes as soon as the other gives
+ * the turn back, and while the first thread waits the other leaves the turn to it. The threads
+ * still take SQLite's lock inside their turn, which is what keeps out a running `serve`.
+ */
+export class WriteTurn {
+  private readonly word: Int32Array;
+  /** Whether this thread holds the turn (taken and not yet given back). */
+  held = false;
+
+  constructor(
+    shared: SharedArrayBuffer,
+    private readonly first: boolean,
+  ) {
+    this.word = new Int32Array(shared, 0, 2);
+  }
+
+  /** The words for `new WriteTurn(...)` in each thread. */
+  static shared(): SharedArrayBuffer {
+    return new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+  }
+
+  /** Takes the turn if it is free (and, for the other thread, the first one is not waiting for it). */
+  tryTake(): boolean {
+    if (!this.first && Atomics.load(this.word, FIRST_WAITS) !== 0) return (this.held = false);
+    this.held = Atomics.compareExchange(this.word, TURN, 0, 1) === 0;
+    return this.held;
+  }
+
+  take(): void {
+    const started = Date.now();
+    if (this.first) Atomics.store(this.word, FIRST_WAITS, 1);
+    try {
+      while (!this.tryTake()) {
+        const left = LOCK_WAIT_MS - (Date.now() - started);
+        if (left <= 0)
+          throw new ProjectionError(
+            'RebuildConflict',
+            `a rebuild thread waited ${LOCK_WAIT_MS} ms for its turn to write`,
+          );
+        if (!this.first && Atomics.load(this.word, FIRST_WAITS) !== 0)
+          Atomics.wait(this.word, FIRST_WAITS, 1, left);
+        else Atomics.wait(this.word, TURN, 1, left);
+      }
+    } finally {
+      if (this.first) {
+        Atomics.store(this.word, FIRST_WAITS, 0);
+        Atomics.notify(this.word, FIRST_WAITS);
+      }
+    }
+  }
+
+  give(): void {
+    this.held = false;
+    Atomics.store(this.word, TURN, 0);
+    Atomics.notify(this.word, TURN);
+  }
+}
+
+/** WriteTurn's words. */
+const TURN = 0;
+const FIRST_WAITS = 1;
 
 /**
  * BEGIN IMMEDIATE, waiting for the write lock. Two replay threads and a running

@@ -14,9 +14,10 @@ import {
   handlesStream,
 } from './projection.definition';
 import { InMemoryView } from './projection.view';
-import { SqliteProjectionView } from './sqlite-projection.view';
+import { KeyFilter, SqliteProjectionView } from './sqlite-projection.view';
+import { ProjectionBatchApplier } from './projection-batch.applier';
 import { isProjectionError } from './projection.errors';
-import { ReadModelWriter } from './read-model.writer';
+import { createTables, ReadModelWriter } from './read-model.writer';
 
 const agent = { kind: 'agent', id: 'h0' };
 const line = (job: string, seq: number, payload = `p${seq}`): PlannedEvent =>
@@ -108,6 +109,34 @@ describe('SQLite projection view (the generic writer)', () => {
       db.close();
     });
   }
+
+  for (const size of [7, 1000]) {
+    it(`over tables that start empty (a replay's), stores the same rows, batches of ${size} written one after another`, () => {
+      const db = new Database(':memory:');
+      for (const p of ALL_PROJECTIONS) createTables(db, p, liveTables);
+      // Rows it wrote in earlier batches are looked up again; rows it never wrote are known absent.
+      const applier = new ProjectionBatchApplier(db, ALL_PROJECTIONS, liveTables, true);
+      for (let i = 0; i < events.length; i += size) {
+        for (const e of events.slice(i, i + size)) applier.evolve(e);
+        applier.flush();
+      }
+      assert.deepEqual(dumpReadModels(db), expected);
+      db.close();
+    });
+  }
+
+  it('knows every key it was given, and few it was not', () => {
+    const filter = new KeyFilter();
+    const given = Array.from(
+      { length: 50_000 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    for (const k of given) filter.add(k);
+    assert.ok(given.every((k) => filter.mayHave(k)));
+    const others = Array.from({ length: 50_000 }, (_, i) => `job-${i}-other`);
+    const wrong = others.filter((k) => filter.mayHave(k)).length;
+    assert.ok(wrong < 50, `${wrong} of 50,000 keys never given read as maybe there`);
+  });
 
   it('reads its own writes within a batch, deletes, and refuses to patch a missing row', () => {
     const counter: ProjectionDefinition = defineProjection<{

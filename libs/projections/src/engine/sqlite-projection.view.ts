@@ -26,6 +26,8 @@ interface TableState {
   readonly groups: Map<string, { readonly group: Row; readonly rows: readonly Row[] }>;
   /** Prepared on first use: `select`, `exists`, `upsert`, `remove`, `insert <rows>`. */
   readonly statements: Map<string, Database.Statement>;
+  /** keyed, over a table that started empty: every key this view ever wrote (KeyFilter). */
+  readonly written: KeyFilter | null;
 }
 
 /**
@@ -37,10 +39,16 @@ interface TableState {
 export class SqliteProjectionView implements UntypedView {
   private readonly state = new Map<string, TableState>();
 
+  /**
+   * `startsEmpty`: the tables were empty when this view was made and nothing else writes them
+   * (a replay's rebuild tables). A row it never wrote is then known absent without a lookup,
+   * the first event of every new job or host, say.
+   */
   constructor(
     private readonly db: Database.Database,
     readonly tables: Tables,
     table: TableNamer,
+    startsEmpty = false,
   ) {
     for (const [name, spec] of Object.entries(tables)) {
       this.state.set(name, {
@@ -54,6 +62,7 @@ export class SqliteProjectionView implements UntypedView {
         pendingKeys: null,
         groups: new Map(),
         statements: new Map(),
+        written: startsEmpty && spec.kind === 'keyed' ? new KeyFilter() : null,
       });
     }
   }
@@ -63,6 +72,10 @@ export class SqliteProjectionView implements UntypedView {
     const k = keyString(t.spec.key, key);
     const cached = t.cache.get(k);
     if (cached !== undefined) return cached ?? undefined;
+    if (t.written !== null && !t.written.mayHave(k)) {
+      t.cache.set(k, null);
+      return undefined;
+    }
     const row = this.statement(t, 'select').get(keyValues(t.spec.key, key)) as Row | undefined;
     if (row === undefined) {
       t.cache.set(k, null);
@@ -81,6 +94,7 @@ export class SqliteProjectionView implements UntypedView {
     // A copy: `patch` may change the cached row in place, never an object the projection holds.
     t.cache.set(k, { ...row });
     t.dirty.set(k, null);
+    t.written?.add(k);
   }
 
   patch(table: string, key: Row, changes: Row): void {
@@ -252,3 +266,39 @@ export const missingRow = (table: string, key: Row): ProjectionError =>
   new ProjectionError('InvalidArgument', `patch of a row of "${table}" that does not exist`, { key });
 
 const keyValues = (columns: readonly string[], key: Row): SqlValue[] => columns.map((c) => key[c] ?? null);
+
+/** Bits of a KeyFilter: 1 MiB, about 1 % false "maybe" at 1,000,000 keys. */
+const FILTER_BITS = 1 << 23;
+
+/**
+ * The keys a view wrote into a table that started empty, as a Bloom filter (two hashes of
+ * the key string): `mayHave` is false only for a key never added, so its row is known
+ * absent; true may be wrong, and the row is then looked up. Fixed size whatever the history.
+ */
+export class KeyFilter {
+  private readonly bits = new Uint32Array(FILTER_BITS / 32);
+
+  add(key: string): void {
+    const [a, b] = hashes(key);
+    this.bits[a >>> 5]! |= 1 << (a & 31);
+    this.bits[b >>> 5]! |= 1 << (b & 31);
+  }
+
+  mayHave(key: string): boolean {
+    const [a, b] = hashes(key);
+    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0;
+  }
+}
+
+/** Two independent bit indexes of a key (FNV-1a and a multiplicative string hash, both 32-bit). */
+function hashes(key: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = (Math.imul(h2, 31) + c) | 0;
+  }
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b);
+  return [(h1 >>> 0) & (FILTER_BITS - 1), ((h2 ^ (h2 >>> 16)) >>> 0) & (FILTER_BITS - 1)];
+}
