@@ -84,11 +84,16 @@ export interface ProjectionView<T extends Tables> {
   has<N extends NamesOf<T, 'append'>>(table: N, key: KeyIn<T[N]>): boolean;
   /** Stores the row unless a row with its key exists already (first write wins). */
   append<N extends NamesOf<T, 'append'>>(table: N, row: RowIn<T[N]>): void;
-  /** Replaces every row of the group `group` with `rows` (each of which must carry the group's values). */
+  /**
+   * Replaces every row of the group `group` with `rows` (each of which must carry the group's
+   * values). `rows` may be a function giving them: it is called at most once, and not at all
+   * when a later replacement of the same group in the batch supersedes this one, so a report
+   * that repeats a whole list (a host's snapshots) costs its rows only when they are kept.
+   */
   replaceGroup<N extends NamesOf<T, 'group'>>(
     table: N,
     group: KeyIn<T[N]>,
-    rows: readonly RowIn<T[N]>[],
+    rows: GroupRows<RowIn<T[N]>>,
   ): void;
 }
 
@@ -100,8 +105,15 @@ export interface UntypedView {
   delete(table: string, key: Row): void;
   has(table: string, key: Row): boolean;
   append(table: string, row: Row): void;
-  replaceGroup(table: string, group: Row, rows: readonly Row[]): void;
+  replaceGroup(table: string, group: Row, rows: GroupRows<Row>): void;
 }
+
+/** A group's new rows for `replaceGroup`, or a function giving them (called only if they are kept). */
+export type GroupRows<R extends Row> = readonly R[] | (() => readonly R[]);
+
+/** The rows of a `replaceGroup`, calling the function that gives them if that is what it got. */
+export const groupRows = <R extends Row>(rows: GroupRows<R>): readonly R[] =>
+  typeof rows === 'function' ? rows() : rows;
 
 /** A stored event of a catalog type, upcast to the current schema: `switch (event.type)` narrows `event.data`. */
 export type ProjectionEvent = Omit<RecordedEvent, 'type' | 'data'> & FleetEvent;

@@ -1,4 +1,13 @@
-import type { AnyTable, ProjectionView, Row, SqlValue, Tables, UntypedView } from './projection.definition';
+import {
+  groupRows,
+  type AnyTable,
+  type GroupRows,
+  type ProjectionView,
+  type Row,
+  type SqlValue,
+  type Tables,
+  type UntypedView,
+} from './projection.definition';
 import { ProjectionError } from './projection.errors';
 
 const part = (v: SqlValue | undefined): string =>
@@ -73,12 +82,12 @@ export class InMemoryView implements UntypedView {
     if (!rows.has(k)) rows.set(k, this.checked(table, spec, row));
   }
 
-  replaceGroup(table: string, group: Row, rows: readonly Row[]): void {
+  replaceGroup(table: string, group: Row, rows: GroupRows<Row>): void {
     const spec = tableSpec(this.tables, table, 'group');
     const stored = this.data.get(table)!;
     const g = keyString(spec.key, group);
     for (const [k, row] of stored) if (keyString(spec.key, row) === g) stored.delete(k);
-    for (const row of rows) {
+    for (const row of groupRows(rows)) {
       if (keyString(spec.key, row) !== g)
         throw new ProjectionError('InvalidArgument', `a row given for group ${g} of "${table}" is not in it`);
       // Group tables have no key of their own here: each row is stored under its position.

@@ -259,4 +259,53 @@ describe('SQLite projection view (the generic writer)', () => {
     ]);
     db.close();
   });
+
+  it('builds the rows of a group replacement only when the batch keeps it, once, in both views', () => {
+    const tables = {
+      files: {
+        kind: 'group',
+        key: ['host'],
+        columns: { host: 'TEXT NOT NULL', name: 'TEXT NOT NULL' },
+        constraints: 'PRIMARY KEY (host, name)',
+      },
+    } as const;
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE files (host TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (host, name))');
+    const sqlite = new SqliteProjectionView(db, tables, liveTables);
+    const memory = new InMemoryView(tables);
+    const built: string[] = [];
+    const rowsOf =
+      (host: string, ...names: string[]) =>
+      (): { host: string; name: string }[] => {
+        built.push(`${host}:${names.join(',')}`);
+        return names.map((name) => ({ host, name }));
+      };
+
+    const replaceTwice = (view: SqliteProjectionView | InMemoryView): void => {
+      view.replaceGroup('files', { host: 'a' }, rowsOf('a', 'x', 'y'));
+      view.replaceGroup('files', { host: 'b' }, [{ host: 'b', name: 'z' }]);
+      view.replaceGroup('files', { host: 'a' }, rowsOf('a', 'w'));
+    };
+    replaceTwice(sqlite);
+    assert.deepEqual(built, []);
+    sqlite.flush();
+    // The SQLite view built only the batch's last replacement of a, when writing it.
+    assert.deepEqual(built, ['a:w']);
+    // The in-memory view (unit specs) applies each replacement at once, to the same rows.
+    replaceTwice(memory);
+    assert.deepEqual(built, ['a:w', 'a:x,y', 'a:w']);
+    const expected = [
+      { host: 'a', name: 'w' },
+      { host: 'b', name: 'z' },
+    ];
+    assert.deepEqual(db.prepare('SELECT host, name FROM files ORDER BY host, name').all(), expected);
+    assert.deepEqual(memory.rows('files'), expected);
+
+    // A later batch: the kept function of the earlier one is not called again.
+    sqlite.replaceGroup('files', { host: 'b' }, rowsOf('b', 'v'));
+    sqlite.flush();
+    assert.deepEqual(built.slice(3), ['b:v']);
+    assert.deepEqual(db.prepare("SELECT name FROM files WHERE host = 'b'").pluck().all(), ['v']);
+    db.close();
+  });
 });

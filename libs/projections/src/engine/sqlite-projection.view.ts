@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import type { AnyTable, Row, SqlValue, TableNamer, Tables, UntypedView } from './projection.definition';
+import {
+  groupRows,
+  type AnyTable,
+  type GroupRows,
+  type Row,
+  type SqlValue,
+  type TableNamer,
+  type Tables,
+  type UntypedView,
+} from './projection.definition';
 import { ProjectionError } from './projection.errors';
 import { keyString, tableSpec } from './projection.view';
 
@@ -23,7 +32,7 @@ interface TableState {
   /** append: keys of the pending rows, built on the first `has` of a batch. */
   pendingKeys: Set<string> | null;
   /** group: the last replacement of each group in this batch. */
-  readonly groups: Map<string, { readonly group: Row; readonly rows: readonly Row[] }>;
+  readonly groups: Map<string, { readonly group: Row; readonly rows: GroupRows<Row> }>;
   /** Prepared on first use: `select`, `exists`, `upsert`, `remove`, `insert <rows>`. */
   readonly statements: Map<string, Database.Statement>;
   /** keyed, over a table that started empty: every key this view ever wrote (KeyFilter). */
@@ -127,7 +136,7 @@ export class SqliteProjectionView implements UntypedView {
     t.pendingKeys?.add(keyString(t.spec.key, row));
   }
 
-  replaceGroup(table: string, group: Row, rows: readonly Row[]): void {
+  replaceGroup(table: string, group: Row, rows: GroupRows<Row>): void {
     const t = this.of(table, 'group');
     t.groups.set(keyString(t.spec.key, group), { group, rows });
   }
@@ -144,7 +153,7 @@ export class SqliteProjectionView implements UntypedView {
         this.statement(t, 'remove').run(keyValues(t.spec.key, group));
         this.insertValues(
           t,
-          rows.flatMap((r) => keyValues(t.columns, r)),
+          groupRows(rows).flatMap((r) => keyValues(t.columns, r)),
         );
       }
     }

@@ -1,6 +1,16 @@
-import { legacyRepositoryId, type Snapshot } from '@rf/events';
+import { legacyRepositoryId, type FleetEventOf, type Snapshot } from '@rf/events';
 import { defineProjection, streamsExcept, type GroupTable } from '../engine/projection.definition';
-import { fields, json, list, num, payload, str, streamEntityId, timeField } from './event-fields';
+import {
+  fields,
+  json,
+  list,
+  num,
+  payload,
+  str,
+  streamEntityId,
+  timeField,
+  type Fields,
+} from './event-fields';
 
 export type SnapshotRow = {
   readonly host_id: string;
@@ -19,6 +29,37 @@ export type SnapshotRow = {
 };
 
 type SnapshotsTables = { readonly snapshots: GroupTable<SnapshotRow, 'host_id' | 'repository_id'> };
+
+/** A report's rows; a snapshot listed twice keeps its last entry. */
+function snapshotRows(
+  d: Fields<FleetEventOf<'SnapshotsReported'>['data']>,
+  hostId: string,
+  repositoryId: string,
+  reportedAt: string,
+): SnapshotRow[] {
+  const rows = new Map<string, SnapshotRow>();
+  for (const raw of list(d, 'snapshots')) {
+    const s = fields<Snapshot>(raw);
+    const id = str(s, 'id');
+    if (id === null) continue;
+    rows.delete(id);
+    rows.set(id, {
+      host_id: hostId,
+      repository_id: repositoryId,
+      snapshot_id: id,
+      short_id: str(s, 'short_id') ?? id.slice(0, 8),
+      time: str(s, 'time'),
+      hostname: str(s, 'hostname'),
+      paths: json(list(s, 'paths')),
+      tags: json(list(s, 'tags')),
+      parent: str(s, 'parent'),
+      size_bytes: num(s, 'size_bytes'),
+      file_count: num(s, 'file_count'),
+      reported_at: reportedAt,
+    });
+  }
+  return [...rows.values()];
+}
 
 /**
  * Each SnapshotsReported carries a repository's full list as one host read
@@ -61,31 +102,10 @@ export const snapshotsProjection = defineProjection<SnapshotsTables>({
         if (hostId === null) return;
         const repositoryId = str(d, 'repository_id') ?? legacyRepositoryId(hostId);
         const reportedAt = timeField(d, 'reported_at', event);
-        // A snapshot listed twice keeps its last entry.
-        const rows = new Map<string, SnapshotRow>();
-        for (const raw of list(d, 'snapshots')) {
-          const s = fields<Snapshot>(raw);
-          const id = str(s, 'id');
-          if (id === null) continue;
-          rows.delete(id);
-          rows.set(id, {
-            host_id: hostId,
-            repository_id: repositoryId,
-            snapshot_id: id,
-            short_id: str(s, 'short_id') ?? id.slice(0, 8),
-            time: str(s, 'time'),
-            hostname: str(s, 'hostname'),
-            paths: json(list(s, 'paths')),
-            tags: json(list(s, 'tags')),
-            parent: str(s, 'parent'),
-            size_bytes: num(s, 'size_bytes'),
-            file_count: num(s, 'file_count'),
-            reported_at: reportedAt,
-          });
-        }
-        return view.replaceGroup('snapshots', { host_id: hostId, repository_id: repositoryId }, [
-          ...rows.values(),
-        ]);
+        // Rows only for the report the batch keeps: a later report of the group replaces this one.
+        return view.replaceGroup('snapshots', { host_id: hostId, repository_id: repositoryId }, () =>
+          snapshotRows(d, hostId, repositoryId, reportedAt),
+        );
       }
       case 'HostEnrolled':
       case 'AgentConnected':
