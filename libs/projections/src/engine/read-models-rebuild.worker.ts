@@ -12,7 +12,6 @@ export interface RebuildWorkerInput {
   /** Projections (of ALL_PROJECTIONS) whose rebuild tables this thread fills. */
   readonly names: readonly string[];
   readonly batchSize: number;
-  readonly autoCheckpointPages: number;
   /** The threads' shared write turn (WriteTurn), and whether this thread goes first when both wait. */
   readonly writeTurn: SharedArrayBuffer;
   readonly firstTurn: boolean;
@@ -35,7 +34,8 @@ async function main(input: RebuildWorkerInput, post: (m: RebuildWorkerMessage) =
   let store: EventStore | undefined;
   let replay: RebuildReplay;
   try {
-    db.pragma(`wal_autocheckpoint = ${input.autoCheckpointPages}`);
+    // Its commits never checkpoint: the rebuild's checkpoint thread copies the WAL back meanwhile.
+    db.pragma('wal_autocheckpoint = 0');
     store = createEventStore(input.eventStore, { readonly: true });
     replay = new RebuildReplay(
       store,

@@ -289,7 +289,6 @@ async function replayInThreads(
               eventStore: options.eventStore,
               names,
               batchSize: options.batchSize,
-              autoCheckpointPages: 0,
               writeTurn,
               // The first group (the jobs) bounds the rebuild: it writes first when both wait.
               firstTurn: i === 0,
